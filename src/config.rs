@@ -1,0 +1,175 @@
+//! Settings from the environment. Every variable is read once, at start, and a bad
+//! value is refused with a message that names the variable.
+
+use std::path::PathBuf;
+
+/// Where the service runs: development generates a signing secret when none is
+/// configured; production refuses to start without key material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// HS256 shared secret (`MWF_JWT_SECRET`), at least 32 bytes.
+    pub secret: Option<Vec<u8>>,
+    /// PEM files with RSA or EC public keys (`MWF_JWT_PUBLIC_KEYS`, comma-separated).
+    pub public_key_files: Vec<PathBuf>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `postgres://...` for PostgreSQL; anything else is a SQLite file path.
+    pub database_url: String,
+    pub bind: String,
+    pub environment: Environment,
+    pub jwt: JwtSettings,
+    /// Database connections per process.
+    pub pool_size: u32,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+/// The shortest HS256 secret accepted: 32 bytes, the size of the HMAC-SHA256 key.
+pub const MIN_SECRET_BYTES: usize = 32;
+pub const MAX_POOL_SIZE: u32 = 256;
+
+fn var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError {
+            variable: name,
+            message: "is not valid UTF-8".into(),
+        }),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    let Some(raw) = var(name)? else {
+        return Ok(default);
+    };
+    let value: T = raw.trim().parse().map_err(|_| ConfigError {
+        variable: name,
+        message: format!("must be a whole number, got {raw:?}"),
+    })?;
+    if !range.contains(&value) {
+        return Err(ConfigError {
+            variable: name,
+            message: format!(
+                "must be between {} and {}, got {value}",
+                range.start(),
+                range.end()
+            ),
+        });
+    }
+    Ok(value)
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        let environment = match var("MWF_ENV")?.as_deref().map(str::trim) {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "MWF_ENV",
+                    message: format!("must be \"development\" or \"production\", got {other:?}"),
+                })
+            }
+        };
+        let database_url = var("DATABASE_URL")?.unwrap_or_else(|| "mwf.db".to_string());
+        if database_url.starts_with("postgresql://") || database_url.starts_with("postgres://") {
+            // accepted as is; libpq reports connection problems at start.
+        } else if database_url.contains("://") {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                message: format!(
+                    "must be postgres://... or a SQLite file path, got a {} URL",
+                    database_url.split("://").next().unwrap_or_default()
+                ),
+            });
+        }
+        let bind = var("MWF_BIND")?.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        if bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError {
+                variable: "MWF_BIND",
+                message: format!("must be an address and port such as 127.0.0.1:8080, got {bind:?}"),
+            });
+        }
+        let secret = match var("MWF_JWT_SECRET")? {
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                return Err(ConfigError {
+                    variable: "MWF_JWT_SECRET",
+                    message: format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                        s.len()
+                    ),
+                })
+            }
+            other => other.map(String::into_bytes),
+        };
+        let public_key_files: Vec<PathBuf> = var("MWF_JWT_PUBLIC_KEYS")?
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for file in &public_key_files {
+            if !file.is_file() {
+                return Err(ConfigError {
+                    variable: "MWF_JWT_PUBLIC_KEYS",
+                    message: format!("{} is not a readable file", file.display()),
+                });
+            }
+        }
+        if environment == Environment::Production && secret.is_none() && public_key_files.is_empty()
+        {
+            return Err(ConfigError {
+                variable: "MWF_JWT_SECRET",
+                message: "MWF_ENV=production needs MWF_JWT_SECRET or MWF_JWT_PUBLIC_KEYS".into(),
+            });
+        }
+        let issuer = var("MWF_JWT_ISSUER")?.unwrap_or_else(|| "mwf".to_string());
+        let audience = var("MWF_JWT_AUDIENCE")?.unwrap_or_else(|| "mwf".to_string());
+        Ok(Settings {
+            database_url,
+            bind,
+            environment,
+            jwt: JwtSettings {
+                secret,
+                public_key_files,
+                issuer,
+                audience,
+            },
+            pool_size: parse_number("MWF_DB_POOL_SIZE", 8, 1..=MAX_POOL_SIZE)?,
+            workers: parse_number("MWF_WORKERS", 0, 0..=256)?,
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        crate::db::is_postgres_url(&self.database_url)
+    }
+}

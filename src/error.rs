@@ -1,0 +1,339 @@
+//! One error type for the whole service and its mapping to RFC 9457
+//! `application/problem+json`. Every error a client can see has a stable
+//! [`ErrorCode`]; each code has exactly one HTTP status.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::money::MoneyError;
+
+/// Stable problem codes. Clients branch on these, never on `title` or `detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    TokenExpired,
+    TokenInvalid,
+    RoleNotPermitted,
+    FundNotInScope,
+    NotFound,
+    RouteNotFound,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    MalformedJson,
+    InvalidQuery,
+    InvalidPathParameter,
+    InvalidHeader,
+    ValidationFailed,
+    LimitExceeded,
+    EntryUnbalanced,
+    InsufficientFunds,
+    PeriodClosed,
+    PeriodAlreadyClosed,
+    AlreadyReversed,
+    NotReversible,
+    FundAlreadyExists,
+    AccountAlreadyExists,
+    IdempotencyKeyReused,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::Unauthenticated,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenInvalid,
+        ErrorCode::RoleNotPermitted,
+        ErrorCode::FundNotInScope,
+        ErrorCode::NotFound,
+        ErrorCode::RouteNotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::MalformedJson,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidPathParameter,
+        ErrorCode::InvalidHeader,
+        ErrorCode::ValidationFailed,
+        ErrorCode::LimitExceeded,
+        ErrorCode::EntryUnbalanced,
+        ErrorCode::InsufficientFunds,
+        ErrorCode::PeriodClosed,
+        ErrorCode::PeriodAlreadyClosed,
+        ErrorCode::AlreadyReversed,
+        ErrorCode::NotReversible,
+        ErrorCode::FundAlreadyExists,
+        ErrorCode::AccountAlreadyExists,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::InternalError,
+    ];
+
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            Unauthenticated | TokenExpired | TokenInvalid => StatusCode::UNAUTHORIZED,
+            RoleNotPermitted | FundNotInScope => StatusCode::FORBIDDEN,
+            NotFound | RouteNotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            MalformedJson | InvalidQuery | InvalidPathParameter | InvalidHeader | LimitExceeded => {
+                StatusCode::BAD_REQUEST
+            }
+            ValidationFailed | EntryUnbalanced => StatusCode::UNPROCESSABLE_ENTITY,
+            InsufficientFunds | PeriodClosed | PeriodAlreadyClosed | AlreadyReversed
+            | NotReversible | FundAlreadyExists | AccountAlreadyExists | IdempotencyKeyReused => {
+                StatusCode::CONFLICT
+            }
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            Unauthenticated => "Authentication required",
+            TokenExpired => "Token expired",
+            TokenInvalid => "Token invalid",
+            RoleNotPermitted => "Role not permitted",
+            FundNotInScope => "Fund not in the token's scope",
+            NotFound => "Not found",
+            RouteNotFound => "No such route",
+            MethodNotAllowed => "Method not allowed",
+            UnsupportedMediaType => "Unsupported media type",
+            PayloadTooLarge => "Payload too large",
+            MalformedJson => "Malformed JSON",
+            InvalidQuery => "Invalid query parameter",
+            InvalidPathParameter => "Invalid path parameter",
+            InvalidHeader => "Invalid header",
+            ValidationFailed => "Validation failed",
+            LimitExceeded => "Limit exceeded",
+            EntryUnbalanced => "Journal entry does not balance",
+            InsufficientFunds => "Insufficient funds",
+            PeriodClosed => "Accounting period closed",
+            PeriodAlreadyClosed => "Period already closed",
+            AlreadyReversed => "Entry already reversed",
+            NotReversible => "Entry cannot be reversed here",
+            FundAlreadyExists => "Fund already exists",
+            AccountAlreadyExists => "Account already exists",
+            IdempotencyKeyReused => "Idempotency key reused with a different request",
+            ServiceUnavailable => "Service unavailable",
+            InternalError => "Internal error",
+        }
+    }
+
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .expect("error codes serialise to strings")
+    }
+}
+
+/// One invalid field: a JSON pointer into the request (`/postings/1/amount`), or
+/// the name of a query or path parameter, with a stable code and a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A field error from a money parsing failure.
+    pub fn money(field: impl Into<String>, error: &MoneyError) -> Self {
+        let code = match error {
+            MoneyError::UnknownCurrency => "unknown_currency",
+            MoneyError::NotADecimal => "invalid_decimal",
+            MoneyError::NotPositive => "not_positive",
+            MoneyError::TooManyDecimals { .. } => "too_many_decimals",
+            MoneyError::TooLarge => "too_large",
+        };
+        FieldError::new(field, code, error.to_string())
+    }
+}
+
+/// An RFC 9457 problem document, as every error response carries it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:mwf:problem:<code>`).
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The stable code to branch on.
+    pub code: String,
+    /// Invalid fields, for validation failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Further members specific to the code (for example `existing_id`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub extra: Map<String, Value>,
+    /// Headers the response must carry (`Allow`, `WWW-Authenticate`).
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        AppError {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            extra: Map::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        self.extra.insert(
+            key.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+        self
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// A 422 listing every invalid field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        AppError::new(ErrorCode::ValidationFailed, detail).with_errors(errors)
+    }
+
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        AppError::validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        AppError::new(ErrorCode::NotFound, what)
+    }
+
+    /// An unexpected failure: logged with its cause, shown to the client as a
+    /// bare 500 without internals.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        log::error!("internal error: {cause}");
+        AppError::new(
+            ErrorCode::InternalError,
+            "an unexpected error occurred; it has been logged",
+        )
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("urn:mwf:problem:{}", self.code.as_str().to_lowercase()),
+            title: self.code.title().to_string(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.as_str(),
+            errors: self.errors.clone(),
+            extra: self.extra.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::internal(format!("database: {e}"))
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> Self {
+        log::error!("database pool: {e}");
+        AppError::new(
+            ErrorCode::ServiceUnavailable,
+            "the database is not reachable; retry later",
+        )
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        AppError::internal(format!("json: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_is_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for code in ErrorCode::ALL {
+            let needle = format!("`{}`", code.as_str());
+            assert!(readme.contains(&needle), "README lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn codes_serialise_in_screaming_snake_case() {
+        assert_eq!(ErrorCode::PeriodClosed.as_str(), "PERIOD_CLOSED");
+        assert_eq!(ErrorCode::PeriodClosed.status(), StatusCode::CONFLICT);
+    }
+}

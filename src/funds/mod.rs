@@ -1,0 +1,154 @@
+//! Funds: creation with the standard chart of accounts, lookups within a
+//! caller's scope, and closing accounting periods.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::funds;
+use crate::db::{is_unique_violation, DbConnection};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::ledger::{self, chain::GENESIS_HASH};
+use crate::money::Currency;
+
+mod country;
+pub use country::is_country;
+
+#[derive(Debug, Clone)]
+pub struct Fund {
+    pub id: i64,
+    pub code: String,
+    pub country: String,
+    pub name: String,
+    pub currency: Currency,
+    pub closed_through: Option<NaiveDate>,
+    pub last_sequence: i64,
+    pub chain_head: String,
+    pub created_at: NaiveDateTime,
+}
+
+type FundRow = (i64, String, String, String, String, Option<NaiveDate>, i64, String, NaiveDateTime);
+
+fn from_row(r: FundRow) -> Fund {
+    Fund {
+        id: r.0,
+        code: r.1,
+        country: r.2,
+        name: r.3,
+        currency: Currency::parse(&r.4).expect("stored currencies are valid"),
+        closed_through: r.5,
+        last_sequence: r.6,
+        chain_head: r.7,
+        created_at: r.8,
+    }
+}
+
+/// A validated fund to create.
+#[derive(Debug, Clone)]
+pub struct NewFund {
+    pub code: String,
+    pub country: String,
+    pub name: String,
+    pub currency: Currency,
+}
+
+/// Fund codes: upper-case letters, digits and hyphens, starting with a letter,
+/// 2 to 32 characters (`KE-MWF`, `ID-BPJS-PMI`).
+pub fn is_fund_code(code: &str) -> bool {
+    (2..=32).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_uppercase())
+        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && !code.ends_with('-')
+}
+
+/// Creates the fund and its standard chart of accounts in the caller's transaction.
+pub fn create_fund(conn: &mut DbConnection, new: &NewFund) -> AppResult<Fund> {
+    let now = crate::time::now();
+    let inserted = diesel::insert_into(funds::table)
+        .values((
+            funds::code.eq(&new.code),
+            funds::country.eq(&new.country),
+            funds::name.eq(&new.name),
+            funds::currency.eq(new.currency.code()),
+            funds::last_sequence.eq(0i64),
+            funds::chain_head.eq(GENESIS_HASH),
+            funds::created_at.eq(now),
+        ))
+        .returning(funds::id)
+        .get_result::<i64>(conn);
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::new(ErrorCode::FundAlreadyExists, format!("fund {} already exists", new.code))
+                .with("fund", &new.code))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for account in ledger::chart_of_accounts(new.currency) {
+        ledger::create_account(conn, id, &account)?;
+    }
+    Ok(Fund {
+        id,
+        code: new.code.clone(),
+        country: new.country.clone(),
+        name: new.name.clone(),
+        currency: new.currency,
+        closed_through: None,
+        last_sequence: 0,
+        chain_head: GENESIS_HASH.to_string(),
+        created_at: now,
+    })
+}
+
+pub fn find_fund(conn: &mut DbConnection, code: &str) -> AppResult<Option<Fund>> {
+    Ok(funds::table
+        .filter(funds::code.eq(code))
+        .select(funds::all_columns)
+        .first::<FundRow>(conn)
+        .optional()?
+        .map(from_row))
+}
+
+/// Funds in creation order after `after_id`, limited to `codes` unless `None` (all).
+pub fn list_funds(conn: &mut DbConnection, codes: Option<&[String]>, after_id: i64, limit: i64) -> AppResult<Vec<Fund>> {
+    let mut query = funds::table.filter(funds::id.gt(after_id)).into_boxed();
+    if let Some(codes) = codes {
+        query = query.filter(funds::code.eq_any(codes));
+    }
+    Ok(query
+        .order(funds::id.asc())
+        .limit(limit)
+        .select(funds::all_columns)
+        .load::<FundRow>(conn)?
+        .into_iter()
+        .map(from_row)
+        .collect())
+}
+
+pub fn all_fund_ids(conn: &mut DbConnection) -> AppResult<Vec<(i64, String)>> {
+    Ok(funds::table.order(funds::id.asc()).select((funds::id, funds::code)).load(conn)?)
+}
+
+/// Closes the books through `through`: afterwards no entry may be dated on or
+/// before it. A period only moves forward.
+pub fn close_period(conn: &mut DbConnection, fund: &Fund, through: NaiveDate) -> AppResult<Fund> {
+    let updated = diesel::update(funds::table.find(fund.id))
+        .filter(funds::closed_through.is_null().or(funds::closed_through.lt(through)))
+        .set(funds::closed_through.eq(through))
+        .returning(funds::all_columns)
+        .get_result::<FundRow>(conn)
+        .optional()?;
+    match updated {
+        Some(row) => Ok(from_row(row)),
+        None => {
+            let current = find_fund(conn, &fund.code)?.and_then(|f| f.closed_through);
+            Err(AppError::new(
+                ErrorCode::PeriodAlreadyClosed,
+                format!(
+                    "the books are already closed through {}; a close only moves forward",
+                    current.map(|d| d.to_string()).unwrap_or_default()
+                ),
+            )
+            .with("closed_through", current.map(|d| d.to_string())))
+        }
+    }
+}

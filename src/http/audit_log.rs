@@ -1,0 +1,105 @@
+//! The audit log route.
+
+use actix_web::{get, web};
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::Query;
+use super::{cursor, page_limit, paginate, read, AppState, Page};
+use crate::audit::{self, AuditFilter};
+use crate::auth::{Caller, AUDIT_READERS};
+use crate::error::AppResult;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_audit_log);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// First day, inclusive (UTC).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (UTC).
+    pub to: Option<NaiveDate>,
+    /// Only this actor (the token's `sub`).
+    pub actor: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// One audit record: who did what to which target, when, and how it ended.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryResponse {
+    pub id: i64,
+    pub occurred_at: String,
+    /// The token's `sub`.
+    pub actor: String,
+    pub role: String,
+    /// What was attempted (`fund.create`, `journal_entry.post`, …).
+    pub action: String,
+    pub fund: Option<String>,
+    /// The record created or changed (`journal_entry 0193…`).
+    pub target: Option<String>,
+    pub request_id: String,
+    /// `succeeded` or `refused:<CODE>`.
+    pub outcome: String,
+    /// The HTTP status answered.
+    pub status: i32,
+}
+
+/// List the audit log, oldest first (admin, auditor). A token limited to some
+/// funds sees only their records.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of audit records", body = Page<AuditEntryResponse>),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/audit-log")]
+pub async fn list_audit_log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<AuditQuery>,
+) -> AppResult<web::Json<Page<AuditEntryResponse>>> {
+    caller.require(AUDIT_READERS)?;
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    let filter = AuditFilter {
+        from: q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+        to: q.to.and_then(|d| d.checked_add_days(Days::new(1))).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        actor: q.actor,
+        fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
+        after_id: cursor(q.after.as_deref())?,
+        limit: limit + 1,
+    };
+    let page = read(&state, move |conn| {
+        let (rows, next) = paginate(audit::list(conn, &filter)?, limit, |r| r.id);
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|r| AuditEntryResponse {
+                    id: r.id,
+                    occurred_at: crate::time::rfc3339(r.occurred_at),
+                    actor: r.actor,
+                    role: r.role,
+                    action: r.action,
+                    fund: r.fund_code,
+                    target: r.target,
+                    request_id: r.request_id,
+                    outcome: r.outcome,
+                    status: r.status,
+                })
+                .collect(),
+            next,
+        })
+    })
+    .await?;
+    Ok(web::Json(page))
+}

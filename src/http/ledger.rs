@@ -1,0 +1,704 @@
+//! Ledger routes: accounts, statements, journal entries, reversal, verification.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::Query;
+use super::write::{Done, Mutation};
+use super::{cursor, fund_in_scope, page_limit, paginate, read, AppState, Page};
+use crate::auth::{Caller, ADMIN, READERS};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::ledger::{self, kind, Account, AccountType, EntryFilter, JournalEntry, NewAccount, NewEntry, NewPosting, Side};
+use crate::money::{format_minor, to_minor, Currency, DecimalString};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_accounts)
+        .service(create_account)
+        .service(get_account)
+        .service(account_statement)
+        .service(post_journal_entry)
+        .service(list_journal_entries)
+        .service(get_journal_entry)
+        .service(reverse_journal_entry)
+        .service(verify_ledger);
+}
+
+const MAX_MEMO_LENGTH: usize = 500;
+const MAX_ACCOUNT_CODE_LENGTH: usize = 32;
+const MAX_ACCOUNT_NAME_LENGTH: usize = 200;
+
+/// Effective dates must lie between 1900-01-01 and tomorrow (UTC), so that a
+/// fund east of UTC can book its own today.
+fn check_effective_date(field: &str, date: NaiveDate, errors: &mut Vec<FieldError>) {
+    let latest = crate::time::today() + Days::new(1);
+    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+    if date > latest {
+        errors.push(FieldError::new(field, "in_future", format!("must not be after {latest}")));
+    } else if date < earliest {
+        errors.push(FieldError::new(field, "too_early", "must not be before 1900-01-01"));
+    }
+}
+
+fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
+    if memo.trim().is_empty() || memo.chars().count() > MAX_MEMO_LENGTH {
+        errors.push(FieldError::new(field, "invalid_length", format!("must be 1 to {MAX_MEMO_LENGTH} characters")));
+    }
+}
+
+/// An account with its balance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountResponse {
+    pub code: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub account_type: AccountType,
+    pub currency: String,
+    /// `debit` for assets and expenses, `credit` otherwise.
+    pub normal_side: Side,
+    /// Whether the balance may go below zero on its normal side.
+    pub allow_negative: bool,
+    /// Total debits posted (as of `as_of` when given).
+    #[schema(example = "1500.00")]
+    pub debits: String,
+    /// Total credits posted.
+    pub credits: String,
+    /// The balance on the normal side: debits − credits for assets and expenses,
+    /// credits − debits otherwise. May be negative.
+    pub balance: String,
+    /// The date the figures are as of (by effective date); absent for current balances.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<NaiveDate>,
+}
+
+fn account_response(a: &Account, totals: Option<(i64, i64)>, as_of: Option<NaiveDate>) -> AccountResponse {
+    let (debits, credits) = totals.unwrap_or((a.debits_minor, a.credits_minor));
+    AccountResponse {
+        code: a.code.clone(),
+        name: a.name.clone(),
+        account_type: a.account_type,
+        currency: a.currency.code().to_string(),
+        normal_side: a.account_type.normal_side(),
+        allow_negative: a.allow_negative,
+        debits: format_minor(debits, a.currency),
+        credits: format_minor(credits, a.currency),
+        balance: format_minor(a.account_type.balance(debits, credits), a.currency),
+        as_of,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfQuery {
+    /// Balances as of the end of this date, by effective date. Omit for current balances.
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountList {
+    pub items: Vec<AccountResponse>,
+}
+
+/// List a fund's accounts with their balances, now or as of a date.
+#[utoipa::path(
+    tag = "ledger",
+    params(("fund" = String, Path, description = "Fund code"), AsOfQuery),
+    responses(
+        (status = 200, description = "Accounts in code order", body = AccountList),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/accounts")]
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<AsOfQuery>,
+) -> AppResult<web::Json<AccountList>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let as_of = query.0.as_of;
+    let items = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let accounts = ledger::list_accounts(conn, fund.id)?;
+        let totals = match as_of {
+            Some(date) => Some(ledger::balances_as_of(conn, fund.id, date)?),
+            None => None,
+        };
+        Ok(accounts
+            .iter()
+            .map(|a| {
+                let t = totals.as_ref().map(|t| t.get(&a.id).copied().unwrap_or_default());
+                account_response(a, t, as_of)
+            })
+            .collect())
+    })
+    .await?;
+    Ok(web::Json(AccountList { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    /// Unique in the fund; letters, digits, `.`, `-`, `_` (e.g. `1010`).
+    #[schema(example = "1010")]
+    pub code: String,
+    #[schema(example = "Cash at bank: USD account")]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub account_type: AccountType,
+    /// ISO 4217; may differ from the fund's currency.
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// Whether the balance may go below zero on its normal side (default true).
+    #[serde(default)]
+    pub allow_negative: Option<bool>,
+}
+
+impl CreateAccount {
+    fn validate(self) -> AppResult<NewAccount> {
+        let mut errors = Vec::new();
+        let code_ok = !self.code.is_empty()
+            && self.code.len() <= MAX_ACCOUNT_CODE_LENGTH
+            && self.code.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !code_ok {
+            errors.push(FieldError::new(
+                "/code",
+                "invalid_format",
+                format!("must be 1 to {MAX_ACCOUNT_CODE_LENGTH} letters, digits, '.', '-' or '_'"),
+            ));
+        }
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > MAX_ACCOUNT_NAME_LENGTH {
+            errors.push(FieldError::new("/name", "invalid_length", format!("must be 1 to {MAX_ACCOUNT_NAME_LENGTH} characters")));
+        }
+        let currency = Currency::parse(&self.currency).map_err(|e| errors.push(FieldError::money("/currency", &e)));
+        match currency {
+            Ok(currency) if errors.is_empty() => Ok(NewAccount {
+                code: self.code,
+                name,
+                account_type: self.account_type,
+                currency,
+                allow_negative: self.allow_negative.unwrap_or(true),
+            }),
+            _ => Err(AppError::validation(errors)),
+        }
+    }
+}
+
+/// Add an account to a fund's chart (admin).
+#[utoipa::path(
+    tag = "ledger",
+    request_body = CreateAccount,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 201, description = "Created", body = AccountResponse),
+        (status = 409, description = "`ACCOUNT_ALREADY_EXISTS`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/accounts")]
+pub async fn create_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    Mutation::new(&req, state, caller, "account.create", ADMIN)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: CreateAccount| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let new = input.validate()?;
+            let account = ledger::create_account(conn, fund.id, &new)?;
+            Ok(Done::created(format!("account {}", account.code), account_response(&account, None, None)))
+        })
+        .await
+}
+
+fn account_in_fund(conn: &mut crate::db::DbConnection, fund_id: i64, code: &str) -> AppResult<Account> {
+    ledger::find_account(conn, fund_id, code)?.ok_or_else(|| AppError::not_found(format!("no account {code} in this fund")))
+}
+
+/// Read one account with its current balance.
+#[utoipa::path(
+    tag = "ledger",
+    params(("fund" = String, Path, description = "Fund code"), ("code" = String, Path, description = "Account code")),
+    responses(
+        (status = 200, description = "The account", body = AccountResponse),
+        (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/accounts/{code}")]
+pub async fn get_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> AppResult<web::Json<AccountResponse>> {
+    caller.require(READERS)?;
+    let (fund_code, code) = path.into_inner();
+    let account = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &fund_code)?;
+        account_in_fund(conn, fund.id, &code)
+    })
+    .await?;
+    Ok(web::Json(account_response(&account, None, None)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatementQuery {
+    /// First day, inclusive (by effective date).
+    pub from: NaiveDate,
+    /// Last day, inclusive.
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementLineResponse {
+    pub entry_id: String,
+    pub sequence: i64,
+    pub effective_date: NaiveDate,
+    pub kind: String,
+    pub memo: String,
+    pub side: Side,
+    pub amount: String,
+    /// The account's balance after this line.
+    pub balance: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementResponse {
+    pub account: String,
+    pub name: String,
+    pub currency: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The balance at the end of the day before `from`.
+    pub opening_balance: String,
+    /// Postings from `from` to `to`, by effective date then sequence.
+    pub entries: Vec<StatementLineResponse>,
+    /// The balance at the end of `to`.
+    pub closing_balance: String,
+}
+
+/// An account statement for a date range (at most 10,000 lines).
+#[utoipa::path(
+    tag = "ledger",
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("code" = String, Path, description = "Account code"),
+        StatementQuery
+    ),
+    responses(
+        (status = 200, description = "The statement", body = StatementResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/accounts/{code}/statement")]
+pub async fn account_statement(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    query: Query<StatementQuery>,
+) -> AppResult<web::Json<StatementResponse>> {
+    caller.require(READERS)?;
+    let (fund_code, code) = path.into_inner();
+    let StatementQuery { from, to } = query.0;
+    if from > to {
+        return Err(AppError::new(crate::error::ErrorCode::InvalidQuery, "from must not be after to")
+            .with_errors(vec![FieldError::new("from", "after_to", "must not be after to")]));
+    }
+    let response = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &fund_code)?;
+        let account = account_in_fund(conn, fund.id, &code)?;
+        let statement = ledger::statement(conn, &account, from, to)?;
+        let c = account.currency;
+        Ok(StatementResponse {
+            account: account.code.clone(),
+            name: account.name.clone(),
+            currency: c.code().to_string(),
+            from,
+            to,
+            opening_balance: format_minor(statement.opening_balance_minor, c),
+            entries: statement
+                .lines
+                .into_iter()
+                .map(|l| StatementLineResponse {
+                    entry_id: l.entry_id,
+                    sequence: l.sequence,
+                    effective_date: l.effective_date,
+                    kind: l.kind,
+                    memo: l.memo,
+                    side: l.side,
+                    amount: format_minor(l.amount_minor, c),
+                    balance: format_minor(l.balance_after_minor, c),
+                })
+                .collect(),
+            closing_balance: format_minor(statement.closing_balance_minor, c),
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostingRequest {
+    /// Account code in the fund.
+    #[schema(example = "1000")]
+    pub account: String,
+    pub side: Side,
+    /// Positive decimal string with at most the currency's decimals.
+    #[schema(value_type = String, example = "1500.00")]
+    pub amount: DecimalString,
+    /// The account's currency.
+    #[schema(example = "KES")]
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostJournalEntry {
+    /// The value date; not after tomorrow (UTC) and after any closed period.
+    pub effective_date: NaiveDate,
+    #[schema(example = "Opening balance brought forward")]
+    pub memo: String,
+    /// Two or more postings; per currency, debits must equal credits.
+    pub postings: Vec<PostingRequest>,
+}
+
+impl PostJournalEntry {
+    fn validate(self, created_by: &str) -> AppResult<NewEntry> {
+        let mut errors = Vec::new();
+        check_effective_date("/effective_date", self.effective_date, &mut errors);
+        check_memo("/memo", &self.memo, &mut errors);
+        let mut postings = Vec::new();
+        for (i, p) in self.postings.into_iter().enumerate() {
+            let currency = match Currency::parse(&p.currency) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(FieldError::money(format!("/postings/{i}/currency"), &e));
+                    continue;
+                }
+            };
+            match to_minor(p.amount.0, currency) {
+                Ok(amount_minor) => postings.push(NewPosting {
+                    account: p.account,
+                    side: p.side,
+                    amount_minor,
+                    currency,
+                }),
+                Err(e) => errors.push(FieldError::money(format!("/postings/{i}/amount"), &e)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        Ok(NewEntry {
+            effective_date: self.effective_date,
+            kind: kind::ADJUSTMENT,
+            memo: self.memo.trim().to_string(),
+            source: None,
+            created_by: created_by.to_string(),
+            reverses: None,
+            postings,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PostingResponse {
+    pub account: String,
+    pub side: Side,
+    pub amount: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SourceRef {
+    /// The kind of record (`contribution`, `claim`).
+    #[serde(rename = "type")]
+    pub source_type: String,
+    pub id: String,
+}
+
+/// A journal entry with its postings and its place in the fund's hash chain.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JournalEntryResponse {
+    /// UUID v7.
+    pub id: String,
+    pub fund: String,
+    /// Position in the fund's ledger: 1, 2, 3, … with no gaps.
+    pub sequence: i64,
+    pub effective_date: NaiveDate,
+    pub recorded_at: String,
+    /// `adjustment` (manual), `reversal`, `contribution`, `claim_approval`, `claim_payment`, …
+    pub kind: String,
+    pub memo: String,
+    /// The domain record this entry books, if any.
+    pub source: Option<SourceRef>,
+    pub created_by: String,
+    /// The entry this one reverses.
+    pub reverses: Option<String>,
+    /// The entry that reverses this one.
+    pub reversed_by: Option<String>,
+    /// The hash of the fund's previous entry (64 zeros for the first).
+    pub previous_hash: String,
+    /// SHA-256 over `previous_hash` and the entry's canonical form (see ARCHITECTURE.md).
+    pub hash: String,
+    pub postings: Vec<PostingResponse>,
+}
+
+pub fn entry_response(e: JournalEntry) -> JournalEntryResponse {
+    JournalEntryResponse {
+        id: e.id,
+        fund: e.fund_code,
+        sequence: e.sequence,
+        effective_date: e.effective_date,
+        recorded_at: crate::time::rfc3339(e.recorded_at),
+        kind: e.kind,
+        memo: e.memo,
+        source: e
+            .source_type
+            .zip(e.source_id)
+            .map(|(source_type, id)| SourceRef { source_type, id }),
+        created_by: e.created_by,
+        reverses: e.reverses,
+        reversed_by: e.reversed_by,
+        previous_hash: e.previous_hash,
+        hash: e.hash,
+        postings: e
+            .postings
+            .into_iter()
+            .map(|p| PostingResponse {
+                account: p.account,
+                side: p.side,
+                amount: format_minor(p.amount_minor, p.currency),
+                currency: p.currency.code().to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// Post a manual journal entry (admin): opening balances, grants, bank charges,
+/// currency conversion.
+///
+/// Refused with `ENTRY_UNBALANCED` unless debits equal credits in every currency, with
+/// `PERIOD_CLOSED` if dated in a closed period, and with `INSUFFICIENT_FUNDS` if a guarded account
+/// (cash) would go below zero. Nothing is written when refused.
+#[utoipa::path(
+    tag = "ledger",
+    request_body = PostJournalEntry,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 201, description = "Booked", body = JournalEntryResponse),
+        (status = 409, description = "`PERIOD_CLOSED`, `INSUFFICIENT_FUNDS`, `IDEMPOTENCY_KEY_REUSED`", body = crate::error::Problem),
+        (status = 422, description = "`ENTRY_UNBALANCED`, `VALIDATION_FAILED`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/journal-entries")]
+pub async fn post_journal_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    Mutation::new(&req, state, caller, "journal_entry.post", ADMIN)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: PostJournalEntry| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let entry = ledger::post_entry(conn, fund.id, input.validate(&caller.subject)?)?;
+            Ok(Done::created(format!("journal_entry {}", entry.id), entry_response(entry)))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntryQuery {
+    /// First effective date, inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last effective date, inclusive.
+    pub to: Option<NaiveDate>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List a fund's journal entries in sequence order.
+#[utoipa::path(
+    tag = "ledger",
+    params(("fund" = String, Path, description = "Fund code"), EntryQuery),
+    responses(
+        (status = 200, description = "A page of entries", body = Page<JournalEntryResponse>),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/journal-entries")]
+pub async fn list_journal_entries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<EntryQuery>,
+) -> AppResult<web::Json<Page<JournalEntryResponse>>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    let after = cursor(q.after.as_deref())?;
+    let page = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let filter = EntryFilter {
+            from: q.from,
+            to: q.to,
+            after_sequence: Some(after),
+            limit: limit + 1,
+        };
+        let (rows, next) = paginate(ledger::list_entries(conn, fund.id, &filter)?, limit, |e| e.sequence);
+        Ok(Page {
+            items: rows.into_iter().map(entry_response).collect(),
+            next,
+        })
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// Read one journal entry.
+#[utoipa::path(
+    tag = "ledger",
+    params(("fund" = String, Path, description = "Fund code"), ("id" = String, Path, description = "Entry id")),
+    responses(
+        (status = 200, description = "The entry", body = JournalEntryResponse),
+        (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/journal-entries/{id}")]
+pub async fn get_journal_entry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> AppResult<web::Json<JournalEntryResponse>> {
+    caller.require(READERS)?;
+    let (code, id) = path.into_inner();
+    let entry = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        ledger::find_entry(conn, fund.id, &id)?.ok_or_else(|| AppError::not_found(format!("no journal entry {id} in this fund")))
+    })
+    .await?;
+    Ok(web::Json(entry_response(entry)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseJournalEntry {
+    /// The reversal's value date (default: today, UTC).
+    pub effective_date: Option<NaiveDate>,
+    #[schema(example = "Reversal: posted to the wrong account")]
+    pub memo: String,
+}
+
+/// Reverse a manual journal entry (admin): a new entry with the same postings on
+/// opposite sides.
+///
+/// An entry is reversed once; a second reversal is 409 `ALREADY_REVERSED`. Entries booked by a
+/// contribution or claim are reversed through that record (`NOT_REVERSIBLE`).
+#[utoipa::path(
+    tag = "ledger",
+    request_body = ReverseJournalEntry,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("id" = String, Path, description = "The entry to reverse"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 201, description = "The reversing entry", body = JournalEntryResponse),
+        (status = 409, description = "`ALREADY_REVERSED`, `NOT_REVERSIBLE`, `PERIOD_CLOSED`, `INSUFFICIENT_FUNDS`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/journal-entries/{id}/reversal")]
+pub async fn reverse_journal_entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (code, id) = path.into_inner();
+    Mutation::new(&req, state, caller, "journal_entry.reverse", ADMIN)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: ReverseJournalEntry| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let mut errors = Vec::new();
+            let effective_date = input.effective_date.unwrap_or_else(crate::time::today);
+            check_effective_date("/effective_date", effective_date, &mut errors);
+            check_memo("/memo", &input.memo, &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::validation(errors));
+            }
+            let entry = ledger::reverse_entry(
+                conn,
+                fund.id,
+                &id,
+                Some(kind::ADJUSTMENT),
+                effective_date,
+                input.memo.trim().to_string(),
+                &caller.subject,
+                kind::REVERSAL,
+            )?;
+            Ok(Done::created(format!("journal_entry {}", entry.id), entry_response(entry)))
+        })
+        .await
+}
+
+/// Verify a fund's ledger: recompute the hash chain, check every entry balances
+/// and re-add every posting against the stored balances.
+#[utoipa::path(
+    tag = "ledger",
+    params(("fund" = String, Path, description = "Fund code")),
+    responses(
+        (status = 200, description = "The verification report; `ok` is false when any problem was found", body = ledger::Verification),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/ledger/verify")]
+pub async fn verify_ledger(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> AppResult<web::Json<ledger::Verification>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let report = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        ledger::verify_fund(conn, fund.id)
+    })
+    .await?;
+    Ok(web::Json(report))
+}

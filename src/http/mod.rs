@@ -1,0 +1,165 @@
+//! The HTTP layer: routes, request and response types, pagination, errors,
+//! authentication extraction and idempotency. It calls the domain services and
+//! never touches the schema.
+
+mod audit_log;
+pub mod docs;
+pub mod extract;
+mod funds;
+mod ledger;
+pub mod problem;
+mod system;
+mod write;
+
+use actix_web::web;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::auth::Caller;
+use crate::db::{DbConnection, DbPool};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::funds::{find_fund, Fund};
+
+/// Shared state of the running service.
+pub struct AppState {
+    pub pool: DbPool,
+}
+
+/// The default page size of list endpoints.
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+/// The largest page a client may ask for; more is refused, not clamped.
+pub const MAX_PAGE_SIZE: i64 = 500;
+/// The largest JSON body accepted by ordinary endpoints.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn read<T, F>(state: &web::Data<AppState>, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+{
+    let state = state.clone();
+    web::block(move || {
+        let mut conn = state.pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// The fund with `code` if the caller's token covers it. A fund outside the
+/// token's scope is reported exactly like a missing one.
+pub fn fund_in_scope(conn: &mut DbConnection, caller: &Caller, code: &str) -> AppResult<Fund> {
+    let missing = || AppError::not_found(format!("no fund {code}"));
+    if !caller.may_access_fund(code) {
+        return Err(missing());
+    }
+    find_fund(conn, code)?.ok_or_else(missing)
+}
+
+/// Checks `limit` against [`MAX_PAGE_SIZE`] (refusing, never clamping).
+pub fn page_limit(limit: Option<i64>) -> AppResult<i64> {
+    match limit {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(n) => Err(AppError::new(
+            ErrorCode::LimitExceeded,
+            format!("limit must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
+        )
+        .with_errors(vec![FieldError::new("limit", "out_of_range", format!("must be 1 to {MAX_PAGE_SIZE}"))])
+        .with("limit", MAX_PAGE_SIZE)),
+    }
+}
+
+/// Parses an opaque `after` cursor (a position in a list).
+pub fn cursor(after: Option<&str>) -> AppResult<i64> {
+    match after {
+        None => Ok(0),
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            AppError::new(ErrorCode::InvalidQuery, "after: is not a cursor returned by this list")
+                .with_errors(vec![FieldError::new("after", "invalid_cursor", "is not a cursor returned by this list")])
+        }),
+    }
+}
+
+/// Trims a list fetched with `limit + 1` rows to `limit` and gives the cursor of
+/// the next page, if there is one.
+pub fn paginate<T>(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| position(r).to_string()) } else { None };
+    (rows, next)
+}
+
+/// A page of a list: `items`, newest last, and the `next` cursor to pass as
+/// `after` (absent on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "mwf: Migrant Welfare Fund ledger",
+        description = "The system of record for Migrant Welfare Funds: funds and their rules, worker enrollment, \
+contributions and benefit claims, booked in a double-entry ledger with a per-fund hash chain.\n\n\
+Authenticate with `Authorization: Bearer <JWT>`; the token's `role` and `funds` decide what it may do, and a fund \
+outside `funds` answers 404. Amounts are decimal strings beside an ISO 4217 `currency`. Every error is \
+`application/problem+json` with a stable `code`. Requests that create or book may carry an `Idempotency-Key` \
+header: a retry with the same key and body returns the original response (with `Idempotent-Replayed: true`) and \
+never books twice; the same key with another body is a 409 `IDEMPOTENCY_KEY_REUSED`.",
+        version = env!("CARGO_PKG_VERSION"),
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    tags(
+        (name = "system", description = "Health and documentation (no token)"),
+        (name = "funds", description = "Funds and accounting periods"),
+        (name = "ledger", description = "Accounts, journal entries, statements and verification"),
+        (name = "audit", description = "The audit log")
+    )
+)]
+struct ApiDoc;
+
+/// Registers every route of the API on `cfg`.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(system::healthz)
+        .service(system::readyz)
+        .configure(funds::routes)
+        .configure(ledger::routes)
+        .configure(audit_log::routes);
+}
+
+/// The OpenAPI document generated from the routes and their annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    api
+}
+
+/// The document as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}

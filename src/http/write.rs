@@ -1,0 +1,234 @@
+//! The one path every mutating request takes: role check, body parsing,
+//! idempotency, the database transaction, and the audit record written in it.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::extract::{parse_json, request_id};
+use super::AppState;
+use crate::audit::{self, AuditRecord};
+use crate::auth::{Caller, Role};
+use crate::db::{is_unique_violation, write_transaction, DbConnection};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::idempotency::{self, StoredResponse, MAX_KEY_LENGTH};
+
+/// What a successful mutation produced.
+pub struct Done<R> {
+    pub status: StatusCode,
+    /// The record changed or created, for the audit log (`entry 0193…`).
+    pub target: String,
+    pub body: R,
+}
+
+impl<R> Done<R> {
+    pub fn created(target: impl Into<String>, body: R) -> Self {
+        Done {
+            status: StatusCode::CREATED,
+            target: target.into(),
+            body,
+        }
+    }
+
+    pub fn ok(target: impl Into<String>, body: R) -> Self {
+        Done {
+            status: StatusCode::OK,
+            target: target.into(),
+            body,
+        }
+    }
+}
+
+/// A mutating request on its way to the database.
+pub struct Mutation {
+    state: web::Data<AppState>,
+    caller: Caller,
+    request_id: String,
+    action: &'static str,
+    roles: &'static [Role],
+    fund_code: Option<String>,
+    idempotency_key: Option<String>,
+    route: String,
+}
+
+enum Failure {
+    App(AppError),
+    KeyTaken,
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(e: diesel::result::Error) -> Self {
+        Failure::App(e.into())
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Failure::App(e)
+    }
+}
+
+impl Mutation {
+    /// `action` names what is done (`journal_entry.post`) in the audit log;
+    /// `roles` may do it.
+    pub fn new(
+        req: &HttpRequest,
+        state: web::Data<AppState>,
+        caller: Caller,
+        action: &'static str,
+        roles: &'static [Role],
+    ) -> Mutation {
+        Mutation {
+            state,
+            caller,
+            request_id: request_id(req),
+            action,
+            roles,
+            fund_code: None,
+            idempotency_key: req
+                .headers()
+                .get("Idempotency-Key")
+                .map(|v| v.to_str().unwrap_or("\u{0}").to_string()),
+            route: format!("{} {}", req.method(), req.path()),
+        }
+    }
+
+    /// The fund the mutation concerns, for the audit log.
+    pub fn fund(mut self, code: &str) -> Mutation {
+        self.fund_code = Some(code.to_string());
+        self
+    }
+
+    /// Parses `body` as `T` and runs `f` in one write transaction with the audit
+    /// record and the idempotency record. Refusals are audited too.
+    pub async fn run<T, R, F>(self, req: &HttpRequest, body: web::Bytes, f: F) -> AppResult<HttpResponse>
+    where
+        T: DeserializeOwned + Send + 'static,
+        R: Serialize,
+        F: FnOnce(&mut DbConnection, &Caller, T) -> AppResult<Done<R>> + Send + 'static,
+    {
+        let prepared = self.prepare::<T>(req, &body);
+        let state = self.state.clone();
+        let (stored, replayed) = web::block(move || {
+            let mut conn = state.pool.get()?;
+            match prepared {
+                Ok((input, request_hash)) => self.execute(&mut conn, input, request_hash, f),
+                Err(e) => Err(self.refused(&mut conn, e)),
+            }
+        })
+        .await??;
+        Ok(respond(&stored, replayed))
+    }
+
+    fn prepare<T: DeserializeOwned>(&self, req: &HttpRequest, body: &[u8]) -> AppResult<(T, String)> {
+        self.caller.require(self.roles)?;
+        if let Some(key) = &self.idempotency_key {
+            let valid = !key.is_empty() && key.len() <= MAX_KEY_LENGTH && key.bytes().all(|b| (0x21..0x7f).contains(&b));
+            if !valid {
+                return Err(AppError::new(
+                    ErrorCode::InvalidHeader,
+                    format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+                )
+                .with("header", "Idempotency-Key"));
+            }
+        }
+        let parsed = parse_json::<T>(req, body)?;
+        // The same key on another route, or with another body, is a different request.
+        let request_hash = format!("{}|{}", self.route, parsed.canonical_hash);
+        Ok((parsed.value, request_hash))
+    }
+
+    fn execute<T, R, F>(
+        self,
+        conn: &mut DbConnection,
+        input: T,
+        request_hash: String,
+        f: F,
+    ) -> AppResult<(StoredResponse, bool)>
+    where
+        R: Serialize,
+        F: FnOnce(&mut DbConnection, &Caller, T) -> AppResult<Done<R>>,
+    {
+        if let Some(key) = &self.idempotency_key {
+            if let Some(stored) = idempotency::lookup(conn, &self.caller.subject, key)? {
+                return self.replay(conn, stored, &request_hash);
+            }
+        }
+        let outcome = write_transaction(conn, |conn| -> Result<StoredResponse, Failure> {
+            let done = f(conn, &self.caller, input)?;
+            let response = StoredResponse {
+                request_hash: request_hash.clone(),
+                status: done.status.as_u16(),
+                body: serde_json::to_string(&done.body).map_err(AppError::from)?,
+            };
+            audit::record(conn, &self.caller, &self.audit_record(Some(done.target), "succeeded", done.status.as_u16()))?;
+            if let Some(key) = &self.idempotency_key {
+                match idempotency::store(conn, &self.caller.subject, key, &response) {
+                    Err(e) if is_unique_violation(&e) => return Err(Failure::KeyTaken),
+                    other => other?,
+                }
+            }
+            Ok(response)
+        });
+        match outcome {
+            Ok(response) => Ok((response, false)),
+            Err(Failure::KeyTaken) => {
+                let key = self.idempotency_key.as_deref().unwrap_or_default();
+                let stored = idempotency::lookup(conn, &self.caller.subject, key)?
+                    .ok_or_else(|| AppError::internal("idempotency key vanished after a conflict"))?;
+                self.replay(conn, stored, &request_hash)
+            }
+            Err(Failure::App(e)) => Err(self.refused(conn, e)),
+        }
+    }
+
+    fn replay(
+        &self,
+        conn: &mut DbConnection,
+        stored: StoredResponse,
+        request_hash: &str,
+    ) -> AppResult<(StoredResponse, bool)> {
+        if stored.request_hash != request_hash {
+            let e = AppError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request; use a new key for a new request",
+            );
+            return Err(self.refused(conn, e));
+        }
+        Ok((stored, true))
+    }
+
+    fn audit_record(&self, target: Option<String>, outcome: &str, status: u16) -> AuditRecord {
+        AuditRecord {
+            action: self.action.to_string(),
+            fund_code: self.fund_code.clone(),
+            target,
+            request_id: self.request_id.clone(),
+            outcome: outcome.to_string(),
+            status,
+        }
+    }
+
+    /// Records a refused request in its own transaction and hands the error back.
+    fn refused(&self, conn: &mut DbConnection, error: AppError) -> AppError {
+        if error.code == ErrorCode::InternalError || error.code == ErrorCode::ServiceUnavailable {
+            return error;
+        }
+        let record = self.audit_record(None, &format!("refused:{}", error.code.as_str()), error.code.status().as_u16());
+        if let Err(e) = write_transaction(conn, |conn| audit::record(conn, &self.caller, &record)) {
+            log::error!("could not record a refused request in the audit log: {e}");
+        }
+        error
+    }
+}
+
+fn respond(stored: &StoredResponse, replayed: bool) -> HttpResponse {
+    let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    response.content_type("application/json");
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    response.body(stored.body.clone())
+}

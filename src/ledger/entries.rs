@@ -1,0 +1,483 @@
+//! Journal entries: posting (with the balance, period and overdraft checks and
+//! the hash chain), reversal and reading.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::accounts::{accounts_by_code, add_to_balance};
+use super::chain::{entry_hash, CanonicalEntry, CanonicalPosting, RECORDED_AT_FORMAT};
+use super::Side;
+use crate::db::schema::{accounts, funds, journal_entries, postings};
+use crate::db::{is_unique_violation, DbConnection};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::money::{format_minor, Currency, MAX_AMOUNT_MINOR};
+
+/// The most postings one entry may carry.
+pub const MAX_POSTINGS_PER_ENTRY: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct NewPosting {
+    pub account: String,
+    pub side: Side,
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub effective_date: NaiveDate,
+    pub kind: &'static str,
+    pub memo: String,
+    /// The domain record the entry books (`("contribution", id)`).
+    pub source: Option<(String, String)>,
+    pub created_by: String,
+    pub reverses: Option<String>,
+    pub postings: Vec<NewPosting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub account: String,
+    pub side: Side,
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone)]
+pub struct JournalEntry {
+    pub id: String,
+    pub fund_code: String,
+    pub sequence: i64,
+    pub effective_date: NaiveDate,
+    pub recorded_at: NaiveDateTime,
+    pub kind: String,
+    pub memo: String,
+    pub source_type: Option<String>,
+    pub source_id: Option<String>,
+    pub created_by: String,
+    pub reverses: Option<String>,
+    pub reversed_by: Option<String>,
+    pub previous_hash: String,
+    pub hash: String,
+    pub postings: Vec<Posting>,
+}
+
+impl JournalEntry {
+    pub fn canonical(&self) -> CanonicalEntry<'_> {
+        CanonicalEntry {
+            fund: &self.fund_code,
+            sequence: self.sequence,
+            id: &self.id,
+            effective_date: self.effective_date.to_string(),
+            recorded_at: self.recorded_at.format(RECORDED_AT_FORMAT).to_string(),
+            kind: &self.kind,
+            memo: &self.memo,
+            source_type: self.source_type.as_deref(),
+            source_id: self.source_id.as_deref(),
+            created_by: &self.created_by,
+            reverses: self.reverses.as_deref(),
+            postings: self
+                .postings
+                .iter()
+                .map(|p| CanonicalPosting {
+                    account: &p.account,
+                    side: p.side.as_str(),
+                    amount_minor: p.amount_minor,
+                    currency: p.currency.code(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Debits and credits per currency of a set of postings.
+pub(super) fn totals_by_currency<'a>(
+    postings: impl Iterator<Item = (Side, i64, Currency)> + 'a,
+) -> BTreeMap<Currency, (i64, i64)> {
+    let mut totals: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
+    for (side, amount, currency) in postings {
+        let t = totals.entry(currency).or_default();
+        match side {
+            Side::Debit => t.0 += amount,
+            Side::Credit => t.1 += amount,
+        }
+    }
+    totals
+}
+
+fn check_shape(entry: &NewEntry) -> AppResult<()> {
+    if entry.postings.len() < 2 {
+        return Err(AppError::field("/postings", "too_few", "an entry needs at least two postings"));
+    }
+    if entry.postings.len() > MAX_POSTINGS_PER_ENTRY {
+        return Err(AppError::field(
+            "/postings",
+            "too_many",
+            format!("an entry may have at most {MAX_POSTINGS_PER_ENTRY} postings"),
+        ));
+    }
+    for p in &entry.postings {
+        assert!(
+            p.amount_minor > 0 && p.amount_minor <= MAX_AMOUNT_MINOR,
+            "postings are validated positive before they reach the ledger"
+        );
+    }
+    let totals = totals_by_currency(entry.postings.iter().map(|p| (p.side, p.amount_minor, p.currency)));
+    let unbalanced: Vec<_> = totals
+        .iter()
+        .filter(|(_, (d, c))| d != c)
+        .map(|(currency, (d, c))| {
+            json!({
+                "currency": currency.code(),
+                "debits": format_minor(*d, *currency),
+                "credits": format_minor(*c, *currency),
+            })
+        })
+        .collect();
+    if !unbalanced.is_empty() {
+        let detail = unbalanced
+            .iter()
+            .map(|u| format!("{}: debits {} ≠ credits {}", u["currency"].as_str().unwrap_or_default(), u["debits"].as_str().unwrap_or_default(), u["credits"].as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(AppError::new(
+            ErrorCode::EntryUnbalanced,
+            format!("debits must equal credits in every currency: {detail}"),
+        )
+        .with("imbalances", unbalanced));
+    }
+    Ok(())
+}
+
+/// Books `entry` in fund `fund_id` inside the caller's transaction.
+///
+/// Checks that the entry balances per currency, that every account belongs to
+/// the fund and is in the posting's currency, that the effective date is after
+/// the closed period, and that no guarded account goes below zero. Assigns the
+/// next sequence and chains the hash; the fund row's UPDATE serialises all
+/// bookings of one fund, so the sequence has no gaps on any number of processes.
+pub fn post_entry(conn: &mut DbConnection, fund_id: i64, entry: NewEntry) -> AppResult<JournalEntry> {
+    check_shape(&entry)?;
+    let codes: Vec<&str> = entry.postings.iter().map(|p| p.account.as_str()).collect();
+    let accounts: HashMap<String, super::Account> = accounts_by_code(conn, fund_id, &codes)?
+        .into_iter()
+        .map(|a| (a.code.clone(), a))
+        .collect();
+    let mut errors = Vec::new();
+    for (i, p) in entry.postings.iter().enumerate() {
+        match accounts.get(&p.account) {
+            None => errors.push(FieldError::new(
+                format!("/postings/{i}/account"),
+                "unknown_account",
+                format!("no account {} in this fund", p.account),
+            )),
+            Some(a) if a.currency != p.currency => errors.push(FieldError::new(
+                format!("/postings/{i}/currency"),
+                "currency_mismatch",
+                format!("account {} is kept in {}, not {}", a.code, a.currency, p.currency),
+            )),
+            Some(_) => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+
+    // Take the fund's chain head: this row lock orders every booking of the fund.
+    let (sequence, previous_hash, closed_through, fund_code): (i64, String, Option<NaiveDate>, String) =
+        diesel::update(funds::table.find(fund_id))
+            .set(funds::last_sequence.eq(funds::last_sequence + 1))
+            .returning((funds::last_sequence, funds::chain_head, funds::closed_through, funds::code))
+            .get_result(conn)?;
+    if let Some(closed) = closed_through {
+        if entry.effective_date <= closed {
+            return Err(AppError::new(
+                ErrorCode::PeriodClosed,
+                format!(
+                    "the books are closed through {closed}; date the entry after it (effective_date {})",
+                    entry.effective_date
+                ),
+            )
+            .with("closed_through", closed.to_string()));
+        }
+    }
+
+    let mut booked = JournalEntry {
+        id: Uuid::now_v7().to_string(),
+        fund_code,
+        sequence,
+        effective_date: entry.effective_date,
+        recorded_at: crate::time::now(),
+        kind: entry.kind.to_string(),
+        memo: entry.memo,
+        source_type: entry.source.as_ref().map(|s| s.0.clone()),
+        source_id: entry.source.as_ref().map(|s| s.1.clone()),
+        created_by: entry.created_by,
+        reverses: entry.reverses,
+        reversed_by: None,
+        previous_hash,
+        hash: String::new(),
+        postings: entry
+            .postings
+            .iter()
+            .map(|p| Posting {
+                account: p.account.clone(),
+                side: p.side,
+                amount_minor: p.amount_minor,
+                currency: p.currency,
+            })
+            .collect(),
+    };
+    booked.hash = entry_hash(&booked.previous_hash, &booked.canonical());
+
+    let inserted = diesel::insert_into(journal_entries::table)
+        .values((
+            journal_entries::id.eq(&booked.id),
+            journal_entries::fund_id.eq(fund_id),
+            journal_entries::sequence.eq(booked.sequence),
+            journal_entries::effective_date.eq(booked.effective_date),
+            journal_entries::recorded_at.eq(booked.recorded_at),
+            journal_entries::kind.eq(&booked.kind),
+            journal_entries::memo.eq(&booked.memo),
+            journal_entries::source_type.eq(&booked.source_type),
+            journal_entries::source_id.eq(&booked.source_id),
+            journal_entries::created_by.eq(&booked.created_by),
+            journal_entries::reverses.eq(&booked.reverses),
+            journal_entries::previous_hash.eq(&booked.previous_hash),
+            journal_entries::hash.eq(&booked.hash),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) && booked.reverses.is_some() => {
+            return Err(already_reversed(booked.reverses.as_deref().unwrap_or_default()));
+        }
+        other => {
+            other?;
+        }
+    }
+    for (line, p) in booked.postings.iter().enumerate() {
+        diesel::insert_into(postings::table)
+            .values((
+                postings::entry_id.eq(&booked.id),
+                postings::line.eq(line as i32 + 1),
+                postings::account_id.eq(accounts[&p.account].id),
+                postings::side.eq(p.side.as_str()),
+                postings::amount_minor.eq(p.amount_minor),
+                postings::currency.eq(p.currency.code()),
+                postings::effective_date.eq(booked.effective_date),
+            ))
+            .execute(conn)?;
+    }
+
+    // One balance update per account, in code order (a stable lock order).
+    let mut per_account: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for p in &booked.postings {
+        let t = per_account.entry(p.account.as_str()).or_default();
+        match p.side {
+            Side::Debit => t.0 += p.amount_minor,
+            Side::Credit => t.1 += p.amount_minor,
+        }
+    }
+    for (code, (debits, credits)) in per_account {
+        let account = &accounts[code];
+        let (new_debits, new_credits) = add_to_balance(conn, account.id, debits, credits)?;
+        let balance = account.account_type.balance(new_debits, new_credits);
+        if !account.allow_negative && balance < 0 {
+            let available = account.account_type.balance(new_debits - debits, new_credits - credits);
+            return Err(AppError::new(
+                ErrorCode::InsufficientFunds,
+                format!(
+                    "account {} ({}) would go to {} {}; it may not go below zero",
+                    account.code,
+                    account.name,
+                    format_minor(balance, account.currency),
+                    account.currency
+                ),
+            )
+            .with("account", &account.code)
+            .with("available", format_minor(available, account.currency))
+            .with("currency", account.currency.code()));
+        }
+    }
+
+    diesel::update(funds::table.find(fund_id))
+        .set(funds::chain_head.eq(&booked.hash))
+        .execute(conn)?;
+    Ok(booked)
+}
+
+fn already_reversed(entry_id: &str) -> AppError {
+    AppError::new(
+        ErrorCode::AlreadyReversed,
+        format!("entry {entry_id} has already been reversed; an entry is reversed once"),
+    )
+    .with("entry_id", entry_id)
+}
+
+/// Books the reversal of entry `entry_id`: the same postings on opposite sides.
+/// An entry is reversed at most once (a unique index on `reverses` holds this
+/// across processes). `only_kind` restricts which kinds may be reversed here.
+pub fn reverse_entry(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    entry_id: &str,
+    only_kind: Option<&str>,
+    effective_date: NaiveDate,
+    memo: String,
+    created_by: &str,
+    reversal_kind: &'static str,
+) -> AppResult<JournalEntry> {
+    let original = find_entry(conn, fund_id, entry_id)?
+        .ok_or_else(|| AppError::not_found(format!("no journal entry {entry_id} in this fund")))?;
+    if let Some(kind) = only_kind {
+        if original.kind != kind {
+            return Err(AppError::new(
+                ErrorCode::NotReversible,
+                format!(
+                    "entry {} is a {} entry booked for {} {}; reverse it through that record",
+                    original.id,
+                    original.kind,
+                    original.source_type.as_deref().unwrap_or("another record"),
+                    original.source_id.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if let Some(by) = &original.reversed_by {
+        return Err(already_reversed(&original.id).with("reversed_by", by));
+    }
+    post_entry(
+        conn,
+        fund_id,
+        NewEntry {
+            effective_date,
+            kind: reversal_kind,
+            memo,
+            source: original.source_type.clone().zip(original.source_id.clone()),
+            created_by: created_by.to_string(),
+            reverses: Some(original.id.clone()),
+            postings: original
+                .postings
+                .iter()
+                .map(|p| NewPosting {
+                    account: p.account.clone(),
+                    side: p.side.opposite(),
+                    amount_minor: p.amount_minor,
+                    currency: p.currency,
+                })
+                .collect(),
+        },
+    )
+}
+
+/// Which entries to list: by effective date range and after a sequence.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub after_sequence: Option<i64>,
+    pub limit: i64,
+}
+
+type EntryRow = (
+    String,
+    i64,
+    i64,
+    NaiveDate,
+    NaiveDateTime,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+/// Entries of a fund in sequence order, with their postings.
+pub fn list_entries(conn: &mut DbConnection, fund_id: i64, filter: &EntryFilter) -> AppResult<Vec<JournalEntry>> {
+    let mut query = journal_entries::table
+        .filter(journal_entries::fund_id.eq(fund_id))
+        .into_boxed();
+    if let Some(from) = filter.from {
+        query = query.filter(journal_entries::effective_date.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(journal_entries::effective_date.le(to));
+    }
+    if let Some(after) = filter.after_sequence {
+        query = query.filter(journal_entries::sequence.gt(after));
+    }
+    let rows: Vec<EntryRow> = query
+        .order(journal_entries::sequence.asc())
+        .limit(filter.limit)
+        .select(journal_entries::all_columns)
+        .load(conn)?;
+    with_postings(conn, rows)
+}
+
+pub fn find_entry(conn: &mut DbConnection, fund_id: i64, entry_id: &str) -> AppResult<Option<JournalEntry>> {
+    let rows: Vec<EntryRow> = journal_entries::table
+        .filter(journal_entries::fund_id.eq(fund_id))
+        .filter(journal_entries::id.eq(entry_id))
+        .select(journal_entries::all_columns)
+        .load(conn)?;
+    Ok(with_postings(conn, rows)?.pop())
+}
+
+fn with_postings(conn: &mut DbConnection, rows: Vec<EntryRow>) -> AppResult<Vec<JournalEntry>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fund_id = rows[0].1;
+    let fund_code: String = funds::table.find(fund_id).select(funds::code).first(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let posting_rows: Vec<(String, String, String, i64, String)> = postings::table
+        .inner_join(accounts::table)
+        .filter(postings::entry_id.eq_any(&ids))
+        .order((postings::entry_id.asc(), postings::line.asc()))
+        .select((postings::entry_id, accounts::code, postings::side, postings::amount_minor, postings::currency))
+        .load(conn)?;
+    let reversals: Vec<(Option<String>, String)> = journal_entries::table
+        .filter(journal_entries::reverses.eq_any(&ids))
+        .select((journal_entries::reverses, journal_entries::id))
+        .load(conn)?;
+    let reversed_by: HashMap<String, String> = reversals
+        .into_iter()
+        .filter_map(|(reverses, id)| reverses.map(|r| (r, id)))
+        .collect();
+    let mut by_entry: HashMap<String, Vec<Posting>> = HashMap::new();
+    for (entry_id, account, side, amount_minor, currency) in posting_rows {
+        by_entry.entry(entry_id).or_default().push(Posting {
+            account,
+            side: Side::parse(&side).expect("stored sides are valid"),
+            amount_minor,
+            currency: Currency::parse(&currency).expect("stored currencies are valid"),
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| JournalEntry {
+            reversed_by: reversed_by.get(&r.0).cloned(),
+            postings: by_entry.remove(&r.0).unwrap_or_default(),
+            id: r.0,
+            fund_code: fund_code.clone(),
+            sequence: r.2,
+            effective_date: r.3,
+            recorded_at: r.4,
+            kind: r.5,
+            memo: r.6,
+            source_type: r.7,
+            source_id: r.8,
+            created_by: r.9,
+            reverses: r.10,
+            previous_hash: r.11,
+            hash: r.12,
+        })
+        .collect())
+}

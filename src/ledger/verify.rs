@@ -1,0 +1,180 @@
+//! Ledger verification: recompute the hash chain, re-add every entry and compare
+//! with the stored balances. Reports each problem with the entry or account it
+//! concerns; never stops at the first.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::chain::{entry_hash, GENESIS_HASH};
+use super::entries::{list_entries, totals_by_currency, EntryFilter};
+use super::{list_accounts, Side};
+use crate::db::schema::funds;
+use crate::db::DbConnection;
+use crate::error::AppResult;
+
+/// Entries read per round trip while verifying; memory stays flat.
+const VERIFY_CHUNK: i64 = 1_000;
+/// Problems reported at most; a broken chain past that is summarised.
+const MAX_PROBLEMS: usize = 1_000;
+
+/// One disagreement found by verification.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerificationProblem {
+    /// `SEQUENCE_GAP`, `PREVIOUS_HASH_MISMATCH`, `HASH_MISMATCH`,
+    /// `ENTRY_UNBALANCED`, `BALANCE_MISMATCH`, `CHAIN_HEAD_MISMATCH`.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Verification {
+    pub fund: String,
+    pub ok: bool,
+    pub entries_checked: i64,
+    /// The hash of the last entry as recomputed (the stored one if none).
+    pub chain_head: String,
+    pub problems: Vec<VerificationProblem>,
+}
+
+impl Verification {
+    fn problem(&mut self, code: &str, entry: Option<(&str, i64)>, account: Option<&str>, detail: String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(VerificationProblem {
+                code: code.to_string(),
+                entry_id: entry.map(|e| e.0.to_string()),
+                sequence: entry.map(|e| e.1),
+                account: account.map(str::to_string),
+                detail,
+            });
+        }
+    }
+}
+
+/// Verifies one fund's ledger. Reads in chunks; call it outside a write
+/// transaction (it holds no locks).
+pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verification> {
+    let (fund_code, stored_head, last_sequence): (String, String, i64) = funds::table
+        .find(fund_id)
+        .select((funds::code, funds::chain_head, funds::last_sequence))
+        .first(conn)?;
+    let mut report = Verification {
+        fund: fund_code,
+        ok: true,
+        entries_checked: 0,
+        chain_head: GENESIS_HASH.to_string(),
+        problems: Vec::new(),
+    };
+    let mut recomputed: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut expected_sequence = 1;
+    let mut previous_stored = GENESIS_HASH.to_string();
+    let mut previous_recomputed = GENESIS_HASH.to_string();
+    let mut after = 0;
+    loop {
+        let chunk = list_entries(
+            conn,
+            fund_id,
+            &EntryFilter {
+                after_sequence: Some(after),
+                limit: VERIFY_CHUNK,
+                ..EntryFilter::default()
+            },
+        )?;
+        let Some(last) = chunk.last() else { break };
+        after = last.sequence;
+        for entry in &chunk {
+            let at = Some((entry.id.as_str(), entry.sequence));
+            report.entries_checked += 1;
+            if entry.sequence != expected_sequence {
+                report.problem(
+                    "SEQUENCE_GAP",
+                    at,
+                    None,
+                    format!("expected sequence {expected_sequence}, found {}", entry.sequence),
+                );
+            }
+            expected_sequence = entry.sequence + 1;
+            if entry.previous_hash != previous_stored {
+                report.problem(
+                    "PREVIOUS_HASH_MISMATCH",
+                    at,
+                    None,
+                    "previous_hash is not the hash of the entry before it".to_string(),
+                );
+            }
+            let hash = entry_hash(&previous_recomputed, &entry.canonical());
+            if hash != entry.hash {
+                report.problem(
+                    "HASH_MISMATCH",
+                    at,
+                    None,
+                    format!("stored hash {} but its contents hash to {hash}", entry.hash),
+                );
+            }
+            let totals = totals_by_currency(entry.postings.iter().map(|p| (p.side, p.amount_minor, p.currency)));
+            for (currency, (debits, credits)) in totals {
+                if debits != credits {
+                    report.problem(
+                        "ENTRY_UNBALANCED",
+                        at,
+                        None,
+                        format!("{currency}: debits {debits} ≠ credits {credits} (minor units)"),
+                    );
+                }
+            }
+            if entry.postings.len() < 2 {
+                report.problem("ENTRY_UNBALANCED", at, None, "fewer than two postings".to_string());
+            }
+            for p in &entry.postings {
+                let t = recomputed.entry(p.account.clone()).or_default();
+                match p.side {
+                    Side::Debit => t.0 += p.amount_minor,
+                    Side::Credit => t.1 += p.amount_minor,
+                }
+            }
+            previous_stored = entry.hash.clone();
+            previous_recomputed = hash;
+        }
+    }
+    if expected_sequence - 1 != last_sequence {
+        report.problem(
+            "SEQUENCE_GAP",
+            None,
+            None,
+            format!("the fund records {last_sequence} entries but the chain ends at {}", expected_sequence - 1),
+        );
+    }
+    if stored_head != previous_stored {
+        report.problem(
+            "CHAIN_HEAD_MISMATCH",
+            None,
+            None,
+            format!("the fund's chain head {stored_head} is not the last entry's hash {previous_stored}"),
+        );
+    }
+    report.chain_head = previous_recomputed;
+    for account in list_accounts(conn, fund_id)? {
+        let (debits, credits) = recomputed.get(&account.code).copied().unwrap_or_default();
+        if (debits, credits) != (account.debits_minor, account.credits_minor) {
+            report.problem(
+                "BALANCE_MISMATCH",
+                None,
+                Some(&account.code),
+                format!(
+                    "stored debits {} / credits {} but the postings add up to {debits} / {credits} (minor units)",
+                    account.debits_minor, account.credits_minor
+                ),
+            );
+        }
+    }
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}

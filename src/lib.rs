@@ -1,0 +1,15 @@
+//! mwf: the system of record for Migrant Welfare Funds. See ARCHITECTURE.md for
+//! the map of modules and the invariants they keep.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod funds;
+pub mod http;
+pub mod idempotency;
+pub mod ledger;
+pub mod money;
+pub mod startup;
+pub mod time;

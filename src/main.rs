@@ -1,0 +1,211 @@
+//! The `mwf` binary: parse the command line, build the application, run it.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use mwf::auth::{self, Role, MAX_TOKEN_LIFETIME_SECONDS};
+use mwf::config::{Environment, Settings};
+use mwf::startup::{self, Application};
+use mwf::{db, funds, http, ledger};
+
+#[derive(Parser)]
+#[command(name = "mwf", version, about = "Migrant Welfare Fund ledger service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Mint an HS256 token signed with MWF_JWT_SECRET (or the development secret).
+    Token {
+        /// admin, officer, approver, ministry or auditor.
+        #[arg(long)]
+        role: String,
+        /// Comma-separated fund codes the token may touch, or * for all.
+        #[arg(long, default_value = "*")]
+        funds: String,
+        /// The token's subject (who is calling).
+        #[arg(long, default_value = "cli")]
+        subject: String,
+        /// Lifetime: a number with s, m, h or d (e.g. 12h, 30d); at most 366d.
+        #[arg(long, default_value = "12h")]
+        lifetime: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Verify the ledger of one fund (or all): hash chain, balance of every
+    /// entry, stored balances. Exits non-zero on any problem.
+    Verify {
+        /// Fund code; all funds when omitted.
+        #[arg(long)]
+        fund: Option<String>,
+    },
+}
+
+fn parse_lifetime(text: &str) -> Result<i64, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let seconds_per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("lifetime {text:?}: end it with s, m, h or d")),
+    };
+    let n: i64 = number.parse().map_err(|_| format!("lifetime {text:?}: not a whole number"))?;
+    let seconds = n.checked_mul(seconds_per).unwrap_or(i64::MAX);
+    if !(1..=MAX_TOKEN_LIFETIME_SECONDS).contains(&seconds) {
+        return Err(format!("lifetime {text:?}: must be between 1s and 366d"));
+    }
+    Ok(seconds)
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mwf: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate(&settings),
+        Command::Token {
+            role,
+            funds,
+            subject,
+            lifetime,
+        } => token(&settings, &role, &funds, &subject, &lifetime),
+        Command::Openapi => {
+            print!("{}", http::openapi_json());
+            Ok(())
+        }
+        Command::Verify { fund } => verify(&settings, fund.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mwf: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    let bind = settings.bind.clone();
+    let backend = if settings.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    let database = settings.database_url.clone();
+    let development = settings.environment == Environment::Development;
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings)?;
+        log::info!("mwf listening on http://{bind} ({backend}); docs at http://{bind}/docs");
+        if !database.contains("://") {
+            log::info!("SQLite database file: {database}");
+        }
+        if let Some(token) = &app.development_token {
+            log::warn!(
+                "DEVELOPMENT MODE: no MWF_JWT_SECRET or MWF_JWT_PUBLIC_KEYS set; tokens are signed with a \
+                 generated secret kept in {}. Not fit for production (set MWF_ENV=production to refuse this).",
+                startup::development_secret_path().display()
+            );
+            eprintln!("\nAdmin token (12 hours, all funds):\n\n{token}\n\nTry: curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/v1/funds\n");
+        } else if development {
+            log::info!("development mode with configured key material");
+        }
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn connect(settings: &Settings) -> Result<db::DbConnection, String> {
+    let mut conn = db::establish(&settings.database_url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(settings: &Settings) -> Result<(), String> {
+    let mut conn = db::establish(&settings.database_url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let applied = db::migrate(&mut conn)?;
+    println!("applied {applied} migration(s); the {} database is up to date", db::backend_name(&conn));
+    Ok(())
+}
+
+fn token(settings: &Settings, role: &str, funds: &str, subject: &str, lifetime: &str) -> Result<(), String> {
+    let role = Role::parse(role).ok_or_else(|| format!("--role {role:?}: must be admin, officer, approver, ministry or auditor"))?;
+    let funds: Vec<String> = funds.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect();
+    if funds.is_empty() {
+        return Err("--funds: name at least one fund code, or *".into());
+    }
+    for code in &funds {
+        if code != "*" && !mwf::funds::is_fund_code(code) {
+            return Err(format!("--funds: {code:?} is not a fund code"));
+        }
+    }
+    let seconds = parse_lifetime(lifetime)?;
+    let secret = startup::signing_secret(settings)?
+        .ok_or("no HS256 secret: set MWF_JWT_SECRET (public keys can verify tokens but not mint them)")?;
+    println!("{}", auth::mint_token(&secret, &settings.jwt, subject, role, &funds, seconds));
+    Ok(())
+}
+
+fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
+    let mut conn = connect(settings)?;
+    let all = funds::all_fund_ids(&mut conn).map_err(|e| e.to_string())?;
+    let selected: Vec<(i64, String)> = match fund {
+        Some(code) => {
+            let found: Vec<_> = all.into_iter().filter(|(_, c)| c == code).collect();
+            if found.is_empty() {
+                return Err(format!("no fund {code}"));
+            }
+            found
+        }
+        None => all,
+    };
+    let mut failed = 0;
+    for (id, code) in selected {
+        let report = ledger::verify_fund(&mut conn, id).map_err(|e| e.to_string())?;
+        println!(
+            "{code}: {} entries checked, chain head {}: {}",
+            report.entries_checked,
+            report.chain_head,
+            if report.ok { "OK" } else { "PROBLEMS" }
+        );
+        for p in &report.problems {
+            println!(
+                "  {} {}{}{}",
+                p.code,
+                p.sequence.map(|s| format!("entry #{s} ")).unwrap_or_default(),
+                p.account.as_ref().map(|a| format!("account {a} ")).unwrap_or_default(),
+                p.detail
+            );
+        }
+        if !report.ok {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} fund(s) failed verification"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lifetime;
+
+    #[test]
+    fn lifetimes_take_a_unit_and_stay_within_the_limit() {
+        assert_eq!(parse_lifetime("12h"), Ok(43200));
+        assert_eq!(parse_lifetime("30d"), Ok(30 * 86400));
+        assert!(parse_lifetime("400d").is_err());
+        assert!(parse_lifetime("12").is_err());
+        assert!(parse_lifetime("0s").is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! Building the application from settings: database, keys, HTTP server. The
+//! binary and the tests start the service the same way.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::AppExt;
+
+use crate::auth::{self, Role, Verifier};
+use crate::config::{Environment, Settings};
+use crate::db;
+use crate::http::{self, problem, AppState};
+
+/// Where development mode keeps its generated signing secret.
+pub fn development_secret_path() -> PathBuf {
+    std::env::var_os("MWF_DEV_SECRET_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".mwf-dev-secret"))
+}
+
+/// The HS256 secret in force: the configured one, or in development mode with no
+/// key material at all, the generated development secret.
+pub fn signing_secret(settings: &Settings) -> Result<Option<Vec<u8>>, String> {
+    if let Some(secret) = &settings.jwt.secret {
+        return Ok(Some(secret.clone()));
+    }
+    if settings.environment == Environment::Development && settings.jwt.public_key_files.is_empty() {
+        return auth::development_secret(&development_secret_path()).map(Some);
+    }
+    Ok(None)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// In development mode without key material: an admin token to try the API with.
+    pub development_token: Option<String>,
+}
+
+impl Application {
+    /// Connects to and migrates the database, loads the keys and binds the server.
+    pub fn build(settings: Settings) -> Result<Application, String> {
+        let pool = db::pool(&settings.database_url, settings.pool_size)?;
+        {
+            let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
+            let applied = db::migrate(&mut conn)?;
+            if applied > 0 {
+                log::info!("applied {applied} migration(s) to the {} database", db::backend_name(&conn));
+            }
+        }
+        let development = settings.jwt.secret.is_none() && settings.jwt.public_key_files.is_empty();
+        let secret = signing_secret(&settings)?;
+        let verifier = Verifier::new(&settings.jwt, secret.as_deref())?;
+        let development_token = match (&secret, development) {
+            (Some(secret), true) => Some(auth::mint_token(
+                secret,
+                &settings.jwt,
+                "dev-admin",
+                Role::Admin,
+                &["*".to_string()],
+                12 * 3600,
+            )),
+            _ => None,
+        };
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("MWF_BIND {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let server = serve(listener, pool, verifier, settings.workers)?;
+        Ok(Application {
+            port,
+            server,
+            development_token,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, pool: db::DbPool, verifier: Verifier, workers: usize) -> Result<Server, String> {
+    let state = web::Data::new(AppState { pool });
+    let verifier = web::Data::new(verifier);
+    let api = http::openapi();
+    let routes = web::Data::new(problem::RouteTable::from_openapi(&api));
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .app_data(state.clone())
+            .app_data(verifier.clone())
+            .app_data(routes.clone())
+            .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
+            .wrap(ErrorHandlers::new().default_handler(problem::to_problem))
+            .wrap_fn(|req, srv| {
+                let id = problem::assign_request_id(&req);
+                let call = srv.call(req);
+                async move {
+                    let mut res = call.await?;
+                    if let Ok(value) = HeaderValue::from_str(&id) {
+                        res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
+            .into_utoipa_app()
+            .configure(http::routes)
+            .split_for_parts();
+        app.route("/docs", web::get().to(http::docs::redirect_to_docs))
+            .service(http::docs::swagger_ui(api.clone()))
+            .default_service(web::to(problem::no_route))
+    })
+    .listen(listener)
+    .map_err(|e| e.to_string())?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,2 @@
+//! Black-box API tests: one module per resource, shared helpers.
+mod helpers;
