@@ -57,13 +57,13 @@ fn var(name: &'static str) -> Result<Option<String>, ConfigError> {
     }
 }
 
-fn parse_number<T: std::str::FromStr>(
+fn parse_number<T>(
     name: &'static str,
     default: T,
     range: std::ops::RangeInclusive<T>,
 ) -> Result<T, ConfigError>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
     let Some(raw) = var(name)? else {
         return Ok(default);
@@ -113,17 +113,16 @@ impl Settings {
         if bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError {
                 variable: "MWF_BIND",
-                message: format!("must be an address and port such as 127.0.0.1:8080, got {bind:?}"),
+                message: format!(
+                    "must be an address and port such as 127.0.0.1:8080, got {bind:?}"
+                ),
             });
         }
         let secret = match var("MWF_JWT_SECRET")? {
             Some(s) if s.len() < MIN_SECRET_BYTES => {
                 return Err(ConfigError {
                     variable: "MWF_JWT_SECRET",
-                    message: format!(
-                        "must be at least {MIN_SECRET_BYTES} bytes, got {}",
-                        s.len()
-                    ),
+                    message: format!("must be at least {MIN_SECRET_BYTES} bytes, got {}", s.len()),
                 })
             }
             other => other.map(String::into_bytes),

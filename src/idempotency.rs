@@ -17,7 +17,11 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-pub fn lookup(conn: &mut DbConnection, actor: &str, key: &str) -> QueryResult<Option<StoredResponse>> {
+pub fn lookup(
+    conn: &mut DbConnection,
+    actor: &str,
+    key: &str,
+) -> QueryResult<Option<StoredResponse>> {
     let row: Option<(String, i32, String)> = idempotency_keys::table
         .find((actor, key))
         .select((
@@ -36,7 +40,12 @@ pub fn lookup(conn: &mut DbConnection, actor: &str, key: &str) -> QueryResult<Op
 
 /// Stores the response in the caller's transaction. A unique violation means a
 /// concurrent request with the same key committed first.
-pub fn store(conn: &mut DbConnection, actor: &str, key: &str, response: &StoredResponse) -> QueryResult<()> {
+pub fn store(
+    conn: &mut DbConnection,
+    actor: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::actor.eq(actor),

@@ -57,7 +57,9 @@ fn parse_lifetime(text: &str) -> Result<i64, String> {
         "d" => 86400,
         _ => return Err(format!("lifetime {text:?}: end it with s, m, h or d")),
     };
-    let n: i64 = number.parse().map_err(|_| format!("lifetime {text:?}: not a whole number"))?;
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("lifetime {text:?}: not a whole number"))?;
     let seconds = n.checked_mul(seconds_per).unwrap_or(i64::MAX);
     if !(1..=MAX_TOKEN_LIFETIME_SECONDS).contains(&seconds) {
         return Err(format!("lifetime {text:?}: must be between 1s and 366d"));
@@ -101,7 +103,11 @@ fn main() -> ExitCode {
 
 fn serve(settings: Settings) -> Result<(), String> {
     let bind = settings.bind.clone();
-    let backend = if settings.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    let backend = if settings.is_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let database = settings.database_url.clone();
     let development = settings.environment == Environment::Development;
     actix_web::rt::System::new().block_on(async move {
@@ -125,21 +131,38 @@ fn serve(settings: Settings) -> Result<(), String> {
 }
 
 fn connect(settings: &Settings) -> Result<db::DbConnection, String> {
-    let mut conn = db::establish(&settings.database_url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let mut conn = db::establish(&settings.database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
     db::migrate(&mut conn)?;
     Ok(conn)
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {
-    let mut conn = db::establish(&settings.database_url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let mut conn = db::establish(&settings.database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
     let applied = db::migrate(&mut conn)?;
-    println!("applied {applied} migration(s); the {} database is up to date", db::backend_name(&conn));
+    println!(
+        "applied {applied} migration(s); the {} database is up to date",
+        db::backend_name(&conn)
+    );
     Ok(())
 }
 
-fn token(settings: &Settings, role: &str, funds: &str, subject: &str, lifetime: &str) -> Result<(), String> {
-    let role = Role::parse(role).ok_or_else(|| format!("--role {role:?}: must be admin, officer, approver, ministry or auditor"))?;
-    let funds: Vec<String> = funds.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect();
+fn token(
+    settings: &Settings,
+    role: &str,
+    funds: &str,
+    subject: &str,
+    lifetime: &str,
+) -> Result<(), String> {
+    let role = Role::parse(role).ok_or_else(|| {
+        format!("--role {role:?}: must be admin, officer, approver, ministry or auditor")
+    })?;
+    let funds: Vec<String> = funds
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
     if funds.is_empty() {
         return Err("--funds: name at least one fund code, or *".into());
     }
@@ -149,9 +172,13 @@ fn token(settings: &Settings, role: &str, funds: &str, subject: &str, lifetime: 
         }
     }
     let seconds = parse_lifetime(lifetime)?;
-    let secret = startup::signing_secret(settings)?
-        .ok_or("no HS256 secret: set MWF_JWT_SECRET (public keys can verify tokens but not mint them)")?;
-    println!("{}", auth::mint_token(&secret, &settings.jwt, subject, role, &funds, seconds));
+    let secret = startup::signing_secret(settings)?.ok_or(
+        "no HS256 secret: set MWF_JWT_SECRET (public keys can verify tokens but not mint them)",
+    )?;
+    println!(
+        "{}",
+        auth::mint_token(&secret, &settings.jwt, subject, role, &funds, seconds)
+    );
     Ok(())
 }
 
@@ -181,8 +208,13 @@ fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
             println!(
                 "  {} {}{}{}",
                 p.code,
-                p.sequence.map(|s| format!("entry #{s} ")).unwrap_or_default(),
-                p.account.as_ref().map(|a| format!("account {a} ")).unwrap_or_default(),
+                p.sequence
+                    .map(|s| format!("entry #{s} "))
+                    .unwrap_or_default(),
+                p.account
+                    .as_ref()
+                    .map(|a| format!("account {a} "))
+                    .unwrap_or_default(),
                 p.detail
             );
         }

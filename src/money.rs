@@ -239,8 +239,14 @@ mod tests {
 
     #[test]
     fn non_decimal_strings_are_refused() {
-        for bad in ["", "1e5", "1.", ".5", " 1", "1,000.00", "0x10", "+5", "--1", "NaN"] {
-            assert_eq!(DecimalString::parse(bad), Err(MoneyError::NotADecimal), "{bad}");
+        for bad in [
+            "", "1e5", "1.", ".5", " 1", "1,000.00", "0x10", "+5", "--1", "NaN",
+        ] {
+            assert_eq!(
+                DecimalString::parse(bad),
+                Err(MoneyError::NotADecimal),
+                "{bad}"
+            );
         }
     }
 
@@ -253,7 +259,10 @@ mod tests {
     #[test]
     fn zero_and_negative_amounts_are_refused() {
         assert_eq!(to_minor(Decimal::ZERO, kes()), Err(MoneyError::NotPositive));
-        assert_eq!(to_minor(Decimal::from(-1), kes()), Err(MoneyError::NotPositive));
+        assert_eq!(
+            to_minor(Decimal::from(-1), kes()),
+            Err(MoneyError::NotPositive)
+        );
     }
 
     #[test]

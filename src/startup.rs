@@ -28,7 +28,8 @@ pub fn signing_secret(settings: &Settings) -> Result<Option<Vec<u8>>, String> {
     if let Some(secret) = &settings.jwt.secret {
         return Ok(Some(secret.clone()));
     }
-    if settings.environment == Environment::Development && settings.jwt.public_key_files.is_empty() {
+    if settings.environment == Environment::Development && settings.jwt.public_key_files.is_empty()
+    {
         return auth::development_secret(&development_secret_path()).map(Some);
     }
     Ok(None)
@@ -49,7 +50,10 @@ impl Application {
             let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
             let applied = db::migrate(&mut conn)?;
             if applied > 0 {
-                log::info!("applied {applied} migration(s) to the {} database", db::backend_name(&conn));
+                log::info!(
+                    "applied {applied} migration(s) to the {} database",
+                    db::backend_name(&conn)
+                );
             }
         }
         let development = settings.jwt.secret.is_none() && settings.jwt.public_key_files.is_empty();
@@ -66,7 +70,8 @@ impl Application {
             )),
             _ => None,
         };
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| format!("MWF_BIND {}: {e}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("MWF_BIND {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let server = serve(listener, pool, verifier, settings.workers)?;
         Ok(Application {
@@ -85,7 +90,12 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, pool: db::DbPool, verifier: Verifier, workers: usize) -> Result<Server, String> {
+fn serve(
+    listener: TcpListener,
+    pool: db::DbPool,
+    verifier: Verifier,
+    workers: usize,
+) -> Result<Server, String> {
     let state = web::Data::new(AppState { pool });
     let verifier = web::Data::new(verifier);
     let api = http::openapi();
@@ -103,7 +113,8 @@ fn serve(listener: TcpListener, pool: db::DbPool, verifier: Verifier, workers: u
                 async move {
                     let mut res = call.await?;
                     if let Ok(value) = HeaderValue::from_str(&id) {
-                        res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                        res.headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), value);
                     }
                     Ok(res)
                 }

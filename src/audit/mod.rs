@@ -64,8 +64,23 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+type AuditRow = (
+    i64,
+    NaiveDateTime,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i32,
+);
+
 pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> AppResult<Vec<AuditEntry>> {
-    let mut query = audit_log::table.filter(audit_log::id.gt(filter.after_id)).into_boxed();
+    let mut query = audit_log::table
+        .filter(audit_log::id.gt(filter.after_id))
+        .into_boxed();
     if let Some(from) = filter.from {
         query = query.filter(audit_log::occurred_at.ge(from));
     }
@@ -78,12 +93,11 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> AppResult<Vec<Audi
     if let Some(codes) = &filter.fund_codes {
         query = query.filter(audit_log::fund_code.eq_any(codes.clone()));
     }
-    let rows: Vec<(i64, NaiveDateTime, String, String, String, Option<String>, Option<String>, String, String, i32)> =
-        query
-            .order(audit_log::id.asc())
-            .limit(filter.limit)
-            .select(audit_log::all_columns)
-            .load(conn)?;
+    let rows: Vec<AuditRow> = query
+        .order(audit_log::id.asc())
+        .limit(filter.limit)
+        .select(audit_log::all_columns)
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|r| AuditEntry {

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -107,7 +109,11 @@ impl Caller {
                 format!(
                     "the {} role may not do this; allowed: {}",
                     self.role.as_str(),
-                    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                    roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ))
         }
@@ -115,7 +121,13 @@ impl Caller {
 }
 
 /// Roles allowed to read ledgers and funds.
-pub const READERS: &[Role] = &[Role::Admin, Role::Officer, Role::Approver, Role::Ministry, Role::Auditor];
+pub const READERS: &[Role] = &[
+    Role::Admin,
+    Role::Officer,
+    Role::Approver,
+    Role::Ministry,
+    Role::Auditor,
+];
 pub const ADMIN: &[Role] = &[Role::Admin];
 pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Auditor];
 
@@ -160,7 +172,12 @@ impl Verifier {
     }
 
     pub fn verify(&self, token: &str) -> AppResult<Caller> {
-        let invalid = |why: &str| AppError::new(ErrorCode::TokenInvalid, format!("the bearer token is not valid: {why}"));
+        let invalid = |why: &str| {
+            AppError::new(
+                ErrorCode::TokenInvalid,
+                format!("the bearer token is not valid: {why}"),
+            )
+        };
         let header = decode_header(token).map_err(|_| invalid("malformed token"))?;
         let keys: Vec<&DecodingKey> = match header.alg {
             Algorithm::HS256 => self.secret.iter().collect(),
@@ -190,12 +207,19 @@ impl Verifier {
                     use jsonwebtoken::errors::ErrorKind;
                     last_error = match e.kind() {
                         ErrorKind::ExpiredSignature => {
-                            return Err(AppError::new(ErrorCode::TokenExpired, "the bearer token has expired"))
+                            return Err(AppError::new(
+                                ErrorCode::TokenExpired,
+                                "the bearer token has expired",
+                            ))
                         }
                         ErrorKind::InvalidIssuer => return Err(invalid("wrong issuer")),
                         ErrorKind::InvalidAudience => return Err(invalid("wrong audience")),
-                        ErrorKind::MissingRequiredClaim(c) => return Err(invalid(&format!("missing claim {c}"))),
-                        ErrorKind::Json(_) => return Err(invalid("claims are not sub, role, funds, exp, iss, aud")),
+                        ErrorKind::MissingRequiredClaim(c) => {
+                            return Err(invalid(&format!("missing claim {c}")))
+                        }
+                        ErrorKind::Json(_) => {
+                            return Err(invalid("claims are not sub, role, funds, exp, iss, aud"))
+                        }
                         _ => invalid("bad signature"),
                     };
                 }
@@ -224,8 +248,12 @@ pub fn mint_token(
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
     };
-    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
-        .expect("HS256 encoding with a byte secret cannot fail")
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("HS256 encoding with a byte secret cannot fail")
 }
 
 /// Development mode's signing secret: read from `path`, or generated and
@@ -270,13 +298,18 @@ fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
     let verifier = req
         .app_data::<web::Data<Verifier>>()
         .ok_or_else(|| AppError::internal("no verifier configured"))?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| challenge(AppError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>")))?;
-    let value = value
-        .to_str()
-        .map_err(|_| challenge(AppError::new(ErrorCode::TokenInvalid, "the Authorization header is not ASCII")))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        challenge(AppError::new(
+            ErrorCode::Unauthenticated,
+            "send Authorization: Bearer <token>",
+        ))
+    })?;
+    let value = value.to_str().map_err(|_| {
+        challenge(AppError::new(
+            ErrorCode::TokenInvalid,
+            "the Authorization header is not ASCII",
+        ))
+    })?;
     let token = match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => {

@@ -93,4 +93,11 @@ diesel::joinable!(journal_entries -> funds (fund_id));
 diesel::joinable!(postings -> journal_entries (entry_id));
 diesel::joinable!(postings -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(funds, accounts, journal_entries, postings, idempotency_keys, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(
+    funds,
+    accounts,
+    journal_entries,
+    postings,
+    idempotency_keys,
+    audit_log
+);

@@ -26,7 +26,17 @@ pub struct Fund {
     pub created_at: NaiveDateTime,
 }
 
-type FundRow = (i64, String, String, String, String, Option<NaiveDate>, i64, String, NaiveDateTime);
+type FundRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<NaiveDate>,
+    i64,
+    String,
+    NaiveDateTime,
+);
 
 fn from_row(r: FundRow) -> Fund {
     Fund {
@@ -56,7 +66,9 @@ pub struct NewFund {
 pub fn is_fund_code(code: &str) -> bool {
     (2..=32).contains(&code.len())
         && code.starts_with(|c: char| c.is_ascii_uppercase())
-        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
         && !code.ends_with('-')
 }
 
@@ -78,8 +90,11 @@ pub fn create_fund(conn: &mut DbConnection, new: &NewFund) -> AppResult<Fund> {
     let id = match inserted {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::new(ErrorCode::FundAlreadyExists, format!("fund {} already exists", new.code))
-                .with("fund", &new.code))
+            return Err(AppError::new(
+                ErrorCode::FundAlreadyExists,
+                format!("fund {} already exists", new.code),
+            )
+            .with("fund", &new.code))
         }
         Err(e) => return Err(e.into()),
     };
@@ -109,7 +124,12 @@ pub fn find_fund(conn: &mut DbConnection, code: &str) -> AppResult<Option<Fund>>
 }
 
 /// Funds in creation order after `after_id`, limited to `codes` unless `None` (all).
-pub fn list_funds(conn: &mut DbConnection, codes: Option<&[String]>, after_id: i64, limit: i64) -> AppResult<Vec<Fund>> {
+pub fn list_funds(
+    conn: &mut DbConnection,
+    codes: Option<&[String]>,
+    after_id: i64,
+    limit: i64,
+) -> AppResult<Vec<Fund>> {
     let mut query = funds::table.filter(funds::id.gt(after_id)).into_boxed();
     if let Some(codes) = codes {
         query = query.filter(funds::code.eq_any(codes));
@@ -125,14 +145,21 @@ pub fn list_funds(conn: &mut DbConnection, codes: Option<&[String]>, after_id: i
 }
 
 pub fn all_fund_ids(conn: &mut DbConnection) -> AppResult<Vec<(i64, String)>> {
-    Ok(funds::table.order(funds::id.asc()).select((funds::id, funds::code)).load(conn)?)
+    Ok(funds::table
+        .order(funds::id.asc())
+        .select((funds::id, funds::code))
+        .load(conn)?)
 }
 
 /// Closes the books through `through`: afterwards no entry may be dated on or
 /// before it. A period only moves forward.
 pub fn close_period(conn: &mut DbConnection, fund: &Fund, through: NaiveDate) -> AppResult<Fund> {
     let updated = diesel::update(funds::table.find(fund.id))
-        .filter(funds::closed_through.is_null().or(funds::closed_through.lt(through)))
+        .filter(
+            funds::closed_through
+                .is_null()
+                .or(funds::closed_through.lt(through)),
+        )
         .set(funds::closed_through.eq(through))
         .returning(funds::all_columns)
         .get_result::<FundRow>(conn)

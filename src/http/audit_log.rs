@@ -73,7 +73,10 @@ pub async fn list_audit_log(
     let limit = page_limit(q.limit)?;
     let filter = AuditFilter {
         from: q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-        to: q.to.and_then(|d| d.checked_add_days(Days::new(1))).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        to: q
+            .to
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
         actor: q.actor,
         fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
         after_id: cursor(q.after.as_deref())?,

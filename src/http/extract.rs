@@ -15,7 +15,9 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
     for segment in path.iter() {
         match segment {
             Segment::Seq { index } => out.push_str(&format!("/{index}")),
-            Segment::Map { key } => out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Map { key } => {
+                out.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
             Segment::Enum { variant } => out.push_str(&format!("/{variant}")),
             Segment::Unknown => out.push_str("/?"),
         }
@@ -26,8 +28,19 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
 /// Classifies a serde message into a field error; `unknown field` and
 /// `missing field` name the field itself rather than its parent.
 fn field_error(prefix: String, message: String, separator: &str) -> FieldError {
-    let quoted = |m: &str, lead: &str| m.strip_prefix(lead).and_then(|r| r.split('`').next()).map(str::to_string);
+    let quoted = |m: &str, lead: &str| {
+        m.strip_prefix(lead)
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string)
+    };
     let join = |name: &str| {
+        // serde_path_to_error already ends the path with an unknown field's name.
+        if prefix.rsplit(['/', '.']).next() == Some(name) {
+            if separator == "/" && !prefix.starts_with('/') {
+                return format!("/{prefix}");
+            }
+            return prefix.clone();
+        }
         if prefix.is_empty() && separator == "/" {
             format!("/{name}")
         } else if prefix.is_empty() {
@@ -47,7 +60,11 @@ fn field_error(prefix: String, message: String, separator: &str) -> FieldError {
     } else {
         "invalid_value"
     };
-    let field = if prefix.is_empty() && separator == "/" { "/".to_string() } else { prefix };
+    let field = if prefix.is_empty() && separator == "/" {
+        "/".to_string()
+    } else {
+        prefix
+    };
     FieldError::new(field, code, message)
 }
 
@@ -66,20 +83,32 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppRes
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(AppError::new(
             ErrorCode::UnsupportedMediaType,
             format!(
                 "send the body as Content-Type: application/json (got {})",
-                if content_type.is_empty() { "none" } else { content_type }
+                if content_type.is_empty() {
+                    "none"
+                } else {
+                    content_type
+                }
             ),
         ));
     }
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        AppError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}"))
-            .with("line", e.line())
-            .with("column", e.column())
+        AppError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+        .with("line", e.line())
+        .with("column", e.column())
     })?;
     let canonical = serde_json::to_vec(&value)?;
     let canonical_hash = hex::encode(Sha256::digest(&canonical));
@@ -111,7 +140,11 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
         let prefix = e.path().to_string();
         let prefix = if prefix == "." { String::new() } else { prefix };
         let error = field_error(prefix, e.into_inner().to_string(), ".");
-        AppError::new(ErrorCode::InvalidQuery, format!("{}: {}", error.field, error.message)).with_errors(vec![error])
+        AppError::new(
+            ErrorCode::InvalidQuery,
+            format!("{}: {}", error.field, error.message),
+        )
+        .with_errors(vec![error])
     })
 }
 

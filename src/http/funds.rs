@@ -50,13 +50,22 @@ impl CreateFund {
             ));
         }
         if !is_country(&self.country) {
-            errors.push(FieldError::new("/country", "unknown_country", "must be an ISO 3166-1 alpha-2 code such as \"KE\""));
+            errors.push(FieldError::new(
+                "/country",
+                "unknown_country",
+                "must be an ISO 3166-1 alpha-2 code such as \"KE\"",
+            ));
         }
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-            errors.push(FieldError::new("/name", "invalid_length", format!("must be 1 to {MAX_NAME_LENGTH} characters")));
+            errors.push(FieldError::new(
+                "/name",
+                "invalid_length",
+                format!("must be 1 to {MAX_NAME_LENGTH} characters"),
+            ));
         }
-        let currency = Currency::parse(&self.currency).map_err(|e| errors.push(FieldError::money("/currency", &e)));
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| errors.push(FieldError::money("/currency", &e)));
         match (errors.is_empty(), currency) {
             (true, Ok(currency)) => Ok(NewFund {
                 code: self.code,
@@ -135,7 +144,10 @@ pub async fn create_fund(
                 ));
             }
             let fund = funds::create_fund(conn, &new)?;
-            Ok(Done::created(format!("fund {}", fund.code), FundResponse::from(fund)))
+            Ok(Done::created(
+                format!("fund {}", fund.code),
+                FundResponse::from(fund),
+            ))
         })
         .await
 }
@@ -243,10 +255,17 @@ pub async fn close_period(
         .run(&req, body, move |conn, caller, input: ClosePeriod| {
             let fund = fund_in_scope(conn, caller, &code)?;
             if input.through > crate::time::today() {
-                return Err(AppError::field("/through", "in_future", "must not be after today (UTC)"));
+                return Err(AppError::field(
+                    "/through",
+                    "in_future",
+                    "must not be after today (UTC)",
+                ));
             }
             let fund = funds::close_period(conn, &fund, input.through)?;
-            Ok(Done::ok(format!("fund {}", fund.code), FundResponse::from(fund)))
+            Ok(Done::ok(
+                format!("fund {}", fund.code),
+                FundResponse::from(fund),
+            ))
         })
         .await
 }

@@ -10,7 +10,10 @@ use super::write::{Done, Mutation};
 use super::{cursor, fund_in_scope, page_limit, paginate, read, AppState, Page};
 use crate::auth::{Caller, ADMIN, READERS};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::ledger::{self, kind, Account, AccountType, EntryFilter, JournalEntry, NewAccount, NewEntry, NewPosting, Side};
+use crate::ledger::{
+    self, kind, Account, AccountType, EntryFilter, JournalEntry, NewAccount, NewEntry, NewPosting,
+    Side,
+};
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -35,15 +38,27 @@ fn check_effective_date(field: &str, date: NaiveDate, errors: &mut Vec<FieldErro
     let latest = crate::time::today() + Days::new(1);
     let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
     if date > latest {
-        errors.push(FieldError::new(field, "in_future", format!("must not be after {latest}")));
+        errors.push(FieldError::new(
+            field,
+            "in_future",
+            format!("must not be after {latest}"),
+        ));
     } else if date < earliest {
-        errors.push(FieldError::new(field, "too_early", "must not be before 1900-01-01"));
+        errors.push(FieldError::new(
+            field,
+            "too_early",
+            "must not be before 1900-01-01",
+        ));
     }
 }
 
 fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
     if memo.trim().is_empty() || memo.chars().count() > MAX_MEMO_LENGTH {
-        errors.push(FieldError::new(field, "invalid_length", format!("must be 1 to {MAX_MEMO_LENGTH} characters")));
+        errors.push(FieldError::new(
+            field,
+            "invalid_length",
+            format!("must be 1 to {MAX_MEMO_LENGTH} characters"),
+        ));
     }
 }
 
@@ -72,7 +87,11 @@ pub struct AccountResponse {
     pub as_of: Option<NaiveDate>,
 }
 
-fn account_response(a: &Account, totals: Option<(i64, i64)>, as_of: Option<NaiveDate>) -> AccountResponse {
+fn account_response(
+    a: &Account,
+    totals: Option<(i64, i64)>,
+    as_of: Option<NaiveDate>,
+) -> AccountResponse {
     let (debits, credits) = totals.unwrap_or((a.debits_minor, a.credits_minor));
     AccountResponse {
         code: a.code.clone(),
@@ -131,7 +150,9 @@ pub async fn list_accounts(
         Ok(accounts
             .iter()
             .map(|a| {
-                let t = totals.as_ref().map(|t| t.get(&a.id).copied().unwrap_or_default());
+                let t = totals
+                    .as_ref()
+                    .map(|t| t.get(&a.id).copied().unwrap_or_default());
                 account_response(a, t, as_of)
             })
             .collect())
@@ -163,7 +184,10 @@ impl CreateAccount {
         let mut errors = Vec::new();
         let code_ok = !self.code.is_empty()
             && self.code.len() <= MAX_ACCOUNT_CODE_LENGTH
-            && self.code.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if !code_ok {
             errors.push(FieldError::new(
                 "/code",
@@ -173,9 +197,14 @@ impl CreateAccount {
         }
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_ACCOUNT_NAME_LENGTH {
-            errors.push(FieldError::new("/name", "invalid_length", format!("must be 1 to {MAX_ACCOUNT_NAME_LENGTH} characters")));
+            errors.push(FieldError::new(
+                "/name",
+                "invalid_length",
+                format!("must be 1 to {MAX_ACCOUNT_NAME_LENGTH} characters"),
+            ));
         }
-        let currency = Currency::parse(&self.currency).map_err(|e| errors.push(FieldError::money("/currency", &e)));
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| errors.push(FieldError::money("/currency", &e)));
         match currency {
             Ok(currency) if errors.is_empty() => Ok(NewAccount {
                 code: self.code,
@@ -219,13 +248,21 @@ pub async fn create_account(
             let fund = fund_in_scope(conn, caller, &code)?;
             let new = input.validate()?;
             let account = ledger::create_account(conn, fund.id, &new)?;
-            Ok(Done::created(format!("account {}", account.code), account_response(&account, None, None)))
+            Ok(Done::created(
+                format!("account {}", account.code),
+                account_response(&account, None, None),
+            ))
         })
         .await
 }
 
-fn account_in_fund(conn: &mut crate::db::DbConnection, fund_id: i64, code: &str) -> AppResult<Account> {
-    ledger::find_account(conn, fund_id, code)?.ok_or_else(|| AppError::not_found(format!("no account {code} in this fund")))
+fn account_in_fund(
+    conn: &mut crate::db::DbConnection,
+    fund_id: i64,
+    code: &str,
+) -> AppResult<Account> {
+    ledger::find_account(conn, fund_id, code)?
+        .ok_or_else(|| AppError::not_found(format!("no account {code} in this fund")))
 }
 
 /// Read one account with its current balance.
@@ -317,8 +354,15 @@ pub async fn account_statement(
     let (fund_code, code) = path.into_inner();
     let StatementQuery { from, to } = query.0;
     if from > to {
-        return Err(AppError::new(crate::error::ErrorCode::InvalidQuery, "from must not be after to")
-            .with_errors(vec![FieldError::new("from", "after_to", "must not be after to")]));
+        return Err(AppError::new(
+            crate::error::ErrorCode::InvalidQuery,
+            "from must not be after to",
+        )
+        .with_errors(vec![FieldError::new(
+            "from",
+            "after_to",
+            "must not be after to",
+        )]));
     }
     let response = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &fund_code)?;
@@ -527,7 +571,10 @@ pub async fn post_journal_entry(
         .run(&req, body, move |conn, caller, input: PostJournalEntry| {
             let fund = fund_in_scope(conn, caller, &code)?;
             let entry = ledger::post_entry(conn, fund.id, input.validate(&caller.subject)?)?;
-            Ok(Done::created(format!("journal_entry {}", entry.id), entry_response(entry)))
+            Ok(Done::created(
+                format!("journal_entry {}", entry.id),
+                entry_response(entry),
+            ))
         })
         .await
 }
@@ -576,7 +623,9 @@ pub async fn list_journal_entries(
             after_sequence: Some(after),
             limit: limit + 1,
         };
-        let (rows, next) = paginate(ledger::list_entries(conn, fund.id, &filter)?, limit, |e| e.sequence);
+        let (rows, next) = paginate(ledger::list_entries(conn, fund.id, &filter)?, limit, |e| {
+            e.sequence
+        });
         Ok(Page {
             items: rows.into_iter().map(entry_response).collect(),
             next,
@@ -606,7 +655,8 @@ pub async fn get_journal_entry(
     let (code, id) = path.into_inner();
     let entry = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
-        ledger::find_entry(conn, fund.id, &id)?.ok_or_else(|| AppError::not_found(format!("no journal entry {id} in this fund")))
+        ledger::find_entry(conn, fund.id, &id)?
+            .ok_or_else(|| AppError::not_found(format!("no journal entry {id} in this fund")))
     })
     .await?;
     Ok(web::Json(entry_response(entry)))
@@ -652,27 +702,33 @@ pub async fn reverse_journal_entry(
     let (code, id) = path.into_inner();
     Mutation::new(&req, state, caller, "journal_entry.reverse", ADMIN)
         .fund(&code)
-        .run(&req, body, move |conn, caller, input: ReverseJournalEntry| {
-            let fund = fund_in_scope(conn, caller, &code)?;
-            let mut errors = Vec::new();
-            let effective_date = input.effective_date.unwrap_or_else(crate::time::today);
-            check_effective_date("/effective_date", effective_date, &mut errors);
-            check_memo("/memo", &input.memo, &mut errors);
-            if !errors.is_empty() {
-                return Err(AppError::validation(errors));
-            }
-            let entry = ledger::reverse_entry(
-                conn,
-                fund.id,
-                &id,
-                Some(kind::ADJUSTMENT),
-                effective_date,
-                input.memo.trim().to_string(),
-                &caller.subject,
-                kind::REVERSAL,
-            )?;
-            Ok(Done::created(format!("journal_entry {}", entry.id), entry_response(entry)))
-        })
+        .run(
+            &req,
+            body,
+            move |conn, caller, input: ReverseJournalEntry| {
+                let fund = fund_in_scope(conn, caller, &code)?;
+                let mut errors = Vec::new();
+                let effective_date = input.effective_date.unwrap_or_else(crate::time::today);
+                check_effective_date("/effective_date", effective_date, &mut errors);
+                check_memo("/memo", &input.memo, &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::validation(errors));
+                }
+                let reversal = ledger::Reversal {
+                    entry_id: &id,
+                    only_kind: Some(kind::ADJUSTMENT),
+                    effective_date,
+                    memo: input.memo.trim().to_string(),
+                    created_by: &caller.subject,
+                    kind: kind::REVERSAL,
+                };
+                let entry = ledger::reverse_entry(conn, fund.id, reversal)?;
+                Ok(Done::created(
+                    format!("journal_entry {}", entry.id),
+                    entry_response(entry),
+                ))
+            },
+        )
         .await
 }
 

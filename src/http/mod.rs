@@ -66,7 +66,11 @@ pub fn page_limit(limit: Option<i64>) -> AppResult<i64> {
             ErrorCode::LimitExceeded,
             format!("limit must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
         )
-        .with_errors(vec![FieldError::new("limit", "out_of_range", format!("must be 1 to {MAX_PAGE_SIZE}"))])
+        .with_errors(vec![FieldError::new(
+            "limit",
+            "out_of_range",
+            format!("must be 1 to {MAX_PAGE_SIZE}"),
+        )])
         .with("limit", MAX_PAGE_SIZE)),
     }
 }
@@ -76,18 +80,33 @@ pub fn cursor(after: Option<&str>) -> AppResult<i64> {
     match after {
         None => Ok(0),
         Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            AppError::new(ErrorCode::InvalidQuery, "after: is not a cursor returned by this list")
-                .with_errors(vec![FieldError::new("after", "invalid_cursor", "is not a cursor returned by this list")])
+            AppError::new(
+                ErrorCode::InvalidQuery,
+                "after: is not a cursor returned by this list",
+            )
+            .with_errors(vec![FieldError::new(
+                "after",
+                "invalid_cursor",
+                "is not a cursor returned by this list",
+            )])
         }),
     }
 }
 
 /// Trims a list fetched with `limit + 1` rows to `limit` and gives the cursor of
 /// the next page, if there is one.
-pub fn paginate<T>(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+pub fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|r| position(r).to_string()) } else { None };
+    let next = if more {
+        rows.last().map(|r| position(r).to_string())
+    } else {
+        None
+    };
     (rows, next)
 }
 
@@ -107,7 +126,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -159,7 +183,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The document as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    let mut text = openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    let mut text = openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
     text.push('\n');
     text
 }

@@ -21,7 +21,12 @@ impl RouteTable {
             for (path, item) in paths {
                 let methods: Vec<String> = item
                     .as_object()
-                    .map(|o| o.keys().filter(|k| is_method(k)).map(|k| k.to_uppercase()).collect())
+                    .map(|o| {
+                        o.keys()
+                            .filter(|k| is_method(k))
+                            .map(|k| k.to_uppercase())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 routes.push((segments(path), methods));
             }
@@ -35,7 +40,10 @@ impl RouteTable {
         let mut allowed: Vec<String> = Vec::new();
         for (template, methods) in &self.0 {
             let matches = template.len() == parts.len()
-                && template.iter().zip(&parts).all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p);
+                && template
+                    .iter()
+                    .zip(&parts)
+                    .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p);
             if matches {
                 allowed.extend(methods.iter().cloned());
             }
@@ -45,11 +53,17 @@ impl RouteTable {
 }
 
 fn is_method(k: &str) -> bool {
-    matches!(k, "get" | "post" | "put" | "patch" | "delete" | "head" | "options")
+    matches!(
+        k,
+        "get" | "post" | "put" | "patch" | "delete" | "head" | "options"
+    )
 }
 
 fn segments(path: &str) -> Vec<String> {
-    path.trim_end_matches('/').split('/').map(str::to_string).collect()
+    path.trim_end_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect()
 }
 
 /// The default service: 405 with `Allow` for a known path, else 404.
@@ -61,12 +75,21 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
             methods.dedup();
             AppError::new(
                 ErrorCode::MethodNotAllowed,
-                format!("{} is not allowed on {}; allowed: {}", req.method(), req.path(), methods.join(", ")),
+                format!(
+                    "{} is not allowed on {}; allowed: {}",
+                    req.method(),
+                    req.path(),
+                    methods.join(", ")
+                ),
             )
             .with_header(header::ALLOW, methods.join(", "))
             .error_response()
         }
-        None => AppError::new(ErrorCode::RouteNotFound, format!("there is no route {}", req.path())).error_response(),
+        None => AppError::new(
+            ErrorCode::RouteNotFound,
+            format!("there is no route {}", req.path()),
+        )
+        .error_response(),
     }
 }
 
@@ -101,7 +124,10 @@ pub fn to_problem<B: MessageBody + 'static>(
             super::MAX_BODY_BYTES
         ),
         ErrorCode::InternalError => {
-            log::error!("unmapped error response {status} for {}", res.request().path());
+            log::error!(
+                "unmapped error response {status} for {}",
+                res.request().path()
+            );
             "an unexpected error occurred; it has been logged".to_string()
         }
         _ => res

@@ -102,7 +102,12 @@ impl Mutation {
 
     /// Parses `body` as `T` and runs `f` in one write transaction with the audit
     /// record and the idempotency record. Refusals are audited too.
-    pub async fn run<T, R, F>(self, req: &HttpRequest, body: web::Bytes, f: F) -> AppResult<HttpResponse>
+    pub async fn run<T, R, F>(
+        self,
+        req: &HttpRequest,
+        body: web::Bytes,
+        f: F,
+    ) -> AppResult<HttpResponse>
     where
         T: DeserializeOwned + Send + 'static,
         R: Serialize,
@@ -121,14 +126,22 @@ impl Mutation {
         Ok(respond(&stored, replayed))
     }
 
-    fn prepare<T: DeserializeOwned>(&self, req: &HttpRequest, body: &[u8]) -> AppResult<(T, String)> {
+    fn prepare<T: DeserializeOwned>(
+        &self,
+        req: &HttpRequest,
+        body: &[u8],
+    ) -> AppResult<(T, String)> {
         self.caller.require(self.roles)?;
         if let Some(key) = &self.idempotency_key {
-            let valid = !key.is_empty() && key.len() <= MAX_KEY_LENGTH && key.bytes().all(|b| (0x21..0x7f).contains(&b));
+            let valid = !key.is_empty()
+                && key.len() <= MAX_KEY_LENGTH
+                && key.bytes().all(|b| (0x21..0x7f).contains(&b));
             if !valid {
                 return Err(AppError::new(
                     ErrorCode::InvalidHeader,
-                    format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+                    format!(
+                        "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+                    ),
                 )
                 .with("header", "Idempotency-Key"));
             }
@@ -162,7 +175,11 @@ impl Mutation {
                 status: done.status.as_u16(),
                 body: serde_json::to_string(&done.body).map_err(AppError::from)?,
             };
-            audit::record(conn, &self.caller, &self.audit_record(Some(done.target), "succeeded", done.status.as_u16()))?;
+            audit::record(
+                conn,
+                &self.caller,
+                &self.audit_record(Some(done.target), "succeeded", done.status.as_u16()),
+            )?;
             if let Some(key) = &self.idempotency_key {
                 match idempotency::store(conn, &self.caller.subject, key, &response) {
                     Err(e) if is_unique_violation(&e) => return Err(Failure::KeyTaken),
@@ -175,8 +192,10 @@ impl Mutation {
             Ok(response) => Ok((response, false)),
             Err(Failure::KeyTaken) => {
                 let key = self.idempotency_key.as_deref().unwrap_or_default();
-                let stored = idempotency::lookup(conn, &self.caller.subject, key)?
-                    .ok_or_else(|| AppError::internal("idempotency key vanished after a conflict"))?;
+                let stored =
+                    idempotency::lookup(conn, &self.caller.subject, key)?.ok_or_else(|| {
+                        AppError::internal("idempotency key vanished after a conflict")
+                    })?;
                 self.replay(conn, stored, &request_hash)
             }
             Err(Failure::App(e)) => Err(self.refused(conn, e)),
@@ -215,7 +234,11 @@ impl Mutation {
         if error.code == ErrorCode::InternalError || error.code == ErrorCode::ServiceUnavailable {
             return error;
         }
-        let record = self.audit_record(None, &format!("refused:{}", error.code.as_str()), error.code.status().as_u16());
+        let record = self.audit_record(
+            None,
+            &format!("refused:{}", error.code.as_str()),
+            error.code.status().as_u16(),
+        );
         if let Err(e) = write_transaction(conn, |conn| audit::record(conn, &self.caller, &record)) {
             log::error!("could not record a refused request in the audit log: {e}");
         }
@@ -224,7 +247,8 @@ impl Mutation {
 }
 
 fn respond(stored: &StoredResponse, replayed: bool) -> HttpResponse {
-    let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     response.content_type("application/json");
     if replayed {
         response.insert_header(("Idempotent-Replayed", "true"));

@@ -27,14 +27,37 @@ pub struct Account {
 impl Account {
     /// The balance on the account's normal side, in minor units.
     pub fn balance_minor(&self) -> i64 {
-        self.account_type.balance(self.debits_minor, self.credits_minor)
+        self.account_type
+            .balance(self.debits_minor, self.credits_minor)
     }
 }
 
-type AccountRow = (i64, i64, String, String, String, String, bool, i64, i64, NaiveDateTime);
+type AccountRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    i64,
+    i64,
+    NaiveDateTime,
+);
 
 fn from_row(row: AccountRow) -> Account {
-    let (id, fund_id, code, name, account_type, currency, allow_negative, debits_minor, credits_minor, created_at) = row;
+    let (
+        id,
+        fund_id,
+        code,
+        name,
+        account_type,
+        currency,
+        allow_negative,
+        debits_minor,
+        credits_minor,
+        created_at,
+    ) = row;
     Account {
         id,
         fund_id,
@@ -72,7 +95,12 @@ pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
         ("2200", "Refunds payable", Liability, true),
         ("3000", "Fund reserve", Equity, true),
         ("3100", "Opening balances", Equity, true),
-        ("4000", "Contribution income: benefit reserve", Revenue, true),
+        (
+            "4000",
+            "Contribution income: benefit reserve",
+            Revenue,
+            true,
+        ),
         ("4100", "Contribution income: administration", Revenue, true),
         ("4200", "Grants and donations", Revenue, true),
         ("4300", "Investment income", Revenue, true),
@@ -82,7 +110,12 @@ pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
         ("5300", "Benefit expense: repatriation", Expense, true),
         ("5400", "Benefit expense: medical", Expense, true),
         ("5500", "Benefit expense: legal assistance", Expense, true),
-        ("5600", "Benefit expense: education and livelihood", Expense, true),
+        (
+            "5600",
+            "Benefit expense: education and livelihood",
+            Expense,
+            true,
+        ),
         ("6000", "Administrative expenses", Expense, true),
         ("6100", "Bank charges", Expense, true),
     ];
@@ -98,7 +131,11 @@ pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
 }
 
 /// Creates an account in `fund_id`; a code already used in the fund is a 409.
-pub fn create_account(conn: &mut DbConnection, fund_id: i64, new: &NewAccount) -> AppResult<Account> {
+pub fn create_account(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    new: &NewAccount,
+) -> AppResult<Account> {
     let now = crate::time::now();
     let inserted = diesel::insert_into(accounts::table)
         .values((
@@ -145,7 +182,11 @@ pub fn list_accounts(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Acc
     Ok(rows.into_iter().map(from_row).collect())
 }
 
-pub fn find_account(conn: &mut DbConnection, fund_id: i64, code: &str) -> AppResult<Option<Account>> {
+pub fn find_account(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    code: &str,
+) -> AppResult<Option<Account>> {
     let row = accounts::table
         .filter(accounts::fund_id.eq(fund_id))
         .filter(accounts::code.eq(code))
@@ -156,7 +197,11 @@ pub fn find_account(conn: &mut DbConnection, fund_id: i64, code: &str) -> AppRes
 }
 
 /// Accounts of `fund_id` with the given codes.
-pub(super) fn accounts_by_code(conn: &mut DbConnection, fund_id: i64, codes: &[&str]) -> AppResult<Vec<Account>> {
+pub(super) fn accounts_by_code(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    codes: &[&str],
+) -> AppResult<Vec<Account>> {
     let rows = accounts::table
         .filter(accounts::fund_id.eq(fund_id))
         .filter(accounts::code.eq_any(codes))

@@ -22,7 +22,11 @@ fn sum_amount() -> diesel::expression::SqlLiteral<BigInt> {
 
 /// Debits and credits posted to each account of a fund with an effective date
 /// on or before `as_of`, keyed by account id.
-pub fn balances_as_of(conn: &mut DbConnection, fund_id: i64, as_of: NaiveDate) -> AppResult<HashMap<i64, (i64, i64)>> {
+pub fn balances_as_of(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    as_of: NaiveDate,
+) -> AppResult<HashMap<i64, (i64, i64)>> {
     let rows: Vec<(i64, String, i64)> = postings::table
         .inner_join(accounts::table)
         .filter(accounts::fund_id.eq(fund_id))
@@ -42,7 +46,11 @@ pub fn balances_as_of(conn: &mut DbConnection, fund_id: i64, as_of: NaiveDate) -
     Ok(totals)
 }
 
-fn totals_before(conn: &mut DbConnection, account_id: i64, before: NaiveDate) -> AppResult<(i64, i64)> {
+fn totals_before(
+    conn: &mut DbConnection,
+    account_id: i64,
+    before: NaiveDate,
+) -> AppResult<(i64, i64)> {
     let rows: Vec<(String, i64)> = postings::table
         .filter(postings::account_id.eq(account_id))
         .filter(postings::effective_date.lt(before))
@@ -82,7 +90,12 @@ pub struct Statement {
 /// The account's statement from `from` to `to` inclusive, by effective date:
 /// the balance before `from`, each posting in date then sequence order with the
 /// running balance, and the balance at the end of `to`.
-pub fn statement(conn: &mut DbConnection, account: &Account, from: NaiveDate, to: NaiveDate) -> AppResult<Statement> {
+pub fn statement(
+    conn: &mut DbConnection,
+    account: &Account,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Statement> {
     let (debits, credits) = totals_before(conn, account.id, from)?;
     let opening = account.account_type.balance(debits, credits);
     let rows: Vec<(String, i64, NaiveDate, String, String, String, i64)> = postings::table
@@ -90,7 +103,11 @@ pub fn statement(conn: &mut DbConnection, account: &Account, from: NaiveDate, to
         .filter(postings::account_id.eq(account.id))
         .filter(postings::effective_date.ge(from))
         .filter(postings::effective_date.le(to))
-        .order((postings::effective_date.asc(), journal_entries::sequence.asc(), postings::line.asc()))
+        .order((
+            postings::effective_date.asc(),
+            journal_entries::sequence.asc(),
+            postings::line.asc(),
+        ))
         .limit(MAX_STATEMENT_LINES + 1)
         .select((
             journal_entries::id,
@@ -113,20 +130,26 @@ pub fn statement(conn: &mut DbConnection, account: &Account, from: NaiveDate, to
     let normal = account.account_type.normal_side();
     let lines = rows
         .into_iter()
-        .map(|(entry_id, sequence, effective_date, kind, memo, side, amount_minor)| {
-            let side = Side::parse(&side).expect("stored sides are valid");
-            balance += if side == normal { amount_minor } else { -amount_minor };
-            StatementLine {
-                entry_id,
-                sequence,
-                effective_date,
-                kind,
-                memo,
-                side,
-                amount_minor,
-                balance_after_minor: balance,
-            }
-        })
+        .map(
+            |(entry_id, sequence, effective_date, kind, memo, side, amount_minor)| {
+                let side = Side::parse(&side).expect("stored sides are valid");
+                balance += if side == normal {
+                    amount_minor
+                } else {
+                    -amount_minor
+                };
+                StatementLine {
+                    entry_id,
+                    sequence,
+                    effective_date,
+                    kind,
+                    memo,
+                    side,
+                    amount_minor,
+                    balance_after_minor: balance,
+                }
+            },
+        )
         .collect();
     Ok(Statement {
         opening_balance_minor: opening,

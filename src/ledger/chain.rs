@@ -73,8 +73,18 @@ mod tests {
             created_by: "alice",
             reverses: None,
             postings: vec![
-                CanonicalPosting { account: "1000", side: "debit", amount_minor: amount, currency: "KES" },
-                CanonicalPosting { account: "3000", side: "credit", amount_minor: amount, currency: "KES" },
+                CanonicalPosting {
+                    account: "1000",
+                    side: "debit",
+                    amount_minor: amount,
+                    currency: "KES",
+                },
+                CanonicalPosting {
+                    account: "3000",
+                    side: "credit",
+                    amount_minor: amount,
+                    currency: "KES",
+                },
             ],
         }
     }
@@ -83,10 +93,16 @@ mod tests {
     fn the_hash_matches_an_independent_computation() {
         // echo -n "$GENESIS$CANONICAL" | sha256sum, computed outside this code.
         let canonical = r#"{"fund":"KE-MWF","sequence":1,"id":"0193a0d2-0000-7000-8000-000000000001","effective_date":"2026-01-31","recorded_at":"2026-02-01T09:30:00.000000Z","kind":"adjustment","memo":"opening","source_type":null,"source_id":null,"created_by":"alice","reverses":null,"postings":[{"account":"1000","side":"debit","amount_minor":150000,"currency":"KES"},{"account":"3000","side":"credit","amount_minor":150000,"currency":"KES"}]}"#;
-        assert_eq!(serde_json::to_string(&entry("opening", 150000)).unwrap(), canonical);
+        assert_eq!(
+            serde_json::to_string(&entry("opening", 150000)).unwrap(),
+            canonical
+        );
         let mut hasher = Sha256::new();
         hasher.update(format!("{GENESIS_HASH}{canonical}").as_bytes());
-        assert_eq!(entry_hash(GENESIS_HASH, &entry("opening", 150000)), hex::encode(hasher.finalize()));
+        assert_eq!(
+            entry_hash(GENESIS_HASH, &entry("opening", 150000)),
+            hex::encode(hasher.finalize())
+        );
     }
 
     #[test]

@@ -111,7 +111,11 @@ pub(super) fn totals_by_currency<'a>(
 
 fn check_shape(entry: &NewEntry) -> AppResult<()> {
     if entry.postings.len() < 2 {
-        return Err(AppError::field("/postings", "too_few", "an entry needs at least two postings"));
+        return Err(AppError::field(
+            "/postings",
+            "too_few",
+            "an entry needs at least two postings",
+        ));
     }
     if entry.postings.len() > MAX_POSTINGS_PER_ENTRY {
         return Err(AppError::field(
@@ -126,7 +130,16 @@ fn check_shape(entry: &NewEntry) -> AppResult<()> {
             "postings are validated positive before they reach the ledger"
         );
     }
-    let totals = totals_by_currency(entry.postings.iter().map(|p| (p.side, p.amount_minor, p.currency)));
+    Ok(())
+}
+
+fn check_balanced(entry: &NewEntry) -> AppResult<()> {
+    let totals = totals_by_currency(
+        entry
+            .postings
+            .iter()
+            .map(|p| (p.side, p.amount_minor, p.currency)),
+    );
     let unbalanced: Vec<_> = totals
         .iter()
         .filter(|(_, (d, c))| d != c)
@@ -141,7 +154,14 @@ fn check_shape(entry: &NewEntry) -> AppResult<()> {
     if !unbalanced.is_empty() {
         let detail = unbalanced
             .iter()
-            .map(|u| format!("{}: debits {} ≠ credits {}", u["currency"].as_str().unwrap_or_default(), u["debits"].as_str().unwrap_or_default(), u["credits"].as_str().unwrap_or_default()))
+            .map(|u| {
+                format!(
+                    "{}: debits {} ≠ credits {}",
+                    u["currency"].as_str().unwrap_or_default(),
+                    u["debits"].as_str().unwrap_or_default(),
+                    u["credits"].as_str().unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
         return Err(AppError::new(
@@ -160,7 +180,11 @@ fn check_shape(entry: &NewEntry) -> AppResult<()> {
 /// the closed period, and that no guarded account goes below zero. Assigns the
 /// next sequence and chains the hash; the fund row's UPDATE serialises all
 /// bookings of one fund, so the sequence has no gaps on any number of processes.
-pub fn post_entry(conn: &mut DbConnection, fund_id: i64, entry: NewEntry) -> AppResult<JournalEntry> {
+pub fn post_entry(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    entry: NewEntry,
+) -> AppResult<JournalEntry> {
     check_shape(&entry)?;
     let codes: Vec<&str> = entry.postings.iter().map(|p| p.account.as_str()).collect();
     let accounts: HashMap<String, super::Account> = accounts_by_code(conn, fund_id, &codes)?
@@ -178,7 +202,10 @@ pub fn post_entry(conn: &mut DbConnection, fund_id: i64, entry: NewEntry) -> App
             Some(a) if a.currency != p.currency => errors.push(FieldError::new(
                 format!("/postings/{i}/currency"),
                 "currency_mismatch",
-                format!("account {} is kept in {}, not {}", a.code, a.currency, p.currency),
+                format!(
+                    "account {} is kept in {}, not {}",
+                    a.code, a.currency, p.currency
+                ),
             )),
             Some(_) => {}
         }
@@ -186,13 +213,23 @@ pub fn post_entry(conn: &mut DbConnection, fund_id: i64, entry: NewEntry) -> App
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
+    check_balanced(&entry)?;
 
     // Take the fund's chain head: this row lock orders every booking of the fund.
-    let (sequence, previous_hash, closed_through, fund_code): (i64, String, Option<NaiveDate>, String) =
-        diesel::update(funds::table.find(fund_id))
-            .set(funds::last_sequence.eq(funds::last_sequence + 1))
-            .returning((funds::last_sequence, funds::chain_head, funds::closed_through, funds::code))
-            .get_result(conn)?;
+    let (sequence, previous_hash, closed_through, fund_code): (
+        i64,
+        String,
+        Option<NaiveDate>,
+        String,
+    ) = diesel::update(funds::table.find(fund_id))
+        .set(funds::last_sequence.eq(funds::last_sequence + 1))
+        .returning((
+            funds::last_sequence,
+            funds::chain_head,
+            funds::closed_through,
+            funds::code,
+        ))
+        .get_result(conn)?;
     if let Some(closed) = closed_through {
         if entry.effective_date <= closed {
             return Err(AppError::new(
@@ -253,7 +290,9 @@ pub fn post_entry(conn: &mut DbConnection, fund_id: i64, entry: NewEntry) -> App
         .execute(conn);
     match inserted {
         Err(e) if is_unique_violation(&e) && booked.reverses.is_some() => {
-            return Err(already_reversed(booked.reverses.as_deref().unwrap_or_default()));
+            return Err(already_reversed(
+                booked.reverses.as_deref().unwrap_or_default(),
+            ));
         }
         other => {
             other?;
@@ -287,7 +326,9 @@ pub fn post_entry(conn: &mut DbConnection, fund_id: i64, entry: NewEntry) -> App
         let (new_debits, new_credits) = add_to_balance(conn, account.id, debits, credits)?;
         let balance = account.account_type.balance(new_debits, new_credits);
         if !account.allow_negative && balance < 0 {
-            let available = account.account_type.balance(new_debits - debits, new_credits - credits);
+            let available = account
+                .account_type
+                .balance(new_debits - debits, new_credits - credits);
             return Err(AppError::new(
                 ErrorCode::InsufficientFunds,
                 format!(
@@ -318,22 +359,32 @@ fn already_reversed(entry_id: &str) -> AppError {
     .with("entry_id", entry_id)
 }
 
-/// Books the reversal of entry `entry_id`: the same postings on opposite sides.
-/// An entry is reversed at most once (a unique index on `reverses` holds this
-/// across processes). `only_kind` restricts which kinds may be reversed here.
+/// A reversal to book: which entry, when, why and by whom.
+#[derive(Debug, Clone)]
+pub struct Reversal<'a> {
+    pub entry_id: &'a str,
+    /// Only entries of this kind may be reversed this way (manual reversals
+    /// may not undo entries that a contribution or claim booked).
+    pub only_kind: Option<&'a str>,
+    pub effective_date: NaiveDate,
+    pub memo: String,
+    pub created_by: &'a str,
+    /// The kind of the reversing entry.
+    pub kind: &'static str,
+}
+
+/// Books the reversal of an entry: the same postings on opposite sides. An
+/// entry is reversed at most once (a unique index on `reverses` holds this
+/// across processes).
 pub fn reverse_entry(
     conn: &mut DbConnection,
     fund_id: i64,
-    entry_id: &str,
-    only_kind: Option<&str>,
-    effective_date: NaiveDate,
-    memo: String,
-    created_by: &str,
-    reversal_kind: &'static str,
+    reversal: Reversal,
 ) -> AppResult<JournalEntry> {
+    let entry_id = reversal.entry_id;
     let original = find_entry(conn, fund_id, entry_id)?
         .ok_or_else(|| AppError::not_found(format!("no journal entry {entry_id} in this fund")))?;
-    if let Some(kind) = only_kind {
+    if let Some(kind) = reversal.only_kind {
         if original.kind != kind {
             return Err(AppError::new(
                 ErrorCode::NotReversible,
@@ -354,11 +405,11 @@ pub fn reverse_entry(
         conn,
         fund_id,
         NewEntry {
-            effective_date,
-            kind: reversal_kind,
-            memo,
+            effective_date: reversal.effective_date,
+            kind: reversal.kind,
+            memo: reversal.memo,
             source: original.source_type.clone().zip(original.source_id.clone()),
-            created_by: created_by.to_string(),
+            created_by: reversal.created_by.to_string(),
             reverses: Some(original.id.clone()),
             postings: original
                 .postings
@@ -400,7 +451,11 @@ type EntryRow = (
 );
 
 /// Entries of a fund in sequence order, with their postings.
-pub fn list_entries(conn: &mut DbConnection, fund_id: i64, filter: &EntryFilter) -> AppResult<Vec<JournalEntry>> {
+pub fn list_entries(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    filter: &EntryFilter,
+) -> AppResult<Vec<JournalEntry>> {
     let mut query = journal_entries::table
         .filter(journal_entries::fund_id.eq(fund_id))
         .into_boxed();
@@ -421,7 +476,11 @@ pub fn list_entries(conn: &mut DbConnection, fund_id: i64, filter: &EntryFilter)
     with_postings(conn, rows)
 }
 
-pub fn find_entry(conn: &mut DbConnection, fund_id: i64, entry_id: &str) -> AppResult<Option<JournalEntry>> {
+pub fn find_entry(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    entry_id: &str,
+) -> AppResult<Option<JournalEntry>> {
     let rows: Vec<EntryRow> = journal_entries::table
         .filter(journal_entries::fund_id.eq(fund_id))
         .filter(journal_entries::id.eq(entry_id))
@@ -441,7 +500,13 @@ fn with_postings(conn: &mut DbConnection, rows: Vec<EntryRow>) -> AppResult<Vec<
         .inner_join(accounts::table)
         .filter(postings::entry_id.eq_any(&ids))
         .order((postings::entry_id.asc(), postings::line.asc()))
-        .select((postings::entry_id, accounts::code, postings::side, postings::amount_minor, postings::currency))
+        .select((
+            postings::entry_id,
+            accounts::code,
+            postings::side,
+            postings::amount_minor,
+            postings::currency,
+        ))
         .load(conn)?;
     let reversals: Vec<(Option<String>, String)> = journal_entries::table
         .filter(journal_entries::reverses.eq_any(&ids))

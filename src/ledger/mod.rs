@@ -11,10 +11,13 @@ pub mod chain;
 mod entries;
 mod verify;
 
-pub use accounts::{chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount};
+pub use accounts::{
+    chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
+};
 pub use balances::{balances_as_of, statement, Statement, StatementLine};
 pub use entries::{
-    find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry, NewEntry, NewPosting, Posting,
+    find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry, NewEntry,
+    NewPosting, Posting, Reversal,
 };
 pub use verify::{verify_fund, Verification, VerificationProblem};
 

@@ -40,13 +40,19 @@ pub struct Verification {
     pub fund: String,
     pub ok: bool,
     pub entries_checked: i64,
-    /// The hash of the last entry as recomputed (the stored one if none).
+    /// The hash of the last entry (64 zeros when the ledger is empty).
     pub chain_head: String,
     pub problems: Vec<VerificationProblem>,
 }
 
 impl Verification {
-    fn problem(&mut self, code: &str, entry: Option<(&str, i64)>, account: Option<&str>, detail: String) {
+    fn problem(
+        &mut self,
+        code: &str,
+        entry: Option<(&str, i64)>,
+        account: Option<&str>,
+        detail: String,
+    ) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(VerificationProblem {
                 code: code.to_string(),
@@ -76,7 +82,6 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
     let mut recomputed: HashMap<String, (i64, i64)> = HashMap::new();
     let mut expected_sequence = 1;
     let mut previous_stored = GENESIS_HASH.to_string();
-    let mut previous_recomputed = GENESIS_HASH.to_string();
     let mut after = 0;
     loop {
         let chunk = list_entries(
@@ -98,7 +103,10 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
                     "SEQUENCE_GAP",
                     at,
                     None,
-                    format!("expected sequence {expected_sequence}, found {}", entry.sequence),
+                    format!(
+                        "expected sequence {expected_sequence}, found {}",
+                        entry.sequence
+                    ),
                 );
             }
             expected_sequence = entry.sequence + 1;
@@ -110,7 +118,9 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
                     "previous_hash is not the hash of the entry before it".to_string(),
                 );
             }
-            let hash = entry_hash(&previous_recomputed, &entry.canonical());
+            // Each entry is checked on its own (its contents against its stored hash)
+            // and by its link to the entry before: an edit names exactly one entry.
+            let hash = entry_hash(&entry.previous_hash, &entry.canonical());
             if hash != entry.hash {
                 report.problem(
                     "HASH_MISMATCH",
@@ -119,7 +129,12 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
                     format!("stored hash {} but its contents hash to {hash}", entry.hash),
                 );
             }
-            let totals = totals_by_currency(entry.postings.iter().map(|p| (p.side, p.amount_minor, p.currency)));
+            let totals = totals_by_currency(
+                entry
+                    .postings
+                    .iter()
+                    .map(|p| (p.side, p.amount_minor, p.currency)),
+            );
             for (currency, (debits, credits)) in totals {
                 if debits != credits {
                     report.problem(
@@ -131,7 +146,12 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
                 }
             }
             if entry.postings.len() < 2 {
-                report.problem("ENTRY_UNBALANCED", at, None, "fewer than two postings".to_string());
+                report.problem(
+                    "ENTRY_UNBALANCED",
+                    at,
+                    None,
+                    "fewer than two postings".to_string(),
+                );
             }
             for p in &entry.postings {
                 let t = recomputed.entry(p.account.clone()).or_default();
@@ -141,7 +161,6 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
                 }
             }
             previous_stored = entry.hash.clone();
-            previous_recomputed = hash;
         }
     }
     if expected_sequence - 1 != last_sequence {
@@ -149,7 +168,10 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
             "SEQUENCE_GAP",
             None,
             None,
-            format!("the fund records {last_sequence} entries but the chain ends at {}", expected_sequence - 1),
+            format!(
+                "the fund records {last_sequence} entries but the chain ends at {}",
+                expected_sequence - 1
+            ),
         );
     }
     if stored_head != previous_stored {
@@ -160,7 +182,7 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
             format!("the fund's chain head {stored_head} is not the last entry's hash {previous_stored}"),
         );
     }
-    report.chain_head = previous_recomputed;
+    report.chain_head = previous_stored;
     for account in list_accounts(conn, fund_id)? {
         let (debits, credits) = recomputed.get(&account.code).copied().unwrap_or_default();
         if (debits, credits) != (account.debits_minor, account.credits_minor) {

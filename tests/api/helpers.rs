@@ -45,7 +45,11 @@ impl Response {
     /// Asserts a problem+json answer with this status and code.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(self.status, status, "expected {status} {code}, got {}: {}", self.status, self.text);
+        assert_eq!(
+            self.status, status,
+            "expected {status} {code}, got {}: {}",
+            self.status, self.text
+        );
         assert!(
             self.content_type.starts_with("application/problem+json"),
             "not problem+json: {} {}",
@@ -54,7 +58,11 @@ impl Response {
         );
         assert_eq!(self.body["code"], code, "{}", self.text);
         assert_eq!(self.body["status"], status);
-        assert!(self.body["title"].is_string() && self.body["detail"].is_string() && self.body["type"].is_string());
+        assert!(
+            self.body["title"].is_string()
+                && self.body["detail"].is_string()
+                && self.body["type"].is_string()
+        );
         &self.body
     }
 
@@ -69,7 +77,11 @@ impl Response {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -86,18 +98,18 @@ fn jwt_settings() -> JwtSettings {
     }
 }
 
-pub fn postgres_configured() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| db::is_postgres_url(&u))
-}
-
 fn fresh_database() -> (TestDb, String) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if db::is_postgres_url(&admin_url) => {
             use diesel::connection::SimpleConnection;
             let name = format!("mwf_test_{}", uuid::Uuid::now_v7().simple());
             let mut conn = db::establish(&admin_url).expect("TEST_DATABASE_URL is reachable");
-            conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("URL has a database name");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .expect("URL has a database name");
             let url = format!("{base}/{name}");
             (TestDb::Postgres { admin_url, name }, url)
         }
@@ -125,11 +137,14 @@ pub fn spawn() -> TestApp {
         let system = actix_web::rt::System::new();
         system.block_on(async move {
             let app = Application::build(settings).expect("the application starts");
-            tx.send((app.port(), actix_web::rt::System::current())).unwrap();
+            tx.send((app.port(), actix_web::rt::System::current()))
+                .unwrap();
             app.run_until_stopped().await
         })
     });
-    let (port, system) = rx.recv_timeout(Duration::from_secs(60)).expect("server started");
+    let (port, system) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server started");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -208,7 +223,12 @@ impl TestApp {
     }
 
     pub fn post(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.post_raw(path, token, &body.to_string(), &[("Content-Type", "application/json")])
+        self.post_raw(
+            path,
+            token,
+            &body.to_string(),
+            &[("Content-Type", "application/json")],
+        )
     }
 
     pub fn post_with_key(&self, path: &str, token: &str, key: &str, body: &Value) -> Response {
@@ -216,11 +236,20 @@ impl TestApp {
             path,
             token,
             &body.to_string(),
-            &[("Content-Type", "application/json"), ("Idempotency-Key", key)],
+            &[
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ],
         )
     }
 
-    pub fn post_raw(&self, path: &str, token: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+    pub fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut req = self.agent.post(self.url(path));
         if !token.is_empty() {
             req = req.header("Authorization", format!("Bearer {token}"));
@@ -262,7 +291,15 @@ impl TestApp {
     }
 
     /// Posts a manual entry debiting `debit` and crediting `credit`.
-    pub fn transfer(&self, fund: &str, date: &str, debit: &str, credit: &str, amount: &str, currency: &str) -> Response {
+    pub fn transfer(
+        &self,
+        fund: &str,
+        date: &str,
+        debit: &str,
+        credit: &str,
+        amount: &str,
+        currency: &str,
+    ) -> Response {
         self.post(
             &format!("/v1/funds/{fund}/journal-entries"),
             &self.admin(),
@@ -294,6 +331,9 @@ impl TestApp {
     }
 
     pub fn balance(&self, fund: &str, code: &str) -> String {
-        self.account(fund, code, None)["balance"].as_str().unwrap().to_string()
+        self.account(fund, code, None)["balance"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }

@@ -1,2 +1,9 @@
-//! Black-box API tests: one module per resource, shared helpers.
+//! Black-box API tests: one module per resource, shared helpers. Each test starts
+//! the real server on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
+mod access;
+mod errors;
+mod funds;
 mod helpers;
+mod idempotency;
+mod ledger;
+mod system;

@@ -1,0 +1,26 @@
+# Build the release binary in one stage; run it as a non-root user in a slim one.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY migrations migrations
+COPY openapi openapi
+COPY README.md ARCHITECTURE.md ./
+RUN cargo build --release --locked && strip target/release/mwf
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /var/lib/mwf --create-home mwf
+COPY --from=build /src/target/release/mwf /usr/local/bin/mwf
+USER mwf
+WORKDIR /var/lib/mwf
+VOLUME ["/var/lib/mwf"]
+ENV DATABASE_URL=/var/lib/mwf/mwf.db \
+    MWF_BIND=0.0.0.0:8080 \
+    MWF_ENV=production
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/mwf", "--version"]
+ENTRYPOINT ["/usr/local/bin/mwf"]
+CMD ["serve"]

@@ -1,0 +1,239 @@
+//! Authentication, roles and fund scope.
+
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use mwf::auth::Role;
+use serde_json::json;
+
+use crate::helpers::{spawn, TestApp, SECRET};
+
+fn claims(role: &str, funds: &[&str], exp_offset: i64, iss: &str, aud: &str) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"sub": "someone", "role": role, "funds": funds, "exp": now + exp_offset, "iss": iss, "aud": aud})
+}
+
+fn hs256(claims: &serde_json::Value, secret: &[u8]) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+fn key_file(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn two_funds() -> TestApp {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    app.create_fund("UG-MWF", "UG", "UGX");
+    app
+}
+
+#[test]
+fn requests_without_a_valid_token_are_refused_with_401() {
+    let app = spawn();
+    app.get("/v1/funds", "")
+        .assert_problem(401, "UNAUTHENTICATED");
+    assert_eq!(
+        app.get("/v1/funds", "").header("www-authenticate"),
+        Some("Bearer realm=\"mwf\"")
+    );
+    app.get("/v1/funds", "not-a-jwt")
+        .assert_problem(401, "TOKEN_INVALID");
+    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
+    app.get(
+        "/v1/funds",
+        &hs256(&admin, b"another-secret-another-secret-another-secret"),
+    )
+    .assert_problem(401, "TOKEN_INVALID");
+    app.get(
+        "/v1/funds",
+        &hs256(
+            &claims("admin", &["*"], -3600, "mwf", "mwf"),
+            SECRET.as_bytes(),
+        ),
+    )
+    .assert_problem(401, "TOKEN_EXPIRED");
+    app.get(
+        "/v1/funds",
+        &hs256(
+            &claims("admin", &["*"], 3600, "someone-else", "mwf"),
+            SECRET.as_bytes(),
+        ),
+    )
+    .assert_problem(401, "TOKEN_INVALID");
+    app.get(
+        "/v1/funds",
+        &hs256(
+            &claims("admin", &["*"], 3600, "mwf", "other"),
+            SECRET.as_bytes(),
+        ),
+    )
+    .assert_problem(401, "TOKEN_INVALID");
+    app.get(
+        "/v1/funds",
+        &hs256(
+            &claims("superuser", &["*"], 3600, "mwf", "mwf"),
+            SECRET.as_bytes(),
+        ),
+    )
+    .assert_problem(401, "TOKEN_INVALID");
+    // The genuine token is accepted, so the refusals above are about what was changed.
+    app.get("/v1/funds", &hs256(&admin, SECRET.as_bytes()))
+        .expect(200);
+}
+
+#[test]
+fn unsigned_and_tampered_tokens_are_refused() {
+    let app = spawn();
+    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
+    let b64 = |v: &serde_json::Value| base64_url(v.to_string().as_bytes());
+    let none_token = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&admin)
+    );
+    app.get("/v1/funds", &none_token)
+        .assert_problem(401, "TOKEN_INVALID");
+    // An auditor's token whose payload was edited to say admin keeps the auditor's signature.
+    let auditor = hs256(
+        &claims("auditor", &["KE-MWF"], 3600, "mwf", "mwf"),
+        SECRET.as_bytes(),
+    );
+    let parts: Vec<&str> = auditor.split('.').collect();
+    let forged = format!("{}.{}.{}", parts[0], b64(&admin), parts[2]);
+    app.get("/v1/funds", &forged)
+        .assert_problem(401, "TOKEN_INVALID");
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[test]
+fn rs256_and_es256_tokens_from_configured_public_keys_are_accepted() {
+    let app = spawn();
+    let auditor = claims("auditor", &["*"], 3600, "mwf", "mwf");
+    let rs = encode(
+        &Header::new(Algorithm::RS256),
+        &auditor,
+        &EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap(),
+    )
+    .unwrap();
+    app.get("/v1/funds", &rs).expect(200);
+    let es = encode(
+        &Header::new(Algorithm::ES256),
+        &auditor,
+        &EncodingKey::from_ec_pem(&key_file("ec_private.pem")).unwrap(),
+    )
+    .unwrap();
+    app.get("/v1/funds", &es).expect(200);
+    // HS/RS confusion: an HS256 token keyed with the public key's PEM text must fail.
+    let confused = hs256(&auditor, &key_file("rsa_public.pem"));
+    app.get("/v1/funds", &confused)
+        .assert_problem(401, "TOKEN_INVALID");
+}
+
+#[test]
+fn a_token_of_another_fund_sees_404_and_lists_only_its_funds() {
+    let app = two_funds();
+    let kenya = app.token(Role::Ministry, &["KE-MWF"]);
+    app.get("/v1/funds/KE-MWF", &kenya).expect(200);
+    app.get("/v1/funds/UG-MWF", &kenya)
+        .assert_problem(404, "NOT_FOUND");
+    app.get("/v1/funds/UG-MWF/accounts", &kenya)
+        .assert_problem(404, "NOT_FOUND");
+    app.get("/v1/funds/UG-MWF/ledger/verify", &kenya)
+        .assert_problem(404, "NOT_FOUND");
+    // Out of scope reads exactly like a fund that does not exist.
+    let missing = app.get("/v1/funds/ZZ-NONE", &kenya);
+    missing.assert_problem(404, "NOT_FOUND");
+    let listed = app.get("/v1/funds", &kenya);
+    let codes: Vec<&str> = listed.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["KE-MWF"]);
+    let scoped_admin = app.token(Role::Admin, &["KE-MWF"]);
+    app.transfer("KE-MWF", "2026-01-05", "1000", "3100", "10.00", "KES")
+        .expect(201);
+    let body = json!({"effective_date": "2026-01-05", "memo": "x", "postings": [
+        {"account": "1000", "side": "debit", "amount": "5", "currency": "UGX"},
+        {"account": "3100", "side": "credit", "amount": "5", "currency": "UGX"}]});
+    app.post("/v1/funds/UG-MWF/journal-entries", &scoped_admin, &body)
+        .assert_problem(404, "NOT_FOUND");
+    assert_eq!(app.get("/v1/funds/UG-MWF", &app.admin()).body["entries"], 0);
+}
+
+#[test]
+fn each_role_may_do_only_what_its_role_allows() {
+    let app = two_funds();
+    let entry = json!({"effective_date": "2026-01-05", "memo": "grant", "postings": [
+        {"account": "1000", "side": "debit", "amount": "100.00", "currency": "KES"},
+        {"account": "4200", "side": "credit", "amount": "100.00", "currency": "KES"}]});
+    let fund = json!({"code": "NP-FEWF", "country": "NP", "name": "Nepal", "currency": "NPR"});
+    let account = json!({"code": "1010", "name": "USD cash", "type": "asset", "currency": "USD"});
+    let close = json!({"through": "2025-12-31"});
+    for role in [Role::Officer, Role::Approver, Role::Ministry, Role::Auditor] {
+        let token = app.token(role, &["*"]);
+        // reads are open to every role
+        app.get("/v1/funds/KE-MWF", &token).expect(200);
+        app.get("/v1/funds/KE-MWF/accounts", &token).expect(200);
+        app.get("/v1/funds/KE-MWF/journal-entries", &token)
+            .expect(200);
+        app.get("/v1/funds/KE-MWF/ledger/verify", &token)
+            .expect(200);
+        // ledger and fund administration is the admin's
+        app.post("/v1/funds", &token, &fund)
+            .assert_problem(403, "ROLE_NOT_PERMITTED");
+        app.post("/v1/funds/KE-MWF/journal-entries", &token, &entry)
+            .assert_problem(403, "ROLE_NOT_PERMITTED");
+        app.post("/v1/funds/KE-MWF/accounts", &token, &account)
+            .assert_problem(403, "ROLE_NOT_PERMITTED");
+        app.post("/v1/funds/KE-MWF/periods/close", &token, &close)
+            .assert_problem(403, "ROLE_NOT_PERMITTED");
+        let audit = app.get("/v1/audit-log", &token);
+        if role == Role::Auditor {
+            audit.expect(200);
+        } else {
+            audit.assert_problem(403, "ROLE_NOT_PERMITTED");
+        }
+    }
+    // Nothing was written by the refused requests.
+    assert_eq!(app.get("/v1/funds/KE-MWF", &app.admin()).body["entries"], 0);
+    app.get("/v1/funds/NP-FEWF", &app.admin())
+        .assert_problem(404, "NOT_FOUND");
+    // The admin may do all of it.
+    let admin = app.admin();
+    app.post("/v1/funds", &admin, &fund).expect(201);
+    app.post("/v1/funds/KE-MWF/journal-entries", &admin, &entry)
+        .expect(201);
+    app.post("/v1/funds/KE-MWF/accounts", &admin, &account)
+        .expect(201);
+    app.post("/v1/funds/KE-MWF/periods/close", &admin, &close)
+        .expect(200);
+    app.get("/v1/audit-log", &admin).expect(200);
+}
+
+#[test]
+fn an_admin_limited_to_some_funds_cannot_create_another() {
+    let app = spawn();
+    let kenya_admin = app.token(Role::Admin, &["KE-MWF"]);
+    let body = json!({"code": "UG-MWF", "country": "UG", "name": "Uganda", "currency": "UGX"});
+    app.post("/v1/funds", &kenya_admin, &body)
+        .assert_problem(403, "FUND_NOT_IN_SCOPE");
+    let body = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya", "currency": "KES"});
+    app.post("/v1/funds", &kenya_admin, &body).expect(201);
+}
