@@ -21,6 +21,5 @@ ENV DATABASE_URL=/var/lib/mwf/mwf.db \
     MWF_BIND=0.0.0.0:8080 \
     MWF_ENV=production
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/mwf", "--version"]
 ENTRYPOINT ["/usr/local/bin/mwf"]
 CMD ["serve"]
