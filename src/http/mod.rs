@@ -2,11 +2,12 @@
 //! authentication extraction and idempotency. It calls the domain services and
 //! never touches the schema.
 
+mod accounts;
 mod audit_log;
 pub mod docs;
 pub mod extract;
 mod funds;
-mod ledger;
+mod journal;
 pub mod problem;
 mod system;
 mod write;
@@ -166,7 +167,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(system::healthz)
         .service(system::readyz)
         .configure(funds::routes)
-        .configure(ledger::routes)
+        .configure(accounts::routes)
+        .configure(journal::routes)
         .configure(audit_log::routes);
 }
 
