@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 const MAX_ACCOUNT_CODE_LENGTH: usize = 32;
 const MAX_ACCOUNT_NAME_LENGTH: usize = 200;
 
+/// An account with its balance.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountResponse {
     pub code: String,

@@ -53,7 +53,7 @@ fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// An account with its balance.
+/// One posting: an amount on one side of one account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostingRequest {
