@@ -4,12 +4,16 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod contributions;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod funds;
 pub mod http;
 pub mod idempotency;
 pub mod ledger;
 pub mod money;
+pub mod rules;
 pub mod startup;
 pub mod time;
+pub mod workers;

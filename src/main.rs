@@ -39,6 +39,9 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Load the example funds (Philippines, Nepal, Sri Lanka, Bangladesh,
+    /// Indonesia, Kenya) with their rule versions. Safe to run again.
+    Demo,
     /// Verify the ledger of one fund (or all): hash chain, balance of every
     /// entry, stored balances. Exits non-zero on any problem.
     Verify {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Verify { fund } => verify(&settings, fund.as_deref()),
+        Command::Demo => demo(&settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,6 +139,14 @@ fn connect(settings: &Settings) -> Result<db::DbConnection, String> {
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
     db::migrate(&mut conn)?;
     Ok(conn)
+}
+
+fn demo(settings: &Settings) -> Result<(), String> {
+    let mut conn = connect(settings)?;
+    for line in mwf::demo::load_funds(&mut conn)? {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {

@@ -2,6 +2,8 @@
 //! how it ended. Successful changes are recorded in the same transaction as the
 //! change; refused requests are recorded on their own.
 
+pub mod events;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

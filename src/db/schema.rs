@@ -101,3 +101,143 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     audit_log
 );
+
+diesel::table! {
+    rule_versions (id) {
+        id -> BigInt,
+        fund_id -> BigInt,
+        version -> Text,
+        effective_from -> Date,
+        contribution_currency -> Text,
+        document -> Text,
+        published_at -> Timestamp,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    workers (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        document_type -> Text,
+        document_number -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        date_of_birth -> Date,
+        sex -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        occupation_sector -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    dependants (id) {
+        id -> Text,
+        worker_id -> Text,
+        name -> Text,
+        relationship -> Text,
+        date_of_birth -> Nullable<Date>,
+        deceased -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        worker_id -> Text,
+        employer -> Text,
+        destination_country -> Text,
+        occupation -> Nullable<Text>,
+        start_date -> Date,
+        end_date -> Date,
+        monthly_wage_minor -> Nullable<BigInt>,
+        wage_currency -> Nullable<Text>,
+        recruitment_agency -> Nullable<Text>,
+        departed_on -> Nullable<Date>,
+        terminated_on -> Nullable<Date>,
+        returned_on -> Nullable<Date>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contributions (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        worker_id -> Text,
+        contract_id -> Nullable<Text>,
+        rule_version -> Text,
+        paid_on -> Date,
+        currency -> Text,
+        amount_minor -> BigInt,
+        taxes -> Text,
+        total_minor -> BigInt,
+        benefit_reserve_minor -> BigInt,
+        administration_minor -> BigInt,
+        external_ref -> Nullable<Text>,
+        received_amount_minor -> Nullable<BigInt>,
+        received_currency -> Nullable<Text>,
+        exchange_rate -> Nullable<Text>,
+        coverage_start -> Date,
+        coverage_end -> Date,
+        coverage_basis -> Text,
+        grace_days -> Integer,
+        journal_entry_id -> Text,
+        status -> Text,
+        reversal_entry_id -> Nullable<Text>,
+        reversal_reason -> Nullable<Text>,
+        reversed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    contribution_payers (contribution_id, line) {
+        contribution_id -> Text,
+        line -> Integer,
+        payer_type -> Text,
+        amount_minor -> BigInt,
+        reference -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        fund_code -> Text,
+        event_type -> Text,
+        subject_id -> Text,
+        payload -> Text,
+    }
+}
+
+diesel::table! {
+    event_counter (id) {
+        id -> Integer,
+        last_id -> BigInt,
+    }
+}
+
+diesel::joinable!(rule_versions -> funds (fund_id));
+diesel::joinable!(workers -> funds (fund_id));
+diesel::joinable!(dependants -> workers (worker_id));
+diesel::joinable!(contracts -> workers (worker_id));
+diesel::joinable!(contributions -> workers (worker_id));
+diesel::joinable!(contribution_payers -> contributions (contribution_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    funds,
+    rule_versions,
+    workers,
+    dependants,
+    contracts,
+    contributions,
+    contribution_payers,
+    events,
+);

@@ -179,3 +179,17 @@ pub fn close_period(conn: &mut DbConnection, fund: &Fund, through: NaiveDate) ->
         }
     }
 }
+
+/// Takes the fund's row lock for the rest of the transaction. Every booking and
+/// every rule publication of a fund takes it first, so they are ordered.
+pub fn lock_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<()> {
+    diesel::update(funds::table.find(fund_id))
+        .set(funds::last_sequence.eq(funds::last_sequence))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The code of the fund with `id`.
+pub fn fund_code(conn: &mut DbConnection, id: i64) -> AppResult<String> {
+    Ok(funds::table.find(id).select(funds::code).first(conn)?)
+}

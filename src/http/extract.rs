@@ -112,14 +112,50 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppRes
     })?;
     let canonical = serde_json::to_vec(&value)?;
     let canonical_hash = hex::encode(Sha256::digest(&canonical));
-    let parsed = serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let prefix = pointer(e.path());
-        AppError::validation(vec![field_error(prefix, e.into_inner().to_string(), "/")])
-    })?;
+    let parsed = deserialize_value(value, "")?;
     Ok(ParsedBody {
         value: parsed,
         canonical_hash,
     })
+}
+
+/// Deserializes a JSON value into `T`; a failure is a 422 naming the field,
+/// its JSON pointer prefixed with `prefix` (`/items/3` for a batch item).
+pub fn deserialize_value<T: DeserializeOwned>(
+    value: serde_json::Value,
+    prefix: &str,
+) -> AppResult<T> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = format!("{prefix}{}", pointer(e.path()));
+        AppError::validation(vec![field_error(path, e.into_inner().to_string(), "/")])
+    })
+}
+
+/// Reads a request body of at most `limit` bytes (for the batch endpoints, whose
+/// bodies are larger than the default limit).
+pub async fn read_body(
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+) -> AppResult<actix_web::web::Bytes> {
+    use futures_util::StreamExt;
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            AppError::new(
+                ErrorCode::MalformedJson,
+                format!("the body could not be read: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than the {limit} bytes accepted here"),
+            )
+            .with("limit_bytes", limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Query parameters parsed into `T`; a bad or unknown parameter is a 400 naming it.

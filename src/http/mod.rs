@@ -4,12 +4,17 @@
 
 mod accounts;
 mod audit_log;
+mod batch;
+mod contributions;
 pub mod docs;
+mod events;
 pub mod extract;
 mod funds;
 mod journal;
 pub mod problem;
+mod rules;
 mod system;
+mod workers;
 mod write;
 
 use actix_web::web;
@@ -111,6 +116,22 @@ pub fn paginate<T>(
     (rows, next)
 }
 
+/// Like [`paginate`] for lists whose cursor is a string (time-ordered UUIDs).
+pub fn paginate_by<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(position)
+    } else {
+        None
+    };
+    (rows, next)
+}
+
 /// A page of a list: `items`, newest last, and the `next` cursor to pass as
 /// `after` (absent on the last page).
 #[derive(Debug, Serialize, ToSchema)]
@@ -157,6 +178,10 @@ never books twice; the same key with another body is a 409 `IDEMPOTENCY_KEY_REUS
         (name = "system", description = "Health and documentation (no token)"),
         (name = "funds", description = "Funds and accounting periods"),
         (name = "ledger", description = "Accounts, journal entries, statements and verification"),
+        (name = "rules", description = "Versioned fund rules"),
+        (name = "workers", description = "Enrollment, dependants, contracts and membership"),
+        (name = "contributions", description = "Quotes, contributions and their reversal"),
+        (name = "events", description = "The domain event feed for partner systems"),
         (name = "audit", description = "The audit log")
     )
 )]
@@ -169,6 +194,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(funds::routes)
         .configure(accounts::routes)
         .configure(journal::routes)
+        .configure(rules::routes)
+        .configure(workers::routes)
+        .configure(contributions::routes)
+        .configure(events::routes)
         .configure(audit_log::routes);
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::extract::{parse_json, request_id};
 use super::AppState;
+use crate::audit::events::{self, NewEvent};
 use crate::audit::{self, AuditRecord};
 use crate::auth::{Caller, Role};
 use crate::db::{is_unique_violation, write_transaction, DbConnection};
@@ -20,6 +21,8 @@ pub struct Done<R> {
     /// The record changed or created, for the audit log (`entry 0193…`).
     pub target: String,
     pub body: R,
+    /// Domain events to publish in the same transaction.
+    pub events: Vec<NewEvent>,
 }
 
 impl<R> Done<R> {
@@ -28,6 +31,7 @@ impl<R> Done<R> {
             status: StatusCode::CREATED,
             target: target.into(),
             body,
+            events: Vec::new(),
         }
     }
 
@@ -36,7 +40,13 @@ impl<R> Done<R> {
             status: StatusCode::OK,
             target: target.into(),
             body,
+            events: Vec::new(),
         }
+    }
+
+    pub fn with_events(mut self, events: Vec<NewEvent>) -> Self {
+        self.events = events;
+        self
     }
 }
 
@@ -180,6 +190,7 @@ impl Mutation {
                 &self.caller,
                 &self.audit_record(Some(done.target), "succeeded", done.status.as_u16()),
             )?;
+            events::append(conn, &done.events)?;
             if let Some(key) = &self.idempotency_key {
                 match idempotency::store(conn, &self.caller.subject, key, &response) {
                     Err(e) if is_unique_violation(&e) => return Err(Failure::KeyTaken),

@@ -337,3 +337,102 @@ impl TestApp {
             .to_string()
     }
 }
+
+impl TestApp {
+    /// Creates an example fund from demo/funds/ and publishes all its rule versions.
+    pub fn load_fund(&self, code: &str) {
+        let file = mwf::demo::fund_file(code).expect("an example fund");
+        let f = &file.fund;
+        self.create_fund(&f.code, &f.country, &f.currency);
+        for version in &file.versions {
+            self.post(&format!("/v1/funds/{code}/rules"), &self.admin(), version)
+                .expect(201);
+        }
+    }
+
+    /// Enrolls a worker with one contract; returns (worker id, contract id).
+    pub fn enroll(&self, fund: &str, document: &str, contract: (&str, &str)) -> (String, String) {
+        let res = self.post(
+            &format!("/v1/funds/{fund}/workers"),
+            &self.admin(),
+            &serde_json::json!({
+                "document_type": "passport", "document_number": document,
+                "given_name": "Maria", "family_name": "Santos", "date_of_birth": "1990-04-02", "sex": "female",
+                "occupation_sector": "domestic_work",
+                "dependants": [{"name": "Jose Santos", "relationship": "spouse"}],
+                "contracts": [{"employer": "Al Noor Household", "destination_country": "SA",
+                               "start_date": contract.0, "end_date": contract.1}]
+            }),
+        );
+        let body = res.expect(201);
+        (
+            body["id"].as_str().unwrap().to_string(),
+            body["contracts"][0]["id"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Records a contribution paid by the worker alone; returns the response.
+    /// `money` is (amount, currency, total with taxes).
+    pub fn contribute(
+        &self,
+        fund: &str,
+        worker: &str,
+        contract: Option<&str>,
+        paid_on: &str,
+        money: (&str, &str, &str),
+    ) -> Response {
+        let (amount, currency, total) = money;
+        self.post(
+            &format!("/v1/funds/{fund}/contributions"),
+            &self.admin(),
+            &serde_json::json!({
+                "worker_id": worker, "contract_id": contract, "paid_on": paid_on,
+                "amount": amount, "currency": currency,
+                "payers": [{"type": "worker", "amount": total}]
+            }),
+        )
+    }
+
+    /// The ledger of `fund` verifies, and per currency its accounts' debits equal credits.
+    #[track_caller]
+    pub fn assert_books_balance(&self, fund: &str) {
+        let verify = self.get(&format!("/v1/funds/{fund}/ledger/verify"), &self.admin());
+        assert_eq!(verify.expect(200)["ok"], true, "{}", verify.text);
+        let accounts = self.get(&format!("/v1/funds/{fund}/accounts"), &self.admin());
+        let mut totals: std::collections::BTreeMap<
+            String,
+            (rust_decimal::Decimal, rust_decimal::Decimal),
+        > = Default::default();
+        for a in accounts.body["items"].as_array().unwrap() {
+            let t = totals
+                .entry(a["currency"].as_str().unwrap().to_string())
+                .or_default();
+            t.0 += a["debits"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap();
+            t.1 += a["credits"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap();
+        }
+        for (currency, (debits, credits)) in totals {
+            assert_eq!(debits, credits, "{fund} {currency} does not net to zero");
+        }
+    }
+}
+
+impl TestApp {
+    pub fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        let res = self
+            .agent
+            .patch(self.url(path))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("request sent");
+        read(res)
+    }
+}

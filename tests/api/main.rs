@@ -2,9 +2,13 @@
 //! the real server on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
 mod access;
 mod cli;
+mod contributions;
 mod errors;
+mod feed;
 mod funds;
 mod helpers;
 mod idempotency;
 mod ledger;
+mod rules;
 mod system;
+mod workers;

@@ -1,0 +1,97 @@
+//! The domain event feed for partner systems that poll. Event ids come from a
+//! one-row counter updated inside the writing transaction, so ids are handed out
+//! in commit order on any number of processes: a poller that remembers the last id
+//! it saw never misses an event committed later with a smaller id.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::db::schema::{event_counter, events};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+
+/// Event types.
+pub mod kind {
+    pub const WORKER_ENROLLED: &str = "worker.enrolled";
+    pub const CONTRIBUTION_RECORDED: &str = "contribution.recorded";
+    pub const CONTRIBUTION_REVERSED: &str = "contribution.reversed";
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub fund_code: String,
+    pub event_type: &'static str,
+    pub subject_id: String,
+    pub payload: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub fund_code: String,
+    pub event_type: String,
+    pub subject_id: String,
+    pub payload: Value,
+}
+
+/// Appends events at the end of the caller's transaction. Call it last: the
+/// counter row stays locked until commit.
+pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let last: i64 = diesel::update(event_counter::table.find(1))
+        .set(event_counter::last_id.eq(event_counter::last_id + new.len() as i64))
+        .returning(event_counter::last_id)
+        .get_result(conn)?;
+    let first = last - new.len() as i64 + 1;
+    let now = crate::time::now();
+    for (i, event) in new.iter().enumerate() {
+        diesel::insert_into(events::table)
+            .values((
+                events::id.eq(first + i as i64),
+                events::occurred_at.eq(now),
+                events::fund_code.eq(&event.fund_code),
+                events::event_type.eq(event.event_type),
+                events::subject_id.eq(&event.subject_id),
+                events::payload.eq(event.payload.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Events after `after_id`, oldest first, limited to `fund_codes` unless `None`.
+pub fn list(
+    conn: &mut DbConnection,
+    fund_codes: Option<&[String]>,
+    after_id: i64,
+    limit: i64,
+) -> AppResult<Vec<Event>> {
+    let mut query = events::table.filter(events::id.gt(after_id)).into_boxed();
+    if let Some(codes) = fund_codes {
+        query = query.filter(events::fund_code.eq_any(codes));
+    }
+    let rows: Vec<(i64, NaiveDateTime, String, String, String, String)> = query
+        .order(events::id.asc())
+        .limit(limit)
+        .select(events::all_columns)
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(id, occurred_at, fund_code, event_type, subject_id, payload)| {
+                Ok(Event {
+                    id,
+                    occurred_at,
+                    fund_code,
+                    event_type,
+                    subject_id,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| AppError::internal(format!("event payload: {e}")))?,
+                })
+            },
+        )
+        .collect()
+}

@@ -1,0 +1,630 @@
+//! Contributions: quoting under the rules in force on the payment date,
+//! recording (with the journal entry that books it, in the same transaction),
+//! reversal and listing.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::events::{kind as event_kind, NewEvent};
+use crate::db::schema::{contribution_payers, contributions};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::funds::{lock_fund, Fund};
+use crate::ledger::{self, NewEntry, NewPosting, Reversal, Side};
+use crate::money::{format_minor, Currency};
+use crate::rules::document::{PayerType, RuleDocument};
+use crate::rules::evaluate::{quote as quote_rules, version_in_force, Quote, QuoteError};
+use crate::rules::{currency_account, versions_for_fund};
+use crate::workers::{find_contract, find_worker, Contract, Worker};
+
+/// Entry kinds booked by contributions.
+pub const ENTRY_KIND: &str = "contribution";
+pub const REVERSAL_KIND: &str = "contribution_reversal";
+
+#[derive(Debug, Clone)]
+pub struct NewPayer {
+    pub payer_type: PayerType,
+    pub amount_minor: i64,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub exchange_rate: Decimal,
+}
+
+/// A contribution to record, parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct NewContribution {
+    pub worker_id: String,
+    pub contract_id: Option<String>,
+    pub paid_on: NaiveDate,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub payers: Vec<NewPayer>,
+    pub external_ref: Option<String>,
+    pub received: Option<Received>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaxLine {
+    pub code: String,
+    pub rate: String,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Payer {
+    pub payer_type: String,
+    pub amount_minor: i64,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Contribution {
+    pub id: String,
+    pub fund_code: String,
+    pub worker_id: String,
+    pub contract_id: Option<String>,
+    pub rule_version: String,
+    pub paid_on: NaiveDate,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub taxes: Vec<TaxLine>,
+    pub total_minor: i64,
+    pub benefit_reserve_minor: i64,
+    pub administration_minor: i64,
+    pub external_ref: Option<String>,
+    pub received: Option<(i64, Currency, String)>,
+    pub coverage_start: NaiveDate,
+    pub coverage_end: NaiveDate,
+    pub coverage_basis: String,
+    pub grace_days: i32,
+    pub journal_entry_id: String,
+    pub status: String,
+    pub reversal_entry_id: Option<String>,
+    pub reversal_reason: Option<String>,
+    pub reversed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub payers: Vec<Payer>,
+}
+
+/// A quote together with the version that produced it.
+#[derive(Debug, Clone)]
+pub struct VersionedQuote {
+    pub rule_version: String,
+    pub quote: Quote,
+    /// Who may pay under that version.
+    pub payers: Vec<PayerType>,
+}
+
+fn quote_error(e: QuoteError) -> AppError {
+    let code = match e {
+        QuoteError::ContractRequired(_) => ErrorCode::ContractRequired,
+        QuoteError::ContractEndedBeforePayment(_) => ErrorCode::ContractEnded,
+        QuoteError::WageRequired | QuoteError::WageCurrencyMismatch { .. } => {
+            ErrorCode::WageRequired
+        }
+        QuoteError::AmountTooLarge => ErrorCode::ValidationFailed,
+    };
+    let error = AppError::new(code, e.to_string());
+    match e {
+        QuoteError::ContractRequired(_) => error.with_errors(vec![FieldError::new(
+            "contract_id",
+            "required",
+            "name the contract the contribution pays for",
+        )]),
+        _ => error,
+    }
+}
+
+/// The rule document in force on `date` and its version label.
+pub fn rules_in_force(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    date: NaiveDate,
+) -> AppResult<(String, RuleDocument)> {
+    let versions: Vec<(NaiveDate, (String, RuleDocument))> = versions_for_fund(conn, fund.id)?
+        .into_iter()
+        .map(|v| (v.effective_from, (v.version, v.document)))
+        .collect();
+    version_in_force(&versions, date).cloned().ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NoRulesInForce,
+            format!("fund {} has no rules in force on {date}", fund.code),
+        )
+        .with("date", date.to_string())
+    })
+}
+
+/// What the rules in force on `paid_on` expect for this worker and contract.
+pub fn quote(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    contract: Option<&Contract>,
+    paid_on: NaiveDate,
+) -> AppResult<VersionedQuote> {
+    let (rule_version, doc) = rules_in_force(conn, fund, paid_on)?;
+    let quote =
+        quote_rules(&doc, paid_on, contract.map(|c| c.terms()).as_ref()).map_err(quote_error)?;
+    Ok(VersionedQuote {
+        rule_version,
+        quote,
+        payers: doc.contribution.payers,
+    })
+}
+
+/// Finds the worker (in this fund) and the named contract (of this worker);
+/// `field_prefix` locates the fields in a batch item.
+pub fn worker_and_contract(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    worker_id: &str,
+    contract_id: Option<&str>,
+    field_prefix: &str,
+) -> AppResult<(Worker, Option<Contract>)> {
+    let worker = find_worker(conn, worker_id)?
+        .filter(|w| w.fund_id == fund.id)
+        .ok_or_else(|| {
+            AppError::field(
+                &format!("{field_prefix}worker_id"),
+                "unknown_worker",
+                format!("no worker {worker_id} in fund {}", fund.code),
+            )
+        })?;
+    let contract = match contract_id {
+        Some(id) => Some(find_contract(conn, &worker.id, id)?.ok_or_else(|| {
+            AppError::field(
+                &format!("{field_prefix}contract_id"),
+                "unknown_contract",
+                format!("worker {} has no contract {id}", worker.id),
+            )
+        })?),
+        None => None,
+    };
+    Ok((worker, contract))
+}
+
+/// The outcome of recording: a new contribution, or the one already recorded
+/// under the same `external_ref`.
+pub enum Recorded {
+    Created(Contribution, NewEvent),
+    Existing(Contribution),
+}
+
+/// Records a contribution and books it, in the caller's transaction. `at`
+/// prefixes field paths in problems (`/items/3` for a batch item).
+pub fn record(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    new: &NewContribution,
+    created_by: &str,
+    at: &str,
+) -> AppResult<Recorded> {
+    lock_fund(conn, fund.id)?;
+    if let Some(external_ref) = &new.external_ref {
+        if let Some(existing) = find_by_external_ref(conn, fund, external_ref)? {
+            let same = existing.worker_id == new.worker_id
+                && existing.paid_on == new.paid_on
+                && existing.amount_minor == new.amount_minor
+                && existing.currency == new.currency;
+            if !same {
+                return Err(AppError::new(
+                    ErrorCode::ExternalRefConflict,
+                    format!("external_ref {external_ref} already names contribution {} with other details", existing.id),
+                )
+                .with("contribution_id", &existing.id));
+            }
+            return Ok(Recorded::Existing(existing));
+        }
+    }
+    let (worker, contract) = worker_and_contract(
+        conn,
+        fund,
+        &new.worker_id,
+        new.contract_id.as_deref(),
+        &format!("{at}/"),
+    )?;
+    let VersionedQuote {
+        rule_version,
+        quote,
+        payers: allowed_payers,
+    } = self::quote(conn, fund, contract.as_ref(), new.paid_on)?;
+    if quote.currency != new.currency || quote.amount_minor != new.amount_minor {
+        return Err(AppError::new(
+            ErrorCode::ContributionAmountMismatch,
+            format!(
+                "the rules in force on {} ({rule_version}) expect {} {} (plus taxes {}), not {} {}",
+                new.paid_on,
+                format_minor(quote.amount_minor, quote.currency),
+                quote.currency,
+                format_minor(quote.total_minor - quote.amount_minor, quote.currency),
+                format_minor(new.amount_minor, new.currency),
+                new.currency
+            ),
+        )
+        .with(
+            "expected",
+            json!({
+                "amount": format_minor(quote.amount_minor, quote.currency),
+                "currency": quote.currency.code(),
+                "total": format_minor(quote.total_minor, quote.currency),
+                "rule_version": rule_version,
+            }),
+        ));
+    }
+    let mut errors = Vec::new();
+    for (i, payer) in new.payers.iter().enumerate() {
+        if !allowed_payers.contains(&payer.payer_type) {
+            errors.push(FieldError::new(
+                format!("{at}/payers/{i}/type"),
+                "payer_not_allowed",
+                format!(
+                    "{rule_version} accepts payments from {}",
+                    allowed_payers
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let paid: i64 = new.payers.iter().map(|p| p.amount_minor).sum();
+    if paid != quote.total_minor {
+        return Err(AppError::new(
+            ErrorCode::PayersDoNotAddUp,
+            format!(
+                "the payers' parts add up to {} but the contribution with taxes is {} {}",
+                format_minor(paid, quote.currency),
+                format_minor(quote.total_minor, quote.currency),
+                quote.currency
+            ),
+        )
+        .with(
+            "expected_total",
+            format_minor(quote.total_minor, quote.currency),
+        ));
+    }
+
+    let id = Uuid::now_v7().to_string();
+    let c = quote.currency;
+    let account = |base: &str| currency_account(base, fund.currency, c);
+    let mut postings = vec![NewPosting {
+        account: account("1000"),
+        side: Side::Debit,
+        amount_minor: quote.total_minor,
+        currency: c,
+    }];
+    for (base, amount) in [
+        ("4000", quote.benefit_reserve_minor),
+        ("4100", quote.administration_minor),
+    ] {
+        if amount > 0 {
+            postings.push(NewPosting {
+                account: account(base),
+                side: Side::Credit,
+                amount_minor: amount,
+                currency: c,
+            });
+        }
+    }
+    for tax in quote.taxes.iter().filter(|t| t.amount_minor > 0) {
+        postings.push(NewPosting {
+            account: account("2100"),
+            side: Side::Credit,
+            amount_minor: tax.amount_minor,
+            currency: c,
+        });
+    }
+    let entry = ledger::post_entry(
+        conn,
+        fund.id,
+        NewEntry {
+            effective_date: new.paid_on,
+            kind: ENTRY_KIND,
+            memo: format!("Contribution of worker {} under {rule_version}", worker.id),
+            source: Some(("contribution".to_string(), id.clone())),
+            created_by: created_by.to_string(),
+            reverses: None,
+            postings,
+        },
+    )?;
+    let taxes: Vec<TaxLine> = quote
+        .taxes
+        .iter()
+        .map(|t| TaxLine {
+            code: t.code.clone(),
+            rate: t.rate.to_string(),
+            amount_minor: t.amount_minor,
+        })
+        .collect();
+    let now = crate::time::now();
+    let basis = match quote.validity {
+        crate::rules::document::Validity::FixedMonths => "fixed_months",
+        crate::rules::document::Validity::ContractEnd => "contract_end",
+    };
+    diesel::insert_into(contributions::table)
+        .values((
+            contributions::id.eq(&id),
+            contributions::fund_id.eq(fund.id),
+            contributions::worker_id.eq(&worker.id),
+            contributions::contract_id.eq(&new.contract_id),
+            contributions::rule_version.eq(&rule_version),
+            contributions::paid_on.eq(new.paid_on),
+            contributions::currency.eq(c.code()),
+            contributions::amount_minor.eq(quote.amount_minor),
+            contributions::taxes.eq(serde_json::to_string(&taxes)?),
+            contributions::total_minor.eq(quote.total_minor),
+            contributions::benefit_reserve_minor.eq(quote.benefit_reserve_minor),
+            contributions::administration_minor.eq(quote.administration_minor),
+            contributions::external_ref.eq(&new.external_ref),
+            contributions::received_amount_minor.eq(new.received.as_ref().map(|r| r.amount_minor)),
+            contributions::received_currency
+                .eq(new.received.as_ref().map(|r| r.currency.code().to_string())),
+            contributions::exchange_rate
+                .eq(new.received.as_ref().map(|r| r.exchange_rate.to_string())),
+            contributions::coverage_start.eq(quote.coverage_start),
+            contributions::coverage_end.eq(quote.coverage_end),
+            contributions::coverage_basis.eq(basis),
+            contributions::grace_days.eq(quote.grace_days as i32),
+            contributions::journal_entry_id.eq(&entry.id),
+            contributions::status.eq("recorded"),
+            contributions::created_at.eq(now),
+            contributions::created_by.eq(created_by),
+        ))
+        .execute(conn)?;
+    for (line, payer) in new.payers.iter().enumerate() {
+        diesel::insert_into(contribution_payers::table)
+            .values((
+                contribution_payers::contribution_id.eq(&id),
+                contribution_payers::line.eq(line as i32 + 1),
+                contribution_payers::payer_type.eq(payer.payer_type.as_str()),
+                contribution_payers::amount_minor.eq(payer.amount_minor),
+                contribution_payers::reference.eq(&payer.reference),
+            ))
+            .execute(conn)?;
+    }
+    let contribution = find(conn, &id)?.expect("the contribution was just written");
+    let event = NewEvent {
+        fund_code: fund.code.clone(),
+        event_type: event_kind::CONTRIBUTION_RECORDED,
+        subject_id: id.clone(),
+        payload: json!({
+            "contribution_id": id,
+            "worker_id": worker.id,
+            "paid_on": new.paid_on,
+            "amount": format_minor(quote.amount_minor, c),
+            "total": format_minor(quote.total_minor, c),
+            "currency": c.code(),
+            "rule_version": rule_version,
+            "coverage": {"start": quote.coverage_start, "end": quote.coverage_end},
+            "journal_entry_id": entry.id,
+        }),
+    };
+    Ok(Recorded::Created(contribution, event))
+}
+
+/// Reverses a contribution (a bounced payment): books the reversing entry and
+/// removes the coverage it bought.
+pub fn reverse(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    contribution: &Contribution,
+    reason: &str,
+    created_by: &str,
+) -> AppResult<(Contribution, NewEvent)> {
+    lock_fund(conn, fund.id)?;
+    let current = find(conn, &contribution.id)?.expect("the contribution exists");
+    if current.status == "reversed" {
+        return Err(AppError::new(
+            ErrorCode::AlreadyReversed,
+            format!("contribution {} is already reversed", current.id),
+        )
+        .with("reversal_entry_id", &current.reversal_entry_id));
+    }
+    let entry = ledger::reverse_entry(
+        conn,
+        fund.id,
+        Reversal {
+            entry_id: &current.journal_entry_id,
+            only_kind: Some(ENTRY_KIND),
+            effective_date: crate::time::today().max(current.paid_on),
+            memo: format!("Reversal of contribution {}: {reason}", current.id),
+            created_by,
+            kind: REVERSAL_KIND,
+        },
+    )?;
+    diesel::update(contributions::table.find(&current.id))
+        .set((
+            contributions::status.eq("reversed"),
+            contributions::reversal_entry_id.eq(&entry.id),
+            contributions::reversal_reason.eq(reason),
+            contributions::reversed_at.eq(crate::time::now()),
+        ))
+        .execute(conn)?;
+    let reversed = find(conn, &current.id)?.expect("the contribution exists");
+    let event = NewEvent {
+        fund_code: fund.code.clone(),
+        event_type: event_kind::CONTRIBUTION_REVERSED,
+        subject_id: current.id.clone(),
+        payload: json!({
+            "contribution_id": current.id,
+            "worker_id": current.worker_id,
+            "reason": reason,
+            "journal_entry_id": entry.id,
+        }),
+    };
+    Ok((reversed, event))
+}
+
+type ContributionRow = (
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    NaiveDate,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    NaiveDate,
+    NaiveDate,
+    String,
+    i32,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+    String,
+);
+
+fn load(conn: &mut DbConnection, rows: Vec<ContributionRow>) -> AppResult<Vec<Contribution>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let payer_rows: Vec<(String, i32, String, i64, Option<String>)> = contribution_payers::table
+        .filter(contribution_payers::contribution_id.eq_any(&ids))
+        .order((
+            contribution_payers::contribution_id.asc(),
+            contribution_payers::line.asc(),
+        ))
+        .select(contribution_payers::all_columns)
+        .load(conn)?;
+    let fund_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    let fund_codes: std::collections::HashMap<i64, String> = crate::db::schema::funds::table
+        .filter(crate::db::schema::funds::id.eq_any(&fund_ids))
+        .select((crate::db::schema::funds::id, crate::db::schema::funds::code))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut payers: std::collections::HashMap<String, Vec<Payer>> =
+        std::collections::HashMap::new();
+    for (contribution_id, _, payer_type, amount_minor, reference) in payer_rows {
+        payers.entry(contribution_id).or_default().push(Payer {
+            payer_type,
+            amount_minor,
+            reference,
+        });
+    }
+    rows.into_iter()
+        .map(|r| {
+            let currency = Currency::parse(&r.6).expect("stored currencies are valid");
+            Ok(Contribution {
+                payers: payers.remove(&r.0).unwrap_or_default(),
+                fund_code: fund_codes.get(&r.1).cloned().unwrap_or_default(),
+                id: r.0,
+                worker_id: r.2,
+                contract_id: r.3,
+                rule_version: r.4,
+                paid_on: r.5,
+                currency,
+                amount_minor: r.7,
+                taxes: serde_json::from_str(&r.8)
+                    .map_err(|e| AppError::internal(format!("stored taxes: {e}")))?,
+                total_minor: r.9,
+                benefit_reserve_minor: r.10,
+                administration_minor: r.11,
+                external_ref: r.12,
+                received: match (r.13, r.14, r.15) {
+                    (Some(amount), Some(c), Some(rate)) => Some((
+                        amount,
+                        Currency::parse(&c).expect("stored currencies are valid"),
+                        rate,
+                    )),
+                    _ => None,
+                },
+                coverage_start: r.16,
+                coverage_end: r.17,
+                coverage_basis: r.18,
+                grace_days: r.19,
+                journal_entry_id: r.20,
+                status: r.21,
+                reversal_entry_id: r.22,
+                reversal_reason: r.23,
+                reversed_at: r.24,
+                created_at: r.25,
+                created_by: r.26,
+            })
+        })
+        .collect()
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Contribution>> {
+    let rows: Vec<ContributionRow> = contributions::table
+        .filter(contributions::id.eq(id))
+        .select(contributions::all_columns)
+        .load(conn)?;
+    Ok(load(conn, rows)?.pop())
+}
+
+fn find_by_external_ref(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    external_ref: &str,
+) -> AppResult<Option<Contribution>> {
+    let rows: Vec<ContributionRow> = contributions::table
+        .filter(contributions::fund_id.eq(fund.id))
+        .filter(contributions::external_ref.eq(external_ref))
+        .select(contributions::all_columns)
+        .load(conn)?;
+    Ok(load(conn, rows)?.pop())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContributionFilter {
+    pub worker_id: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub after_id: Option<String>,
+    pub limit: i64,
+}
+
+/// Contributions of a fund in recording order.
+pub fn list(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    filter: &ContributionFilter,
+) -> AppResult<Vec<Contribution>> {
+    let mut query = contributions::table
+        .filter(contributions::fund_id.eq(fund.id))
+        .into_boxed();
+    if let Some(worker) = &filter.worker_id {
+        query = query.filter(contributions::worker_id.eq(worker.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(contributions::paid_on.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(contributions::paid_on.le(to));
+    }
+    if let Some(after) = &filter.after_id {
+        query = query.filter(contributions::id.gt(after.clone()));
+    }
+    let rows: Vec<ContributionRow> = query
+        .order(contributions::id.asc())
+        .limit(filter.limit)
+        .select(contributions::all_columns)
+        .load(conn)?;
+    load(conn, rows)
+}

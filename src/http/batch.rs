@@ -1,0 +1,117 @@
+//! Batch requests: up to 10,000 items, each answered on its own.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::extract::deserialize_value;
+use crate::error::{AppError, AppResult, ErrorCode, FieldError, Problem};
+
+/// The most items one batch may carry.
+pub const MAX_BATCH_ITEMS: usize = 10_000;
+/// The largest batch body accepted.
+pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// A batch: `items` are what the single endpoint takes, at most 10,000.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+}
+
+/// Checks the batch size and parses each item on its own: an item that does not
+/// parse becomes its own problem and does not stop the others.
+pub fn parse_items<T: serde::de::DeserializeOwned>(
+    batch: BatchRequest,
+) -> AppResult<Vec<AppResult<T>>> {
+    if batch.items.is_empty() || batch.items.len() > MAX_BATCH_ITEMS {
+        return Err(AppError::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "a batch holds 1 to {MAX_BATCH_ITEMS} items, not {}",
+                batch.items.len()
+            ),
+        )
+        .with_errors(vec![FieldError::new(
+            "/items",
+            "out_of_range",
+            format!("must hold 1 to {MAX_BATCH_ITEMS} items"),
+        )])
+        .with("limit", MAX_BATCH_ITEMS));
+    }
+    Ok(batch
+        .items
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| deserialize_value(value, &format!("/items/{i}")))
+        .collect())
+}
+
+/// The outcome of one item.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchItemResult {
+    /// The item's position in the request, from 0.
+    pub index: usize,
+    /// `created`; `existing` (already recorded under the same `external_ref`); or `failed`.
+    pub status: String,
+    /// The record's id (`worker_id`, `contribution_id`), when not failed.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// Why the item failed (problem+json, with the item's field paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Problem>)]
+    pub problem: Option<Value>,
+}
+
+impl BatchItemResult {
+    fn with(index: usize, status: &str, fields: Value) -> Self {
+        BatchItemResult {
+            index,
+            status: status.to_string(),
+            fields: match fields {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+            problem: None,
+        }
+    }
+
+    pub fn created(index: usize, fields: Value) -> Self {
+        Self::with(index, "created", fields)
+    }
+
+    pub fn existing(index: usize, fields: Value) -> Self {
+        Self::with(index, "existing", fields)
+    }
+
+    pub fn failed(index: usize, error: &AppError) -> Self {
+        let mut result = Self::with(index, "failed", Value::Null);
+        result.problem = serde_json::to_value(error.problem()).ok();
+        result
+    }
+}
+
+/// Per-item results in request order, with counts.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchResponse {
+    pub received: usize,
+    pub created: usize,
+    pub existing: usize,
+    pub failed: usize,
+    pub items: Vec<BatchItemResult>,
+}
+
+impl BatchResponse {
+    pub fn new(items: Vec<BatchItemResult>) -> Self {
+        let count = |s: &str| items.iter().filter(|i| i.status == s).count();
+        BatchResponse {
+            received: items.len(),
+            created: count("created"),
+            existing: count("existing"),
+            failed: count("failed"),
+            items,
+        }
+    }
+}

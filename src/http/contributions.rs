@@ -1,0 +1,655 @@
+//! Contribution routes: quote, record (one or a batch), list, read, reverse.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::batch::{
+    parse_items, BatchItemResult, BatchRequest, BatchResponse, MAX_BATCH_BODY_BYTES,
+};
+use super::extract::{read_body, Query};
+use super::workers::ENROLLERS;
+use super::write::{Done, Mutation};
+use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
+use crate::auth::{Caller, Role, READERS};
+use crate::contributions::{
+    self, Contribution, ContributionFilter, NewContribution, NewPayer, Received, Recorded,
+};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::funds::Fund;
+use crate::money::{format_minor, to_minor, Currency, DecimalString};
+use crate::rules::document::PayerType;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(quote_contribution)
+        .service(record_contribution)
+        .service(record_contributions_batch)
+        .service(list_contributions)
+        .service(get_contribution)
+        .service(reverse_contribution);
+}
+
+/// Roles that reverse contributions (bounced payments).
+const REVERSERS: &[Role] = &[Role::Admin, Role::Officer];
+const MAX_PAYERS: usize = 10;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayerRequest {
+    #[serde(rename = "type")]
+    pub payer_type: PayerType,
+    #[schema(value_type = String, example = "1000.00")]
+    pub amount: DecimalString,
+    /// The payer's own reference (receipt, agency licence).
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedRequest {
+    /// The amount as received, in its own currency.
+    #[schema(value_type = String, example = "3200.00")]
+    pub amount: DecimalString,
+    pub currency: String,
+    /// Units of the contribution currency per unit of the received currency.
+    #[schema(value_type = String, example = "0.0078")]
+    pub exchange_rate: DecimalString,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionRequest {
+    pub worker_id: String,
+    /// The contract paid for: required when the amount or coverage depends on it.
+    pub contract_id: Option<String>,
+    /// The payment date; the rules in force on it apply. Not after tomorrow (UTC).
+    pub paid_on: NaiveDate,
+    /// The contribution without taxes; must equal what the rules expect.
+    #[schema(value_type = String, example = "2000.00")]
+    pub amount: DecimalString,
+    pub currency: String,
+    /// Who paid what: the parts add up to the contribution with its taxes (`total` of the quote).
+    pub payers: Vec<PayerRequest>,
+    /// The partner system's own id: a repeat with the same `external_ref` returns the recorded
+    /// contribution instead of booking again.
+    pub external_ref: Option<String>,
+    pub received: Option<ReceivedRequest>,
+}
+
+impl ContributionRequest {
+    pub fn validate(&self, at: &str) -> AppResult<NewContribution> {
+        let mut errors = Vec::new();
+        if self.paid_on > crate::time::today() + Days::new(1) {
+            errors.push(FieldError::new(
+                format!("{at}/paid_on"),
+                "in_future",
+                "must not be after tomorrow (UTC)",
+            ));
+        }
+        let currency = Currency::parse(&self.currency)
+            .map_err(|e| errors.push(FieldError::money(format!("{at}/currency"), &e)))
+            .ok();
+        let mut amount_minor = 0;
+        let mut payers = Vec::new();
+        if let Some(c) = currency {
+            match to_minor(self.amount.0, c) {
+                Ok(m) => amount_minor = m,
+                Err(e) => errors.push(FieldError::money(format!("{at}/amount"), &e)),
+            }
+            for (i, p) in self.payers.iter().enumerate() {
+                match to_minor(p.amount.0, c) {
+                    Ok(m) => payers.push(NewPayer {
+                        payer_type: p.payer_type,
+                        amount_minor: m,
+                        reference: p.reference.clone(),
+                    }),
+                    Err(e) => errors.push(FieldError::money(format!("{at}/payers/{i}/amount"), &e)),
+                }
+            }
+        }
+        if self.payers.is_empty() || self.payers.len() > MAX_PAYERS {
+            errors.push(FieldError::new(
+                format!("{at}/payers"),
+                "out_of_range",
+                format!("name 1 to {MAX_PAYERS} payers"),
+            ));
+        }
+        if let Some(r) = &self.external_ref {
+            if r.is_empty() || r.len() > 128 || !r.bytes().all(|b| b.is_ascii_graphic()) {
+                errors.push(FieldError::new(
+                    format!("{at}/external_ref"),
+                    "invalid_format",
+                    "must be 1 to 128 visible ASCII characters",
+                ));
+            }
+        }
+        let received = self.received.as_ref().and_then(|r| {
+            let c = Currency::parse(&r.currency)
+                .map_err(|e| errors.push(FieldError::money(format!("{at}/received/currency"), &e)))
+                .ok()?;
+            let amount = to_minor(r.amount.0, c)
+                .map_err(|e| errors.push(FieldError::money(format!("{at}/received/amount"), &e)))
+                .ok()?;
+            if r.exchange_rate.0 <= Decimal::ZERO {
+                errors.push(FieldError::new(
+                    format!("{at}/received/exchange_rate"),
+                    "not_positive",
+                    "must be positive",
+                ));
+                return None;
+            }
+            Some(Received {
+                amount_minor: amount,
+                currency: c,
+                exchange_rate: r.exchange_rate.0,
+            })
+        });
+        match currency {
+            Some(currency) if errors.is_empty() => Ok(NewContribution {
+                worker_id: self.worker_id.clone(),
+                contract_id: self.contract_id.clone(),
+                paid_on: self.paid_on,
+                amount_minor,
+                currency,
+                payers,
+                external_ref: self.external_ref.clone(),
+                received,
+            }),
+            _ => Err(AppError::validation(errors)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaxResponse {
+    pub code: String,
+    pub rate: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CoverageResponse {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PayerResponse {
+    #[serde(rename = "type")]
+    pub payer_type: String,
+    pub amount: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedResponse {
+    pub amount: String,
+    pub currency: String,
+    pub exchange_rate: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReversalResponse {
+    pub journal_entry_id: String,
+    pub reason: String,
+    pub reversed_at: String,
+}
+
+/// A recorded contribution.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContributionResponse {
+    pub id: String,
+    pub fund: String,
+    pub worker_id: String,
+    pub contract_id: Option<String>,
+    /// The rule version in force on `paid_on`, which set the amount and coverage.
+    pub rule_version: String,
+    pub paid_on: NaiveDate,
+    pub currency: String,
+    pub amount: String,
+    pub taxes: Vec<TaxResponse>,
+    pub total: String,
+    /// The amount's split into benefit-reserve and administration income.
+    pub benefit_reserve: String,
+    pub administration: String,
+    pub payers: Vec<PayerResponse>,
+    pub external_ref: Option<String>,
+    pub received: Option<ReceivedResponse>,
+    pub coverage: CoverageResponse,
+    /// `recorded` or `reversed` (a reversed contribution buys no coverage).
+    pub status: String,
+    pub journal_entry_id: String,
+    pub reversal: Option<ReversalResponse>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+pub fn contribution_response(c: Contribution) -> ContributionResponse {
+    let cur = c.currency;
+    ContributionResponse {
+        id: c.id,
+        fund: c.fund_code,
+        worker_id: c.worker_id,
+        contract_id: c.contract_id,
+        rule_version: c.rule_version,
+        paid_on: c.paid_on,
+        currency: cur.code().to_string(),
+        amount: format_minor(c.amount_minor, cur),
+        taxes: c
+            .taxes
+            .into_iter()
+            .map(|t| TaxResponse {
+                code: t.code,
+                rate: t.rate,
+                amount: format_minor(t.amount_minor, cur),
+            })
+            .collect(),
+        total: format_minor(c.total_minor, cur),
+        benefit_reserve: format_minor(c.benefit_reserve_minor, cur),
+        administration: format_minor(c.administration_minor, cur),
+        payers: c
+            .payers
+            .into_iter()
+            .map(|p| PayerResponse {
+                payer_type: p.payer_type,
+                amount: format_minor(p.amount_minor, cur),
+                reference: p.reference,
+            })
+            .collect(),
+        external_ref: c.external_ref,
+        received: c.received.map(|(amount, currency, rate)| ReceivedResponse {
+            amount: format_minor(amount, currency),
+            currency: currency.code().to_string(),
+            exchange_rate: rate,
+        }),
+        coverage: CoverageResponse {
+            start: c.coverage_start,
+            end: c.coverage_end,
+        },
+        status: c.status,
+        journal_entry_id: c.journal_entry_id,
+        reversal: c.reversal_entry_id.map(|id| ReversalResponse {
+            journal_entry_id: id,
+            reason: c.reversal_reason.unwrap_or_default(),
+            reversed_at: c.reversed_at.map(crate::time::rfc3339).unwrap_or_default(),
+        }),
+        created_at: crate::time::rfc3339(c.created_at),
+        created_by: c.created_by,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QuoteQuery {
+    pub worker_id: String,
+    /// Required when the amount or coverage depends on the contract.
+    pub contract_id: Option<String>,
+    /// The payment date (default: today, UTC).
+    pub paid_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuoteResponse {
+    pub rule_version: String,
+    pub paid_on: NaiveDate,
+    pub currency: String,
+    /// The contribution without taxes: send this as `amount`.
+    pub amount: String,
+    pub taxes: Vec<TaxResponse>,
+    /// What the payers pay: amount plus taxes.
+    pub total: String,
+    pub benefit_reserve: String,
+    pub administration: String,
+    /// Who may pay under this version.
+    pub payers: Vec<PayerType>,
+    pub coverage: CoverageResponse,
+    /// Days membership stays active after the coverage ends.
+    pub grace_days: u32,
+}
+
+/// What the rules in force on `paid_on` expect from this worker for this contract.
+#[utoipa::path(
+    tag = "contributions",
+    params(("fund" = String, Path, description = "Fund code"), QuoteQuery),
+    responses(
+        (status = 200, description = "The quote", body = QuoteResponse),
+        (status = 422, description = "`NO_RULES_IN_FORCE`, `CONTRACT_REQUIRED`, `CONTRACT_ENDED`, `WAGE_REQUIRED`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/contributions/quote")]
+pub async fn quote_contribution(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<QuoteQuery>,
+) -> AppResult<web::Json<QuoteResponse>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let paid_on = q.paid_on.unwrap_or_else(crate::time::today);
+    let response = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let (_, contract) = contributions::worker_and_contract(
+            conn,
+            &fund,
+            &q.worker_id,
+            q.contract_id.as_deref(),
+            "",
+        )?;
+        let v = contributions::quote(conn, &fund, contract.as_ref(), paid_on)?;
+        let cur = v.quote.currency;
+        Ok(QuoteResponse {
+            rule_version: v.rule_version,
+            paid_on,
+            currency: cur.code().to_string(),
+            amount: format_minor(v.quote.amount_minor, cur),
+            taxes: v
+                .quote
+                .taxes
+                .iter()
+                .map(|t| TaxResponse {
+                    code: t.code.clone(),
+                    rate: t.rate.to_string(),
+                    amount: format_minor(t.amount_minor, cur),
+                })
+                .collect(),
+            total: format_minor(v.quote.total_minor, cur),
+            benefit_reserve: format_minor(v.quote.benefit_reserve_minor, cur),
+            administration: format_minor(v.quote.administration_minor, cur),
+            payers: v.payers,
+            coverage: CoverageResponse {
+                start: v.quote.coverage_start,
+                end: v.quote.coverage_end,
+            },
+            grace_days: v.quote.grace_days,
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+/// Record a contribution (admin, officer, ministry) and book it.
+///
+/// The amount must equal what the rules in force on `paid_on` expect (else 422
+/// `CONTRIBUTION_AMOUNT_MISMATCH` with `expected`); the payers' parts must add up to the total
+/// with taxes (`PAYERS_DO_NOT_ADD_UP`). Books cash against benefit-reserve income,
+/// administration income and tax payable in one journal entry, in the same transaction. A repeat
+/// with the same `external_ref` answers 200 with the contribution already recorded.
+#[utoipa::path(
+    tag = "contributions",
+    request_body = ContributionRequest,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 201, description = "Recorded and booked", body = ContributionResponse),
+        (status = 200, description = "Already recorded under this `external_ref`", body = ContributionResponse),
+        (status = 409, description = "`EXTERNAL_REF_CONFLICT`, `PERIOD_CLOSED`, `IDEMPOTENCY_KEY_REUSED`", body = crate::error::Problem),
+        (status = 422, description = "`CONTRIBUTION_AMOUNT_MISMATCH`, `PAYERS_DO_NOT_ADD_UP`, `NO_RULES_IN_FORCE`, `CONTRACT_REQUIRED`, `VALIDATION_FAILED`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/contributions")]
+pub async fn record_contribution(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    Mutation::new(&req, state, caller, "contribution.record", ENROLLERS)
+        .fund(&code)
+        .run(
+            &req,
+            body,
+            move |conn, caller, input: ContributionRequest| {
+                let fund = fund_in_scope(conn, caller, &code)?;
+                let new = input.validate("")?;
+                match contributions::record(conn, &fund, &new, &caller.subject, "")? {
+                    Recorded::Created(c, event) => Ok(Done::created(
+                        format!("contribution {}", c.id),
+                        contribution_response(c),
+                    )
+                    .with_events(vec![event])),
+                    Recorded::Existing(c) => Ok(Done::ok(
+                        format!("contribution {} (existing)", c.id),
+                        contribution_response(c),
+                    )),
+                }
+            },
+        )
+        .await
+}
+
+fn record_item(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    caller: &Caller,
+    index: usize,
+    item: AppResult<ContributionRequest>,
+) -> AppResult<Recorded> {
+    let at = format!("/items/{index}");
+    let new = item?.validate(&at)?;
+    crate::db::savepoint(conn, |conn| {
+        contributions::record(conn, fund, &new, &caller.subject, &at)
+    })
+}
+
+/// Record up to 10,000 contributions (admin, officer, ministry), answering per item.
+///
+/// Each item is recorded and booked on its own or not at all; a bad item is reported with its
+/// problem and does not block the others. Items are idempotent by `external_ref`: one already
+/// recorded answers `existing` with its id. The batch commits once.
+#[utoipa::path(
+    tag = "contributions",
+    request_body = BatchRequest,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 200, description = "Per-item results, in request order", body = BatchResponse),
+        (status = "4XX", description = "Refusals of the whole batch (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/contributions/batch")]
+pub async fn record_contributions_batch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    let body = read_body(payload, MAX_BATCH_BODY_BYTES).await?;
+    Mutation::new(&req, state, caller, "contribution.record_batch", ENROLLERS)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: BatchRequest| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let mut events = Vec::new();
+            let results = parse_items::<ContributionRequest>(input)?
+                .into_iter()
+                .enumerate()
+                .map(
+                    |(index, item)| match record_item(conn, &fund, caller, index, item) {
+                        Ok(Recorded::Created(c, event)) => {
+                            events.push(event);
+                            BatchItemResult::created(index, json!({"contribution_id": c.id}))
+                        }
+                        Ok(Recorded::Existing(c)) => {
+                            BatchItemResult::existing(index, json!({"contribution_id": c.id}))
+                        }
+                        Err(problem) => BatchItemResult::failed(index, &problem),
+                    },
+                )
+                .collect::<Vec<_>>();
+            let response = BatchResponse::new(results);
+            let target = format!(
+                "contributions: {} recorded, {} existing, {} failed",
+                response.created, response.existing, response.failed
+            );
+            Ok(Done::ok(target, response).with_events(events))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContributionQuery {
+    pub worker_id: Option<String>,
+    /// First payment date, inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last payment date, inclusive.
+    pub to: Option<NaiveDate>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List a fund's contributions in recording order.
+#[utoipa::path(
+    tag = "contributions",
+    params(("fund" = String, Path, description = "Fund code"), ContributionQuery),
+    responses(
+        (status = 200, description = "A page of contributions", body = Page<ContributionResponse>),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/contributions")]
+pub async fn list_contributions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<ContributionQuery>,
+) -> AppResult<web::Json<Page<ContributionResponse>>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    let page = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let filter = ContributionFilter {
+            worker_id: q.worker_id,
+            from: q.from,
+            to: q.to,
+            after_id: q.after,
+            limit: limit + 1,
+        };
+        let (rows, next) = paginate_by(contributions::list(conn, &fund, &filter)?, limit, |c| {
+            c.id.clone()
+        });
+        Ok(Page {
+            items: rows.into_iter().map(contribution_response).collect(),
+            next,
+        })
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+fn contribution_in_scope(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<(Contribution, Fund)> {
+    let missing = || AppError::not_found(format!("no contribution {id}"));
+    let contribution = contributions::find(conn, id)?.ok_or_else(missing)?;
+    let fund = fund_in_scope(conn, caller, &contribution.fund_code).map_err(|_| missing())?;
+    Ok((contribution, fund))
+}
+
+/// Read one contribution.
+#[utoipa::path(
+    tag = "contributions",
+    params(("id" = String, Path, description = "Contribution id")),
+    responses(
+        (status = 200, description = "The contribution", body = ContributionResponse),
+        (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/contributions/{id}")]
+pub async fn get_contribution(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> AppResult<web::Json<ContributionResponse>> {
+    caller.require(READERS)?;
+    let id = path.into_inner();
+    let c = read(&state, move |conn| {
+        Ok(contribution_in_scope(conn, &caller, &id)?.0)
+    })
+    .await?;
+    Ok(web::Json(contribution_response(c)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseContribution {
+    #[schema(example = "Cheque returned unpaid")]
+    pub reason: String,
+}
+
+/// Reverse a contribution, e.g. a bounced payment (admin, officer).
+///
+/// Books the reversing entry (dated today, or the payment date if later) and removes the
+/// coverage the contribution bought. A second reversal is 409 `ALREADY_REVERSED`.
+#[utoipa::path(
+    tag = "contributions",
+    request_body = ReverseContribution,
+    params(("id" = String, Path, description = "Contribution id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 200, description = "The contribution, now reversed", body = ContributionResponse),
+        (status = 409, description = "`ALREADY_REVERSED`, `INSUFFICIENT_FUNDS`, `PERIOD_CLOSED`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/contributions/{id}/reversal")]
+pub async fn reverse_contribution(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "contribution.reverse", REVERSERS)
+        .run(
+            &req,
+            body,
+            move |conn, caller, input: ReverseContribution| {
+                let (contribution, fund) = contribution_in_scope(conn, caller, &id)?;
+                let reason = input.reason.trim();
+                if reason.is_empty() || reason.chars().count() > 500 {
+                    return Err(AppError::field(
+                        "/reason",
+                        "invalid_length",
+                        "must be 1 to 500 characters",
+                    ));
+                }
+                let (reversed, event) =
+                    contributions::reverse(conn, &fund, &contribution, reason, &caller.subject)?;
+                Ok(Done::ok(
+                    format!("contribution {}", reversed.id),
+                    contribution_response(reversed),
+                )
+                .with_events(vec![event]))
+            },
+        )
+        .await
+}

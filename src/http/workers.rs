@@ -1,0 +1,906 @@
+//! Worker routes: enrollment (one or a batch), search, read, dependants,
+//! contracts and their events, membership.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::batch::{
+    parse_items, BatchItemResult, BatchRequest, BatchResponse, MAX_BATCH_BODY_BYTES,
+};
+use super::extract::{read_body, Query};
+use super::write::{Done, Mutation};
+use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
+use crate::audit::events::{kind as event_kind, NewEvent};
+use crate::auth::{Caller, Role, READERS};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::funds::{is_country, Fund};
+use crate::money::{format_minor, to_minor, Currency, DecimalString};
+use crate::rules::document::Relationship;
+use crate::rules::evaluate::{active_on, merge_periods};
+use crate::workers::{
+    self, Contract, ContractEvents, Dependant, NewContract, NewDependant, NewWorker, Sex, Worker,
+};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(enroll_worker)
+        .service(enroll_workers_batch)
+        .service(search_workers)
+        .service(get_worker)
+        .service(add_dependant)
+        .service(add_contract)
+        .service(update_contract)
+        .service(get_membership);
+}
+
+/// Roles that enroll workers and keep their records.
+pub const ENROLLERS: &[Role] = &[Role::Admin, Role::Officer, Role::Ministry];
+
+const MAX_TEXT: usize = 200;
+
+fn text(field: String, value: &str, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
+        errors.push(FieldError::new(
+            field,
+            "invalid_length",
+            format!("must be 1 to {MAX_TEXT} characters"),
+        ));
+    }
+    trimmed.to_string()
+}
+
+fn optional_text(
+    field: String,
+    value: &Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    value.as_ref().map(|v| text(field, v, errors))
+}
+
+fn past_date(field: String, date: NaiveDate, errors: &mut Vec<FieldError>) {
+    if date > crate::time::today() {
+        errors.push(FieldError::new(
+            field,
+            "in_future",
+            "must not be in the future",
+        ));
+    } else if date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+        errors.push(FieldError::new(
+            field,
+            "too_early",
+            "must not be before 1900-01-01",
+        ));
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DependantRequest {
+    pub name: String,
+    /// `spouse`, `child`, `parent`, `sibling` or `other`.
+    pub relationship: Relationship,
+    pub date_of_birth: Option<NaiveDate>,
+    /// True when the dependant has died (they no longer block other claimants).
+    #[serde(default)]
+    pub deceased: bool,
+}
+
+impl DependantRequest {
+    fn validate(&self, at: &str, errors: &mut Vec<FieldError>) -> NewDependant {
+        if self.relationship == Relationship::Worker {
+            errors.push(FieldError::new(
+                format!("{at}/relationship"),
+                "invalid_value",
+                "a dependant cannot be the worker",
+            ));
+        }
+        if let Some(born) = self.date_of_birth {
+            past_date(format!("{at}/date_of_birth"), born, errors);
+        }
+        NewDependant {
+            name: text(format!("{at}/name"), &self.name, errors),
+            relationship: self.relationship,
+            date_of_birth: self.date_of_birth,
+            deceased: self.deceased,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractRequest {
+    pub employer: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "SA")]
+    pub destination_country: String,
+    pub occupation: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// Declared monthly wage (needed where contributions are a share of the wage).
+    #[schema(value_type = Option<String>, example = "1200.00")]
+    pub monthly_wage: Option<DecimalString>,
+    /// ISO 4217 currency of the wage; required with `monthly_wage`.
+    pub wage_currency: Option<String>,
+    pub recruitment_agency: Option<String>,
+}
+
+impl ContractRequest {
+    fn validate(&self, at: &str, errors: &mut Vec<FieldError>) -> NewContract {
+        if !is_country(&self.destination_country) {
+            errors.push(FieldError::new(
+                format!("{at}/destination_country"),
+                "unknown_country",
+                "must be an ISO 3166-1 alpha-2 code",
+            ));
+        }
+        if self.end_date < self.start_date {
+            errors.push(FieldError::new(
+                format!("{at}/end_date"),
+                "before_start",
+                "must not be before start_date",
+            ));
+        }
+        let (mut wage, mut currency) = (None, None);
+        match (&self.monthly_wage, &self.wage_currency) {
+            (Some(amount), Some(code)) => match Currency::parse(code) {
+                Ok(c) => {
+                    currency = Some(c);
+                    match to_minor(amount.0, c) {
+                        Ok(minor) => wage = Some(minor),
+                        Err(e) => errors.push(FieldError::money(format!("{at}/monthly_wage"), &e)),
+                    }
+                }
+                Err(e) => errors.push(FieldError::money(format!("{at}/wage_currency"), &e)),
+            },
+            (Some(_), None) => errors.push(FieldError::new(
+                format!("{at}/wage_currency"),
+                "required",
+                "is required with monthly_wage",
+            )),
+            (None, Some(_)) => errors.push(FieldError::new(
+                format!("{at}/monthly_wage"),
+                "required",
+                "is required with wage_currency",
+            )),
+            (None, None) => {}
+        }
+        NewContract {
+            employer: text(format!("{at}/employer"), &self.employer, errors),
+            destination_country: self.destination_country.clone(),
+            occupation: optional_text(format!("{at}/occupation"), &self.occupation, errors),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            monthly_wage_minor: wage,
+            wage_currency: currency,
+            recruitment_agency: optional_text(
+                format!("{at}/recruitment_agency"),
+                &self.recruitment_agency,
+                errors,
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollWorker {
+    /// `passport`, `national_id`, ... (lower-case letters and `_`).
+    #[schema(example = "passport")]
+    pub document_type: String,
+    /// Compared upper-cased without spaces.
+    #[schema(example = "P1234567")]
+    pub document_number: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    #[schema(example = "domestic_work")]
+    pub occupation_sector: Option<String>,
+    #[serde(default)]
+    pub dependants: Vec<DependantRequest>,
+    #[serde(default)]
+    pub contracts: Vec<ContractRequest>,
+}
+
+impl EnrollWorker {
+    /// Validates the request; `at` prefixes field paths (`/items/3` in a batch).
+    pub fn validate(&self, at: &str) -> AppResult<NewWorker> {
+        let mut errors = Vec::new();
+        let document_type = self.document_type.trim().to_string();
+        if document_type.is_empty()
+            || document_type.len() > 32
+            || !document_type
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            errors.push(FieldError::new(
+                format!("{at}/document_type"),
+                "invalid_format",
+                "must be 1 to 32 lower-case letters or '_' (passport, national_id)",
+            ));
+        }
+        let document_number = workers::normalize_document_number(&self.document_number);
+        if document_number.is_empty()
+            || document_number.len() > 64
+            || !document_number
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
+        {
+            errors.push(FieldError::new(
+                format!("{at}/document_number"),
+                "invalid_format",
+                "must be 1 to 64 letters, digits, '-' or '/'",
+            ));
+        }
+        past_date(
+            format!("{at}/date_of_birth"),
+            self.date_of_birth,
+            &mut errors,
+        );
+        if let Some(email) = &self.email {
+            if !email.contains('@') || email.len() > MAX_TEXT {
+                errors.push(FieldError::new(
+                    format!("{at}/email"),
+                    "invalid_format",
+                    "must be an e-mail address",
+                ));
+            }
+        }
+        if let Some(phone) = &self.phone {
+            let ok = (4..=32).contains(&phone.len())
+                && phone
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
+            if !ok {
+                errors.push(FieldError::new(
+                    format!("{at}/phone"),
+                    "invalid_format",
+                    "must be 4 to 32 digits, spaces, '+', '-', '(' or ')'",
+                ));
+            }
+        }
+        if self.dependants.len() > 50 || self.contracts.len() > 50 {
+            errors.push(FieldError::new(
+                format!("{at}/dependants"),
+                "too_many",
+                "at most 50 dependants and 50 contracts",
+            ));
+        }
+        let worker = NewWorker {
+            document_type,
+            document_number,
+            given_name: text(format!("{at}/given_name"), &self.given_name, &mut errors),
+            family_name: text(format!("{at}/family_name"), &self.family_name, &mut errors),
+            date_of_birth: self.date_of_birth,
+            sex: self.sex,
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            occupation_sector: optional_text(
+                format!("{at}/occupation_sector"),
+                &self.occupation_sector,
+                &mut errors,
+            ),
+            dependants: self
+                .dependants
+                .iter()
+                .enumerate()
+                .map(|(i, d)| d.validate(&format!("{at}/dependants/{i}"), &mut errors))
+                .collect(),
+            contracts: self
+                .contracts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.validate(&format!("{at}/contracts/{i}"), &mut errors))
+                .collect(),
+        };
+        if errors.is_empty() {
+            Ok(worker)
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DependantResponse {
+    pub id: String,
+    pub name: String,
+    pub relationship: Relationship,
+    pub date_of_birth: Option<NaiveDate>,
+    pub deceased: bool,
+}
+
+impl From<Dependant> for DependantResponse {
+    fn from(d: Dependant) -> Self {
+        DependantResponse {
+            id: d.id,
+            name: d.name,
+            relationship: d.relationship,
+            date_of_birth: d.date_of_birth,
+            deceased: d.deceased,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContractResponse {
+    pub id: String,
+    pub employer: String,
+    pub destination_country: String,
+    pub occupation: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub monthly_wage: Option<String>,
+    pub wage_currency: Option<String>,
+    pub recruitment_agency: Option<String>,
+    pub departed_on: Option<NaiveDate>,
+    /// Early termination, when the contract ended before `end_date`.
+    pub terminated_on: Option<NaiveDate>,
+    pub returned_on: Option<NaiveDate>,
+}
+
+impl From<Contract> for ContractResponse {
+    fn from(c: Contract) -> Self {
+        ContractResponse {
+            monthly_wage: c
+                .monthly_wage_minor
+                .zip(c.wage_currency)
+                .map(|(m, cur)| format_minor(m, cur)),
+            wage_currency: c.wage_currency.map(|cur| cur.code().to_string()),
+            id: c.id,
+            employer: c.employer,
+            destination_country: c.destination_country,
+            occupation: c.occupation,
+            start_date: c.start_date,
+            end_date: c.end_date,
+            recruitment_agency: c.recruitment_agency,
+            departed_on: c.departed_on,
+            terminated_on: c.terminated_on,
+            returned_on: c.returned_on,
+        }
+    }
+}
+
+/// A worker with dependants and contracts.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkerResponse {
+    pub id: String,
+    pub fund: String,
+    pub document_type: String,
+    pub document_number: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub occupation_sector: Option<String>,
+    pub dependants: Vec<DependantResponse>,
+    pub contracts: Vec<ContractResponse>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+fn worker_response(w: Worker, fund_code: &str) -> WorkerResponse {
+    WorkerResponse {
+        id: w.id,
+        fund: fund_code.to_string(),
+        document_type: w.document_type,
+        document_number: w.document_number,
+        given_name: w.given_name,
+        family_name: w.family_name,
+        date_of_birth: w.date_of_birth,
+        sex: w.sex,
+        phone: w.phone,
+        email: w.email,
+        occupation_sector: w.occupation_sector,
+        dependants: w
+            .dependants
+            .into_iter()
+            .map(DependantResponse::from)
+            .collect(),
+        contracts: w
+            .contracts
+            .into_iter()
+            .map(ContractResponse::from)
+            .collect(),
+        created_at: crate::time::rfc3339(w.created_at),
+        created_by: w.created_by,
+    }
+}
+
+fn enrolled_event(fund: &Fund, worker: &Worker) -> NewEvent {
+    NewEvent {
+        fund_code: fund.code.clone(),
+        event_type: event_kind::WORKER_ENROLLED,
+        subject_id: worker.id.clone(),
+        payload: json!({
+            "worker_id": worker.id,
+            "document_type": worker.document_type,
+            "document_number": worker.document_number,
+            "sex": worker.sex,
+            "occupation_sector": worker.occupation_sector,
+        }),
+    }
+}
+
+/// Enroll a worker (admin, officer, ministry).
+///
+/// The same identity document (type and number) in the fund is 409 `WORKER_ALREADY_ENROLLED`
+/// with the existing `worker_id`.
+#[utoipa::path(
+    tag = "workers",
+    request_body = EnrollWorker,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 201, description = "Enrolled", body = WorkerResponse),
+        (status = 409, description = "`WORKER_ALREADY_ENROLLED` (see `worker_id`)", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/workers")]
+pub async fn enroll_worker(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    Mutation::new(&req, state, caller, "worker.enroll", ENROLLERS)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: EnrollWorker| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let new = input.validate("")?;
+            let worker = workers::enroll(conn, fund.id, &new, &caller.subject)?;
+            let event = enrolled_event(&fund, &worker);
+            Ok(Done::created(
+                format!("worker {}", worker.id),
+                worker_response(worker, &fund.code),
+            )
+            .with_events(vec![event]))
+        })
+        .await
+}
+
+/// Enroll up to 10,000 workers (admin, officer, ministry), answering per item.
+///
+/// Each item is enrolled on its own or not at all: a bad item is reported with its problem and
+/// does not block the others. The batch commits once.
+#[utoipa::path(
+    tag = "workers",
+    request_body = BatchRequest,
+    params(
+        ("fund" = String, Path, description = "Fund code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 200, description = "Per-item results, in request order", body = BatchResponse),
+        (status = "4XX", description = "Refusals of the whole batch (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/workers/batch")]
+pub async fn enroll_workers_batch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    let body = read_body(payload, MAX_BATCH_BODY_BYTES).await?;
+    Mutation::new(&req, state, caller, "worker.enroll_batch", ENROLLERS)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: BatchRequest| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let items = parse_items::<EnrollWorker>(input)?;
+            let mut events = Vec::new();
+            let results = items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    let outcome = item.and_then(|request| {
+                        let new = request.validate(&format!("/items/{index}"))?;
+                        crate::db::savepoint(conn, |conn| {
+                            workers::enroll(conn, fund.id, &new, &caller.subject)
+                        })
+                    });
+                    match outcome {
+                        Ok(worker) => {
+                            events.push(enrolled_event(&fund, &worker));
+                            BatchItemResult::created(index, json!({"worker_id": worker.id}))
+                        }
+                        Err(problem) => BatchItemResult::failed(index, &problem),
+                    }
+                })
+                .collect::<Vec<_>>();
+            let response = BatchResponse::new(results);
+            let target = format!(
+                "workers: {} enrolled, {} failed",
+                response.created, response.failed
+            );
+            Ok(Done::ok(target, response).with_events(events))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorkerQuery {
+    /// Only workers with this identity document number.
+    pub document_number: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Search a fund's workers, in enrollment order.
+#[utoipa::path(
+    tag = "workers",
+    params(("fund" = String, Path, description = "Fund code"), WorkerQuery),
+    responses(
+        (status = 200, description = "A page of workers", body = Page<WorkerResponse>),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/workers")]
+pub async fn search_workers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<WorkerQuery>,
+) -> AppResult<web::Json<Page<WorkerResponse>>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    let page = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let rows = workers::search(
+            conn,
+            fund.id,
+            q.document_number.as_deref(),
+            q.after.as_deref(),
+            limit + 1,
+        )?;
+        let (rows, next) = paginate_by(rows, limit, |w| w.id.clone());
+        let mut items = Vec::new();
+        for w in rows {
+            let full = workers::find_worker(conn, &w.id)?.expect("listed workers exist");
+            items.push(worker_response(full, &fund.code));
+        }
+        Ok(Page { items, next })
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// The worker with `id` if the caller's token covers its fund (else 404), and the fund.
+pub fn worker_in_scope(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<(Worker, Fund)> {
+    let missing = || AppError::not_found(format!("no worker {id}"));
+    let worker = workers::find_worker(conn, id)?.ok_or_else(missing)?;
+    let fund_code = crate::funds::fund_code(conn, worker.fund_id)?;
+    let fund = fund_in_scope(conn, caller, &fund_code).map_err(|_| missing())?;
+    Ok((worker, fund))
+}
+
+/// Read a worker with dependants and contracts.
+#[utoipa::path(
+    tag = "workers",
+    params(("id" = String, Path, description = "Worker id")),
+    responses(
+        (status = 200, description = "The worker", body = WorkerResponse),
+        (status = 404, description = "`NOT_FOUND` (also outside the token's funds)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/workers/{id}")]
+pub async fn get_worker(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> AppResult<web::Json<WorkerResponse>> {
+    caller.require(READERS)?;
+    let id = path.into_inner();
+    let response = read(&state, move |conn| {
+        let (worker, fund) = worker_in_scope(conn, &caller, &id)?;
+        Ok(worker_response(worker, &fund.code))
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+/// Register a dependant of a worker (admin, officer, ministry).
+#[utoipa::path(
+    tag = "workers",
+    request_body = DependantRequest,
+    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 201, description = "Registered", body = DependantResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/workers/{id}/dependants")]
+pub async fn add_dependant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "worker.add_dependant", ENROLLERS)
+        .run(&req, body, move |conn, caller, input: DependantRequest| {
+            let (worker, _) = worker_in_scope(conn, caller, &id)?;
+            let mut errors = Vec::new();
+            let new = input.validate("", &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::validation(errors));
+            }
+            let dependant = workers::add_dependant(conn, &worker.id, &new)?;
+            Ok(Done::created(
+                format!("worker {} dependant {}", worker.id, dependant.id),
+                DependantResponse::from(dependant),
+            ))
+        })
+        .await
+}
+
+/// Add a contract to a worker (admin, officer, ministry).
+#[utoipa::path(
+    tag = "workers",
+    request_body = ContractRequest,
+    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 201, description = "Added", body = ContractResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/workers/{id}/contracts")]
+pub async fn add_contract(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "worker.add_contract", ENROLLERS)
+        .run(&req, body, move |conn, caller, input: ContractRequest| {
+            let (worker, _) = worker_in_scope(conn, caller, &id)?;
+            let mut errors = Vec::new();
+            let new = input.validate("", &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::validation(errors));
+            }
+            let contract = workers::add_contract(conn, &worker.id, &new)?;
+            Ok(Done::created(
+                format!("worker {} contract {}", worker.id, contract.id),
+                ContractResponse::from(contract),
+            ))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractEventsRequest {
+    pub departed_on: Option<NaiveDate>,
+    /// An early end: on or after the start and before `end_date`. Shortens the coverage of
+    /// contributions that cover "until the contract ends".
+    pub terminated_on: Option<NaiveDate>,
+    pub returned_on: Option<NaiveDate>,
+}
+
+/// Record a departure, early termination or return (admin, officer, ministry).
+#[utoipa::path(
+    tag = "workers",
+    request_body = ContractEventsRequest,
+    params(
+        ("id" = String, Path, description = "Worker id"),
+        ("contract_id" = String, Path, description = "Contract id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
+    ),
+    responses(
+        (status = 200, description = "The contract", body = ContractResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/workers/{id}/contracts/{contract_id}")]
+pub async fn update_contract(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (id, contract_id) = path.into_inner();
+    Mutation::new(&req, state, caller, "worker.update_contract", ENROLLERS)
+        .run(
+            &req,
+            body,
+            move |conn, caller, input: ContractEventsRequest| {
+                let (worker, _) = worker_in_scope(conn, caller, &id)?;
+                let contract =
+                    workers::find_contract(conn, &worker.id, &contract_id)?.ok_or_else(|| {
+                        AppError::not_found(format!(
+                            "worker {} has no contract {contract_id}",
+                            worker.id
+                        ))
+                    })?;
+                let mut errors = Vec::new();
+                for (field, date) in [
+                    ("departed_on", input.departed_on),
+                    ("terminated_on", input.terminated_on),
+                    ("returned_on", input.returned_on),
+                ] {
+                    if let Some(d) = date {
+                        if d > crate::time::today() + Days::new(1) {
+                            errors.push(FieldError::new(
+                                format!("/{field}"),
+                                "in_future",
+                                "records what has happened: must not be in the future",
+                            ));
+                        }
+                    }
+                }
+                if let Some(t) = input.terminated_on {
+                    if t < contract.start_date || t >= contract.end_date {
+                        errors.push(FieldError::new(
+                            "/terminated_on",
+                            "out_of_range",
+                            format!(
+                                "an early end lies from {} to the day before {}",
+                                contract.start_date, contract.end_date
+                            ),
+                        ));
+                    }
+                }
+                let departed = input.departed_on.or(contract.departed_on);
+                if let (Some(returned), Some(departed)) = (input.returned_on, departed) {
+                    if returned < departed {
+                        errors.push(FieldError::new(
+                            "/returned_on",
+                            "before_departure",
+                            "must not be before departed_on",
+                        ));
+                    }
+                }
+                if input.departed_on.is_none()
+                    && input.terminated_on.is_none()
+                    && input.returned_on.is_none()
+                {
+                    errors.push(FieldError::new(
+                        "/",
+                        "required",
+                        "give departed_on, terminated_on or returned_on",
+                    ));
+                }
+                if !errors.is_empty() {
+                    return Err(AppError::validation(errors));
+                }
+                let events = ContractEvents {
+                    departed_on: input.departed_on,
+                    terminated_on: input.terminated_on,
+                    returned_on: input.returned_on,
+                };
+                let updated = workers::record_contract_events(conn, &contract, &events)?;
+                Ok(Done::ok(
+                    format!("worker {} contract {}", worker.id, updated.id),
+                    ContractResponse::from(updated),
+                ))
+            },
+        )
+        .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MembershipQuery {
+    /// The date asked about (default: today, UTC).
+    pub on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CoveragePeriodResponse {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub contribution_id: String,
+    pub rule_version: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MembershipResponse {
+    pub worker_id: String,
+    pub on: NaiveDate,
+    /// Whether the worker is covered on `on`, counting grace days.
+    pub active: bool,
+    /// The last day the worker counts as active (coverage end plus grace), when active.
+    pub active_until: Option<NaiveDate>,
+    /// Coverage bought by each standing contribution (reversed ones excluded).
+    pub periods: Vec<CoveragePeriodResponse>,
+    /// The same periods with overlapping and adjacent ones merged.
+    pub merged: Vec<MergedPeriod>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MergedPeriod {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub grace_days: u32,
+}
+
+/// A worker's membership on a date, from the coverage of their contributions.
+#[utoipa::path(
+    tag = "workers",
+    params(("id" = String, Path, description = "Worker id"), MembershipQuery),
+    responses(
+        (status = 200, description = "Membership", body = MembershipResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/workers/{id}/membership")]
+pub async fn get_membership(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<MembershipQuery>,
+) -> AppResult<web::Json<MembershipResponse>> {
+    caller.require(READERS)?;
+    let id = path.into_inner();
+    let on = query.0.on.unwrap_or_else(crate::time::today);
+    let response = read(&state, move |conn| {
+        let (worker, _) = worker_in_scope(conn, &caller, &id)?;
+        let coverage = workers::coverage_periods(conn, &worker.id)?;
+        let periods: Vec<_> = coverage.iter().map(|c| c.period).collect();
+        let until = active_on(&periods, on);
+        Ok(MembershipResponse {
+            worker_id: worker.id,
+            on,
+            active: until.is_some(),
+            active_until: until,
+            merged: merge_periods(periods)
+                .into_iter()
+                .map(|p| MergedPeriod {
+                    start: p.start,
+                    end: p.end,
+                    grace_days: p.grace_days,
+                })
+                .collect(),
+            periods: coverage
+                .into_iter()
+                .map(|c| CoveragePeriodResponse {
+                    start: c.period.start,
+                    end: c.period.end,
+                    contribution_id: c.contribution_id,
+                    rule_version: c.rule_version,
+                })
+                .collect(),
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}

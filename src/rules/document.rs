@@ -1,0 +1,245 @@
+//! The rule document as partner ministries and administrators write it
+//! (RULES.md). Field names are a contract: unknown fields are refused, and every
+//! field must be present (`null` where it does not apply).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::money::DecimalString;
+
+/// A field that must be present but may be `null`.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
+/// One version of a fund's rules.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDocument {
+    /// A label unique within the fund (`PH-OWWA-2016`).
+    pub version: String,
+    /// The first day the version is in force; it ends the day before the next version's.
+    pub effective_from: NaiveDate,
+    pub contribution: ContributionRules,
+    pub membership: MembershipRules,
+    /// Relationships in order of priority among dependants.
+    pub claimant_order: Vec<Relationship>,
+    pub approval: ApprovalRules,
+    pub benefits: Vec<BenefitRules>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    Flat,
+    PercentOfWage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// The longest contract (in started months) this tier applies to; `null` for any length.
+    #[serde(deserialize_with = "nullable")]
+    pub max_contract_months: Option<u32>,
+    #[schema(value_type = String, example = "1500.00")]
+    pub amount: DecimalString,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tax {
+    #[schema(example = "VAT")]
+    pub code: String,
+    /// Charged on top of the contribution, as a share (`"0.15"`).
+    #[schema(value_type = String, example = "0.15")]
+    pub rate: DecimalString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayerType {
+    Worker,
+    Employer,
+    Agency,
+    Government,
+}
+
+impl PayerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayerType::Worker => "worker",
+            PayerType::Employer => "employer",
+            PayerType::Agency => "agency",
+            PayerType::Government => "government",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    /// Share of the contribution (without taxes) booked to benefit-reserve income.
+    #[schema(value_type = String, example = "0.90")]
+    pub benefit_reserve: DecimalString,
+    /// Share booked to administration income; the two add up to exactly 1.
+    #[schema(value_type = String, example = "0.10")]
+    pub administration: DecimalString,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionRules {
+    /// What the contribution is charged in (may differ from the fund's benefit currency).
+    pub currency: String,
+    pub basis: Basis,
+    /// `flat`: the first tier that fits the contract's length.
+    pub tiers: Vec<Tier>,
+    /// `percent_of_wage`: rate × declared monthly wage × membership months.
+    #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub rate: Option<DecimalString>,
+    #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub minimum: Option<DecimalString>,
+    #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub maximum: Option<DecimalString>,
+    pub taxes: Vec<Tax>,
+    /// Who may pay.
+    pub payers: Vec<PayerType>,
+    pub allocation: Allocation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Validity {
+    FixedMonths,
+    ContractEnd,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipRules {
+    pub validity: Validity,
+    /// Months a contribution covers (`fixed_months`).
+    #[serde(deserialize_with = "nullable")]
+    pub months: Option<u32>,
+    /// Days membership stays active after coverage ends.
+    pub grace_days: u32,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    Worker,
+    Spouse,
+    Child,
+    Parent,
+    Sibling,
+    Other,
+}
+
+impl Relationship {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relationship::Worker => "worker",
+            Relationship::Spouse => "spouse",
+            Relationship::Child => "child",
+            Relationship::Parent => "parent",
+            Relationship::Sibling => "sibling",
+            Relationship::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Relationship> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRules {
+    /// An entitlement decision above this amount needs a second approver.
+    #[schema(value_type = String, example = "150000.00")]
+    pub second_approval_above: DecimalString,
+    /// Distinct approvers a discretionary award needs.
+    pub committee_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Track {
+    Entitlement,
+    Discretionary,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    BeforeDeparture,
+    Abroad,
+    HomeOnLeave,
+    AfterReturn,
+}
+
+/// How a benefit's amount is worked out.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AmountRule {
+    Fixed {
+        #[schema(value_type = String)]
+        value: DecimalString,
+    },
+    /// rate × documented expense, at most cap.
+    Reimbursement {
+        #[schema(value_type = String)]
+        rate: DecimalString,
+        #[schema(value_type = String)]
+        cap: DecimalString,
+    },
+    /// A grade's share of maximum (disability).
+    Schedule {
+        #[schema(value_type = String)]
+        maximum: DecimalString,
+        #[schema(value_type = BTreeMap<String, String>)]
+        grades: BTreeMap<String, DecimalString>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenefitRules {
+    #[schema(example = "DEATH_NATURAL")]
+    pub code: String,
+    pub name: String,
+    pub track: Track,
+    pub amount: AmountRule,
+    pub requires_active_membership: bool,
+    pub waiting_days: u32,
+    pub covered_phases: Vec<Phase>,
+    #[serde(deserialize_with = "nullable")]
+    pub days_after_return: Option<u32>,
+    pub filing_window_days: u32,
+    pub claimants: Vec<Relationship>,
+    pub documents: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub max_claims: Option<u32>,
+    #[serde(deserialize_with = "nullable")]
+    pub per_family_limit: Option<u32>,
+    #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub annual_cap: Option<DecimalString>,
+    #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub lifetime_cap: Option<DecimalString>,
+    #[serde(deserialize_with = "nullable")]
+    pub cap_group: Option<String>,
+    pub riders: Vec<String>,
+}

@@ -1,0 +1,10 @@
+//! Country-of-origin fund rules: the versioned rule document, its validation,
+//! and pure evaluation (contribution quotes, coverage, membership).
+
+pub mod document;
+pub mod evaluate;
+mod store;
+pub mod validate;
+
+pub use document::RuleDocument;
+pub use store::{currency_account, list_versions, publish, versions_for_fund, RuleVersion};

@@ -1,0 +1,469 @@
+//! Validation of a rule document beyond its shape: every impossible value is
+//! reported with the JSON pointer of its field, all at once.
+
+use std::collections::{BTreeSet, HashSet};
+
+use rust_decimal::Decimal;
+
+use super::document::{AmountRule, Basis, BenefitRules, Phase, RuleDocument, Validity};
+use crate::error::FieldError;
+use crate::money::{to_minor, Currency, DecimalString};
+
+/// Limits on a rule document.
+pub const MAX_BENEFITS: usize = 100;
+pub const MAX_TIERS: usize = 50;
+pub const MAX_MONTHS: u32 = 600;
+pub const MAX_DAYS: u32 = 36_500;
+
+fn is_code(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    fn fail(&mut self, field: String, code: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, code, message));
+    }
+
+    /// A positive amount in `currency`, exact to its minor unit.
+    fn amount(&mut self, field: String, value: &DecimalString, currency: Currency) {
+        if let Err(e) = to_minor(value.0, currency) {
+            self.errors.push(FieldError::money(field, &e));
+        }
+    }
+
+    /// A share between 0 and 1 (inclusive of 1; `positive` excludes 0).
+    fn share(&mut self, field: String, value: &DecimalString, positive: bool) {
+        let v = value.0;
+        let low_ok = if positive {
+            v > Decimal::ZERO
+        } else {
+            v >= Decimal::ZERO
+        };
+        if !low_ok || v > Decimal::ONE {
+            let range = if positive {
+                "greater than 0 and at most 1"
+            } else {
+                "between 0 and 1"
+            };
+            self.fail(field, "out_of_range", format!("must be {range}"));
+        }
+    }
+
+    fn unique<T: Ord + Copy>(&mut self, field: &str, items: &[T]) {
+        let mut seen = BTreeSet::new();
+        for (i, item) in items.iter().enumerate() {
+            if !seen.insert(*item) {
+                self.fail(format!("{field}/{i}"), "duplicate", "is listed twice");
+            }
+        }
+    }
+}
+
+/// Checks a parsed document against RULES.md. Benefit amounts are in the fund's
+/// currency; contribution amounts in `contribution.currency`.
+pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency, Vec<FieldError>> {
+    let mut c = Check { errors: Vec::new() };
+    let version_ok = !doc.version.is_empty()
+        && doc.version.len() <= 64
+        && doc
+            .version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !version_ok {
+        c.fail(
+            "/version".into(),
+            "invalid_format",
+            "must be 1 to 64 letters, digits, '.', '-' or '_'",
+        );
+    }
+
+    let contribution = &doc.contribution;
+    let currency = match Currency::parse(&contribution.currency) {
+        Ok(currency) => Some(currency),
+        Err(e) => {
+            c.errors
+                .push(FieldError::money("/contribution/currency", &e));
+            None
+        }
+    };
+    if let Some(currency) = currency {
+        match contribution.basis {
+            Basis::Flat => {
+                if contribution.tiers.is_empty() {
+                    c.fail(
+                        "/contribution/tiers".into(),
+                        "required",
+                        "a flat contribution needs at least one tier",
+                    );
+                }
+                for field in ["rate", "minimum", "maximum"] {
+                    let present = match field {
+                        "rate" => contribution.rate.is_some(),
+                        "minimum" => contribution.minimum.is_some(),
+                        _ => contribution.maximum.is_some(),
+                    };
+                    if present {
+                        c.fail(
+                            format!("/contribution/{field}"),
+                            "not_applicable",
+                            "must be null for a flat contribution",
+                        );
+                    }
+                }
+            }
+            Basis::PercentOfWage => {
+                if !contribution.tiers.is_empty() {
+                    c.fail(
+                        "/contribution/tiers".into(),
+                        "not_applicable",
+                        "must be empty for percent_of_wage",
+                    );
+                }
+                match &contribution.rate {
+                    Some(rate) => c.share("/contribution/rate".into(), rate, true),
+                    None => c.fail(
+                        "/contribution/rate".into(),
+                        "required",
+                        "percent_of_wage needs a rate",
+                    ),
+                }
+                if let Some(min) = &contribution.minimum {
+                    c.amount("/contribution/minimum".into(), min, currency);
+                }
+                if let Some(max) = &contribution.maximum {
+                    c.amount("/contribution/maximum".into(), max, currency);
+                }
+                if let (Some(min), Some(max)) = (&contribution.minimum, &contribution.maximum) {
+                    if min.0 > max.0 {
+                        c.fail(
+                            "/contribution/minimum".into(),
+                            "out_of_range",
+                            "must not exceed maximum",
+                        );
+                    }
+                }
+            }
+        }
+        if contribution.tiers.len() > MAX_TIERS {
+            c.fail(
+                "/contribution/tiers".into(),
+                "too_many",
+                format!("at most {MAX_TIERS} tiers"),
+            );
+        }
+        let mut previous: Option<u32> = None;
+        for (i, tier) in contribution.tiers.iter().enumerate() {
+            let field = format!("/contribution/tiers/{i}");
+            c.amount(format!("{field}/amount"), &tier.amount, currency);
+            let last = i + 1 == contribution.tiers.len();
+            match tier.max_contract_months {
+                None if !last => c.fail(
+                    format!("{field}/max_contract_months"),
+                    "unreachable_tier",
+                    "only the last tier may be open-ended (null)",
+                ),
+                Some(_) if last => c.fail(
+                    format!("{field}/max_contract_months"),
+                    "required_open_tier",
+                    "the last tier must be null so that every contract length has an amount",
+                ),
+                Some(m) if m == 0 || m > MAX_MONTHS => c.fail(
+                    format!("{field}/max_contract_months"),
+                    "out_of_range",
+                    format!("must be 1 to {MAX_MONTHS}"),
+                ),
+                Some(m) if previous.is_some_and(|p| m <= p) => c.fail(
+                    format!("{field}/max_contract_months"),
+                    "not_increasing",
+                    "tiers must be in increasing order of contract length",
+                ),
+                _ => {}
+            }
+            previous = tier.max_contract_months.or(previous);
+        }
+    }
+    let mut tax_codes = HashSet::new();
+    for (i, tax) in contribution.taxes.iter().enumerate() {
+        if !is_code(&tax.code, 16) {
+            c.fail(
+                format!("/contribution/taxes/{i}/code"),
+                "invalid_format",
+                "must be upper-case letters, digits or '_'",
+            );
+        } else if !tax_codes.insert(tax.code.as_str()) {
+            c.fail(
+                format!("/contribution/taxes/{i}/code"),
+                "duplicate",
+                "is listed twice",
+            );
+        }
+        c.share(format!("/contribution/taxes/{i}/rate"), &tax.rate, true);
+    }
+    if contribution.payers.is_empty() {
+        c.fail(
+            "/contribution/payers".into(),
+            "required",
+            "name at least one payer",
+        );
+    }
+    c.unique("/contribution/payers", &contribution.payers);
+    let allocation = &contribution.allocation;
+    c.share(
+        "/contribution/allocation/benefit_reserve".into(),
+        &allocation.benefit_reserve,
+        false,
+    );
+    c.share(
+        "/contribution/allocation/administration".into(),
+        &allocation.administration,
+        false,
+    );
+    if allocation.benefit_reserve.0 + allocation.administration.0 != Decimal::ONE {
+        c.fail(
+            "/contribution/allocation".into(),
+            "shares_not_one",
+            "benefit_reserve and administration must add up to exactly 1",
+        );
+    }
+
+    let membership = &doc.membership;
+    match (membership.validity, membership.months) {
+        (Validity::FixedMonths, None) => c.fail(
+            "/membership/months".into(),
+            "required",
+            "fixed_months needs months",
+        ),
+        (_, Some(m)) if m == 0 || m > MAX_MONTHS => c.fail(
+            "/membership/months".into(),
+            "out_of_range",
+            format!("must be 1 to {MAX_MONTHS}"),
+        ),
+        _ => {}
+    }
+    if contribution.basis == Basis::PercentOfWage && membership.months.is_none() {
+        c.fail(
+            "/membership/months".into(),
+            "required",
+            "percent_of_wage multiplies the wage by membership months",
+        );
+    }
+    if membership.grace_days > MAX_DAYS {
+        c.fail(
+            "/membership/grace_days".into(),
+            "out_of_range",
+            format!("must be at most {MAX_DAYS}"),
+        );
+    }
+
+    c.unique("/claimant_order", &doc.claimant_order);
+    c.amount_or_zero(
+        "/approval/second_approval_above",
+        &doc.approval.second_approval_above,
+        fund_currency,
+    );
+    if doc.approval.committee_size == 0 || doc.approval.committee_size > 20 {
+        c.fail(
+            "/approval/committee_size".into(),
+            "out_of_range",
+            "must be 1 to 20",
+        );
+    }
+
+    if doc.benefits.len() > MAX_BENEFITS {
+        c.fail(
+            "/benefits".into(),
+            "too_many",
+            format!("at most {MAX_BENEFITS} benefits"),
+        );
+    }
+    let codes: Vec<&str> = doc.benefits.iter().map(|b| b.code.as_str()).collect();
+    let mut seen = HashSet::new();
+    for (i, benefit) in doc.benefits.iter().enumerate() {
+        if is_code(&benefit.code, 64) && !seen.insert(benefit.code.as_str()) {
+            c.fail(
+                format!("/benefits/{i}/code"),
+                "duplicate",
+                format!("benefit {} is defined twice", benefit.code),
+            );
+        }
+        check_benefit(&mut c, i, benefit, &doc.benefits, &codes, fund_currency);
+    }
+
+    if c.errors.is_empty() {
+        Ok(currency.expect("a valid document has a valid contribution currency"))
+    } else {
+        Err(c.errors)
+    }
+}
+
+impl Check {
+    fn amount_or_zero(&mut self, field: &str, value: &DecimalString, currency: Currency) {
+        if value.0 != Decimal::ZERO {
+            self.amount(field.to_string(), value, currency);
+        }
+    }
+}
+
+fn check_benefit(
+    c: &mut Check,
+    i: usize,
+    b: &BenefitRules,
+    all: &[BenefitRules],
+    codes: &[&str],
+    currency: Currency,
+) {
+    let at = |field: &str| format!("/benefits/{i}/{field}");
+    if !is_code(&b.code, 64) {
+        c.fail(
+            at("code"),
+            "invalid_format",
+            "must be upper-case letters, digits or '_'",
+        );
+    }
+    if b.name.trim().is_empty() || b.name.chars().count() > 200 {
+        c.fail(at("name"), "invalid_length", "must be 1 to 200 characters");
+    }
+    match &b.amount {
+        AmountRule::Fixed { value } => c.amount(at("amount/value"), value, currency),
+        AmountRule::Reimbursement { rate, cap } => {
+            c.share(at("amount/rate"), rate, true);
+            c.amount(at("amount/cap"), cap, currency);
+        }
+        AmountRule::Schedule { maximum, grades } => {
+            c.amount(at("amount/maximum"), maximum, currency);
+            if grades.is_empty() {
+                c.fail(
+                    at("amount/grades"),
+                    "required",
+                    "a schedule needs at least one grade",
+                );
+            }
+            for (grade, share) in grades {
+                if grade.is_empty() || grade.len() > 8 || !grade.bytes().all(|b| b.is_ascii_digit())
+                {
+                    c.fail(
+                        at(&format!("amount/grades/{grade}")),
+                        "invalid_format",
+                        "grades are numbers written as strings (\"1\", \"2\")",
+                    );
+                }
+                c.share(at(&format!("amount/grades/{grade}")), share, true);
+            }
+        }
+    }
+    if b.waiting_days > MAX_DAYS {
+        c.fail(
+            at("waiting_days"),
+            "out_of_range",
+            format!("must be at most {MAX_DAYS}"),
+        );
+    }
+    if b.covered_phases.is_empty() {
+        c.fail(at("covered_phases"), "required", "name at least one phase");
+    }
+    c.unique(&at("covered_phases"), &b.covered_phases);
+    match (
+        b.covered_phases.contains(&Phase::AfterReturn),
+        b.days_after_return,
+    ) {
+        (true, None) => c.fail(
+            at("days_after_return"),
+            "required",
+            "after_return coverage needs days_after_return",
+        ),
+        (false, Some(_)) => c.fail(
+            at("days_after_return"),
+            "not_applicable",
+            "must be null unless after_return is covered",
+        ),
+        (_, Some(d)) if d > MAX_DAYS => c.fail(
+            at("days_after_return"),
+            "out_of_range",
+            format!("must be at most {MAX_DAYS}"),
+        ),
+        _ => {}
+    }
+    if b.filing_window_days == 0 || b.filing_window_days > MAX_DAYS {
+        c.fail(
+            at("filing_window_days"),
+            "out_of_range",
+            format!("must be 1 to {MAX_DAYS}"),
+        );
+    }
+    if b.claimants.is_empty() {
+        c.fail(
+            at("claimants"),
+            "required",
+            "name at least one claimant relationship",
+        );
+    }
+    c.unique(&at("claimants"), &b.claimants);
+    let mut documents = HashSet::new();
+    for (d, document) in b.documents.iter().enumerate() {
+        if !is_code(document, 64) {
+            c.fail(
+                at(&format!("documents/{d}")),
+                "invalid_format",
+                "must be upper-case letters, digits or '_'",
+            );
+        } else if !documents.insert(document.as_str()) {
+            c.fail(
+                at(&format!("documents/{d}")),
+                "duplicate",
+                "is listed twice",
+            );
+        }
+    }
+    for (field, value) in [
+        ("max_claims", b.max_claims),
+        ("per_family_limit", b.per_family_limit),
+    ] {
+        if value == Some(0) {
+            c.fail(
+                at(field),
+                "out_of_range",
+                "must be at least 1, or null for no limit",
+            );
+        }
+    }
+    if let Some(cap) = &b.annual_cap {
+        c.amount(at("annual_cap"), cap, currency);
+    }
+    if let Some(cap) = &b.lifetime_cap {
+        c.amount(at("lifetime_cap"), cap, currency);
+    }
+    if let Some(group) = &b.cap_group {
+        if !is_code(group, 64) {
+            c.fail(
+                at("cap_group"),
+                "invalid_format",
+                "must be upper-case letters, digits or '_'",
+            );
+        }
+    }
+    for (r, rider) in b.riders.iter().enumerate() {
+        let field = at(&format!("riders/{r}"));
+        if rider == &b.code {
+            c.fail(field, "self_rider", "a benefit cannot be its own rider");
+        } else if !codes.contains(&rider.as_str()) {
+            c.fail(
+                field,
+                "unknown_benefit",
+                format!("no benefit {rider} in this version"),
+            );
+        } else if all.iter().any(|o| &o.code == rider && !o.riders.is_empty()) {
+            c.fail(
+                field,
+                "nested_rider",
+                format!("{rider} has riders of its own; a rider cannot carry riders"),
+            );
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Contributions under the example funds' rules.
+
+use serde_json::json;
+
+use crate::helpers::spawn;
+
+#[test]
+fn philippines_2016_rules_cover_24_months_from_payment() {
+    let app = spawn();
+    app.load_fund("PH-OWWA");
+    let (worker, contract) = app.enroll("PH-OWWA", "P1000001", ("2017-03-15", "2019-03-14"));
+    let quote = app.get(
+        &format!("/v1/funds/PH-OWWA/contributions/quote?worker_id={worker}&paid_on=2017-03-01"),
+        &app.admin(),
+    );
+    let q = quote.expect(200);
+    assert_eq!(
+        (
+            q["rule_version"].as_str(),
+            q["amount"].as_str(),
+            q["currency"].as_str()
+        ),
+        (Some("PH-OWWA-2016"), Some("25.00"), Some("USD"))
+    );
+    assert_eq!(
+        q["coverage"],
+        json!({"start": "2017-03-01", "end": "2019-02-28"})
+    );
+    let res = app.contribute(
+        "PH-OWWA",
+        &worker,
+        Some(&contract),
+        "2017-03-01",
+        ("25.00", "USD", "25.00"),
+    );
+    let c = res.expect(201);
+    assert_eq!(c["rule_version"], "PH-OWWA-2016");
+    assert_eq!(
+        c["coverage"],
+        json!({"start": "2017-03-01", "end": "2019-02-28"})
+    );
+    let membership = app.get(
+        &format!("/v1/workers/{worker}/membership?on=2019-02-28"),
+        &app.admin(),
+    );
+    assert_eq!(membership.expect(200)["active"], true);
+    assert_eq!(membership.body["active_until"], "2019-02-28");
+    let lapsed = app.get(
+        &format!("/v1/workers/{worker}/membership?on=2019-03-01"),
+        &app.admin(),
+    );
+    assert_eq!(lapsed.expect(200)["active"], false);
+    // Cash in USD (the contribution currency), not in the fund's PHP.
+    assert_eq!(app.balance("PH-OWWA", "1000-USD"), "25.00");
+    assert_eq!(app.balance("PH-OWWA", "4000-USD"), "25.00");
+    assert_eq!(app.balance("PH-OWWA", "1000"), "0.00");
+    let entry = app.get(
+        &format!(
+            "/v1/funds/PH-OWWA/journal-entries/{}",
+            c["journal_entry_id"].as_str().unwrap()
+        ),
+        &app.admin(),
+    );
+    assert_eq!(
+        entry.expect(200)["source"],
+        json!({"type": "contribution", "id": c["id"]})
+    );
+    assert_eq!(entry.body["effective_date"], "2017-03-01");
+    app.assert_books_balance("PH-OWWA");
+}
+
+#[test]
+fn philippines_2003_rules_cover_to_an_early_termination() {
+    let app = spawn();
+    app.load_fund("PH-OWWA");
+    let (worker, contract) = app.enroll("PH-OWWA", "P1000002", ("2015-02-01", "2016-01-31"));
+    app.post(
+        &format!("/v1/workers/{worker}/contracts/{contract}"),
+        &app.admin(),
+        &json!({}),
+    )
+    .assert_problem(405, "METHOD_NOT_ALLOWED");
+    // Without the contract the 2003 rules cannot say how long coverage runs.
+    let res = app.contribute(
+        "PH-OWWA",
+        &worker,
+        None,
+        "2015-01-20",
+        ("25.00", "USD", "25.00"),
+    );
+    res.assert_problem(422, "CONTRACT_REQUIRED");
+    let c = app.contribute(
+        "PH-OWWA",
+        &worker,
+        Some(&contract),
+        "2015-01-20",
+        ("25.00", "USD", "25.00"),
+    );
+    let body = c.expect(201);
+    assert_eq!(body["rule_version"], "PH-OWWA-2003");
+    assert_eq!(body["coverage"]["end"], "2016-01-31");
+    let patch = app.patch(
+        &format!("/v1/workers/{worker}/contracts/{contract}"),
+        &app.admin(),
+        &json!({"terminated_on": "2015-08-10", "returned_on": "2015-08-12"}),
+    );
+    assert_eq!(patch.expect(200)["terminated_on"], "2015-08-10");
+    let m = app.get(
+        &format!("/v1/workers/{worker}/membership?on=2015-08-10"),
+        &app.admin(),
+    );
+    assert_eq!(m.expect(200)["active"], true);
+    assert_eq!(m.body["active_until"], "2015-08-10");
+    assert_eq!(m.body["periods"][0]["rule_version"], "PH-OWWA-2003");
+    let after = app.get(
+        &format!("/v1/workers/{worker}/membership?on=2015-08-11"),
+        &app.admin(),
+    );
+    assert_eq!(after.expect(200)["active"], false);
+    app.assert_books_balance("PH-OWWA");
+}
+
+#[test]
+fn nepal_amount_follows_contract_length_and_the_version_in_force() {
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let (short_worker, short) = app.enroll("NP-FEWF", "N1", ("2018-02-01", "2021-01-31"));
+    let (long_worker, long) = app.enroll("NP-FEWF", "N2", ("2018-02-01", "2021-02-01"));
+    let quote = |worker: &str, contract: &str, paid_on: &str| {
+        let res = app.get(&format!("/v1/funds/NP-FEWF/contributions/quote?worker_id={worker}&contract_id={contract}&paid_on={paid_on}"), &app.admin());
+        let body = res.expect(200).clone();
+        (
+            body["rule_version"].as_str().unwrap().to_string(),
+            body["amount"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        quote(&short_worker, &short, "2018-01-15"),
+        ("NP-FEWF-2017".into(), "1500.00".into())
+    );
+    assert_eq!(
+        quote(&long_worker, &long, "2018-01-15"),
+        ("NP-FEWF-2017".into(), "2500.00".into())
+    );
+    assert_eq!(
+        quote(&long_worker, &long, "2017-07-30"),
+        ("NP-FEWF-2008".into(), "500.00".into())
+    );
+    assert_eq!(
+        quote(&long_worker, &long, "2017-07-31"),
+        ("NP-FEWF-2017".into(), "2500.00".into())
+    );
+    app.contribute(
+        "NP-FEWF",
+        &short_worker,
+        Some(&short),
+        "2018-01-15",
+        ("1500.00", "NPR", "1500.00"),
+    )
+    .expect(201);
+    app.contribute(
+        "NP-FEWF",
+        &long_worker,
+        Some(&long),
+        "2018-01-15",
+        ("2500.00", "NPR", "2500.00"),
+    )
+    .expect(201);
+    let (old_worker, old) = app.enroll("NP-FEWF", "N3", ("2017-08-01", "2019-07-31"));
+    app.contribute(
+        "NP-FEWF",
+        &old_worker,
+        Some(&old),
+        "2017-07-20",
+        ("500.00", "NPR", "500.00"),
+    )
+    .expect(201);
+    // 90% to the benefit reserve, 10% to administration.
+    assert_eq!(app.balance("NP-FEWF", "1000"), "4500.00");
+    assert_eq!(app.balance("NP-FEWF", "4000"), "4050.00");
+    assert_eq!(app.balance("NP-FEWF", "4100"), "450.00");
+    app.assert_books_balance("NP-FEWF");
+}
+
+#[test]
+fn a_wrong_amount_is_refused_with_the_expected_one() {
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let (worker, contract) = app.enroll("NP-FEWF", "N9", ("2018-02-01", "2021-02-01"));
+    let res = app.contribute(
+        "NP-FEWF",
+        &worker,
+        Some(&contract),
+        "2018-01-15",
+        ("1500.00", "NPR", "1500.00"),
+    );
+    let body = res.assert_problem(422, "CONTRIBUTION_AMOUNT_MISMATCH");
+    assert_eq!(
+        body["expected"],
+        json!({"amount": "2500.00", "currency": "NPR", "total": "2500.00", "rule_version": "NP-FEWF-2017"})
+    );
+    let wrong_currency = app.contribute(
+        "NP-FEWF",
+        &worker,
+        Some(&contract),
+        "2018-01-15",
+        ("2500.00", "USD", "2500.00"),
+    );
+    wrong_currency.assert_problem(422, "CONTRIBUTION_AMOUNT_MISMATCH");
+    let before_rules = app.contribute(
+        "NP-FEWF",
+        &worker,
+        Some(&contract),
+        "2001-01-15",
+        ("500.00", "NPR", "500.00"),
+    );
+    before_rules.assert_problem(422, "NO_RULES_IN_FORCE");
+    assert_eq!(
+        app.get("/v1/funds/NP-FEWF", &app.admin()).body["entries"],
+        0
+    );
+    assert_eq!(
+        app.get("/v1/funds/NP-FEWF/contributions", &app.admin())
+            .body["items"],
+        json!([])
+    );
+}
+
+#[test]
+fn sri_lanka_taxes_are_charged_on_top_and_booked_to_tax_payable() {
+    let app = spawn();
+    app.load_fund("LK-SLBFE");
+    let (worker, _) = app.enroll("LK-SLBFE", "L1", ("2022-01-10", "2024-01-09"));
+    let quote = app.get(
+        &format!("/v1/funds/LK-SLBFE/contributions/quote?worker_id={worker}&paid_on=2022-01-05"),
+        &app.admin(),
+    );
+    let q = quote.expect(200);
+    assert_eq!(q["amount"], "15200.00");
+    assert_eq!(
+        q["taxes"],
+        json!([
+            {"code": "VAT", "rate": "0.15", "amount": "2280.00"},
+            {"code": "NBT", "rate": "0.02", "amount": "304.00"}
+        ])
+    );
+    assert_eq!(q["total"], "17784.00");
+    // Payers pay the total with taxes; the contribution amount is without them.
+    app.contribute(
+        "LK-SLBFE",
+        &worker,
+        None,
+        "2022-01-05",
+        ("15200.00", "LKR", "15200.00"),
+    )
+    .assert_problem(422, "PAYERS_DO_NOT_ADD_UP");
+    let c = app.contribute(
+        "LK-SLBFE",
+        &worker,
+        None,
+        "2022-01-05",
+        ("15200.00", "LKR", "17784.00"),
+    );
+    assert_eq!(c.expect(201)["total"], "17784.00");
+    assert_eq!(app.balance("LK-SLBFE", "1000"), "17784.00");
+    assert_eq!(app.balance("LK-SLBFE", "2100"), "2584.00");
+    assert_eq!(app.balance("LK-SLBFE", "4000"), "12160.00");
+    assert_eq!(app.balance("LK-SLBFE", "4100"), "3040.00");
+    app.assert_books_balance("LK-SLBFE");
+}
+
+#[test]
+fn kenya_contributions_may_be_split_between_payers_who_must_add_up() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let (worker, contract) = app.enroll("KE-MWF", "K1", ("2026-02-01", "2027-01-31"));
+    let body = |parts: serde_json::Value| json!({"worker_id": worker, "contract_id": contract, "paid_on": "2026-01-20", "amount": "2000.00", "currency": "KES", "payers": parts});
+    let bad = app.post("/v1/funds/KE-MWF/contributions", &app.admin(), &body(json!([
+        {"type": "worker", "amount": "500.00"}, {"type": "agency", "amount": "500.00"}, {"type": "government", "amount": "900.00"}])));
+    let problem = bad.assert_problem(422, "PAYERS_DO_NOT_ADD_UP");
+    assert_eq!(problem["expected_total"], "2000.00");
+    let good = app.post("/v1/funds/KE-MWF/contributions", &app.admin(), &body(json!([
+        {"type": "worker", "amount": "500.00"}, {"type": "agency", "amount": "500.00", "reference": "AG-7"}, {"type": "government", "amount": "1000.00"}])));
+    let c = good.expect(201);
+    let payers: Vec<&str> = c["payers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(payers, vec!["worker", "agency", "government"]);
+    assert_eq!(c["payers"][1]["reference"], "AG-7");
+    assert_eq!(app.balance("KE-MWF", "1000"), "2000.00");
+    app.assert_books_balance("KE-MWF");
+}
+
+#[test]
+fn payers_the_rules_do_not_name_are_refused() {
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let (worker, contract) = app.enroll("NP-FEWF", "N5", ("2018-02-01", "2021-01-31"));
+    let res = app.post("/v1/funds/NP-FEWF/contributions", &app.admin(), &json!({
+        "worker_id": worker, "contract_id": contract, "paid_on": "2018-01-15", "amount": "1500.00", "currency": "NPR",
+        "payers": [{"type": "employer", "amount": "1500.00"}]}));
+    res.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(res.error_fields(), vec!["/payers/0/type"]);
+    assert_eq!(res.body["errors"][0]["code"], "payer_not_allowed");
+}

@@ -1,0 +1,243 @@
+//! Workers: enrollment, duplicates, search, scope, dependants, contracts, batches.
+
+use mwf::auth::Role;
+use serde_json::json;
+
+use crate::helpers::spawn;
+
+fn worker(document: &str) -> serde_json::Value {
+    json!({"document_type": "passport", "document_number": document, "given_name": "Amina", "family_name": "Otieno",
+           "date_of_birth": "1995-06-01", "sex": "female", "occupation_sector": "domestic_work",
+           "contracts": [{"employer": "Gulf Homes", "destination_country": "QA", "start_date": "2026-02-01", "end_date": "2028-01-31",
+                          "monthly_wage": "1200.00", "wage_currency": "QAR"}]})
+}
+
+#[test]
+fn the_same_document_enrolled_twice_is_a_409_naming_the_worker() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let first = app.post(
+        "/v1/funds/KE-MWF/workers",
+        &app.admin(),
+        &worker("A1234567"),
+    );
+    let id = first.expect(201)["id"].as_str().unwrap().to_string();
+    assert_eq!(first.body["contracts"][0]["monthly_wage"], "1200.00");
+    // Same document written differently: spaces and case do not make it new.
+    let second = app.post(
+        "/v1/funds/KE-MWF/workers",
+        &app.admin(),
+        &worker("a123 4567"),
+    );
+    let problem = second.assert_problem(409, "WORKER_ALREADY_ENROLLED");
+    assert_eq!(problem["worker_id"], id.as_str());
+    // Another fund may enroll the same person.
+    app.load_fund("NP-FEWF");
+    app.post(
+        "/v1/funds/NP-FEWF/workers",
+        &app.admin(),
+        &worker("A1234567"),
+    )
+    .expect(201);
+    let found = app.get(
+        "/v1/funds/KE-MWF/workers?document_number=A1234567",
+        &app.admin(),
+    );
+    let items = found.expect(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], id.as_str());
+}
+
+#[test]
+fn racing_enrollments_of_one_document_enroll_it_once() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let statuses: Vec<(u16, serde_json::Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let app = &app;
+                s.spawn(move || {
+                    let r = app.post("/v1/funds/KE-MWF/workers", &app.admin(), &worker("RACE1"));
+                    (r.status, r.body)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created: Vec<_> = statuses.iter().filter(|(s, _)| *s == 201).collect();
+    assert_eq!(created.len(), 1, "{statuses:?}");
+    let id = created[0].1["id"].clone();
+    for (status, body) in statuses.iter().filter(|(s, _)| *s != 201) {
+        assert_eq!(*status, 409);
+        assert_eq!(body["worker_id"], id);
+    }
+}
+
+#[test]
+fn enrollment_input_is_validated_field_by_field() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let res = app.post("/v1/funds/KE-MWF/workers", &app.admin(), &json!({
+        "document_type": "Passport!", "document_number": "", "given_name": "A", "family_name": "B",
+        "date_of_birth": "2999-01-01", "sex": "female", "email": "nope",
+        "dependants": [{"name": "C", "relationship": "worker"}],
+        "contracts": [{"employer": "E", "destination_country": "ZZ", "start_date": "2026-02-01", "end_date": "2025-01-01", "monthly_wage": "10.001", "wage_currency": "KES"}]
+    }));
+    res.assert_problem(422, "VALIDATION_FAILED");
+    let mut fields = res.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "/contracts/0/destination_country",
+            "/contracts/0/end_date",
+            "/contracts/0/monthly_wage",
+            "/date_of_birth",
+            "/dependants/0/relationship",
+            "/document_number",
+            "/document_type",
+            "/email",
+        ]
+    );
+    let res = app.post("/v1/funds/KE-MWF/workers", &app.admin(), &json!({"document_type": "passport", "document_number": "X1", "given_name": "A", "family_name": "B", "date_of_birth": "1990-01-01", "sex": "robot"}));
+    assert_eq!(res.error_fields(), vec!["/sex"]);
+}
+
+#[test]
+fn workers_are_visible_only_within_the_token_funds() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    app.load_fund("NP-FEWF");
+    let kenya = app.token(Role::Ministry, &["KE-MWF"]);
+    let created = app.post("/v1/funds/KE-MWF/workers", &kenya, &worker("K77"));
+    let id = created.expect(201)["id"].as_str().unwrap().to_string();
+    app.post("/v1/funds/NP-FEWF/workers", &kenya, &worker("K77"))
+        .assert_problem(404, "NOT_FOUND");
+    let nepal = app.token(Role::Ministry, &["NP-FEWF"]);
+    app.get(&format!("/v1/workers/{id}"), &nepal)
+        .assert_problem(404, "NOT_FOUND");
+    app.get(&format!("/v1/workers/{id}/membership"), &nepal)
+        .assert_problem(404, "NOT_FOUND");
+    app.post(
+        &format!("/v1/workers/{id}/dependants"),
+        &nepal,
+        &json!({"name": "X", "relationship": "child"}),
+    )
+    .assert_problem(404, "NOT_FOUND");
+    app.get(&format!("/v1/workers/{id}"), &kenya).expect(200);
+    let auditor = app.token(Role::Auditor, &["*"]);
+    app.post("/v1/funds/KE-MWF/workers", &auditor, &worker("K78"))
+        .assert_problem(403, "ROLE_NOT_PERMITTED");
+    let approver = app.token(Role::Approver, &["*"]);
+    app.post("/v1/funds/KE-MWF/workers", &approver, &worker("K78"))
+        .assert_problem(403, "ROLE_NOT_PERMITTED");
+}
+
+#[test]
+fn dependants_and_contracts_are_added_and_contract_events_recorded() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let (id, contract) = app.enroll("KE-MWF", "D1", ("2026-02-01", "2028-01-31"));
+    let child = app.post(
+        &format!("/v1/workers/{id}/dependants"),
+        &app.admin(),
+        &json!({"name": "Baraka", "relationship": "child", "date_of_birth": "2015-03-03"}),
+    );
+    assert_eq!(child.expect(201)["relationship"], "child");
+    let second = app.post(&format!("/v1/workers/{id}/contracts"), &app.admin(), &json!({"employer": "B", "destination_country": "AE", "start_date": "2028-03-01", "end_date": "2029-02-28"}));
+    second.expect(201);
+    let path = format!("/v1/workers/{id}/contracts/{contract}");
+    app.patch(&path, &app.admin(), &json!({"departed_on": "2026-02-02"}))
+        .expect(200);
+    let bad = app.patch(&path, &app.admin(), &json!({"terminated_on": "2026-01-15"}));
+    assert_eq!(bad.error_fields(), vec!["/terminated_on"]);
+    let bad = app.patch(&path, &app.admin(), &json!({"returned_on": "2026-01-01"}));
+    assert_eq!(bad.error_fields(), vec!["/returned_on"]);
+    app.patch(&path, &app.admin(), &json!({}))
+        .assert_problem(422, "VALIDATION_FAILED");
+    app.patch(
+        &format!("/v1/workers/{id}/contracts/nope"),
+        &app.admin(),
+        &json!({"departed_on": "2026-02-02"}),
+    )
+    .assert_problem(404, "NOT_FOUND");
+    let worker = app.get(&format!("/v1/workers/{id}"), &app.admin());
+    let w = worker.expect(200);
+    assert_eq!(w["dependants"].as_array().unwrap().len(), 2);
+    assert_eq!(w["contracts"].as_array().unwrap().len(), 2);
+    assert_eq!(w["contracts"][0]["departed_on"], "2026-02-02");
+}
+
+#[test]
+fn a_batch_enrolls_the_good_items_and_reports_each_bad_one() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    app.post("/v1/funds/KE-MWF/workers", &app.admin(), &worker("EXISTS"))
+        .expect(201);
+    let mut wrong_type = worker("B3");
+    wrong_type["date_of_birth"] = json!(19950601);
+    let items = json!([
+        worker("B1"),
+        worker("EXISTS"),
+        worker("B2"),
+        wrong_type,
+        json!({"document_type": "passport"}),
+        worker("B1")
+    ]);
+    let res = app.post(
+        "/v1/funds/KE-MWF/workers/batch",
+        &app.admin(),
+        &json!({"items": items}),
+    );
+    let body = res.expect(200);
+    assert_eq!(
+        (
+            body["received"].as_u64(),
+            body["created"].as_u64(),
+            body["failed"].as_u64()
+        ),
+        (Some(6), Some(2), Some(4))
+    );
+    let statuses: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["created", "failed", "created", "failed", "failed", "failed"]
+    );
+    assert_eq!(
+        body["items"][1]["problem"]["code"],
+        "WORKER_ALREADY_ENROLLED"
+    );
+    assert_eq!(
+        body["items"][3]["problem"]["errors"][0]["field"],
+        "/items/3/date_of_birth"
+    );
+    assert_eq!(body["items"][4]["problem"]["code"], "VALIDATION_FAILED");
+    assert_eq!(
+        body["items"][5]["problem"]["worker_id"],
+        body["items"][0]["worker_id"]
+    );
+    let all = app.get("/v1/funds/KE-MWF/workers", &app.admin());
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+    let events = app.get("/v1/events", &app.admin());
+    let enrolled = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "worker.enrolled")
+        .count();
+    assert_eq!(enrolled, 3);
+    let too_many = json!({"items": vec![worker("X"); 10_001]});
+    app.post("/v1/funds/KE-MWF/workers/batch", &app.admin(), &too_many)
+        .assert_problem(400, "LIMIT_EXCEEDED");
+    app.post(
+        "/v1/funds/KE-MWF/workers/batch",
+        &app.admin(),
+        &json!({"items": []}),
+    )
+    .assert_problem(400, "LIMIT_EXCEEDED");
+}
