@@ -14,12 +14,12 @@ use crate::db::schema::{contribution_payers, contributions};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{lock_fund, Fund};
-use crate::ledger::{self, NewEntry, NewPosting, Reversal, Side};
+use crate::ledger::{self, Booking, NewEntry, NewPosting, Reversal, Side};
 use crate::money::{format_minor, Currency};
 use crate::rules::document::{PayerType, RuleDocument};
 use crate::rules::evaluate::{quote as quote_rules, version_in_force, Quote, QuoteError};
 use crate::rules::{currency_account, versions_for_fund};
-use crate::workers::{find_contract, find_worker, Contract, Worker};
+use crate::workers::{find_contract, fund_of_worker, Contract};
 
 /// Entry kinds booked by contributions.
 pub const ENTRY_KIND: &str = "contribution";
@@ -125,40 +125,108 @@ fn quote_error(e: QuoteError) -> AppError {
     }
 }
 
-/// The rule document in force on `date` and its version label.
-pub fn rules_in_force(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    date: NaiveDate,
-) -> AppResult<(String, RuleDocument)> {
-    let versions: Vec<(NaiveDate, (String, RuleDocument))> = versions_for_fund(conn, fund.id)?
-        .into_iter()
-        .map(|v| (v.effective_from, (v.version, v.document)))
-        .collect();
-    version_in_force(&versions, date).cloned().ok_or_else(|| {
-        AppError::new(
-            ErrorCode::NoRulesInForce,
-            format!("fund {} has no rules in force on {date}", fund.code),
-        )
-        .with("date", date.to_string())
-    })
+/// A fund's rule versions, read once per transaction (after the fund lock, so
+/// they cannot change until it commits) and used for every item of a batch.
+pub struct FundRules {
+    fund_code: String,
+    versions: Vec<(NaiveDate, (String, RuleDocument))>,
 }
 
-/// What the rules in force on `paid_on` expect for this worker and contract.
-pub fn quote(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    contract: Option<&Contract>,
-    paid_on: NaiveDate,
-) -> AppResult<VersionedQuote> {
-    let (rule_version, doc) = rules_in_force(conn, fund, paid_on)?;
-    let quote =
-        quote_rules(&doc, paid_on, contract.map(|c| c.terms()).as_ref()).map_err(quote_error)?;
-    Ok(VersionedQuote {
-        rule_version,
-        quote,
-        payers: doc.contribution.payers,
-    })
+impl FundRules {
+    pub fn load(conn: &mut DbConnection, fund: &Fund) -> AppResult<FundRules> {
+        Ok(FundRules {
+            fund_code: fund.code.clone(),
+            versions: versions_for_fund(conn, fund.id)?
+                .into_iter()
+                .map(|v| (v.effective_from, (v.version, v.document)))
+                .collect(),
+        })
+    }
+
+    /// The version label and document in force on `date`.
+    pub fn in_force(&self, date: NaiveDate) -> AppResult<(&str, &RuleDocument)> {
+        version_in_force(&self.versions, date)
+            .map(|(label, doc)| (label.as_str(), doc))
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NoRulesInForce,
+                    format!("fund {} has no rules in force on {date}", self.fund_code),
+                )
+                .with("date", date.to_string())
+            })
+    }
+
+    /// What the rules in force on `paid_on` expect for this contract.
+    pub fn quote(
+        &self,
+        contract: Option<&Contract>,
+        paid_on: NaiveDate,
+    ) -> AppResult<VersionedQuote> {
+        let (rule_version, doc) = self.in_force(paid_on)?;
+        let quote =
+            quote_rules(doc, paid_on, contract.map(|c| c.terms()).as_ref()).map_err(quote_error)?;
+        Ok(VersionedQuote {
+            rule_version: rule_version.to_string(),
+            quote,
+            payers: doc.contribution.payers.clone(),
+        })
+    }
+}
+
+/// Records contributions of one fund within one transaction: the fund's
+/// ledger opened for booking (which locks the fund) and its rules read once.
+pub struct Recorder {
+    rules: FundRules,
+    booking: Booking,
+}
+
+/// Opens the fund's ledger and reads its rules: once per transaction, before
+/// recording contributions in it. Finish with [`Recorder::finish`].
+pub fn begin_recording(conn: &mut DbConnection, fund: &Fund) -> AppResult<Recorder> {
+    let booking = Booking::open(conn, fund.id)?;
+    let rules = FundRules::load(conn, fund)?;
+    Ok(Recorder { rules, booking })
+}
+
+impl Recorder {
+    /// Records one contribution (a single request: its transaction is its unit).
+    pub fn record(
+        &mut self,
+        conn: &mut DbConnection,
+        fund: &Fund,
+        new: &NewContribution,
+        created_by: &str,
+    ) -> AppResult<Recorded> {
+        record(
+            conn,
+            fund,
+            &self.rules,
+            &mut self.booking,
+            new,
+            created_by,
+            "",
+        )
+    }
+
+    /// Records one batch item in a savepoint: if it fails, nothing of it stays.
+    pub fn record_item(
+        &mut self,
+        conn: &mut DbConnection,
+        fund: &Fund,
+        new: &NewContribution,
+        created_by: &str,
+        at: &str,
+    ) -> AppResult<Recorded> {
+        let rules = &self.rules;
+        self.booking.attempt(conn, |conn, booking| {
+            record(conn, fund, rules, booking, new, created_by, at)
+        })
+    }
+
+    /// Writes the ledger's balances and chain head; call before commit.
+    pub fn finish(self, conn: &mut DbConnection) -> AppResult<()> {
+        self.booking.close(conn)
+    }
 }
 
 /// Finds the worker (in this fund) and the named contract (of this worker);
@@ -169,9 +237,10 @@ pub fn worker_and_contract(
     worker_id: &str,
     contract_id: Option<&str>,
     field_prefix: &str,
-) -> AppResult<(Worker, Option<Contract>)> {
-    let worker = find_worker(conn, worker_id)?
-        .filter(|w| w.fund_id == fund.id)
+) -> AppResult<(String, Option<Contract>)> {
+    let worker = fund_of_worker(conn, worker_id)?
+        .filter(|fund_id| *fund_id == fund.id)
+        .map(|_| worker_id.to_string())
         .ok_or_else(|| {
             AppError::field(
                 &format!("{field_prefix}worker_id"),
@@ -180,11 +249,11 @@ pub fn worker_and_contract(
             )
         })?;
     let contract = match contract_id {
-        Some(id) => Some(find_contract(conn, &worker.id, id)?.ok_or_else(|| {
+        Some(id) => Some(find_contract(conn, &worker, id)?.ok_or_else(|| {
             AppError::field(
                 &format!("{field_prefix}contract_id"),
                 "unknown_contract",
-                format!("worker {} has no contract {id}", worker.id),
+                format!("worker {worker} has no contract {id}"),
             )
         })?),
         None => None,
@@ -199,16 +268,18 @@ pub enum Recorded {
     Existing(Contribution),
 }
 
-/// Records a contribution and books it, in the caller's transaction. `at`
-/// prefixes field paths in problems (`/items/3` for a batch item).
-pub fn record(
+/// Records a contribution and books it, in the caller's transaction, under
+/// the fund's `rules` and through its open `booking`. `at` prefixes field paths
+/// in problems (`/items/3` for a batch item).
+fn record(
     conn: &mut DbConnection,
     fund: &Fund,
+    rules: &FundRules,
+    booking: &mut Booking,
     new: &NewContribution,
     created_by: &str,
     at: &str,
 ) -> AppResult<Recorded> {
-    lock_fund(conn, fund.id)?;
     if let Some(external_ref) = &new.external_ref {
         if let Some(existing) = find_by_external_ref(conn, fund, external_ref)? {
             let same = existing.worker_id == new.worker_id
@@ -236,7 +307,7 @@ pub fn record(
         rule_version,
         quote,
         payers: allowed_payers,
-    } = self::quote(conn, fund, contract.as_ref(), new.paid_on)?;
+    } = rules.quote(contract.as_ref(), new.paid_on)?;
     if quote.currency != new.currency || quote.amount_minor != new.amount_minor {
         return Err(AppError::new(
             ErrorCode::ContributionAmountMismatch,
@@ -327,13 +398,12 @@ pub fn record(
             currency: c,
         });
     }
-    let entry = ledger::post_entry(
+    let entry = booking.post(
         conn,
-        fund.id,
         NewEntry {
             effective_date: new.paid_on,
             kind: ENTRY_KIND,
-            memo: format!("Contribution of worker {} under {rule_version}", worker.id),
+            memo: format!("Contribution of worker {worker} under {rule_version}"),
             source: Some(("contribution".to_string(), id.clone())),
             created_by: created_by.to_string(),
             reverses: None,
@@ -358,7 +428,7 @@ pub fn record(
         .values((
             contributions::id.eq(&id),
             contributions::fund_id.eq(fund.id),
-            contributions::worker_id.eq(&worker.id),
+            contributions::worker_id.eq(&worker),
             contributions::contract_id.eq(&new.contract_id),
             contributions::rule_version.eq(&rule_version),
             contributions::paid_on.eq(new.paid_on),
@@ -395,14 +465,52 @@ pub fn record(
             ))
             .execute(conn)?;
     }
-    let contribution = find(conn, &id)?.expect("the contribution was just written");
+    let contribution = Contribution {
+        id: id.clone(),
+        fund_code: fund.code.clone(),
+        worker_id: worker.clone(),
+        contract_id: new.contract_id.clone(),
+        rule_version: rule_version.clone(),
+        paid_on: new.paid_on,
+        currency: c,
+        amount_minor: quote.amount_minor,
+        taxes,
+        total_minor: quote.total_minor,
+        benefit_reserve_minor: quote.benefit_reserve_minor,
+        administration_minor: quote.administration_minor,
+        external_ref: new.external_ref.clone(),
+        received: new
+            .received
+            .as_ref()
+            .map(|r| (r.amount_minor, r.currency, r.exchange_rate.to_string())),
+        coverage_start: quote.coverage_start,
+        coverage_end: quote.coverage_end,
+        coverage_basis: basis.to_string(),
+        grace_days: quote.grace_days as i32,
+        journal_entry_id: entry.id.clone(),
+        status: "recorded".to_string(),
+        reversal_entry_id: None,
+        reversal_reason: None,
+        reversed_at: None,
+        created_at: now,
+        created_by: created_by.to_string(),
+        payers: new
+            .payers
+            .iter()
+            .map(|p| Payer {
+                payer_type: p.payer_type.as_str().to_string(),
+                amount_minor: p.amount_minor,
+                reference: p.reference.clone(),
+            })
+            .collect(),
+    };
     let event = NewEvent {
         fund_code: fund.code.clone(),
         event_type: event_kind::CONTRIBUTION_RECORDED,
         subject_id: id.clone(),
         payload: json!({
             "contribution_id": id,
-            "worker_id": worker.id,
+            "worker_id": worker,
             "paid_on": new.paid_on,
             "amount": format_minor(quote.amount_minor, c),
             "total": format_minor(quote.total_minor, c),
@@ -433,7 +541,7 @@ pub fn reverse(
         )
         .with("reversal_entry_id", &current.reversal_entry_id));
     }
-    let entry = ledger::reverse_entry(
+    let entry = ledger::book_reversal(
         conn,
         fund.id,
         Reversal {

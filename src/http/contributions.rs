@@ -16,7 +16,8 @@ use super::write::{Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
 use crate::auth::{Caller, Role, READERS};
 use crate::contributions::{
-    self, Contribution, ContributionFilter, NewContribution, NewPayer, Received, Recorded,
+    self, Contribution, ContributionFilter, FundRules, NewContribution, NewPayer, Received,
+    Recorded, Recorder,
 };
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, FieldError};
@@ -343,7 +344,7 @@ pub async fn quote_contribution(
             q.contract_id.as_deref(),
             "",
         )?;
-        let v = contributions::quote(conn, &fund, contract.as_ref(), paid_on)?;
+        let v = FundRules::load(conn, &fund)?.quote(contract.as_ref(), paid_on)?;
         let cur = v.quote.currency;
         Ok(QuoteResponse {
             rule_version: v.rule_version,
@@ -415,7 +416,10 @@ pub async fn record_contribution(
             move |conn, caller, input: ContributionRequest| {
                 let fund = fund_in_scope(conn, caller, &code)?;
                 let new = input.validate("")?;
-                match contributions::record(conn, &fund, &new, &caller.subject, "")? {
+                let mut recorder = contributions::begin_recording(conn, &fund)?;
+                let recorded = recorder.record(conn, &fund, &new, &caller.subject)?;
+                recorder.finish(conn)?;
+                match recorded {
                     Recorded::Created(c, event) => Ok(Done::created(
                         format!("contribution {}", c.id),
                         contribution_response(c),
@@ -434,15 +438,14 @@ pub async fn record_contribution(
 fn record_item(
     conn: &mut DbConnection,
     fund: &Fund,
+    recorder: &mut Recorder,
     caller: &Caller,
     index: usize,
     item: AppResult<ContributionRequest>,
 ) -> AppResult<Recorded> {
     let at = format!("/items/{index}");
     let new = item?.validate(&at)?;
-    crate::db::savepoint(conn, |conn| {
-        contributions::record(conn, fund, &new, &caller.subject, &at)
-    })
+    recorder.record_item(conn, fund, &new, &caller.subject, &at)
 }
 
 /// Record up to 10,000 contributions (admin, officer, ministry), answering per item.
@@ -477,12 +480,14 @@ pub async fn record_contributions_batch(
         .fund(&code)
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
+            let items = parse_items::<ContributionRequest>(input)?;
+            let mut recorder = contributions::begin_recording(conn, &fund)?;
             let mut events = Vec::new();
-            let results = parse_items::<ContributionRequest>(input)?
+            let results = items
                 .into_iter()
                 .enumerate()
-                .map(
-                    |(index, item)| match record_item(conn, &fund, caller, index, item) {
+                .map(|(index, item)| {
+                    match record_item(conn, &fund, &mut recorder, caller, index, item) {
                         Ok(Recorded::Created(c, event)) => {
                             events.push(event);
                             BatchItemResult::created(index, json!({"contribution_id": c.id}))
@@ -491,9 +496,10 @@ pub async fn record_contributions_batch(
                             BatchItemResult::existing(index, json!({"contribution_id": c.id}))
                         }
                         Err(problem) => BatchItemResult::failed(index, &problem),
-                    },
-                )
+                    }
+                })
                 .collect::<Vec<_>>();
+            recorder.finish(conn)?;
             let response = BatchResponse::new(results);
             let target = format!(
                 "contributions: {} recorded, {} existing, {} failed",

@@ -379,7 +379,7 @@ pub async fn reverse_journal_entry(
                     created_by: &caller.subject,
                     kind: kind::REVERSAL,
                 };
-                let entry = ledger::reverse_entry(conn, fund.id, reversal)?;
+                let entry = ledger::book_reversal(conn, fund.id, reversal)?;
                 Ok(Done::created(
                     format!("journal_entry {}", entry.id),
                     entry_response(entry),

@@ -195,34 +195,3 @@ pub fn find_account(
         .optional()?;
     Ok(row.map(from_row))
 }
-
-/// Accounts of `fund_id` with the given codes.
-pub(super) fn accounts_by_code(
-    conn: &mut DbConnection,
-    fund_id: i64,
-    codes: &[&str],
-) -> AppResult<Vec<Account>> {
-    let rows = accounts::table
-        .filter(accounts::fund_id.eq(fund_id))
-        .filter(accounts::code.eq_any(codes))
-        .select(accounts::all_columns)
-        .load::<AccountRow>(conn)?;
-    Ok(rows.into_iter().map(from_row).collect())
-}
-
-/// Adds to an account's posted debits and credits and returns the new totals.
-/// The UPDATE takes the row lock, so concurrent bookings on one account queue.
-pub(super) fn add_to_balance(
-    conn: &mut DbConnection,
-    account_id: i64,
-    debits_minor: i64,
-    credits_minor: i64,
-) -> AppResult<(i64, i64)> {
-    Ok(diesel::update(accounts::table.find(account_id))
-        .set((
-            accounts::debits_minor.eq(accounts::debits_minor + debits_minor),
-            accounts::credits_minor.eq(accounts::credits_minor + credits_minor),
-        ))
-        .returning((accounts::debits_minor, accounts::credits_minor))
-        .get_result(conn)?)
-}

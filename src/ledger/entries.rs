@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
-use uuid::Uuid;
 
-use super::accounts::{accounts_by_code, add_to_balance};
-use super::chain::{entry_hash, CanonicalEntry, CanonicalPosting, RECORDED_AT_FORMAT};
+use super::booking::Booking;
+use super::chain::{CanonicalEntry, CanonicalPosting, RECORDED_AT_FORMAT};
 use super::Side;
 use crate::db::schema::{accounts, funds, journal_entries, postings};
-use crate::db::{is_unique_violation, DbConnection};
-use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::money::{format_minor, Currency, MAX_AMOUNT_MINOR};
 
 /// The most postings one entry may carry.
@@ -109,7 +108,7 @@ pub(super) fn totals_by_currency<'a>(
     totals
 }
 
-fn check_shape(entry: &NewEntry) -> AppResult<()> {
+pub(super) fn check_shape(entry: &NewEntry) -> AppResult<()> {
     if entry.postings.len() < 2 {
         return Err(AppError::field(
             "/postings",
@@ -133,7 +132,7 @@ fn check_shape(entry: &NewEntry) -> AppResult<()> {
     Ok(())
 }
 
-fn check_balanced(entry: &NewEntry) -> AppResult<()> {
+pub(super) fn check_balanced(entry: &NewEntry) -> AppResult<()> {
     let totals = totals_by_currency(
         entry
             .postings
@@ -173,185 +172,20 @@ fn check_balanced(entry: &NewEntry) -> AppResult<()> {
     Ok(())
 }
 
-/// Books `entry` in fund `fund_id` inside the caller's transaction.
-///
-/// Checks that the entry balances per currency, that every account belongs to
-/// the fund and is in the posting's currency, that the effective date is after
-/// the closed period, and that no guarded account goes below zero. Assigns the
-/// next sequence and chains the hash; the fund row's UPDATE serialises all
-/// bookings of one fund, so the sequence has no gaps on any number of processes.
+/// Books one entry in fund `fund_id` inside the caller's transaction: opens a
+/// [`Booking`], posts, closes. See [`Booking::post`] for the checks.
 pub fn post_entry(
     conn: &mut DbConnection,
     fund_id: i64,
     entry: NewEntry,
 ) -> AppResult<JournalEntry> {
-    check_shape(&entry)?;
-    let codes: Vec<&str> = entry.postings.iter().map(|p| p.account.as_str()).collect();
-    let accounts: HashMap<String, super::Account> = accounts_by_code(conn, fund_id, &codes)?
-        .into_iter()
-        .map(|a| (a.code.clone(), a))
-        .collect();
-    let mut errors = Vec::new();
-    for (i, p) in entry.postings.iter().enumerate() {
-        match accounts.get(&p.account) {
-            None => errors.push(FieldError::new(
-                format!("/postings/{i}/account"),
-                "unknown_account",
-                format!("no account {} in this fund", p.account),
-            )),
-            Some(a) if a.currency != p.currency => errors.push(FieldError::new(
-                format!("/postings/{i}/currency"),
-                "currency_mismatch",
-                format!(
-                    "account {} is kept in {}, not {}",
-                    a.code, a.currency, p.currency
-                ),
-            )),
-            Some(_) => {}
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
-    }
-    check_balanced(&entry)?;
-
-    // Take the fund's chain head: this row lock orders every booking of the fund.
-    let (sequence, previous_hash, closed_through, fund_code): (
-        i64,
-        String,
-        Option<NaiveDate>,
-        String,
-    ) = diesel::update(funds::table.find(fund_id))
-        .set(funds::last_sequence.eq(funds::last_sequence + 1))
-        .returning((
-            funds::last_sequence,
-            funds::chain_head,
-            funds::closed_through,
-            funds::code,
-        ))
-        .get_result(conn)?;
-    if let Some(closed) = closed_through {
-        if entry.effective_date <= closed {
-            return Err(AppError::new(
-                ErrorCode::PeriodClosed,
-                format!(
-                    "the books are closed through {closed}; date the entry after it (effective_date {})",
-                    entry.effective_date
-                ),
-            )
-            .with("closed_through", closed.to_string()));
-        }
-    }
-
-    let mut booked = JournalEntry {
-        id: Uuid::now_v7().to_string(),
-        fund_code,
-        sequence,
-        effective_date: entry.effective_date,
-        recorded_at: crate::time::now(),
-        kind: entry.kind.to_string(),
-        memo: entry.memo,
-        source_type: entry.source.as_ref().map(|s| s.0.clone()),
-        source_id: entry.source.as_ref().map(|s| s.1.clone()),
-        created_by: entry.created_by,
-        reverses: entry.reverses,
-        reversed_by: None,
-        previous_hash,
-        hash: String::new(),
-        postings: entry
-            .postings
-            .iter()
-            .map(|p| Posting {
-                account: p.account.clone(),
-                side: p.side,
-                amount_minor: p.amount_minor,
-                currency: p.currency,
-            })
-            .collect(),
-    };
-    booked.hash = entry_hash(&booked.previous_hash, &booked.canonical());
-
-    let inserted = diesel::insert_into(journal_entries::table)
-        .values((
-            journal_entries::id.eq(&booked.id),
-            journal_entries::fund_id.eq(fund_id),
-            journal_entries::sequence.eq(booked.sequence),
-            journal_entries::effective_date.eq(booked.effective_date),
-            journal_entries::recorded_at.eq(booked.recorded_at),
-            journal_entries::kind.eq(&booked.kind),
-            journal_entries::memo.eq(&booked.memo),
-            journal_entries::source_type.eq(&booked.source_type),
-            journal_entries::source_id.eq(&booked.source_id),
-            journal_entries::created_by.eq(&booked.created_by),
-            journal_entries::reverses.eq(&booked.reverses),
-            journal_entries::previous_hash.eq(&booked.previous_hash),
-            journal_entries::hash.eq(&booked.hash),
-        ))
-        .execute(conn);
-    match inserted {
-        Err(e) if is_unique_violation(&e) && booked.reverses.is_some() => {
-            return Err(already_reversed(
-                booked.reverses.as_deref().unwrap_or_default(),
-            ));
-        }
-        other => {
-            other?;
-        }
-    }
-    for (line, p) in booked.postings.iter().enumerate() {
-        diesel::insert_into(postings::table)
-            .values((
-                postings::entry_id.eq(&booked.id),
-                postings::line.eq(line as i32 + 1),
-                postings::account_id.eq(accounts[&p.account].id),
-                postings::side.eq(p.side.as_str()),
-                postings::amount_minor.eq(p.amount_minor),
-                postings::currency.eq(p.currency.code()),
-                postings::effective_date.eq(booked.effective_date),
-            ))
-            .execute(conn)?;
-    }
-
-    // One balance update per account, in code order (a stable lock order).
-    let mut per_account: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for p in &booked.postings {
-        let t = per_account.entry(p.account.as_str()).or_default();
-        match p.side {
-            Side::Debit => t.0 += p.amount_minor,
-            Side::Credit => t.1 += p.amount_minor,
-        }
-    }
-    for (code, (debits, credits)) in per_account {
-        let account = &accounts[code];
-        let (new_debits, new_credits) = add_to_balance(conn, account.id, debits, credits)?;
-        let balance = account.account_type.balance(new_debits, new_credits);
-        if !account.allow_negative && balance < 0 {
-            let available = account
-                .account_type
-                .balance(new_debits - debits, new_credits - credits);
-            return Err(AppError::new(
-                ErrorCode::InsufficientFunds,
-                format!(
-                    "account {} ({}) would go to {} {}; it may not go below zero",
-                    account.code,
-                    account.name,
-                    format_minor(balance, account.currency),
-                    account.currency
-                ),
-            )
-            .with("account", &account.code)
-            .with("available", format_minor(available, account.currency))
-            .with("currency", account.currency.code()));
-        }
-    }
-
-    diesel::update(funds::table.find(fund_id))
-        .set(funds::chain_head.eq(&booked.hash))
-        .execute(conn)?;
+    let mut booking = Booking::open(conn, fund_id)?;
+    let booked = booking.post(conn, entry)?;
+    booking.close(conn)?;
     Ok(booked)
 }
 
-fn already_reversed(entry_id: &str) -> AppError {
+pub(super) fn already_reversed(entry_id: &str) -> AppError {
     AppError::new(
         ErrorCode::AlreadyReversed,
         format!("entry {entry_id} has already been reversed; an entry is reversed once"),
@@ -378,9 +212,10 @@ pub struct Reversal<'a> {
 /// across processes).
 pub fn reverse_entry(
     conn: &mut DbConnection,
-    fund_id: i64,
+    booking: &mut Booking,
     reversal: Reversal,
 ) -> AppResult<JournalEntry> {
+    let fund_id = booking.fund_id();
     let entry_id = reversal.entry_id;
     let original = find_entry(conn, fund_id, entry_id)?
         .ok_or_else(|| AppError::not_found(format!("no journal entry {entry_id} in this fund")))?;
@@ -401,9 +236,8 @@ pub fn reverse_entry(
     if let Some(by) = &original.reversed_by {
         return Err(already_reversed(&original.id).with("reversed_by", by));
     }
-    post_entry(
+    booking.post(
         conn,
-        fund_id,
         NewEntry {
             effective_date: reversal.effective_date,
             kind: reversal.kind,
@@ -423,6 +257,18 @@ pub fn reverse_entry(
                 .collect(),
         },
     )
+}
+
+/// Books one reversal on its own: opens a [`Booking`], reverses, closes.
+pub fn book_reversal(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    reversal: Reversal,
+) -> AppResult<JournalEntry> {
+    let mut booking = Booking::open(conn, fund_id)?;
+    let entry = reverse_entry(conn, &mut booking, reversal)?;
+    booking.close(conn)?;
+    Ok(entry)
 }
 
 /// Which entries to list: by effective date range and after a sequence.

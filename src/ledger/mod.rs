@@ -7,6 +7,7 @@
 
 mod accounts;
 pub mod balances;
+mod booking;
 pub mod chain;
 mod entries;
 mod verify;
@@ -15,9 +16,10 @@ pub use accounts::{
     chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
 };
 pub use balances::{balances_as_of, statement, Statement, StatementLine};
+pub use booking::{Booking, Mark};
 pub use entries::{
-    find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry, NewEntry,
-    NewPosting, Posting, Reversal,
+    book_reversal, find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry,
+    NewEntry, NewPosting, Posting, Reversal,
 };
 pub use verify::{verify_fund, Verification, VerificationProblem};
 

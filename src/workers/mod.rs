@@ -382,6 +382,15 @@ fn worker_from_row(r: WorkerRow) -> Worker {
     }
 }
 
+/// The fund a worker is enrolled in.
+pub fn fund_of_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<i64>> {
+    Ok(workers::table
+        .find(id)
+        .select(workers::fund_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// A worker with dependants and contracts.
 pub fn find_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<Worker>> {
     let Some(row) = workers::table

@@ -469,3 +469,70 @@ fn every_change_and_every_refusal_is_in_the_audit_log() {
     let future = app.get("/v1/audit-log?from=2999-01-01", &auditor);
     assert_eq!(future.body["items"], json!([]));
 }
+
+#[test]
+fn a_failed_attempt_inside_a_booking_leaves_no_row_no_balance_and_no_gap() {
+    use mwf::error::{AppError, ErrorCode};
+    use mwf::ledger::{Booking, NewEntry, NewPosting, Side};
+    use mwf::money::Currency;
+
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    let fund_id = mwf::funds::find_fund(&mut app.connection(), "KE-MWF")
+        .unwrap()
+        .unwrap()
+        .id;
+    let kes = Currency::parse("KES").unwrap();
+    let entry = |amount: i64| NewEntry {
+        effective_date: "2026-01-05".parse().unwrap(),
+        kind: "adjustment",
+        memo: format!("grant of {amount}"),
+        source: None,
+        created_by: "test".into(),
+        reverses: None,
+        postings: vec![
+            NewPosting {
+                account: "1000".into(),
+                side: Side::Debit,
+                amount_minor: amount,
+                currency: kes,
+            },
+            NewPosting {
+                account: "4200".into(),
+                side: Side::Credit,
+                amount_minor: amount,
+                currency: kes,
+            },
+        ],
+    };
+    let mut conn = app.connection();
+    mwf::db::write_transaction(&mut conn, |conn| -> Result<(), AppError> {
+        let mut booking = Booking::open(conn, fund_id)?;
+        booking.post(conn, entry(100))?;
+        let failed = booking.attempt(conn, |conn, booking| {
+            booking.post(conn, entry(5_000))?;
+            Err::<(), _>(AppError::new(
+                ErrorCode::ValidationFailed,
+                "the item failed after booking",
+            ))
+        });
+        assert!(failed.is_err());
+        assert_eq!(booking.account("1000").unwrap().debits_minor, 100);
+        booking.post(conn, entry(250))?;
+        booking.close(conn)
+    })
+    .unwrap();
+    let entries = app.get("/v1/funds/KE-MWF/journal-entries", &app.admin());
+    let memos: Vec<(i64, &str)> = entries.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["sequence"].as_i64().unwrap(), e["memo"].as_str().unwrap()))
+        .collect();
+    assert_eq!(memos, vec![(1, "grant of 100"), (2, "grant of 250")]);
+    assert_eq!(app.balance("KE-MWF", "1000"), "3.50");
+    assert_eq!(
+        app.get("/v1/funds/KE-MWF/ledger/verify", &app.admin()).body["ok"],
+        true
+    );
+}

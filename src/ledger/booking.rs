@@ -1,0 +1,322 @@
+//! A fund's ledger opened for booking inside one transaction.
+//!
+//! [`Booking::open`] takes the fund's row lock (every booking of a fund takes it
+//! first, so bookings of one fund are ordered on any number of processes) and
+//! reads the chain head and the account balances once. Entries posted through it
+//! are inserted at once; the balances and the chain head are kept here and written
+//! back once by [`Booking::close`]. A batch of thousands of entries therefore
+//! updates each hot row (the fund, the cash account) once per transaction instead
+//! of once per entry. [`Booking::mark`] and [`Booking::rollback_to`] undo the
+//! in-memory state of an entry whose savepoint was rolled back, so a failed batch
+//! item leaves neither a row nor a gap in the sequence.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::accounts::{list_accounts, Account};
+use super::chain::entry_hash;
+use super::entries::{
+    already_reversed, check_balanced, check_shape, JournalEntry, NewEntry, Posting,
+};
+use super::Side;
+use crate::db::schema::{accounts, funds, journal_entries, postings};
+use crate::db::{is_unique_violation, savepoint, DbConnection};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::money::format_minor;
+
+/// An open booking session on one fund's ledger. Call [`Booking::close`] before
+/// the transaction commits.
+#[must_use = "a Booking must be closed for its balances and chain head to be written"]
+pub struct Booking {
+    fund_id: i64,
+    fund_code: String,
+    closed_through: Option<NaiveDate>,
+    last_sequence: i64,
+    chain_head: String,
+    accounts: HashMap<String, Account>,
+    /// (account code, debits, credits) before each change, newest last.
+    undo: Vec<(String, i64, i64)>,
+}
+
+/// A point to return to when an entry's savepoint is rolled back.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    last_sequence: i64,
+    chain_head: String,
+    undo_len: usize,
+}
+
+impl Booking {
+    /// Locks the fund's row and reads its chain head, closed period and accounts.
+    pub fn open(conn: &mut DbConnection, fund_id: i64) -> AppResult<Booking> {
+        let (last_sequence, chain_head, closed_through, fund_code): (
+            i64,
+            String,
+            Option<NaiveDate>,
+            String,
+        ) = diesel::update(funds::table.find(fund_id))
+            .set(funds::last_sequence.eq(funds::last_sequence))
+            .returning((
+                funds::last_sequence,
+                funds::chain_head,
+                funds::closed_through,
+                funds::code,
+            ))
+            .get_result(conn)?;
+        let accounts = list_accounts(conn, fund_id)?
+            .into_iter()
+            .map(|a| (a.code.clone(), a))
+            .collect();
+        Ok(Booking {
+            fund_id,
+            fund_code,
+            closed_through,
+            last_sequence,
+            chain_head,
+            accounts,
+            undo: Vec::new(),
+        })
+    }
+
+    pub fn fund_id(&self) -> i64 {
+        self.fund_id
+    }
+
+    /// The current balance of an account, as this session sees it.
+    pub fn account(&self, code: &str) -> Option<&Account> {
+        self.accounts.get(code)
+    }
+
+    /// Books `entry`. Refused, with nothing written, unless: it has 2 to 200
+    /// positive postings; every account is the fund's and in the posting's
+    /// currency; debits equal credits per currency; it is dated after the closed
+    /// period; and no account that may not go negative would.
+    pub fn post(&mut self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<JournalEntry> {
+        check_shape(&entry)?;
+        let mut errors = Vec::new();
+        for (i, p) in entry.postings.iter().enumerate() {
+            match self.accounts.get(&p.account) {
+                None => errors.push(FieldError::new(
+                    format!("/postings/{i}/account"),
+                    "unknown_account",
+                    format!("no account {} in this fund", p.account),
+                )),
+                Some(a) if a.currency != p.currency => errors.push(FieldError::new(
+                    format!("/postings/{i}/currency"),
+                    "currency_mismatch",
+                    format!(
+                        "account {} is kept in {}, not {}",
+                        a.code, a.currency, p.currency
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        check_balanced(&entry)?;
+        if let Some(closed) = self.closed_through {
+            if entry.effective_date <= closed {
+                return Err(AppError::new(
+                    ErrorCode::PeriodClosed,
+                    format!(
+                        "the books are closed through {closed}; date the entry after it (effective_date {})",
+                        entry.effective_date
+                    ),
+                )
+                .with("closed_through", closed.to_string()));
+            }
+        }
+
+        // New totals per account, checked against the guards before anything is written.
+        let mut per_account: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for p in &entry.postings {
+            let t = per_account.entry(p.account.as_str()).or_default();
+            match p.side {
+                Side::Debit => t.0 += p.amount_minor,
+                Side::Credit => t.1 += p.amount_minor,
+            }
+        }
+        let mut new_totals = Vec::with_capacity(per_account.len());
+        for (code, (debits, credits)) in &per_account {
+            let account = &self.accounts[*code];
+            let (new_debits, new_credits) = (
+                account.debits_minor + debits,
+                account.credits_minor + credits,
+            );
+            let balance = account.account_type.balance(new_debits, new_credits);
+            if !account.allow_negative && balance < 0 {
+                return Err(AppError::new(
+                    ErrorCode::InsufficientFunds,
+                    format!(
+                        "account {} ({}) would go to {} {}; it may not go below zero",
+                        account.code,
+                        account.name,
+                        format_minor(balance, account.currency),
+                        account.currency
+                    ),
+                )
+                .with("account", &account.code)
+                .with(
+                    "available",
+                    format_minor(account.balance_minor(), account.currency),
+                )
+                .with("currency", account.currency.code()));
+            }
+            new_totals.push((code.to_string(), new_debits, new_credits));
+        }
+
+        let mut booked = JournalEntry {
+            id: Uuid::now_v7().to_string(),
+            fund_code: self.fund_code.clone(),
+            sequence: self.last_sequence + 1,
+            effective_date: entry.effective_date,
+            recorded_at: crate::time::now(),
+            kind: entry.kind.to_string(),
+            memo: entry.memo,
+            source_type: entry.source.as_ref().map(|s| s.0.clone()),
+            source_id: entry.source.as_ref().map(|s| s.1.clone()),
+            created_by: entry.created_by,
+            reverses: entry.reverses,
+            reversed_by: None,
+            previous_hash: self.chain_head.clone(),
+            hash: String::new(),
+            postings: entry
+                .postings
+                .iter()
+                .map(|p| Posting {
+                    account: p.account.clone(),
+                    side: p.side,
+                    amount_minor: p.amount_minor,
+                    currency: p.currency,
+                })
+                .collect(),
+        };
+        booked.hash = entry_hash(&booked.previous_hash, &booked.canonical());
+        // A savepoint, so that a reversal losing a race to another reversal of
+        // the same entry leaves the transaction usable.
+        savepoint(conn, |conn| self.insert(conn, &booked))?;
+
+        for (code, debits, credits) in new_totals {
+            let account = self.accounts.get_mut(&code).expect("checked above");
+            self.undo
+                .push((code, account.debits_minor, account.credits_minor));
+            account.debits_minor = debits;
+            account.credits_minor = credits;
+        }
+        self.last_sequence = booked.sequence;
+        self.chain_head = booked.hash.clone();
+        Ok(booked)
+    }
+
+    fn insert(&self, conn: &mut DbConnection, booked: &JournalEntry) -> AppResult<()> {
+        let inserted = diesel::insert_into(journal_entries::table)
+            .values((
+                journal_entries::id.eq(&booked.id),
+                journal_entries::fund_id.eq(self.fund_id),
+                journal_entries::sequence.eq(booked.sequence),
+                journal_entries::effective_date.eq(booked.effective_date),
+                journal_entries::recorded_at.eq(booked.recorded_at),
+                journal_entries::kind.eq(&booked.kind),
+                journal_entries::memo.eq(&booked.memo),
+                journal_entries::source_type.eq(&booked.source_type),
+                journal_entries::source_id.eq(&booked.source_id),
+                journal_entries::created_by.eq(&booked.created_by),
+                journal_entries::reverses.eq(&booked.reverses),
+                journal_entries::previous_hash.eq(&booked.previous_hash),
+                journal_entries::hash.eq(&booked.hash),
+            ))
+            .execute(conn);
+        match (inserted, &booked.reverses) {
+            (Err(e), Some(reversed)) if is_unique_violation(&e) => {
+                return Err(already_reversed(reversed))
+            }
+            (other, _) => {
+                other?;
+            }
+        }
+        for (line, p) in booked.postings.iter().enumerate() {
+            diesel::insert_into(postings::table)
+                .values((
+                    postings::entry_id.eq(&booked.id),
+                    postings::line.eq(line as i32 + 1),
+                    postings::account_id.eq(self.accounts[&p.account].id),
+                    postings::side.eq(p.side.as_str()),
+                    postings::amount_minor.eq(p.amount_minor),
+                    postings::currency.eq(p.currency.code()),
+                    postings::effective_date.eq(booked.effective_date),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            last_sequence: self.last_sequence,
+            chain_head: self.chain_head.clone(),
+            undo_len: self.undo.len(),
+        }
+    }
+
+    /// Forgets what was posted since `mark` (its rows were rolled back with a savepoint).
+    pub fn rollback_to(&mut self, mark: Mark) {
+        while self.undo.len() > mark.undo_len {
+            let (code, debits, credits) = self.undo.pop().expect("length checked");
+            let account = self
+                .accounts
+                .get_mut(&code)
+                .expect("undo names known accounts");
+            account.debits_minor = debits;
+            account.credits_minor = credits;
+        }
+        self.last_sequence = mark.last_sequence;
+        self.chain_head = mark.chain_head;
+    }
+
+    /// Runs `f` in a savepoint; if it fails, its rows and this session's state
+    /// return to where they were (a failed batch item).
+    pub fn attempt<T>(
+        &mut self,
+        conn: &mut DbConnection,
+        f: impl FnOnce(&mut DbConnection, &mut Booking) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mark = self.mark();
+        let outcome = savepoint(conn, |conn| f(conn, self));
+        if outcome.is_err() {
+            self.rollback_to(mark);
+        }
+        outcome
+    }
+
+    /// Writes the balances and the chain head. Call once, before commit.
+    pub fn close(self, conn: &mut DbConnection) -> AppResult<()> {
+        let mut changed: Vec<&str> = self.undo.iter().map(|(code, _, _)| code.as_str()).collect();
+        changed.sort_unstable();
+        changed.dedup();
+        for code in changed {
+            let a = &self.accounts[code];
+            assert!(
+                a.allow_negative || a.balance_minor() >= 0,
+                "the overdraft guard was checked before posting"
+            );
+            diesel::update(accounts::table.find(a.id))
+                .set((
+                    accounts::debits_minor.eq(a.debits_minor),
+                    accounts::credits_minor.eq(a.credits_minor),
+                ))
+                .execute(conn)?;
+        }
+        diesel::update(funds::table.find(self.fund_id))
+            .set((
+                funds::last_sequence.eq(self.last_sequence),
+                funds::chain_head.eq(&self.chain_head),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}
