@@ -14,7 +14,7 @@ use crate::db::schema::{contribution_payers, contributions};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{lock_fund, Fund};
-use crate::ledger::{self, Booking, NewEntry, NewPosting, Reversal, Side};
+use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal, Side};
 use crate::money::{format_minor, Currency};
 use crate::rules::document::{PayerType, RuleDocument};
 use crate::rules::evaluate::{quote as quote_rules, version_in_force, Quote, QuoteError};
@@ -189,38 +189,33 @@ pub fn begin_recording(conn: &mut DbConnection, fund: &Fund) -> AppResult<Record
 }
 
 impl Recorder {
-    /// Records one contribution (a single request: its transaction is its unit).
+    /// Records one contribution. The outer `Err` is a failure that spoils the
+    /// transaction (roll it back: `?` does); the inner `Err` is a refusal that
+    /// wrote nothing, so a batch goes on with its next item.
     pub fn record(
         &mut self,
         conn: &mut DbConnection,
         fund: &Fund,
         new: &NewContribution,
         created_by: &str,
-    ) -> AppResult<Recorded> {
-        record(
-            conn,
-            fund,
-            &self.rules,
-            &mut self.booking,
-            new,
-            created_by,
-            "",
-        )
-    }
-
-    /// Records one batch item in a savepoint: if it fails, nothing of it stays.
-    pub fn record_item(
-        &mut self,
-        conn: &mut DbConnection,
-        fund: &Fund,
-        new: &NewContribution,
-        created_by: &str,
         at: &str,
-    ) -> AppResult<Recorded> {
-        let rules = &self.rules;
-        self.booking.attempt(conn, |conn, booking| {
-            record(conn, fund, rules, booking, new, created_by, at)
-        })
+    ) -> AppResult<Result<Recorded, AppError>> {
+        match plan(conn, fund, &self.rules, &self.booking, new, created_by, at) {
+            Ok(Plan::Existing(c)) => Ok(Ok(Recorded::Existing(c))),
+            Ok(Plan::New(c, entry)) => {
+                let (c, event) = write(conn, &mut self.booking, *c, entry)?;
+                Ok(Ok(Recorded::Created(c, event)))
+            }
+            Err(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::InternalError | ErrorCode::ServiceUnavailable
+                ) =>
+            {
+                Err(e)
+            }
+            Err(refusal) => Ok(Err(refusal)),
+        }
     }
 
     /// Writes the ledger's balances and chain head; call before commit.
@@ -268,18 +263,24 @@ pub enum Recorded {
     Existing(Contribution),
 }
 
-/// Records a contribution and books it, in the caller's transaction, under
-/// the fund's `rules` and through its open `booking`. `at` prefixes field paths
-/// in problems (`/items/3` for a batch item).
-fn record(
+/// What recording a contribution will do, decided before anything is written.
+enum Plan {
+    Existing(Contribution),
+    New(Box<Contribution>, PreparedEntry),
+}
+
+/// Makes every check of a contribution under the fund's `rules` and prepares
+/// its journal entry, writing nothing: a refusal leaves no trace, so a batch
+/// item needs no savepoint. `at` prefixes field paths (`/items/3`).
+fn plan(
     conn: &mut DbConnection,
     fund: &Fund,
     rules: &FundRules,
-    booking: &mut Booking,
+    booking: &Booking,
     new: &NewContribution,
     created_by: &str,
     at: &str,
-) -> AppResult<Recorded> {
+) -> AppResult<Plan> {
     if let Some(external_ref) = &new.external_ref {
         if let Some(existing) = find_by_external_ref(conn, fund, external_ref)? {
             let same = existing.worker_id == new.worker_id
@@ -293,7 +294,7 @@ fn record(
                 )
                 .with("contribution_id", &existing.id));
             }
-            return Ok(Recorded::Existing(existing));
+            return Ok(Plan::Existing(existing));
         }
     }
     let (worker, contract) = worker_and_contract(
@@ -398,83 +399,33 @@ fn record(
             currency: c,
         });
     }
-    let entry = booking.post(
-        conn,
-        NewEntry {
-            effective_date: new.paid_on,
-            kind: ENTRY_KIND,
-            memo: format!("Contribution of worker {worker} under {rule_version}"),
-            source: Some(("contribution".to_string(), id.clone())),
-            created_by: created_by.to_string(),
-            reverses: None,
-            postings,
-        },
-    )?;
-    let taxes: Vec<TaxLine> = quote
-        .taxes
-        .iter()
-        .map(|t| TaxLine {
-            code: t.code.clone(),
-            rate: t.rate.to_string(),
-            amount_minor: t.amount_minor,
-        })
-        .collect();
-    let now = crate::time::now();
-    let basis = match quote.validity {
-        crate::rules::document::Validity::FixedMonths => "fixed_months",
-        crate::rules::document::Validity::ContractEnd => "contract_end",
-    };
-    diesel::insert_into(contributions::table)
-        .values((
-            contributions::id.eq(&id),
-            contributions::fund_id.eq(fund.id),
-            contributions::worker_id.eq(&worker),
-            contributions::contract_id.eq(&new.contract_id),
-            contributions::rule_version.eq(&rule_version),
-            contributions::paid_on.eq(new.paid_on),
-            contributions::currency.eq(c.code()),
-            contributions::amount_minor.eq(quote.amount_minor),
-            contributions::taxes.eq(serde_json::to_string(&taxes)?),
-            contributions::total_minor.eq(quote.total_minor),
-            contributions::benefit_reserve_minor.eq(quote.benefit_reserve_minor),
-            contributions::administration_minor.eq(quote.administration_minor),
-            contributions::external_ref.eq(&new.external_ref),
-            contributions::received_amount_minor.eq(new.received.as_ref().map(|r| r.amount_minor)),
-            contributions::received_currency
-                .eq(new.received.as_ref().map(|r| r.currency.code().to_string())),
-            contributions::exchange_rate
-                .eq(new.received.as_ref().map(|r| r.exchange_rate.to_string())),
-            contributions::coverage_start.eq(quote.coverage_start),
-            contributions::coverage_end.eq(quote.coverage_end),
-            contributions::coverage_basis.eq(basis),
-            contributions::grace_days.eq(quote.grace_days as i32),
-            contributions::journal_entry_id.eq(&entry.id),
-            contributions::status.eq("recorded"),
-            contributions::created_at.eq(now),
-            contributions::created_by.eq(created_by),
-        ))
-        .execute(conn)?;
-    for (line, payer) in new.payers.iter().enumerate() {
-        diesel::insert_into(contribution_payers::table)
-            .values((
-                contribution_payers::contribution_id.eq(&id),
-                contribution_payers::line.eq(line as i32 + 1),
-                contribution_payers::payer_type.eq(payer.payer_type.as_str()),
-                contribution_payers::amount_minor.eq(payer.amount_minor),
-                contribution_payers::reference.eq(&payer.reference),
-            ))
-            .execute(conn)?;
-    }
+    let prepared = booking.prepare(NewEntry {
+        effective_date: new.paid_on,
+        kind: ENTRY_KIND,
+        memo: format!("Contribution of worker {worker} under {rule_version}"),
+        source: Some(("contribution".to_string(), id.clone())),
+        created_by: created_by.to_string(),
+        reverses: None,
+        postings,
+    })?;
     let contribution = Contribution {
-        id: id.clone(),
+        id,
         fund_code: fund.code.clone(),
-        worker_id: worker.clone(),
+        worker_id: worker,
         contract_id: new.contract_id.clone(),
-        rule_version: rule_version.clone(),
+        rule_version,
         paid_on: new.paid_on,
         currency: c,
         amount_minor: quote.amount_minor,
-        taxes,
+        taxes: quote
+            .taxes
+            .iter()
+            .map(|t| TaxLine {
+                code: t.code.clone(),
+                rate: t.rate.to_string(),
+                amount_minor: t.amount_minor,
+            })
+            .collect(),
         total_minor: quote.total_minor,
         benefit_reserve_minor: quote.benefit_reserve_minor,
         administration_minor: quote.administration_minor,
@@ -485,14 +436,18 @@ fn record(
             .map(|r| (r.amount_minor, r.currency, r.exchange_rate.to_string())),
         coverage_start: quote.coverage_start,
         coverage_end: quote.coverage_end,
-        coverage_basis: basis.to_string(),
+        coverage_basis: match quote.validity {
+            crate::rules::document::Validity::FixedMonths => "fixed_months",
+            crate::rules::document::Validity::ContractEnd => "contract_end",
+        }
+        .to_string(),
         grace_days: quote.grace_days as i32,
-        journal_entry_id: entry.id.clone(),
+        journal_entry_id: prepared.entry().id.clone(),
         status: "recorded".to_string(),
         reversal_entry_id: None,
         reversal_reason: None,
         reversed_at: None,
-        created_at: now,
+        created_at: crate::time::now(),
         created_by: created_by.to_string(),
         payers: new
             .payers
@@ -504,23 +459,75 @@ fn record(
             })
             .collect(),
     };
+    Ok(Plan::New(Box::new(contribution), prepared))
+}
+
+/// Writes a planned contribution: its journal entry, its row and its payers.
+fn write(
+    conn: &mut DbConnection,
+    booking: &mut Booking,
+    c: Contribution,
+    entry: PreparedEntry,
+) -> AppResult<(Contribution, NewEvent)> {
+    let entry = booking.commit(conn, entry)?;
+    let fund_id = booking.fund_id();
+    diesel::insert_into(contributions::table)
+        .values((
+            contributions::id.eq(&c.id),
+            contributions::fund_id.eq(fund_id),
+            contributions::worker_id.eq(&c.worker_id),
+            contributions::contract_id.eq(&c.contract_id),
+            contributions::rule_version.eq(&c.rule_version),
+            contributions::paid_on.eq(c.paid_on),
+            contributions::currency.eq(c.currency.code()),
+            contributions::amount_minor.eq(c.amount_minor),
+            contributions::taxes.eq(serde_json::to_string(&c.taxes)?),
+            contributions::total_minor.eq(c.total_minor),
+            contributions::benefit_reserve_minor.eq(c.benefit_reserve_minor),
+            contributions::administration_minor.eq(c.administration_minor),
+            contributions::external_ref.eq(&c.external_ref),
+            contributions::received_amount_minor.eq(c.received.as_ref().map(|r| r.0)),
+            contributions::received_currency
+                .eq(c.received.as_ref().map(|r| r.1.code().to_string())),
+            contributions::exchange_rate.eq(c.received.as_ref().map(|r| r.2.clone())),
+            contributions::coverage_start.eq(c.coverage_start),
+            contributions::coverage_end.eq(c.coverage_end),
+            contributions::coverage_basis.eq(&c.coverage_basis),
+            contributions::grace_days.eq(c.grace_days),
+            contributions::journal_entry_id.eq(&entry.id),
+            contributions::status.eq(&c.status),
+            contributions::created_at.eq(c.created_at),
+            contributions::created_by.eq(&c.created_by),
+        ))
+        .execute(conn)?;
+    for (line, payer) in c.payers.iter().enumerate() {
+        diesel::insert_into(contribution_payers::table)
+            .values((
+                contribution_payers::contribution_id.eq(&c.id),
+                contribution_payers::line.eq(line as i32 + 1),
+                contribution_payers::payer_type.eq(&payer.payer_type),
+                contribution_payers::amount_minor.eq(payer.amount_minor),
+                contribution_payers::reference.eq(&payer.reference),
+            ))
+            .execute(conn)?;
+    }
     let event = NewEvent {
-        fund_code: fund.code.clone(),
+        fund_code: c.fund_code.clone(),
         event_type: event_kind::CONTRIBUTION_RECORDED,
-        subject_id: id.clone(),
+        subject_id: c.id.clone(),
         payload: json!({
-            "contribution_id": id,
-            "worker_id": worker,
-            "paid_on": new.paid_on,
-            "amount": format_minor(quote.amount_minor, c),
-            "total": format_minor(quote.total_minor, c),
-            "currency": c.code(),
-            "rule_version": rule_version,
-            "coverage": {"start": quote.coverage_start, "end": quote.coverage_end},
+            "contribution_id": c.id,
+            "worker_id": c.worker_id,
+            "paid_on": c.paid_on,
+            "amount": format_minor(c.amount_minor, c.currency),
+            "total": format_minor(c.total_minor, c.currency),
+            "currency": c.currency.code(),
+            "rule_version": c.rule_version,
+            "coverage": {"start": c.coverage_start, "end": c.coverage_end},
             "journal_entry_id": entry.id,
         }),
     };
-    Ok(Recorded::Created(contribution, event))
+    Ok((c, event))
 }
 
 /// Reverses a contribution (a bounced payment): books the reversing entry and

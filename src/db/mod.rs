@@ -143,13 +143,3 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
-
-/// Runs `f` inside a savepoint of the open transaction: on error only `f`'s
-/// writes are undone and the transaction goes on (a batch item that fails).
-pub fn savepoint<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    conn.transaction(f)
-}

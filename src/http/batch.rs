@@ -115,3 +115,20 @@ impl BatchResponse {
         }
     }
 }
+
+/// Sorts an item's outcome: refusals (decided before the item wrote anything)
+/// become the item's answer; a failure of the database spoils the transaction and
+/// fails the whole batch (outer `Err`), so nothing is half-written.
+pub fn refusal_or_fatal<T>(outcome: AppResult<T>) -> AppResult<Result<T, AppError>> {
+    match outcome {
+        Err(e)
+            if matches!(
+                e.code,
+                ErrorCode::InternalError | ErrorCode::ServiceUnavailable
+            ) =>
+        {
+            Err(e)
+        }
+        other => Ok(other),
+    }
+}

@@ -417,7 +417,7 @@ pub async fn record_contribution(
                 let fund = fund_in_scope(conn, caller, &code)?;
                 let new = input.validate("")?;
                 let mut recorder = contributions::begin_recording(conn, &fund)?;
-                let recorded = recorder.record(conn, &fund, &new, &caller.subject)?;
+                let recorded = recorder.record(conn, &fund, &new, &caller.subject, "")??;
                 recorder.finish(conn)?;
                 match recorded {
                     Recorded::Created(c, event) => Ok(Done::created(
@@ -435,6 +435,8 @@ pub async fn record_contribution(
         .await
 }
 
+/// One batch item: the outer `Err` fails the whole batch (the transaction is
+/// spoilt), the inner one is this item's refusal.
 fn record_item(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -442,10 +444,12 @@ fn record_item(
     caller: &Caller,
     index: usize,
     item: AppResult<ContributionRequest>,
-) -> AppResult<Recorded> {
+) -> AppResult<Result<Recorded, AppError>> {
     let at = format!("/items/{index}");
-    let new = item?.validate(&at)?;
-    recorder.record_item(conn, fund, &new, &caller.subject, &at)
+    match item.and_then(|request| request.validate(&at)) {
+        Ok(new) => recorder.record(conn, fund, &new, &caller.subject, &at),
+        Err(refusal) => Ok(Err(refusal)),
+    }
 }
 
 /// Record up to 10,000 contributions (admin, officer, ministry), answering per item.
@@ -483,11 +487,10 @@ pub async fn record_contributions_batch(
             let items = parse_items::<ContributionRequest>(input)?;
             let mut recorder = contributions::begin_recording(conn, &fund)?;
             let mut events = Vec::new();
-            let results = items
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| {
-                    match record_item(conn, &fund, &mut recorder, caller, index, item) {
+            let mut results = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                results.push(
+                    match record_item(conn, &fund, &mut recorder, caller, index, item)? {
                         Ok(Recorded::Created(c, event)) => {
                             events.push(event);
                             BatchItemResult::created(index, json!({"contribution_id": c.id}))
@@ -496,9 +499,9 @@ pub async fn record_contributions_batch(
                             BatchItemResult::existing(index, json!({"contribution_id": c.id}))
                         }
                         Err(problem) => BatchItemResult::failed(index, &problem),
-                    }
-                })
-                .collect::<Vec<_>>();
+                    },
+                );
+            }
             recorder.finish(conn)?;
             let response = BatchResponse::new(results);
             let target = format!(

@@ -8,7 +8,8 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    parse_items, BatchItemResult, BatchRequest, BatchResponse, MAX_BATCH_BODY_BYTES,
+    parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
 use super::write::{Done, Mutation};
@@ -462,6 +463,7 @@ pub async fn enroll_worker(
         .run(&req, body, move |conn, caller, input: EnrollWorker| {
             let fund = fund_in_scope(conn, caller, &code)?;
             let new = input.validate("")?;
+            crate::funds::lock_fund(conn, fund.id)?;
             let worker = workers::enroll(conn, fund.id, &new, &caller.subject)?;
             let event = enrolled_event(&fund, &worker);
             Ok(Done::created(
@@ -505,26 +507,22 @@ pub async fn enroll_workers_batch(
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
             let items = parse_items::<EnrollWorker>(input)?;
+            crate::funds::lock_fund(conn, fund.id)?;
             let mut events = Vec::new();
-            let results = items
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| {
-                    let outcome = item.and_then(|request| {
-                        let new = request.validate(&format!("/items/{index}"))?;
-                        crate::db::savepoint(conn, |conn| {
-                            workers::enroll(conn, fund.id, &new, &caller.subject)
-                        })
-                    });
-                    match outcome {
-                        Ok(worker) => {
-                            events.push(enrolled_event(&fund, &worker));
-                            BatchItemResult::created(index, json!({"worker_id": worker.id}))
-                        }
-                        Err(problem) => BatchItemResult::failed(index, &problem),
+            let mut results = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                let outcome = item.and_then(|request| {
+                    let new = request.validate(&format!("/items/{index}"))?;
+                    workers::enroll(conn, fund.id, &new, &caller.subject)
+                });
+                results.push(match refusal_or_fatal(outcome)? {
+                    Ok(worker) => {
+                        events.push(enrolled_event(&fund, &worker));
+                        BatchItemResult::created(index, json!({"worker_id": worker.id}))
                     }
-                })
-                .collect::<Vec<_>>();
+                    Err(problem) => BatchItemResult::failed(index, &problem),
+                });
+            }
             let response = BatchResponse::new(results);
             let target = format!(
                 "workers: {} enrolled, {} failed",

@@ -6,11 +6,15 @@
 //! are inserted at once; the balances and the chain head are kept here and written
 //! back once by [`Booking::close`]. A batch of thousands of entries therefore
 //! updates each hot row (the fund, the cash account) once per transaction instead
-//! of once per entry. [`Booking::mark`] and [`Booking::rollback_to`] undo the
-//! in-memory state of an entry whose savepoint was rolled back, so a failed batch
-//! item leaves neither a row nor a gap in the sequence.
+//! of once per entry.
+//!
+//! Posting is two steps: [`Booking::prepare`] makes every check and writes
+//! nothing; [`Booking::commit`] writes. A batch prepares an item (a refusal is that
+//! item's answer and leaves no trace) and then commits it; a failure while writing
+//! fails the whole transaction. So batches need no savepoints, which PostgreSQL
+//! handles in quadratic time when a transaction holds thousands of them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -23,7 +27,7 @@ use super::entries::{
 };
 use super::Side;
 use crate::db::schema::{accounts, funds, journal_entries, postings};
-use crate::db::{is_unique_violation, savepoint, DbConnection};
+use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::money::format_minor;
 
@@ -37,16 +41,23 @@ pub struct Booking {
     last_sequence: i64,
     chain_head: String,
     accounts: HashMap<String, Account>,
-    /// (account code, debits, credits) before each change, newest last.
-    undo: Vec<(String, i64, i64)>,
+    /// Codes of the accounts whose balances changed.
+    changed: BTreeSet<String>,
 }
 
-/// A point to return to when an entry's savepoint is rolled back.
-#[derive(Debug, Clone)]
-pub struct Mark {
-    last_sequence: i64,
-    chain_head: String,
-    undo_len: usize,
+/// An entry that passed every check, ready to be written by [`Booking::commit`].
+#[must_use]
+pub struct PreparedEntry {
+    entry: JournalEntry,
+    /// (account code, new debits, new credits).
+    new_totals: Vec<(String, i64, i64)>,
+}
+
+impl PreparedEntry {
+    /// The entry as it will be booked (its id, sequence and hash included).
+    pub fn entry(&self) -> &JournalEntry {
+        &self.entry
+    }
 }
 
 impl Booking {
@@ -77,7 +88,7 @@ impl Booking {
             last_sequence,
             chain_head,
             accounts,
-            undo: Vec::new(),
+            changed: BTreeSet::new(),
         })
     }
 
@@ -90,11 +101,18 @@ impl Booking {
         self.accounts.get(code)
     }
 
-    /// Books `entry`. Refused, with nothing written, unless: it has 2 to 200
-    /// positive postings; every account is the fund's and in the posting's
-    /// currency; debits equal credits per currency; it is dated after the closed
-    /// period; and no account that may not go negative would.
+    /// Books `entry`: [`Booking::prepare`] then [`Booking::commit`].
     pub fn post(&mut self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<JournalEntry> {
+        let prepared = self.prepare(entry)?;
+        self.commit(conn, prepared)
+    }
+
+    /// Checks `entry` and gives it its sequence and hash, writing nothing.
+    /// Refused unless: it has 2 to 200 positive postings; every account is the
+    /// fund's and in the posting's currency; debits equal credits per currency;
+    /// it is dated after the closed period; and no account that may not go
+    /// negative would. Commit it before preparing the next entry.
+    pub fn prepare(&self, entry: NewEntry) -> AppResult<PreparedEntry> {
         check_shape(&entry)?;
         let mut errors = Vec::new();
         for (i, p) in entry.postings.iter().enumerate() {
@@ -197,20 +215,39 @@ impl Booking {
                 .collect(),
         };
         booked.hash = entry_hash(&booked.previous_hash, &booked.canonical());
-        // A savepoint, so that a reversal losing a race to another reversal of
-        // the same entry leaves the transaction usable.
-        savepoint(conn, |conn| self.insert(conn, &booked))?;
+        Ok(PreparedEntry {
+            entry: booked,
+            new_totals,
+        })
+    }
 
+    /// Writes a prepared entry and its postings and moves the balances and chain
+    /// head on. An error here leaves the transaction unusable: let it fail.
+    pub fn commit(
+        &mut self,
+        conn: &mut DbConnection,
+        prepared: PreparedEntry,
+    ) -> AppResult<JournalEntry> {
+        let PreparedEntry { entry, new_totals } = prepared;
+        assert_eq!(
+            entry.sequence,
+            self.last_sequence + 1,
+            "entries are committed in the order prepared"
+        );
+        assert_eq!(
+            entry.previous_hash, self.chain_head,
+            "entries are committed in the order prepared"
+        );
+        self.insert(conn, &entry)?;
         for (code, debits, credits) in new_totals {
-            let account = self.accounts.get_mut(&code).expect("checked above");
-            self.undo
-                .push((code, account.debits_minor, account.credits_minor));
+            let account = self.accounts.get_mut(&code).expect("checked when prepared");
             account.debits_minor = debits;
             account.credits_minor = credits;
+            self.changed.insert(code);
         }
-        self.last_sequence = booked.sequence;
-        self.chain_head = booked.hash.clone();
-        Ok(booked)
+        self.last_sequence = entry.sequence;
+        self.chain_head = entry.hash.clone();
+        Ok(entry)
     }
 
     fn insert(&self, conn: &mut DbConnection, booked: &JournalEntry) -> AppResult<()> {
@@ -255,50 +292,9 @@ impl Booking {
         Ok(())
     }
 
-    pub fn mark(&self) -> Mark {
-        Mark {
-            last_sequence: self.last_sequence,
-            chain_head: self.chain_head.clone(),
-            undo_len: self.undo.len(),
-        }
-    }
-
-    /// Forgets what was posted since `mark` (its rows were rolled back with a savepoint).
-    pub fn rollback_to(&mut self, mark: Mark) {
-        while self.undo.len() > mark.undo_len {
-            let (code, debits, credits) = self.undo.pop().expect("length checked");
-            let account = self
-                .accounts
-                .get_mut(&code)
-                .expect("undo names known accounts");
-            account.debits_minor = debits;
-            account.credits_minor = credits;
-        }
-        self.last_sequence = mark.last_sequence;
-        self.chain_head = mark.chain_head;
-    }
-
-    /// Runs `f` in a savepoint; if it fails, its rows and this session's state
-    /// return to where they were (a failed batch item).
-    pub fn attempt<T>(
-        &mut self,
-        conn: &mut DbConnection,
-        f: impl FnOnce(&mut DbConnection, &mut Booking) -> AppResult<T>,
-    ) -> AppResult<T> {
-        let mark = self.mark();
-        let outcome = savepoint(conn, |conn| f(conn, self));
-        if outcome.is_err() {
-            self.rollback_to(mark);
-        }
-        outcome
-    }
-
     /// Writes the balances and the chain head. Call once, before commit.
     pub fn close(self, conn: &mut DbConnection) -> AppResult<()> {
-        let mut changed: Vec<&str> = self.undo.iter().map(|(code, _, _)| code.as_str()).collect();
-        changed.sort_unstable();
-        changed.dedup();
-        for code in changed {
+        for code in &self.changed {
             let a = &self.accounts[code];
             assert!(
                 a.allow_negative || a.balance_minor() >= 0,

@@ -16,7 +16,7 @@ pub use accounts::{
     chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
 };
 pub use balances::{balances_as_of, statement, Statement, StatementLine};
-pub use booking::{Booking, Mark};
+pub use booking::{Booking, PreparedEntry};
 pub use entries::{
     book_reversal, find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry,
     NewEntry, NewPosting, Posting, Reversal,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::{contracts, contributions, dependants, workers};
-use crate::db::{is_unique_violation, DbConnection};
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::money::Currency;
 use crate::rules::document::Relationship;
@@ -163,8 +163,11 @@ fn existing_by_document(
         .optional()?)
 }
 
-/// Enrolls a worker in the caller's transaction. The same identity document in
-/// the fund is a 409 naming the existing worker, also when two enrollments race.
+/// Enrolls a worker in the caller's transaction, which must hold the fund's
+/// lock (`funds::lock_fund`): enrollments of a fund are then ordered, and the
+/// duplicate check below is final on any number of processes. The same identity
+/// document in the fund is a 409 naming the existing worker, refused before
+/// anything is written.
 pub fn enroll(
     conn: &mut DbConnection,
     fund_id: i64,
@@ -178,36 +181,23 @@ pub fn enroll(
     }
     let id = Uuid::now_v7().to_string();
     let now = crate::time::now();
-    // A savepoint, so that losing a race leaves the transaction usable for the lookup.
-    let inserted = conn.transaction(|conn| {
-        diesel::insert_into(workers::table)
-            .values((
-                workers::id.eq(&id),
-                workers::fund_id.eq(fund_id),
-                workers::document_type.eq(&new.document_type),
-                workers::document_number.eq(&new.document_number),
-                workers::given_name.eq(&new.given_name),
-                workers::family_name.eq(&new.family_name),
-                workers::date_of_birth.eq(new.date_of_birth),
-                workers::sex.eq(new.sex.as_str()),
-                workers::phone.eq(&new.phone),
-                workers::email.eq(&new.email),
-                workers::occupation_sector.eq(&new.occupation_sector),
-                workers::created_at.eq(now),
-                workers::created_by.eq(created_by),
-            ))
-            .execute(conn)
-    });
-    match inserted {
-        Err(e) if is_unique_violation(&e) => {
-            let existing =
-                existing_by_document(conn, fund_id, &new.document_type, &new.document_number)?;
-            return Err(already_enrolled(existing.as_deref().unwrap_or("unknown")));
-        }
-        other => {
-            other?;
-        }
-    }
+    diesel::insert_into(workers::table)
+        .values((
+            workers::id.eq(&id),
+            workers::fund_id.eq(fund_id),
+            workers::document_type.eq(&new.document_type),
+            workers::document_number.eq(&new.document_number),
+            workers::given_name.eq(&new.given_name),
+            workers::family_name.eq(&new.family_name),
+            workers::date_of_birth.eq(new.date_of_birth),
+            workers::sex.eq(new.sex.as_str()),
+            workers::phone.eq(&new.phone),
+            workers::email.eq(&new.email),
+            workers::occupation_sector.eq(&new.occupation_sector),
+            workers::created_at.eq(now),
+            workers::created_by.eq(created_by),
+        ))
+        .execute(conn)?;
     let dependants = new
         .dependants
         .iter()

@@ -129,3 +129,48 @@ fn the_verify_command_exits_non_zero_and_names_the_altered_entry() {
     let missing = mwf(&["verify", "--fund", "XX-NONE"], &env);
     assert!(stderr(&missing).contains("no fund XX-NONE"));
 }
+
+#[test]
+fn the_demo_command_loads_the_six_example_funds_once() {
+    let app = spawn();
+    let env = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("MWF_JWT_SECRET", SECRET),
+    ];
+    let first = mwf(&["demo"], &env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let funds = app.get("/v1/funds", &app.admin());
+    let codes: Vec<&str> = funds.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            "PH-OWWA",
+            "NP-FEWF",
+            "LK-SLBFE",
+            "BD-WEWB",
+            "ID-BPJS-PMI",
+            "KE-MWF"
+        ]
+    );
+    let nepal = app.get("/v1/funds/NP-FEWF/rules", &app.admin());
+    assert_eq!(nepal.expect(200)["items"].as_array().unwrap().len(), 3);
+    let again = mwf(&["demo"], &env);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains(
+        "NP-FEWF: Foreign Employment Welfare Fund (Nepal) (0 rule version(s) published)"
+    ));
+    assert_eq!(
+        app.get("/v1/funds/NP-FEWF/rules", &app.admin()).body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // The Philippine fund charges USD, so it has USD cash and income accounts.
+    assert_eq!(app.account("PH-OWWA", "1000-USD", None)["currency"], "USD");
+}

@@ -471,8 +471,8 @@ fn every_change_and_every_refusal_is_in_the_audit_log() {
 }
 
 #[test]
-fn a_failed_attempt_inside_a_booking_leaves_no_row_no_balance_and_no_gap() {
-    use mwf::error::{AppError, ErrorCode};
+fn a_booking_refuses_before_writing_and_writes_balances_once_at_close() {
+    use mwf::error::AppError;
     use mwf::ledger::{Booking, NewEntry, NewPosting, Side};
     use mwf::money::Currency;
 
@@ -483,22 +483,22 @@ fn a_failed_attempt_inside_a_booking_leaves_no_row_no_balance_and_no_gap() {
         .unwrap()
         .id;
     let kes = Currency::parse("KES").unwrap();
-    let entry = |amount: i64| NewEntry {
+    let entry = |debit: &str, credit: &str, amount: i64| NewEntry {
         effective_date: "2026-01-05".parse().unwrap(),
         kind: "adjustment",
-        memo: format!("grant of {amount}"),
+        memo: format!("{debit} {amount}"),
         source: None,
         created_by: "test".into(),
         reverses: None,
         postings: vec![
             NewPosting {
-                account: "1000".into(),
+                account: debit.into(),
                 side: Side::Debit,
                 amount_minor: amount,
                 currency: kes,
             },
             NewPosting {
-                account: "4200".into(),
+                account: credit.into(),
                 side: Side::Credit,
                 amount_minor: amount,
                 currency: kes,
@@ -508,17 +508,15 @@ fn a_failed_attempt_inside_a_booking_leaves_no_row_no_balance_and_no_gap() {
     let mut conn = app.connection();
     mwf::db::write_transaction(&mut conn, |conn| -> Result<(), AppError> {
         let mut booking = Booking::open(conn, fund_id)?;
-        booking.post(conn, entry(100))?;
-        let failed = booking.attempt(conn, |conn, booking| {
-            booking.post(conn, entry(5_000))?;
-            Err::<(), _>(AppError::new(
-                ErrorCode::ValidationFailed,
-                "the item failed after booking",
-            ))
-        });
-        assert!(failed.is_err());
-        assert_eq!(booking.account("1000").unwrap().debits_minor, 100);
-        booking.post(conn, entry(250))?;
+        booking.post(conn, entry("1000", "4200", 100))?;
+        // Cash would go negative: refused by prepare, nothing written, no number used.
+        let refused = booking
+            .prepare(entry("6100", "1000", 101))
+            .err()
+            .expect("overdraft refused");
+        assert_eq!(refused.code, mwf::error::ErrorCode::InsufficientFunds);
+        booking.post(conn, entry("6100", "1000", 40))?;
+        assert_eq!(booking.account("1000").unwrap().balance_minor(), 60);
         booking.close(conn)
     })
     .unwrap();
@@ -529,8 +527,9 @@ fn a_failed_attempt_inside_a_booking_leaves_no_row_no_balance_and_no_gap() {
         .iter()
         .map(|e| (e["sequence"].as_i64().unwrap(), e["memo"].as_str().unwrap()))
         .collect();
-    assert_eq!(memos, vec![(1, "grant of 100"), (2, "grant of 250")]);
-    assert_eq!(app.balance("KE-MWF", "1000"), "3.50");
+    assert_eq!(memos, vec![(1, "1000 100"), (2, "6100 40")]);
+    assert_eq!(app.balance("KE-MWF", "1000"), "0.60");
+    assert_eq!(app.get("/v1/funds/KE-MWF", &app.admin()).body["entries"], 2);
     assert_eq!(
         app.get("/v1/funds/KE-MWF/ledger/verify", &app.admin()).body["ok"],
         true
