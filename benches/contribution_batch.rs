@@ -15,7 +15,7 @@ use mwf::startup::Application;
 use serde_json::{json, Value};
 
 const ITEMS: usize = match option_env!("MWF_BENCH_ITEMS") {
-    Some(_) => 1_000,
+    Some(n) => n.len() * 1_000,
     None => 10_000,
 };
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";

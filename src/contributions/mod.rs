@@ -2,6 +2,8 @@
 //! recording (with the journal entry that books it, in the same transaction),
 //! reversal and listing.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -178,17 +180,54 @@ impl FundRules {
 pub struct Recorder {
     rules: FundRules,
     booking: Booking,
+    /// For a batch: the contributions already recorded under the batch's
+    /// `external_ref`s, read in one go (and those recorded by the batch itself).
+    known_refs: Option<HashMap<String, Contribution>>,
 }
+
+/// External references read per query when a batch preloads them.
+const REF_CHUNK: usize = 500;
 
 /// Opens the fund's ledger and reads its rules: once per transaction, before
 /// recording contributions in it. Finish with [`Recorder::finish`].
 pub fn begin_recording(conn: &mut DbConnection, fund: &Fund) -> AppResult<Recorder> {
     let booking = Booking::open(conn, fund.id)?;
     let rules = FundRules::load(conn, fund)?;
-    Ok(Recorder { rules, booking })
+    Ok(Recorder {
+        rules,
+        booking,
+        known_refs: None,
+    })
 }
 
 impl Recorder {
+    /// Reads, in a few queries, the contributions already recorded under these
+    /// external references; afterwards `record` looks them up in memory. The
+    /// fund lock keeps other processes from recording under the same references
+    /// until this transaction ends.
+    pub fn preload_external_refs(
+        &mut self,
+        conn: &mut DbConnection,
+        fund: &Fund,
+        refs: &[String],
+    ) -> AppResult<()> {
+        let mut known = HashMap::new();
+        for chunk in refs.chunks(REF_CHUNK) {
+            let rows: Vec<ContributionRow> = contributions::table
+                .filter(contributions::fund_id.eq(fund.id))
+                .filter(contributions::external_ref.eq_any(chunk))
+                .select(contributions::all_columns)
+                .load(conn)?;
+            for c in load(conn, rows)? {
+                if let Some(r) = c.external_ref.clone() {
+                    known.insert(r, c);
+                }
+            }
+        }
+        self.known_refs = Some(known);
+        Ok(())
+    }
+
     /// Records one contribution. The outer `Err` is a failure that spoils the
     /// transaction (roll it back: `?` does); the inner `Err` is a refusal that
     /// wrote nothing, so a batch goes on with its next item.
@@ -200,10 +239,23 @@ impl Recorder {
         created_by: &str,
         at: &str,
     ) -> AppResult<Result<Recorded, AppError>> {
-        match plan(conn, fund, &self.rules, &self.booking, new, created_by, at) {
+        let known = self.known_refs.as_ref();
+        match plan(
+            conn,
+            fund,
+            &self.rules,
+            &self.booking,
+            known,
+            new,
+            created_by,
+            at,
+        ) {
             Ok(Plan::Existing(c)) => Ok(Ok(Recorded::Existing(c))),
             Ok(Plan::New(c, entry)) => {
                 let (c, event) = write(conn, &mut self.booking, *c, entry)?;
+                if let (Some(known), Some(r)) = (self.known_refs.as_mut(), &c.external_ref) {
+                    known.insert(r.clone(), c.clone());
+                }
                 Ok(Ok(Recorded::Created(c, event)))
             }
             Err(e)
@@ -272,17 +324,23 @@ enum Plan {
 /// Makes every check of a contribution under the fund's `rules` and prepares
 /// its journal entry, writing nothing: a refusal leaves no trace, so a batch
 /// item needs no savepoint. `at` prefixes field paths (`/items/3`).
+#[allow(clippy::too_many_arguments)]
 fn plan(
     conn: &mut DbConnection,
     fund: &Fund,
     rules: &FundRules,
     booking: &Booking,
+    known_refs: Option<&HashMap<String, Contribution>>,
     new: &NewContribution,
     created_by: &str,
     at: &str,
 ) -> AppResult<Plan> {
     if let Some(external_ref) = &new.external_ref {
-        if let Some(existing) = find_by_external_ref(conn, fund, external_ref)? {
+        let existing = match known_refs {
+            Some(known) => known.get(external_ref).cloned(),
+            None => find_by_external_ref(conn, fund, external_ref)?,
+        };
+        if let Some(existing) = existing {
             let same = existing.worker_id == new.worker_id
                 && existing.paid_on == new.paid_on
                 && existing.amount_minor == new.amount_minor

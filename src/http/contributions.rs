@@ -486,6 +486,11 @@ pub async fn record_contributions_batch(
             let fund = fund_in_scope(conn, caller, &code)?;
             let items = parse_items::<ContributionRequest>(input)?;
             let mut recorder = contributions::begin_recording(conn, &fund)?;
+            let refs: Vec<String> = items
+                .iter()
+                .filter_map(|item| item.as_ref().ok().and_then(|i| i.external_ref.clone()))
+                .collect();
+            recorder.preload_external_refs(conn, &fund, &refs)?;
             let mut events = Vec::new();
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
