@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod claims;
 pub mod config;
 pub mod contributions;
 pub mod db;
