@@ -241,3 +241,63 @@ diesel::allow_tables_to_appear_in_same_query!(
     contribution_payers,
     events,
 );
+
+diesel::table! {
+    claims (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        worker_id -> Text,
+        benefit -> Text,
+        rider_of -> Nullable<Text>,
+        incident_date -> Date,
+        incident_phase -> Text,
+        filed_on -> Date,
+        claimant_relationship -> Text,
+        dependant_id -> Nullable<Text>,
+        claimed_amount_minor -> Nullable<BigInt>,
+        grade -> Nullable<Text>,
+        description -> Nullable<Text>,
+        currency -> Text,
+        status -> Text,
+        rule_version -> Nullable<Text>,
+        assessment -> Text,
+        payable_minor -> BigInt,
+        decision_outcome -> Nullable<Text>,
+        decided_amount_minor -> Nullable<BigInt>,
+        decision_reasons -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        approval_entry_id -> Nullable<Text>,
+        payment_entry_id -> Nullable<Text>,
+        paid_on -> Nullable<Date>,
+        payee_reference -> Nullable<Text>,
+        appealed -> Bool,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    claim_documents (claim_id, line) {
+        claim_id -> Text,
+        line -> Integer,
+        document_type -> Text,
+        reference -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    claim_approvals (claim_id, approver) {
+        claim_id -> Text,
+        approver -> Text,
+        note -> Nullable<Text>,
+        approved_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(claim_documents -> claims (claim_id));
+diesel::joinable!(claim_approvals -> claims (claim_id));
+diesel::allow_tables_to_appear_in_same_query!(claims, claim_documents, claim_approvals);

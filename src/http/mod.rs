@@ -5,6 +5,7 @@
 mod accounts;
 mod audit_log;
 mod batch;
+mod claims;
 mod contributions;
 pub mod docs;
 mod events;
@@ -181,6 +182,7 @@ never books twice; the same key with another body is a 409 `IDEMPOTENCY_KEY_REUS
         (name = "rules", description = "Versioned fund rules"),
         (name = "workers", description = "Enrollment, dependants, contracts and membership"),
         (name = "contributions", description = "Quotes, contributions and their reversal"),
+        (name = "claims", description = "Claims: assessment, decisions, approvals and payment"),
         (name = "events", description = "The domain event feed for partner systems"),
         (name = "audit", description = "The audit log")
     )
@@ -197,6 +199,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(rules::routes)
         .configure(workers::routes)
         .configure(contributions::routes)
+        .configure(claims::routes)
         .configure(events::routes)
         .configure(audit_log::routes);
 }

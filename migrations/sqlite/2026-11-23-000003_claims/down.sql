@@ -1,0 +1,3 @@
+DROP TABLE claim_approvals;
+DROP TABLE claim_documents;
+DROP TABLE claims;

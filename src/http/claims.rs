@@ -1,0 +1,840 @@
+//! Claim routes: submit, read, list, documents, decision, approvals, payment,
+//! payment runs, withdrawal, appeal.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::Query;
+use super::workers::{worker_in_scope, ENROLLERS};
+use super::write::{Done, Mutation};
+use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
+use crate::auth::{Caller, Role, READERS};
+use crate::claims::assess::{Claimant, Outcome};
+use crate::claims::{self, Claim, ClaimFilter, Decision, DecisionOutcome, NewClaim};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::funds::Fund;
+use crate::money::{format_minor, to_minor, Currency, DecimalString};
+use crate::rules::document::{Phase, Relationship};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(submit_claim)
+        .service(get_claim)
+        .service(list_claims)
+        .service(add_claim_documents)
+        .service(decide_claim)
+        .service(approve_claim)
+        .service(pay_claim)
+        .service(payment_run)
+        .service(withdraw_claim)
+        .service(appeal_claim);
+}
+
+const DECIDERS: &[Role] = &[Role::Admin, Role::Officer];
+const APPROVERS: &[Role] = &[Role::Admin, Role::Approver];
+const MAX_DOCUMENTS: usize = 50;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimantRequest {
+    /// `worker`, `spouse`, `child`, `parent`, `sibling` or `other`.
+    pub relationship: Relationship,
+    /// The dependant claiming, as registered on the worker (absent when the worker claims).
+    pub dependant_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRequest {
+    /// A document type the benefit asks for (`DEATH_CERTIFICATE`).
+    #[serde(rename = "type")]
+    pub document_type: String,
+    /// Where the document is kept (a file number, a scan's id).
+    pub reference: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// A benefit code of the rules in force on the incident date.
+    #[schema(example = "DEATH_NATURAL")]
+    pub benefit: String,
+    pub incident_date: NaiveDate,
+    /// `before_departure`, `abroad`, `home_on_leave` or `after_return`.
+    pub incident_phase: Phase,
+    /// The day the claim was lodged (perhaps at an embassy); today when absent.
+    pub filed_on: Option<NaiveDate>,
+    pub claimant: ClaimantRequest,
+    /// The documented expense, for reimbursement benefits (fund currency).
+    #[schema(value_type = Option<String>)]
+    pub claimed_amount: Option<DecimalString>,
+    /// A key of the benefit's `grades` (`"2"`), for schedule benefits.
+    pub grade: Option<String>,
+    #[serde(default)]
+    pub documents: Vec<DocumentRequest>,
+    pub description: Option<String>,
+}
+
+fn documents(
+    items: &[DocumentRequest],
+    at: &str,
+    errors: &mut Vec<FieldError>,
+) -> Vec<(String, String)> {
+    if items.len() > MAX_DOCUMENTS {
+        errors.push(FieldError::new(
+            at,
+            "too_many",
+            format!("at most {MAX_DOCUMENTS} documents"),
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ok = !d.document_type.is_empty()
+                && d.document_type.len() <= 64
+                && d.document_type
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                errors.push(FieldError::new(
+                    format!("{at}/{i}/type"),
+                    "invalid_format",
+                    "upper-case letters, digits or '_'",
+                ));
+            }
+            if d.reference.trim().is_empty() || d.reference.len() > 200 {
+                errors.push(FieldError::new(
+                    format!("{at}/{i}/reference"),
+                    "invalid_length",
+                    "must be 1 to 200 characters",
+                ));
+            }
+            (d.document_type.clone(), d.reference.trim().to_string())
+        })
+        .collect()
+}
+
+fn claimed(
+    amount: &Option<DecimalString>,
+    currency: Currency,
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
+    amount.as_ref().and_then(|a| {
+        to_minor(a.0, currency)
+            .map_err(|e| errors.push(FieldError::money("/claimed_amount", &e)))
+            .ok()
+    })
+}
+
+impl ClaimRequest {
+    fn validate(self, fund: &Fund, dependants: &[String]) -> AppResult<NewClaim> {
+        let mut errors = Vec::new();
+        let today = crate::time::today();
+        let filed_on = self.filed_on.unwrap_or(today);
+        if filed_on > today {
+            errors.push(FieldError::new(
+                "/filed_on",
+                "in_future",
+                "must not be in the future",
+            ));
+        }
+        if self.incident_date > filed_on {
+            errors.push(FieldError::new(
+                "/incident_date",
+                "after_filing",
+                "must not be after filed_on",
+            ));
+        }
+        let code_ok = !self.benefit.is_empty()
+            && self.benefit.len() <= 64
+            && self
+                .benefit
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !code_ok {
+            errors.push(FieldError::new(
+                "/benefit",
+                "invalid_format",
+                "a benefit code: upper-case letters, digits or '_'",
+            ));
+        }
+        match (&self.claimant.relationship, &self.claimant.dependant_id) {
+            (Relationship::Worker, Some(_)) => errors.push(FieldError::new(
+                "/claimant/dependant_id",
+                "not_applicable",
+                "the worker claims for themselves",
+            )),
+            (Relationship::Worker, None) => {}
+            (_, None) => errors.push(FieldError::new(
+                "/claimant/dependant_id",
+                "required",
+                "name the dependant who claims",
+            )),
+            (_, Some(id)) if !dependants.contains(id) => errors.push(FieldError::new(
+                "/claimant/dependant_id",
+                "unknown_dependant",
+                "is not a dependant registered on the worker",
+            )),
+            _ => {}
+        }
+        let claimed_amount_minor = claimed(&self.claimed_amount, fund.currency, &mut errors);
+        let documents = documents(&self.documents, "/documents", &mut errors);
+        if self
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 2000)
+        {
+            errors.push(FieldError::new(
+                "/description",
+                "too_long",
+                "at most 2000 characters",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        Ok(NewClaim {
+            benefit: self.benefit,
+            incident_date: self.incident_date,
+            incident_phase: self.incident_phase,
+            filed_on,
+            claimant: Claimant {
+                relationship: self.claimant.relationship,
+                dependant_id: self.claimant.dependant_id,
+            },
+            claimed_amount_minor,
+            grade: self.grade,
+            documents,
+            description: self.description,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckResponse {
+    pub check: String,
+    pub passed: bool,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// The assessment against the rules in force on the incident date.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentResponse {
+    pub rule_version: Option<String>,
+    pub outcome: Outcome,
+    /// What may be awarded: the benefit's amount reduced by caps; 0 when ineligible.
+    pub payable: String,
+    /// The benefit's amount before caps.
+    pub amount: String,
+    /// Every check, with the reason code of each failure.
+    pub checks: Vec<CheckResponse>,
+    pub reasons: Vec<String>,
+    pub missing_documents: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RiderResponse {
+    pub id: String,
+    pub benefit: String,
+    pub status: String,
+    pub assessment: AssessmentResponse,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DecisionResponse {
+    pub outcome: String,
+    pub amount: String,
+    pub reasons: Vec<String>,
+    pub note: Option<String>,
+    pub decided_by: String,
+    pub decided_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalResponse {
+    pub approver: String,
+    pub note: Option<String>,
+    pub approved_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentResponse {
+    pub paid_on: NaiveDate,
+    pub payee_reference: Option<String>,
+    pub journal_entry_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimDocumentResponse {
+    #[serde(rename = "type")]
+    pub document_type: String,
+    pub reference: String,
+}
+
+/// A claim with its assessment, decision, approvals and payment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimResponse {
+    pub id: String,
+    pub fund: String,
+    pub worker_id: String,
+    pub benefit: String,
+    /// The main claim, when this claim is a rider of it.
+    pub rider_of: Option<String>,
+    pub riders: Vec<RiderResponse>,
+    pub incident_date: NaiveDate,
+    pub incident_phase: Phase,
+    pub filed_on: NaiveDate,
+    pub claimant_relationship: Relationship,
+    pub dependant_id: Option<String>,
+    pub claimed_amount: Option<String>,
+    pub grade: Option<String>,
+    pub description: Option<String>,
+    pub documents: Vec<ClaimDocumentResponse>,
+    pub currency: String,
+    /// `submitted`, `pending_documents`, `awaiting_second_approval`, `awaiting_committee`,
+    /// `approved`, `partially_approved`, `rejected`, `awaiting_funds`, `paid`, `withdrawn`, `appealed`.
+    pub status: String,
+    pub assessment: AssessmentResponse,
+    pub decision: Option<DecisionResponse>,
+    pub approvals: Vec<ApprovalResponse>,
+    /// The final approval's journal entry (benefit expense against benefits payable).
+    pub approval_entry_id: Option<String>,
+    pub approved_at: Option<String>,
+    pub payment: Option<PaymentResponse>,
+    pub appealed: bool,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+fn assessment_response(c: &Claim) -> AssessmentResponse {
+    let a = &c.assessment;
+    AssessmentResponse {
+        rule_version: a.rule_version.clone(),
+        outcome: a.outcome,
+        payable: format_minor(a.payable_minor, c.currency),
+        amount: format_minor(a.amount_minor, c.currency),
+        checks: a
+            .checks
+            .iter()
+            .map(|k| CheckResponse {
+                check: k.check.clone(),
+                passed: k.passed,
+                reason: k.reason.clone(),
+                detail: k.detail.clone(),
+            })
+            .collect(),
+        reasons: a.reasons.clone(),
+        missing_documents: a.missing_documents.clone(),
+    }
+}
+
+fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimResponse {
+    let cur = c.currency;
+    ClaimResponse {
+        assessment: assessment_response(&c),
+        riders: riders
+            .iter()
+            .map(|r| RiderResponse {
+                id: r.id.clone(),
+                benefit: r.benefit.clone(),
+                status: r.status.clone(),
+                assessment: assessment_response(r),
+            })
+            .collect(),
+        decision: match (&c.decision_outcome, &c.decided_by, c.decided_at) {
+            (Some(outcome), Some(by), Some(at)) => Some(DecisionResponse {
+                outcome: outcome.clone(),
+                amount: format_minor(c.decided_amount_minor.unwrap_or(0), cur),
+                reasons: c.decision_reasons.clone(),
+                note: c.decision_note.clone(),
+                decided_by: by.clone(),
+                decided_at: crate::time::rfc3339(at),
+            }),
+            _ => None,
+        },
+        approvals: c
+            .approvals
+            .iter()
+            .map(|(approver, note, at)| ApprovalResponse {
+                approver: approver.clone(),
+                note: note.clone(),
+                approved_at: crate::time::rfc3339(*at),
+            })
+            .collect(),
+        payment: match (c.paid_on, &c.payment_entry_id) {
+            (Some(paid_on), Some(entry)) => Some(PaymentResponse {
+                paid_on,
+                payee_reference: c.payee_reference.clone(),
+                journal_entry_id: entry.clone(),
+            }),
+            _ => None,
+        },
+        documents: c
+            .documents
+            .iter()
+            .map(|(t, r)| ClaimDocumentResponse {
+                document_type: t.clone(),
+                reference: r.clone(),
+            })
+            .collect(),
+        claimed_amount: c.claimed_amount_minor.map(|m| format_minor(m, cur)),
+        approved_at: c.approved_at.map(crate::time::rfc3339),
+        approval_entry_id: c.approval_entry_id.clone(),
+        created_at: crate::time::rfc3339(c.created_at),
+        currency: cur.code().to_string(),
+        fund: fund_code.to_string(),
+        id: c.id,
+        worker_id: c.worker_id,
+        benefit: c.benefit,
+        rider_of: c.rider_of,
+        incident_date: c.incident_date,
+        incident_phase: c.incident_phase,
+        filed_on: c.filed_on,
+        claimant_relationship: c.claimant_relationship,
+        dependant_id: c.dependant_id,
+        grade: c.grade,
+        description: c.description,
+        status: c.status,
+        appealed: c.appealed,
+        created_by: c.created_by,
+    }
+}
+
+fn full_response(conn: &mut DbConnection, claim: Claim, fund: &Fund) -> AppResult<ClaimResponse> {
+    let riders = claims::riders_of(conn, &claim.id)?;
+    Ok(claim_response(claim, &fund.code, riders))
+}
+
+/// The claim with `id` if the caller's token covers its fund (else 404), and the fund.
+fn claim_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> AppResult<(Claim, Fund)> {
+    let missing = || AppError::not_found(format!("no claim {id}"));
+    let claim = claims::find(conn, id)?.ok_or_else(missing)?;
+    let code = crate::funds::fund_code(conn, claim.fund_id)?;
+    let fund = fund_in_scope(conn, caller, &code).map_err(|_| missing())?;
+    Ok((claim, fund))
+}
+
+/// Submit a claim for a worker (admin, officer, ministry); riders of the benefit are
+/// claimed with it, each assessed on its own.
+#[utoipa::path(
+    tag = "claims",
+    request_body = ClaimRequest,
+    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 201, description = "Submitted and assessed", body = ClaimResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/workers/{id}/claims")]
+pub async fn submit_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.submit", ENROLLERS)
+        .run(&req, body, move |conn, caller, input: ClaimRequest| {
+            let (worker, fund) = worker_in_scope(conn, caller, &id)?;
+            let dependants: Vec<String> = worker.dependants.iter().map(|d| d.id.clone()).collect();
+            let new = input.validate(&fund, &dependants)?;
+            let (claim, riders, events) =
+                claims::submit(conn, &fund, &worker, &new, &caller.subject)?;
+            Ok(Done::created(
+                format!("claim {}", claim.id),
+                claim_response(claim, &fund.code, riders),
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+/// Read a claim with its assessment, riders, decision, approvals and payment.
+#[utoipa::path(
+    tag = "claims",
+    params(("id" = String, Path, description = "Claim id")),
+    responses((status = 200, description = "The claim", body = ClaimResponse), (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)),
+    security(("bearer" = []))
+)]
+#[get("/v1/claims/{id}")]
+pub async fn get_claim(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> AppResult<web::Json<ClaimResponse>> {
+    caller.require(READERS)?;
+    let id = path.into_inner();
+    let response = read(&state, move |conn| {
+        let (claim, fund) = claim_in_scope(conn, &caller, &id)?;
+        full_response(conn, claim, &fund)
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimQuery {
+    pub status: Option<String>,
+    pub benefit: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List a fund's claims, oldest first, by status and benefit.
+#[utoipa::path(
+    tag = "claims",
+    params(("fund" = String, Path, description = "Fund code"), ClaimQuery),
+    responses((status = 200, description = "A page of claims", body = Page<ClaimResponse>), (status = "4XX", description = "Refusals", body = crate::error::Problem)),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/claims")]
+pub async fn list_claims(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<ClaimQuery>,
+) -> AppResult<web::Json<Page<ClaimResponse>>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    let page = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let filter = ClaimFilter {
+            status: q.status,
+            benefit: q.benefit,
+            after_id: q.after,
+            limit: limit + 1,
+        };
+        let (rows, next) =
+            paginate_by(claims::list(conn, &fund, &filter)?, limit, |c| c.id.clone());
+        let items = rows
+            .into_iter()
+            .map(|c| full_response(conn, c, &fund))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Page { items, next })
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddDocuments {
+    pub documents: Vec<DocumentRequest>,
+    /// The documented expense, for reimbursement benefits.
+    #[schema(value_type = Option<String>)]
+    pub claimed_amount: Option<DecimalString>,
+}
+
+/// Attach documents (and the documented expense) to a claim; it is assessed again.
+#[utoipa::path(
+    tag = "claims",
+    request_body = AddDocuments,
+    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 200, description = "The reassessed claim", body = ClaimResponse), (status = "4XX", description = "Refusals", body = crate::error::Problem)),
+    security(("bearer" = []))
+)]
+#[post("/v1/claims/{id}/documents")]
+pub async fn add_claim_documents(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.add_documents", ENROLLERS)
+        .run(&req, body, move |conn, caller, input: AddDocuments| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let mut errors = Vec::new();
+            let docs = documents(&input.documents, "/documents", &mut errors);
+            let amount = claimed(&input.claimed_amount, fund.currency, &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::validation(errors));
+            }
+            let (claim, events) = claims::add_documents(conn, &fund, &id, &docs, amount)?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub outcome: DecisionOutcome,
+    /// The award (default: the payable amount); less than it for `partially_approve`.
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<DecimalString>,
+    /// Reason codes (required to reject or partially approve).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// Decide a claim (admin, officer): approve, partially approve or reject.
+///
+/// An entitlement award above the rules' `second_approval_above` waits for a second approver;
+/// a discretionary award waits for the committee. A final approval books benefit expense
+/// against benefits payable.
+#[utoipa::path(
+    tag = "claims",
+    request_body = DecisionRequest,
+    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 200, description = "The decided claim", body = ClaimResponse),
+        (status = 409, description = "`CLAIM_STATUS_CONFLICT` (see `claim_status`)", body = crate::error::Problem),
+        (status = 422, description = "`DECISION_EXCEEDS_PAYABLE`, `VALIDATION_FAILED`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/claims/{id}/decision")]
+pub async fn decide_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.decide", DECIDERS)
+        .run(&req, body, move |conn, caller, input: DecisionRequest| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let mut errors = Vec::new();
+            let amount_minor = input.amount.as_ref().and_then(|a| {
+                to_minor(a.0, fund.currency)
+                    .map_err(|e| errors.push(FieldError::money("/amount", &e)))
+                    .ok()
+            });
+            if !errors.is_empty() {
+                return Err(AppError::validation(errors));
+            }
+            let decision = Decision {
+                outcome: input.outcome,
+                amount_minor,
+                reasons: input.reasons,
+                note: input.note,
+            };
+            let (claim, events) = claims::decide(conn, &fund, &id, &decision, caller)?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    pub note: Option<String>,
+}
+
+/// A second or committee approval (admin, approver); never by the officer who decided.
+#[utoipa::path(
+    tag = "claims",
+    request_body = NoteRequest,
+    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 200, description = "The claim", body = ClaimResponse),
+        (status = 409, description = "`SELF_APPROVAL`, `ALREADY_APPROVED`, `CLAIM_STATUS_CONFLICT`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/claims/{id}/approvals")]
+pub async fn approve_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.approve", APPROVERS)
+        .run(&req, body, move |conn, caller, input: NoteRequest| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let (claim, events) = claims::approve(conn, &fund, &id, caller, input.note)?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    pub paid_on: NaiveDate,
+    pub payee_reference: Option<String>,
+}
+
+/// Pay an approved claim (admin, officer): books benefits payable against cash, or leaves
+/// the claim `awaiting_funds` when cash would go negative.
+#[utoipa::path(
+    tag = "claims",
+    request_body = PaymentRequest,
+    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 200, description = "`paid`, or `awaiting_funds`", body = ClaimResponse),
+        (status = 409, description = "`CLAIM_STATUS_CONFLICT`, `PERIOD_CLOSED`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/claims/{id}/payment")]
+pub async fn pay_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.pay", DECIDERS)
+        .run(&req, body, move |conn, caller, input: PaymentRequest| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let (claim, events) = claims::pay(
+                conn,
+                &fund,
+                &id,
+                input.paid_on,
+                input.payee_reference,
+                &caller.subject,
+            )?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRunRequest {
+    pub paid_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentRunResponse {
+    /// Claims paid, in approval order.
+    pub paid: Vec<String>,
+    /// Claims still waiting (cash ran out at the first of them).
+    pub waiting: Vec<String>,
+}
+
+/// Pay the claims waiting for funds, first approved first, while cash lasts (admin, officer).
+#[utoipa::path(
+    tag = "claims",
+    request_body = PaymentRunRequest,
+    params(("fund" = String, Path, description = "Fund code"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 200, description = "What was paid", body = PaymentRunResponse), (status = "4XX", description = "Refusals", body = crate::error::Problem)),
+    security(("bearer" = []))
+)]
+#[post("/v1/funds/{fund}/payment-runs")]
+pub async fn payment_run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.payment_run", DECIDERS)
+        .fund(&code)
+        .run(&req, body, move |conn, caller, input: PaymentRunRequest| {
+            let fund = fund_in_scope(conn, caller, &code)?;
+            let (paid, waiting, events) =
+                claims::payment_run(conn, &fund, input.paid_on, &caller.subject)?;
+            let response = PaymentRunResponse {
+                paid: paid.into_iter().map(|c| c.id).collect(),
+                waiting: waiting.into_iter().map(|c| c.id).collect(),
+            };
+            Ok(Done::ok(
+                format!("payment run: {} paid", response.paid.len()),
+                response,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+/// Withdraw a claim before it is decided (admin, officer, ministry).
+#[utoipa::path(
+    tag = "claims",
+    request_body = NoteRequest,
+    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 200, description = "The withdrawn claim", body = ClaimResponse), (status = 409, description = "`CLAIM_STATUS_CONFLICT`", body = crate::error::Problem), (status = "4XX", description = "Other refusals", body = crate::error::Problem)),
+    security(("bearer" = []))
+)]
+#[post("/v1/claims/{id}/withdrawal")]
+pub async fn withdraw_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.withdraw", ENROLLERS)
+        .run(&req, body, move |conn, caller, _: NoteRequest| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let (claim, events) = claims::withdraw(conn, &fund, &id)?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
+/// Appeal a rejection, once (admin, officer, ministry): the claim is assessed again.
+#[utoipa::path(
+    tag = "claims",
+    request_body = NoteRequest,
+    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 200, description = "The appealed claim", body = ClaimResponse), (status = 409, description = "`CLAIM_STATUS_CONFLICT`, `ALREADY_APPEALED`", body = crate::error::Problem), (status = "4XX", description = "Other refusals", body = crate::error::Problem)),
+    security(("bearer" = []))
+)]
+#[post("/v1/claims/{id}/appeal")]
+pub async fn appeal_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, "claim.appeal", ENROLLERS)
+        .run(&req, body, move |conn, caller, _: NoteRequest| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let (claim, events) = claims::appeal(conn, &fund, &id)?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
