@@ -544,6 +544,38 @@ fn decisions_are_bounded_by_the_payable_amount_and_rejections_appealed_once() {
         .expect(200)["status"],
         "withdrawn"
     );
+    // An appeal is allowed once.
+    let body = json!({"benefit": "LEGAL_ASSISTANCE", "incident_date": "2026-03-03", "incident_phase": "abroad", "filed_on": "2026-03-05",
+                      "claimant": {"relationship": "worker"}, "claimed_amount": "500.00", "documents": [{"type": "LEGAL_INVOICE", "reference": "L"}]});
+    let third = claim(&app, &m.worker, body).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reject = json!({"outcome": "reject", "reasons": ["NOT_WORK_RELATED"]});
+    app.post(
+        &format!("/v1/claims/{third}/decision"),
+        &app.admin(),
+        &reject,
+    )
+    .expect(200);
+    app.post(
+        &format!("/v1/claims/{third}/appeal"),
+        &app.admin(),
+        &json!({}),
+    )
+    .expect(200);
+    app.post(
+        &format!("/v1/claims/{third}/decision"),
+        &app.admin(),
+        &reject,
+    )
+    .expect(200);
+    app.post(
+        &format!("/v1/claims/{third}/appeal"),
+        &app.admin(),
+        &json!({}),
+    )
+    .assert_problem(409, "ALREADY_APPEALED");
     let listed = app.get("/v1/funds/KE-MWF/claims?status=withdrawn", &app.admin());
     assert_eq!(listed.expect(200)["items"].as_array().unwrap().len(), 1);
     let events = app.get("/v1/events?limit=500", &app.admin());
@@ -563,7 +595,11 @@ fn decisions_are_bounded_by_the_payable_amount_and_rejections_appealed_once() {
             "claim.decided",
             "claim.approved",
             "claim.submitted",
-            "claim.withdrawn"
+            "claim.withdrawn",
+            "claim.submitted",
+            "claim.rejected",
+            "claim.appealed",
+            "claim.rejected"
         ]
     );
     app.assert_books_balance("KE-MWF");
