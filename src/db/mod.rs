@@ -136,6 +136,29 @@ where
     }
 }
 
+/// Runs `f` in a read-only transaction that sees one consistent snapshot
+/// (PostgreSQL REPEATABLE READ; a SQLite read transaction), so that a report
+/// read in several queries (verification) is not torn by concurrent bookings.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?
+        }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+    }
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outcome = f(conn);
+    Manager::rollback_transaction(conn)?;
+    outcome
+}
+
 /// True for a unique-constraint violation (a concurrent insert won the race).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -10,6 +10,7 @@ use super::extract::Query;
 use super::workers::{worker_in_scope, ENROLLERS};
 use super::write::{Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
+use crate::audit::events::NewEvent;
 use crate::auth::{Caller, Role, READERS};
 use crate::claims::assess::{Claimant, Outcome};
 use crate::claims::{self, Claim, ClaimFilter, Decision, DecisionOutcome, NewClaim};
@@ -418,6 +419,33 @@ fn claim_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> AppResu
     Ok((claim, fund))
 }
 
+/// Runs a change of one claim: scope check, the service call, the full claim as the answer.
+async fn claim_action<T, F>(
+    mutation: Mutation,
+    req: &HttpRequest,
+    id: String,
+    body: web::Bytes,
+    change: F,
+) -> AppResult<HttpResponse>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+    F: FnOnce(&mut DbConnection, &Caller, &Fund, &str, T) -> AppResult<(Claim, Vec<NewEvent>)>
+        + Send
+        + 'static,
+{
+    mutation
+        .run(req, body, move |conn, caller, input: T| {
+            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+            let (claim, events) = change(conn, caller, &fund, &id, input)?;
+            Ok(Done::ok(
+                format!("claim {}", claim.id),
+                full_response(conn, claim, &fund)?,
+            )
+            .with_events(events))
+        })
+        .await
+}
+
 /// Submit a claim for a worker (admin, officer, ministry); riders of the benefit are
 /// claimed with it, each assessed on its own.
 #[utoipa::path(
@@ -553,24 +581,23 @@ pub async fn add_claim_documents(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.add_documents", ENROLLERS)
-        .run(&req, body, move |conn, caller, input: AddDocuments| {
-            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+    let mutation = Mutation::new(&req, state, caller, "claim.add_documents", ENROLLERS);
+    claim_action(
+        mutation,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, _, fund, id, input: AddDocuments| {
             let mut errors = Vec::new();
             let docs = documents(&input.documents, "/documents", &mut errors);
             let amount = claimed(&input.claimed_amount, fund.currency, &mut errors);
             if !errors.is_empty() {
                 return Err(AppError::validation(errors));
             }
-            let (claim, events) = claims::add_documents(conn, &fund, &id, &docs, amount)?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
-            )
-            .with_events(events))
-        })
-        .await
+            claims::add_documents(conn, fund, id, &docs, amount)
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -611,10 +638,13 @@ pub async fn decide_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.decide", DECIDERS)
-        .run(&req, body, move |conn, caller, input: DecisionRequest| {
-            let (_, fund) = claim_in_scope(conn, caller, &id)?;
+    let mutation = Mutation::new(&req, state, caller, "claim.decide", DECIDERS);
+    claim_action(
+        mutation,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, caller, fund, id, input: DecisionRequest| {
             let mut errors = Vec::new();
             let amount_minor = input.amount.as_ref().and_then(|a| {
                 to_minor(a.0, fund.currency)
@@ -630,14 +660,10 @@ pub async fn decide_claim(
                 reasons: input.reasons,
                 note: input.note,
             };
-            let (claim, events) = claims::decide(conn, &fund, &id, &decision, caller)?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
-            )
-            .with_events(events))
-        })
-        .await
+            claims::decide(conn, fund, id, &decision, caller)
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -666,18 +692,17 @@ pub async fn approve_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.approve", APPROVERS)
-        .run(&req, body, move |conn, caller, input: NoteRequest| {
-            let (_, fund) = claim_in_scope(conn, caller, &id)?;
-            let (claim, events) = claims::approve(conn, &fund, &id, caller, input.note)?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
-            )
-            .with_events(events))
-        })
-        .await
+    let mutation = Mutation::new(&req, state, caller, "claim.approve", APPROVERS);
+    claim_action(
+        mutation,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, caller, fund, id, input: NoteRequest| {
+            claims::approve(conn, fund, id, caller, input.note)
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -708,25 +733,24 @@ pub async fn pay_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.pay", DECIDERS)
-        .run(&req, body, move |conn, caller, input: PaymentRequest| {
-            let (_, fund) = claim_in_scope(conn, caller, &id)?;
-            let (claim, events) = claims::pay(
+    let mutation = Mutation::new(&req, state, caller, "claim.pay", DECIDERS);
+    claim_action(
+        mutation,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, caller, fund, id, input: PaymentRequest| {
+            claims::pay(
                 conn,
-                &fund,
-                &id,
+                fund,
+                id,
                 input.paid_on,
                 input.payee_reference,
                 &caller.subject,
-            )?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
             )
-            .with_events(events))
-        })
-        .await
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -795,18 +819,15 @@ pub async fn withdraw_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.withdraw", ENROLLERS)
-        .run(&req, body, move |conn, caller, _: NoteRequest| {
-            let (_, fund) = claim_in_scope(conn, caller, &id)?;
-            let (claim, events) = claims::withdraw(conn, &fund, &id)?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
-            )
-            .with_events(events))
-        })
-        .await
+    let mutation = Mutation::new(&req, state, caller, "claim.withdraw", ENROLLERS);
+    claim_action(
+        mutation,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, _, fund, id, _: NoteRequest| claims::withdraw(conn, fund, id),
+    )
+    .await
 }
 
 /// Appeal a rejection, once (admin, officer, ministry): the claim is assessed again.
@@ -825,16 +846,13 @@ pub async fn appeal_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.appeal", ENROLLERS)
-        .run(&req, body, move |conn, caller, _: NoteRequest| {
-            let (_, fund) = claim_in_scope(conn, caller, &id)?;
-            let (claim, events) = claims::appeal(conn, &fund, &id)?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
-            )
-            .with_events(events))
-        })
-        .await
+    let mutation = Mutation::new(&req, state, caller, "claim.appeal", ENROLLERS);
+    claim_action(
+        mutation,
+        &req,
+        path.into_inner(),
+        body,
+        |conn, _, fund, id, _: NoteRequest| claims::appeal(conn, fund, id),
+    )
+    .await
 }

@@ -535,3 +535,48 @@ fn a_booking_refuses_before_writing_and_writes_balances_once_at_close() {
         true
     );
 }
+
+#[test]
+fn verification_during_concurrent_bookings_sees_one_consistent_snapshot() {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reports: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let app = &app;
+                s.spawn(move || {
+                    for i in 0..30 {
+                        app.transfer(
+                            "KE-MWF",
+                            "2026-01-05",
+                            "1000",
+                            "4200",
+                            &format!("{}.00", w * 100 + i + 1),
+                            "KES",
+                        )
+                        .expect(201);
+                    }
+                })
+            })
+            .collect();
+        let verifier = s.spawn(|| {
+            let mut seen = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                seen.push(app.get("/v1/funds/KE-MWF/ledger/verify", &app.admin()).body);
+            }
+            seen
+        });
+        let written: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let seen = verifier.join().unwrap();
+        assert!(written.iter().all(|w| w.is_ok()), "a writer failed");
+        seen
+    });
+    assert!(!reports.is_empty());
+    for report in &reports {
+        assert_eq!(report["ok"], true, "{report}");
+    }
+    let last = app.get("/v1/funds/KE-MWF/ledger/verify", &app.admin());
+    assert_eq!(last.body["entries_checked"], 90);
+}
