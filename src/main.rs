@@ -209,7 +209,8 @@ fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
     };
     let mut failed = 0;
     for (id, code) in selected {
-        let report = ledger::verify_fund(&mut conn, id).map_err(|e| e.to_string())?;
+        let report = mwf::db::read_snapshot(&mut conn, |conn| ledger::verify_fund(conn, id))
+            .map_err(|e| e.to_string())?;
         println!(
             "{code}: {} entries checked, chain head {}: {}",
             report.entries_checked,

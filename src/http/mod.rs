@@ -40,7 +40,10 @@ pub const MAX_PAGE_SIZE: i64 = 500;
 /// The largest JSON body accepted by ordinary endpoints.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
+/// Runs `f` with a pooled connection on the blocking thread pool, inside one
+/// read-only snapshot: a response read in several queries (verification, a
+/// statement, entries with their postings) is never torn by a booking that
+/// commits meanwhile.
 pub async fn read<T, F>(state: &web::Data<AppState>, f: F) -> AppResult<T>
 where
     T: Send + 'static,
@@ -49,7 +52,7 @@ where
     let state = state.clone();
     web::block(move || {
         let mut conn = state.pool.get()?;
-        f(&mut conn)
+        crate::db::read_snapshot(&mut conn, f)
     })
     .await?
 }

@@ -65,13 +65,10 @@ impl Verification {
     }
 }
 
-/// Verifies one fund's ledger. Reads in chunks inside one read-only snapshot,
-/// so bookings committing meanwhile neither tear the report nor wait for it.
+/// Verifies one fund's ledger, reading in chunks. Call it inside one read-only
+/// snapshot (`db::read_snapshot`; every HTTP read runs in one), so that bookings
+/// committing meanwhile neither tear the report nor wait for it.
 pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verification> {
-    crate::db::read_snapshot(conn, |conn| verify_in_snapshot(conn, fund_id))
-}
-
-fn verify_in_snapshot(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verification> {
     let (fund_code, stored_head, last_sequence): (String, String, i64) = funds::table
         .find(fund_id)
         .select((funds::code, funds::chain_head, funds::last_sequence))
