@@ -77,7 +77,7 @@ pub fn load_funds(conn: &mut DbConnection) -> Result<Vec<String>, String> {
                     fund
                 }
             };
-            let existing: Vec<String> = rules::list_versions(conn, fund.id)?
+            let existing: Vec<String> = rules::versions_for_fund(conn, fund.id)?
                 .into_iter()
                 .map(|v| v.version)
                 .collect();

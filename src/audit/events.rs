@@ -16,6 +16,16 @@ pub mod kind {
     pub const WORKER_ENROLLED: &str = "worker.enrolled";
     pub const CONTRIBUTION_RECORDED: &str = "contribution.recorded";
     pub const CONTRIBUTION_REVERSED: &str = "contribution.reversed";
+    pub const CLAIM_SUBMITTED: &str = "claim.submitted";
+    pub const CLAIM_REASSESSED: &str = "claim.reassessed";
+    pub const CLAIM_DECIDED: &str = "claim.decided";
+    pub const CLAIM_APPROVAL_GIVEN: &str = "claim.approval_given";
+    pub const CLAIM_APPROVED: &str = "claim.approved";
+    pub const CLAIM_REJECTED: &str = "claim.rejected";
+    pub const CLAIM_AWAITING_FUNDS: &str = "claim.awaiting_funds";
+    pub const CLAIM_PAID: &str = "claim.paid";
+    pub const CLAIM_WITHDRAWN: &str = "claim.withdrawn";
+    pub const CLAIM_APPEALED: &str = "claim.appealed";
 }
 
 #[derive(Debug, Clone)]

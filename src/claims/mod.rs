@@ -21,7 +21,7 @@ use self::assess::{
     WorkerFacts,
 };
 pub use self::store::ClaimFilter;
-use crate::audit::events::NewEvent;
+use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -29,7 +29,7 @@ use crate::funds::{lock_fund, Fund};
 use crate::ledger::{Booking, NewEntry, NewPosting, Side};
 use crate::money::{format_minor, to_minor, Currency};
 use crate::rules::document::{Phase, Relationship, RuleDocument, Track};
-use crate::rules::versions_for_fund;
+use crate::rules::version_table;
 use crate::workers::{self, Worker};
 
 /// An assessment as stored with the claim.
@@ -198,10 +198,7 @@ pub fn expense_account(benefit: &str) -> &'static str {
 }
 
 fn versions(conn: &mut DbConnection, fund: &Fund) -> AppResult<Versions> {
-    Ok(versions_for_fund(conn, fund.id)?
-        .into_iter()
-        .map(|v| (v.effective_from, (v.version, v.document)))
-        .collect())
+    version_table(conn, fund.id)
 }
 
 fn worker_facts(conn: &mut DbConnection, worker: &Worker) -> AppResult<WorkerFacts> {
@@ -312,7 +309,7 @@ pub fn submit(
             .unwrap_or_default();
     let mut events = Vec::new();
     let main = submit_one(conn, fund, &versions, worker, new, None, created_by)?;
-    events.push(event(fund, "claim.submitted", &main));
+    events.push(event(fund, event_kind::CLAIM_SUBMITTED, &main));
     let mut rider_claims = Vec::new();
     for rider in riders {
         let rider_claim = NewClaim {
@@ -330,7 +327,7 @@ pub fn submit(
             Some(&main.id),
             created_by,
         )?;
-        events.push(event(fund, "claim.submitted", &c));
+        events.push(event(fund, event_kind::CLAIM_SUBMITTED, &c));
         rider_claims.push(c);
     }
     Ok((main, rider_claims, events))
@@ -448,7 +445,10 @@ pub fn add_documents(
     reassess(conn, fund, &versions, &worker, &mut claim)?;
     claim.status = status_after_assessment(&claim).to_string();
     store::update(conn, &claim)?;
-    Ok((claim.clone(), vec![event(fund, "claim.reassessed", &claim)]))
+    Ok((
+        claim.clone(),
+        vec![event(fund, event_kind::CLAIM_REASSESSED, &claim)],
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -567,7 +567,7 @@ pub fn decide(
     if decision.outcome == DecisionOutcome::Reject {
         claim.status = status::REJECTED.to_string();
         store::update(conn, &claim)?;
-        events.push(event(fund, "claim.rejected", &claim));
+        events.push(event(fund, event_kind::CLAIM_REJECTED, &claim));
         return Ok((claim, events));
     }
     let (threshold, _) = approval_rules(conn, fund, &claim)?;
@@ -580,9 +580,9 @@ pub fn decide(
         }
     };
     store::update(conn, &claim)?;
-    events.push(event(fund, "claim.decided", &claim));
+    events.push(event(fund, event_kind::CLAIM_DECIDED, &claim));
     if claim.approved_at.is_some() {
-        events.push(event(fund, "claim.approved", &claim));
+        events.push(event(fund, event_kind::CLAIM_APPROVED, &claim));
     }
     Ok((claim, events))
 }
@@ -663,10 +663,10 @@ pub fn approve(
     } else {
         1
     };
-    let mut events = vec![event(fund, "claim.approval_given", &claim)];
+    let mut events = vec![event(fund, event_kind::CLAIM_APPROVAL_GIVEN, &claim)];
     if claim.approvals.len() >= needed {
         finalize(conn, fund, &mut claim)?;
-        events.push(event(fund, "claim.approved", &claim));
+        events.push(event(fund, event_kind::CLAIM_APPROVED, &claim));
     }
     store::update(conn, &claim)?;
     Ok((claim, events))
@@ -739,14 +739,14 @@ fn pay_in(
             claim.paid_on = Some(paid_on);
             claim.status = status::PAID.to_string();
             store::update(conn, claim)?;
-            Ok(vec![event(fund, "claim.paid", claim)])
+            Ok(vec![event(fund, event_kind::CLAIM_PAID, claim)])
         }
         Err(e) if e.code == ErrorCode::InsufficientFunds => {
             let newly = claim.status != status::AWAITING_FUNDS;
             claim.status = status::AWAITING_FUNDS.to_string();
             store::update(conn, claim)?;
             Ok(if newly {
-                vec![event(fund, "claim.awaiting_funds", claim)]
+                vec![event(fund, event_kind::CLAIM_AWAITING_FUNDS, claim)]
             } else {
                 Vec::new()
             })
@@ -795,7 +795,10 @@ pub fn withdraw(
     }
     claim.status = status::WITHDRAWN.to_string();
     store::update(conn, &claim)?;
-    Ok((claim.clone(), vec![event(fund, "claim.withdrawn", &claim)]))
+    Ok((
+        claim.clone(),
+        vec![event(fund, event_kind::CLAIM_WITHDRAWN, &claim)],
+    ))
 }
 
 /// The one appeal of a rejection: the claim is assessed again and awaits a new decision.
@@ -820,5 +823,8 @@ pub fn appeal(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<(Clai
     reassess(conn, fund, &versions, &worker, &mut claim)?;
     claim.status = status_after_assessment(&claim).to_string();
     store::update(conn, &claim)?;
-    Ok((claim.clone(), vec![event(fund, "claim.appealed", &claim)]))
+    Ok((
+        claim.clone(),
+        vec![event(fund, event_kind::CLAIM_APPEALED, &claim)],
+    ))
 }

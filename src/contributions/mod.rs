@@ -20,7 +20,7 @@ use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal
 use crate::money::{format_minor, Currency};
 use crate::rules::document::{PayerType, RuleDocument};
 use crate::rules::evaluate::{quote as quote_rules, version_in_force, Quote, QuoteError};
-use crate::rules::{currency_account, versions_for_fund};
+use crate::rules::{currency_account, version_table};
 use crate::workers::{find_contract, fund_of_worker, Contract};
 
 /// Entry kinds booked by contributions.
@@ -138,10 +138,7 @@ impl FundRules {
     pub fn load(conn: &mut DbConnection, fund: &Fund) -> AppResult<FundRules> {
         Ok(FundRules {
             fund_code: fund.code.clone(),
-            versions: versions_for_fund(conn, fund.id)?
-                .into_iter()
-                .map(|v| (v.effective_from, (v.version, v.document)))
-                .collect(),
+            versions: version_table(conn, fund.id)?,
         })
     }
 

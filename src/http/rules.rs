@@ -112,7 +112,7 @@ pub async fn list_rules(
     let code = path.into_inner();
     let versions = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
-        rules::list_versions(conn, fund.id)
+        rules::versions_for_fund(conn, fund.id)
     })
     .await?;
     Ok(web::Json(RuleVersionList {
@@ -143,7 +143,7 @@ pub async fn get_rules(
     let (code, label) = path.into_inner();
     let version = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
-        rules::list_versions(conn, fund.id)?
+        rules::versions_for_fund(conn, fund.id)?
             .into_iter()
             .find(|v| v.version == label)
             .ok_or_else(|| {

@@ -7,4 +7,4 @@ mod store;
 pub mod validate;
 
 pub use document::RuleDocument;
-pub use store::{currency_account, list_versions, publish, versions_for_fund, RuleVersion};
+pub use store::{currency_account, publish, version_table, versions_for_fund, RuleVersion};

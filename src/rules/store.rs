@@ -61,8 +61,16 @@ pub fn versions_for_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec
         .collect()
 }
 
-pub fn list_versions(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<RuleVersion>> {
-    versions_for_fund(conn, fund_id)
+/// The versions as a table for `evaluate::version_in_force`: start date, then
+/// label and document.
+pub fn version_table(
+    conn: &mut DbConnection,
+    fund_id: i64,
+) -> AppResult<Vec<(NaiveDate, (String, RuleDocument))>> {
+    Ok(versions_for_fund(conn, fund_id)?
+        .into_iter()
+        .map(|v| (v.effective_from, (v.version, v.document)))
+        .collect())
 }
 
 /// Publishes a version after validating it. Refused (409) when its label or start
