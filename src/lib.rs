@@ -14,6 +14,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ledger;
 pub mod money;
+pub mod progress;
 pub mod rules;
 pub mod startup;
 pub mod time;
