@@ -302,6 +302,13 @@ impl AppError {
         AppError::validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// A bad query parameter (400 `INVALID_QUERY`), naming it.
+    pub fn query(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        AppError::new(ErrorCode::InvalidQuery, format!("{field}: {message}"))
+            .with_errors(vec![FieldError::new(field, code, message)])
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         AppError::new(ErrorCode::NotFound, what)
     }

@@ -42,6 +42,25 @@ enum Command {
     /// Load the example funds (Philippines, Nepal, Sri Lanka, Bangladesh,
     /// Indonesia, Kenya) with their rule versions. Safe to run again.
     Demo,
+    /// Export a fund's ledger to a file (or standard output), as the API's
+    /// `/v1/funds/{fund}/exports/ledger` does. Shows progress on a terminal.
+    Export {
+        /// Fund code.
+        #[arg(long)]
+        fund: String,
+        /// csv, jsonl, beancount or hledger.
+        #[arg(long)]
+        format: String,
+        /// First effective date, inclusive (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last effective date, inclusive (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// The file to write; standard output when omitted.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Verify the ledger of one fund (or all): hash chain, balance of every
     /// entry, stored balances. Exits non-zero on any problem.
     Verify {
@@ -94,6 +113,13 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Verify { fund } => verify(&settings, fund.as_deref()),
+        Command::Export {
+            fund,
+            format,
+            from,
+            to,
+            output,
+        } => export(&settings, &fund, &format, from, to, output.as_deref()),
         Command::Demo => demo(&settings),
     };
     match result {
@@ -191,6 +217,57 @@ fn token(
         "{}",
         auth::mint_token(&secret, &settings.jwt, subject, role, &funds, seconds)
     );
+    Ok(())
+}
+
+fn export(
+    settings: &Settings,
+    fund: &str,
+    format: &str,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    output: Option<&std::path::Path>,
+) -> Result<(), String> {
+    use std::io::Write;
+    let format = mwf::export::LedgerFormat::parse(format)
+        .ok_or_else(|| format!("--format {format:?}: must be csv, jsonl, beancount or hledger"))?;
+    let mut conn = connect(settings)?;
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            256 * 1024,
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let summary = db::read_snapshot(&mut conn, |conn| {
+        let found = funds::find_fund(conn, fund)?
+            .ok_or_else(|| mwf::error::AppError::not_found(format!("no fund {fund}")))?;
+        let total = found.last_sequence as u64;
+        let request = mwf::export::LedgerExportRequest {
+            format,
+            from,
+            to,
+            after: None,
+            limit: None,
+        };
+        let export = mwf::export::prepare(conn, found, request)?;
+        let mut progress = mwf::progress::Progress::new(format!("{fund} entries"), Some(total));
+        mwf::export::write(conn, &export, &mut out, &mut progress).map_err(|e| {
+            mwf::error::AppError::new(
+                mwf::error::ErrorCode::InternalError,
+                format!("writing the export: {e}"),
+            )
+        })
+    })
+    .map_err(|e| e.detail)?;
+    if let Some(path) = output {
+        eprintln!(
+            "{fund}: {} entries, {} postings written to {}",
+            summary.entries,
+            summary.postings,
+            path.display()
+        );
+    }
     Ok(())
 }
 

@@ -24,6 +24,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The backend of [`DbConnection`] (for boxed queries).
+pub type DbBackend = <DbConnection as Connection>::Backend;
+
 pub type DbPool = Pool<ConnectionManager<DbConnection>>;
 pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
 

@@ -301,3 +301,12 @@ diesel::table! {
 diesel::joinable!(claim_documents -> claims (claim_id));
 diesel::joinable!(claim_approvals -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(claims, claim_documents, claim_approvals);
+
+diesel::joinable!(claims -> workers (worker_id));
+diesel::allow_tables_to_appear_in_same_query!(claims, workers);
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    claims::benefit,
+    claims::status,
+    claims::currency,
+    workers::sex,
+);

@@ -9,11 +9,14 @@ mod claims;
 mod contributions;
 pub mod docs;
 mod events;
+mod exports;
 pub mod extract;
 mod funds;
 mod journal;
 pub mod problem;
+mod reports;
 mod rules;
+mod stream;
 mod system;
 mod workers;
 mod write;
@@ -187,6 +190,8 @@ never books twice; the same key with another body is a 409 `IDEMPOTENCY_KEY_REUS
         (name = "contributions", description = "Quotes, contributions and their reversal"),
         (name = "claims", description = "Claims: assessment, decisions, approvals and payment"),
         (name = "events", description = "The domain event feed for partner systems"),
+        (name = "reports", description = "Trial balance, membership and claims statistics"),
+        (name = "exports", description = "Streamed ledger and audit-log exports for auditors"),
         (name = "audit", description = "The audit log")
     )
 )]
@@ -204,6 +209,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(contributions::routes)
         .configure(claims::routes)
         .configure(events::routes)
+        .configure(reports::routes)
+        .configure(exports::routes)
         .configure(audit_log::routes);
 }
 

@@ -1,0 +1,174 @@
+//! CSV: one row per posting with its entry's fields repeated, then one row per
+//! account for the closing balances (and the opening balances first, when the
+//! export starts at a date), and a last `chain_head` row. The `record` column
+//! says which a row is.
+
+use std::io::{self, Write};
+
+use super::{normal_balance, ExportEntry, ExportSummary, LedgerExport, LedgerWriter, Totals};
+use crate::ledger::Account;
+use crate::money::format_minor;
+use crate::time::rfc3339;
+
+pub struct CsvWriter;
+
+const HEADER: [&str; 22] = [
+    "record",
+    "fund",
+    "sequence",
+    "entry_id",
+    "effective_date",
+    "recorded_at",
+    "kind",
+    "memo",
+    "source_type",
+    "source_id",
+    "created_by",
+    "reverses",
+    "previous_hash",
+    "hash",
+    "line",
+    "account",
+    "account_name",
+    "account_type",
+    "side",
+    "amount",
+    "amount_minor",
+    "currency",
+];
+
+fn emit(out: &mut dyn Write, rows: &[[&str; 22]]) -> io::Result<()> {
+    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::with_capacity(512 * rows.len()));
+    for row in rows {
+        w.write_record(row)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    out.write_all(&bytes)
+}
+
+fn balance_rows(
+    x: &LedgerExport,
+    record: &str,
+    (date, balances): &(chrono::NaiveDate, std::collections::HashMap<i64, Totals>),
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let date = date.to_string();
+    let values: Vec<(&Account, String, String)> = x
+        .accounts
+        .iter()
+        .map(|a| {
+            let b = normal_balance(a, balances.get(&a.id).copied().unwrap_or_default());
+            (a, format_minor(b, a.currency), b.to_string())
+        })
+        .collect();
+    let rows: Vec<[&str; 22]> = values
+        .iter()
+        .map(|(a, amount, minor)| {
+            [
+                record,
+                &x.fund.code,
+                "",
+                "",
+                &date,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                &a.code,
+                &a.name,
+                a.account_type.as_str(),
+                a.account_type.normal_side().as_str(),
+                amount,
+                minor,
+                a.currency.code(),
+            ]
+        })
+        .collect();
+    emit(out, &rows)
+}
+
+impl LedgerWriter for CsvWriter {
+    fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
+        emit(out, &[HEADER])?;
+        if let Some(opening) = &x.opening {
+            balance_rows(x, "opening_balance", opening, out)?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()> {
+        let sequence = e.sequence.to_string();
+        let date = e.effective_date.to_string();
+        let recorded = rfc3339(e.recorded_at);
+        let values: Vec<(String, String, String)> = e
+            .postings
+            .iter()
+            .map(|p| {
+                (
+                    p.line.to_string(),
+                    format_minor(p.amount_minor, p.currency),
+                    p.amount_minor.to_string(),
+                )
+            })
+            .collect();
+        let rows: Vec<[&str; 22]> = e
+            .postings
+            .iter()
+            .zip(&values)
+            .map(|(p, (line, amount, minor))| {
+                let a = x.account(p.account_id);
+                [
+                    "posting",
+                    &x.fund.code,
+                    &sequence,
+                    &e.id,
+                    &date,
+                    &recorded,
+                    &e.kind,
+                    &e.memo,
+                    e.source_type.as_deref().unwrap_or(""),
+                    e.source_id.as_deref().unwrap_or(""),
+                    &e.created_by,
+                    e.reverses.as_deref().unwrap_or(""),
+                    &e.previous_hash,
+                    &e.hash,
+                    line,
+                    &a.code,
+                    &a.name,
+                    a.account_type.as_str(),
+                    p.side.as_str(),
+                    amount,
+                    minor,
+                    p.currency.code(),
+                ]
+            })
+            .collect();
+        emit(out, &rows)
+    }
+
+    fn finish(
+        &mut self,
+        x: &LedgerExport,
+        _summary: &ExportSummary,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if let Some(closing) = &x.closing {
+            balance_rows(x, "closing_balance", closing, out)?;
+        }
+        let sequence = x.chain_sequence.to_string();
+        let mut row = [""; 22];
+        row[0] = "chain_head";
+        row[1] = &x.fund.code;
+        row[2] = &sequence;
+        row[13] = &x.chain_head;
+        emit(out, &[row])
+    }
+}

@@ -1,0 +1,420 @@
+//! Ledger exports for auditors, streamed: entries are read a page at a time in
+//! sequence order and written straight to the output, so memory stays flat
+//! however large the ledger.
+//!
+//! An export is made in two steps inside one read snapshot: [`prepare`] checks
+//! the request and reads what frames the entries (accounts, opening and
+//! closing balances, the chain head, where the page ends) — a refusal here is
+//! still a clean 4xx; then [`write`] streams the entries and the closing
+//! records. Every format carries each entry's sequence, hash and previous hash,
+//! the fund's chain head, and closing balances equal to the API's to the minor
+//! unit: CSV and JSON Lines as records, beancount and hledger as balance
+//! assertions that their own checkers enforce.
+
+mod audit;
+mod beancount;
+mod csv;
+mod hledger;
+mod jsonl;
+mod read;
+
+pub use audit::{write_audit_log, AuditFormat};
+pub use read::{ExportEntry, ExportPosting};
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use diesel::dsl::{max, min};
+use diesel::prelude::*;
+
+use crate::db::schema::journal_entries;
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::funds::Fund;
+use crate::ledger::{self, Account, AccountType, Side};
+use crate::progress::Progress;
+
+/// The formats a ledger can be exported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerFormat {
+    Csv,
+    Jsonl,
+    Beancount,
+    Hledger,
+}
+
+impl LedgerFormat {
+    pub const ALL: &'static [(&'static str, LedgerFormat)] = &[
+        ("csv", LedgerFormat::Csv),
+        ("jsonl", LedgerFormat::Jsonl),
+        ("beancount", LedgerFormat::Beancount),
+        ("hledger", LedgerFormat::Hledger),
+    ];
+
+    pub fn parse(s: &str) -> Option<LedgerFormat> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            LedgerFormat::Csv => "text/csv; charset=utf-8",
+            LedgerFormat::Jsonl => "application/jsonl; charset=utf-8",
+            LedgerFormat::Beancount | LedgerFormat::Hledger => "text/plain; charset=utf-8",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            LedgerFormat::Csv => "csv",
+            LedgerFormat::Jsonl => "jsonl",
+            LedgerFormat::Beancount => "beancount",
+            LedgerFormat::Hledger => "journal",
+        }
+    }
+
+    /// Whether the format may be cut into pages: the plain-text journals carry
+    /// balance assertions that only hold over a whole date range.
+    pub fn pageable(self) -> bool {
+        matches!(self, LedgerFormat::Csv | LedgerFormat::Jsonl)
+    }
+}
+
+/// What to export: entries with an effective date from `from` to `to`
+/// (inclusive; open ends when absent), in sequence order, optionally one page
+/// of at most `limit` entries after sequence `after`.
+#[derive(Debug, Clone)]
+pub struct LedgerExportRequest {
+    pub format: LedgerFormat,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// A balance at a date: debits and credits posted up to its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub debits_minor: i64,
+    pub credits_minor: i64,
+}
+
+/// Everything that frames an export, read in the same snapshot as its entries.
+pub struct LedgerExport {
+    pub request: LedgerExportRequest,
+    pub fund: Fund,
+    pub generated_at: NaiveDateTime,
+    /// The fund's accounts in code order, and their position by id.
+    pub accounts: Vec<Account>,
+    account_index: HashMap<i64, usize>,
+    /// Names of the accounts in the plain-text journals, by id.
+    pub journal_names: HashMap<i64, String>,
+    /// The fund's last sequence and chain head when the export was made.
+    pub chain_sequence: i64,
+    pub chain_head: String,
+    /// Balances at the end of the day before `from`, when this is the first
+    /// page and `from` is given (by account id).
+    pub opening: Option<(NaiveDate, HashMap<i64, Totals>)>,
+    /// The date balances are asserted at (the end of `to`, or of the last
+    /// effective date) and the balances, when this is the last page.
+    pub closing: Option<(NaiveDate, HashMap<i64, Totals>)>,
+    /// The earliest effective date in the export (where accounts open).
+    pub first_date: NaiveDate,
+    /// The last sequence of this page when there is another page.
+    pub page_end: Option<i64>,
+}
+
+impl LedgerExport {
+    pub fn account(&self, id: i64) -> &Account {
+        &self.accounts[self.account_index[&id]]
+    }
+
+    pub fn journal_name(&self, id: i64) -> &str {
+        &self.journal_names[&id]
+    }
+
+    /// The `after` of the next page, if there is one.
+    pub fn next_after(&self) -> Option<i64> {
+        self.page_end
+    }
+}
+
+/// Counts of what an export wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub entries: u64,
+    pub postings: u64,
+    pub last_sequence: Option<i64>,
+}
+
+/// One output format: a header, each entry, and the closing records.
+trait LedgerWriter {
+    fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()>;
+    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()>;
+    fn finish(
+        &mut self,
+        x: &LedgerExport,
+        summary: &ExportSummary,
+        out: &mut dyn Write,
+    ) -> io::Result<()>;
+}
+
+fn writer_for(format: LedgerFormat) -> Box<dyn LedgerWriter> {
+    match format {
+        LedgerFormat::Csv => Box::new(csv::CsvWriter),
+        LedgerFormat::Jsonl => Box::new(jsonl::JsonlWriter),
+        LedgerFormat::Beancount => Box::new(beancount::BeancountWriter),
+        LedgerFormat::Hledger => Box::new(hledger::HledgerWriter),
+    }
+}
+
+/// The largest page a client may ask for.
+pub const MAX_EXPORT_LIMIT: i64 = 1_000_000;
+
+/// Checks the request and reads the export's frame. Call inside the same read
+/// snapshot as [`write`].
+pub fn prepare(
+    conn: &mut DbConnection,
+    fund: Fund,
+    request: LedgerExportRequest,
+) -> AppResult<LedgerExport> {
+    check_request(&request)?;
+    let accounts = ledger::list_accounts(conn, fund.id)?;
+    let account_index = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id, i))
+        .collect();
+    let journal_names = journal_names(&accounts);
+    let (first, last): (Option<NaiveDate>, Option<NaiveDate>) = journal_entries::table
+        .filter(journal_entries::fund_id.eq(fund.id))
+        .select((
+            min(journal_entries::effective_date),
+            max(journal_entries::effective_date),
+        ))
+        .first(conn)?;
+    let today = crate::time::today();
+    let first_date = request.from.or(first).unwrap_or(today);
+    let page_end = page_end(conn, fund.id, &request)?;
+    let opening = match (request.after, request.from) {
+        (None, Some(from)) => {
+            let before = from - Days::new(1);
+            Some((
+                before,
+                totals(ledger::balances_as_of(conn, fund.id, before)?),
+            ))
+        }
+        _ => None,
+    };
+    let closing = match (page_end, request.to) {
+        (Some(_), _) => None,
+        (None, Some(to)) => Some((to, totals(ledger::balances_as_of(conn, fund.id, to)?))),
+        (None, None) => Some((
+            last.unwrap_or(today).max(first_date),
+            accounts
+                .iter()
+                .map(|a| {
+                    (
+                        a.id,
+                        Totals {
+                            debits_minor: a.debits_minor,
+                            credits_minor: a.credits_minor,
+                        },
+                    )
+                })
+                .collect(),
+        )),
+    };
+    Ok(LedgerExport {
+        chain_sequence: fund.last_sequence,
+        chain_head: fund.chain_head.clone(),
+        request,
+        fund,
+        generated_at: crate::time::now(),
+        accounts,
+        account_index,
+        journal_names,
+        opening,
+        closing,
+        first_date,
+        page_end,
+    })
+}
+
+fn check_request(r: &LedgerExportRequest) -> AppResult<()> {
+    if let (Some(from), Some(to)) = (r.from, r.to) {
+        crate::reports::check_period(from, to)?;
+    }
+    if !r.format.pageable() {
+        for (field, given) in [("after", r.after.is_some()), ("limit", r.limit.is_some())] {
+            if given {
+                return Err(AppError::query(
+                    field,
+                    "not_pageable",
+                    "beancount and hledger exports are whole files (their balance assertions hold over \
+                     the whole range); page csv or jsonl, or narrow from/to",
+                ));
+            }
+        }
+    }
+    if let Some(limit) = r.limit {
+        if !(1..=MAX_EXPORT_LIMIT).contains(&limit) {
+            return Err(AppError::query(
+                "limit",
+                "out_of_range",
+                format!("must be 1 to {MAX_EXPORT_LIMIT}"),
+            ));
+        }
+    }
+    if let Some(after) = r.after {
+        if after < 0 {
+            return Err(AppError::query(
+                "after",
+                "invalid_cursor",
+                "must be a sequence number (0 or more)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The last sequence of a limited page, when entries remain after it.
+fn page_end(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    request: &LedgerExportRequest,
+) -> AppResult<Option<i64>> {
+    let Some(limit) = request.limit else {
+        return Ok(None);
+    };
+    let mut query = read::entries_in_range(fund_id, request.from, request.to, request.after);
+    query = query.order(journal_entries::sequence.asc());
+    let ends: Vec<i64> = query
+        .select(journal_entries::sequence)
+        .offset(limit - 1)
+        .limit(2)
+        .load(conn)?;
+    Ok((ends.len() == 2).then(|| ends[0]))
+}
+
+fn totals(sums: HashMap<i64, (i64, i64)>) -> HashMap<i64, Totals> {
+    sums.into_iter()
+        .map(|(id, (debits_minor, credits_minor))| {
+            (
+                id,
+                Totals {
+                    debits_minor,
+                    credits_minor,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Writes the export's entries and closing records to `out`, reading entries
+/// a page at a time. `progress` counts entries.
+pub fn write(
+    conn: &mut DbConnection,
+    export: &LedgerExport,
+    out: &mut dyn Write,
+    progress: &mut Progress,
+) -> io::Result<ExportSummary> {
+    let mut writer = writer_for(export.request.format);
+    writer.begin(export, out)?;
+    let mut summary = ExportSummary::default();
+    let mut reader = read::EntryReader::new(export);
+    while let Some(page) = reader.next_page(conn).map_err(io_error)? {
+        for entry in &page {
+            writer.entry(export, entry, out)?;
+            summary.entries += 1;
+            summary.postings += entry.postings.len() as u64;
+            summary.last_sequence = Some(entry.sequence);
+        }
+        progress.add(page.len() as u64);
+    }
+    writer.finish(export, &summary, out)?;
+    out.flush()?;
+    Ok(summary)
+}
+
+/// A database failure in the middle of a stream: the stream is cut.
+fn io_error(e: AppError) -> io::Error {
+    io::Error::other(format!("{}: {}", e.code.as_str(), e.detail))
+}
+
+/// The balance of `totals` on the account's normal side.
+pub fn normal_balance(account: &Account, totals: Totals) -> i64 {
+    account
+        .account_type
+        .balance(totals.debits_minor, totals.credits_minor)
+}
+
+/// The root of an account type in beancount and hledger.
+fn journal_root(t: AccountType) -> &'static str {
+    match t {
+        AccountType::Asset => "Assets",
+        AccountType::Liability => "Liabilities",
+        AccountType::Equity => "Equity",
+        AccountType::Revenue => "Income",
+        AccountType::Expense => "Expenses",
+    }
+}
+
+/// Account names both journal tools accept: `Assets:1000-USD`. A code is kept
+/// as it is when it starts with a capital letter or digit and holds only
+/// letters, digits and `-`; otherwise other characters become `-`, a leading
+/// lowercase letter is capitalised, and the account's id is appended so that
+/// two codes never share a name.
+fn journal_names(accounts: &[Account]) -> HashMap<i64, String> {
+    accounts
+        .iter()
+        .map(|a| {
+            let clean = a
+                .code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && a.code
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            let component = if clean {
+                a.code.clone()
+            } else {
+                let mut s: String = a
+                    .code
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                if let Some(first) = s.get(0..1) {
+                    let upper = first.to_ascii_uppercase();
+                    s.replace_range(0..1, &upper);
+                }
+                if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                    s.insert(0, 'X');
+                }
+                format!("{s}-{}", a.id)
+            };
+            (
+                a.id,
+                format!("{}:{component}", journal_root(a.account_type)),
+            )
+        })
+        .collect()
+}
+
+/// A posting's signed amount as both journal tools read it: debits positive,
+/// credits negative.
+pub fn signed(side: Side, amount_minor: i64) -> i64 {
+    match side {
+        Side::Debit => amount_minor,
+        Side::Credit => -amount_minor,
+    }
+}
+
+/// Text for a one-line field of a plain-text journal: control characters and
+/// line breaks become spaces.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}

@@ -1,0 +1,240 @@
+//! Export routes: the ledger of a fund and the audit log, streamed.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::Query;
+use super::stream::{stream, write_failed, StreamHead};
+use super::{cursor, fund_in_scope, AppState};
+use crate::audit::AuditFilter;
+use crate::auth::{Caller, AUDIT_READERS};
+use crate::error::AppResult;
+use crate::export::{self, AuditFormat, LedgerExportRequest, LedgerFormat};
+use crate::progress::Progress;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(export_ledger).service(export_audit_log);
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LedgerExportFormat {
+    Csv,
+    Jsonl,
+    Beancount,
+    Hledger,
+}
+
+impl From<LedgerExportFormat> for LedgerFormat {
+    fn from(f: LedgerExportFormat) -> LedgerFormat {
+        match f {
+            LedgerExportFormat::Csv => LedgerFormat::Csv,
+            LedgerExportFormat::Jsonl => LedgerFormat::Jsonl,
+            LedgerExportFormat::Beancount => LedgerFormat::Beancount,
+            LedgerExportFormat::Hledger => LedgerFormat::Hledger,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerExportQuery {
+    /// `csv`, `jsonl`, `beancount` or `hledger`.
+    pub format: LedgerExportFormat,
+    /// First effective date, inclusive (default: the first entry). The export
+    /// then opens with the balances at the end of the day before.
+    pub from: Option<NaiveDate>,
+    /// Last effective date, inclusive (default: the last entry). Closing
+    /// balances are as of its end.
+    pub to: Option<NaiveDate>,
+    /// csv and jsonl only: start after this sequence (the `next_after` of the
+    /// previous page).
+    pub after: Option<i64>,
+    /// csv and jsonl only: at most this many entries (1 to 1,000,000); more
+    /// entries are announced by `next_after` and a `Link: rel="next"` header.
+    pub limit: Option<i64>,
+}
+
+fn next_link(fund: &str, q: &LedgerExportRequest, format: &str, after: i64) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("format", format);
+    if let Some(from) = q.from {
+        query.append_pair("from", &from.to_string());
+    }
+    if let Some(to) = q.to {
+        query.append_pair("to", &to.to_string());
+    }
+    query.append_pair("after", &after.to_string());
+    if let Some(limit) = q.limit {
+        query.append_pair("limit", &limit.to_string());
+    }
+    format!(
+        "</v1/funds/{fund}/exports/ledger?{}>; rel=\"next\"",
+        query.finish()
+    )
+}
+
+/// Export a fund's ledger (admin, auditor), streamed.
+///
+/// Entries with an effective date in the range, in sequence order, each with
+/// its sequence, id, hash and previous hash; the fund's chain head; the opening
+/// balances when `from` is given and the closing balances (equal to
+/// `GET /accounts?as_of=to`, or to the current balances without `to`).
+/// beancount and hledger files state the closing balances as balance
+/// assertions that `bean-check` and `hledger check` enforce to the minor unit.
+/// Headers: `X-Mwf-Chain-Head` (`sequence:hash`), and `X-Mwf-Next-After` with a
+/// `Link: rel="next"` when a page is limited and more entries follow.
+#[utoipa::path(
+    tag = "exports",
+    params(("fund" = String, Path, description = "Fund code"), LedgerExportQuery),
+    responses(
+        (status = 200, description = "The export, streamed", content(
+            (String = "text/csv"),
+            (String = "application/jsonl"),
+            (String = "text/plain")
+        )),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/exports/ledger")]
+pub async fn export_ledger(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<LedgerExportQuery>,
+) -> AppResult<HttpResponse> {
+    caller.require(AUDIT_READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let format = LedgerFormat::from(q.format);
+    let request = LedgerExportRequest {
+        format,
+        from: q.from,
+        to: q.to,
+        after: q.after,
+        limit: q.limit,
+    };
+    stream(&state, move |conn, starter| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let export = export::prepare(conn, fund, request)?;
+        let name = LedgerFormat::ALL
+            .iter()
+            .find(|(_, f)| *f == format)
+            .map(|(n, _)| *n)
+            .unwrap_or("csv");
+        let range = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or("all".into());
+        let mut headers = vec![
+            (
+                "content-disposition",
+                format!(
+                    "attachment; filename=\"{}-ledger-{}-{}.{}\"",
+                    export.fund.code,
+                    range(export.request.from),
+                    range(export.request.to),
+                    format.extension()
+                ),
+            ),
+            (
+                "x-mwf-chain-head",
+                format!("{}:{}", export.chain_sequence, export.chain_head),
+            ),
+        ];
+        if let Some(after) = export.next_after() {
+            headers.push(("x-mwf-next-after", after.to_string()));
+            headers.push((
+                "link",
+                next_link(&export.fund.code, &export.request, name, after),
+            ));
+        }
+        let mut out = starter.start(StreamHead {
+            content_type: format.content_type(),
+            headers,
+        });
+        export::write(conn, &export, &mut out, &mut Progress::hidden()).map_err(write_failed)?;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditExportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditExportQuery {
+    /// `csv` or `jsonl`.
+    pub format: AuditExportFormat,
+    /// First day, inclusive (UTC).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (UTC).
+    pub to: Option<NaiveDate>,
+    /// Only this actor (the token's `sub`).
+    pub actor: Option<String>,
+    /// Start after this record id.
+    pub after: Option<String>,
+}
+
+/// Export the audit log (admin, auditor), streamed, oldest first: id, time,
+/// actor, role, action, fund, target, request id, outcome and status of every
+/// record the filters select. A token limited to some funds sees only theirs.
+#[utoipa::path(
+    tag = "exports",
+    params(AuditExportQuery),
+    responses(
+        (status = 200, description = "The export, streamed", content(
+            (String = "text/csv"),
+            (String = "application/jsonl")
+        )),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/audit-log/export")]
+pub async fn export_audit_log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<AuditExportQuery>,
+) -> AppResult<HttpResponse> {
+    caller.require(AUDIT_READERS)?;
+    let q = query.0;
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        crate::reports::check_period(from, to)?;
+    }
+    let format = match q.format {
+        AuditExportFormat::Csv => AuditFormat::Csv,
+        AuditExportFormat::Jsonl => AuditFormat::Jsonl,
+    };
+    let filter = AuditFilter {
+        from: q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+        to: q
+            .to
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        actor: q.actor,
+        fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
+        after_id: cursor(q.after.as_deref())?,
+        limit: 0,
+    };
+    stream(&state, move |conn, starter| {
+        let mut out = starter.start(StreamHead {
+            content_type: format.content_type(),
+            headers: vec![(
+                "content-disposition",
+                "attachment; filename=\"audit-log\"".to_string(),
+            )],
+        });
+        export::write_audit_log(conn, filter, format, &mut out, &mut Progress::hidden())
+            .map_err(write_failed)?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,383 @@
+//! Report routes: the trial balance, membership statistics and claims statistics.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::Query;
+use super::{fund_in_scope, read, AppState};
+use crate::auth::{Caller, READERS};
+use crate::error::AppResult;
+use crate::ledger::{AccountType, Side};
+use crate::money::{format_minor, Currency};
+use crate::reports::{self, ClaimAmounts, ClaimDimension, MembershipDimension};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_trial_balance)
+        .service(get_membership_statistics)
+        .service(get_claim_statistics);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TrialBalanceQuery {
+    /// The end of this date, by effective date (default: today, UTC).
+    pub as_of: Option<NaiveDate>,
+}
+
+/// One account's line of the trial balance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrialBalanceLineResponse {
+    pub account: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub account_type: AccountType,
+    pub currency: String,
+    /// Debits posted up to `as_of`.
+    pub debits: String,
+    /// Credits posted up to `as_of`.
+    pub credits: String,
+    /// The balance on the account's normal side (may be negative).
+    pub balance: String,
+    /// The net balance in the debit column (`0.00` when it stands on the credit side).
+    pub debit_balance: String,
+    /// The net balance in the credit column.
+    pub credit_balance: String,
+}
+
+/// One currency's column totals; `balanced` says debits equal credits.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrialBalanceTotals {
+    pub currency: String,
+    pub debits: String,
+    pub credits: String,
+    pub debit_balances: String,
+    pub credit_balances: String,
+    pub balanced: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrialBalanceResponse {
+    pub fund: String,
+    pub as_of: NaiveDate,
+    /// Every account in code order, including those without postings.
+    pub lines: Vec<TrialBalanceLineResponse>,
+    /// Per currency, in code order.
+    pub totals: Vec<TrialBalanceTotals>,
+}
+
+/// The trial balance of a fund as of a date: every account's debits, credits
+/// and balance, and per currency the totals that prove debits equal credits.
+#[utoipa::path(
+    tag = "reports",
+    params(("fund" = String, Path, description = "Fund code"), TrialBalanceQuery),
+    responses(
+        (status = 200, description = "The trial balance", body = TrialBalanceResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/reports/trial-balance")]
+pub async fn get_trial_balance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<TrialBalanceQuery>,
+) -> AppResult<web::Json<TrialBalanceResponse>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let as_of = query.0.as_of.unwrap_or_else(crate::time::today);
+    let response = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let tb = reports::trial_balance(conn, fund.id, as_of)?;
+        let lines = tb
+            .lines
+            .iter()
+            .map(|l| {
+                let c = l.account.currency;
+                let (side, net) = l.net();
+                let column = |s: Side| format_minor(if side == s { net } else { 0 }, c);
+                TrialBalanceLineResponse {
+                    account: l.account.code.clone(),
+                    name: l.account.name.clone(),
+                    account_type: l.account.account_type,
+                    currency: c.code().to_string(),
+                    debits: format_minor(l.debits_minor, c),
+                    credits: format_minor(l.credits_minor, c),
+                    balance: format_minor(
+                        l.account
+                            .account_type
+                            .balance(l.debits_minor, l.credits_minor),
+                        c,
+                    ),
+                    debit_balance: column(Side::Debit),
+                    credit_balance: column(Side::Credit),
+                }
+            })
+            .collect();
+        let totals = tb
+            .totals
+            .iter()
+            .map(|(c, t)| TrialBalanceTotals {
+                currency: c.code().to_string(),
+                debits: format_minor(t.debits_minor, *c),
+                credits: format_minor(t.credits_minor, *c),
+                debit_balances: format_minor(t.debit_balances_minor, *c),
+                credit_balances: format_minor(t.credit_balances_minor, *c),
+                balanced: t.balanced(),
+            })
+            .collect();
+        Ok(TrialBalanceResponse {
+            fund: fund.code,
+            as_of,
+            lines,
+            totals,
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MembershipStatisticsQuery {
+    /// The date counted (default: today, UTC).
+    pub as_of: Option<NaiveDate>,
+    /// Comma-separated dimensions to group by, in the order wanted: `sex`,
+    /// `destination`, `sector` (default `sex`; empty for the total only).
+    #[param(example = "sex,destination")]
+    pub by: Option<String>,
+}
+
+/// Active workers sharing the values of the dimensions asked for; a dimension
+/// not asked for is absent. A worker without a contract started by `as_of`, or
+/// without a declared sector, counts under `unknown`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MembershipGroupResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+    /// Destination country (ISO 3166-1 alpha-2) of the latest contract started by `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// Occupation sector declared at enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    pub active: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MembershipStatisticsResponse {
+    pub fund: String,
+    pub as_of: NaiveDate,
+    pub by: Vec<String>,
+    /// Workers active on `as_of`: covered by a standing contribution, counting grace days.
+    pub active: u64,
+    /// Workers covered at some time before `as_of` but not on it.
+    pub lapsed: u64,
+    /// Groups with active workers, in key order; their counts add up to `active`.
+    pub groups: Vec<MembershipGroupResponse>,
+}
+
+/// Membership statistics as of a date: active workers by sex, destination
+/// country and occupation sector, or any combination of them.
+#[utoipa::path(
+    tag = "reports",
+    params(("fund" = String, Path, description = "Fund code"), MembershipStatisticsQuery),
+    responses(
+        (status = 200, description = "Membership statistics", body = MembershipStatisticsResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/reports/membership")]
+pub async fn get_membership_statistics(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<MembershipStatisticsQuery>,
+) -> AppResult<web::Json<MembershipStatisticsResponse>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    let as_of = q.as_of.unwrap_or_else(crate::time::today);
+    let by = reports::parse_dimensions(
+        q.by.as_deref(),
+        MembershipDimension::OFFERED,
+        &[MembershipDimension::Sex],
+    )?;
+    let response = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let stats = reports::membership_statistics(conn, fund.id, as_of, by)?;
+        let groups = stats
+            .groups
+            .into_iter()
+            .map(|g| {
+                let value = |d: MembershipDimension| key_of(&stats.by, &g.keys, d);
+                MembershipGroupResponse {
+                    sex: value(MembershipDimension::Sex),
+                    destination: value(MembershipDimension::Destination),
+                    sector: value(MembershipDimension::Sector),
+                    active: g.active,
+                }
+            })
+            .collect();
+        Ok(MembershipStatisticsResponse {
+            fund: fund.code,
+            as_of,
+            by: names(MembershipDimension::OFFERED, &stats.by),
+            active: stats.active,
+            lapsed: stats.lapsed,
+            groups,
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimStatisticsQuery {
+    /// First filing date, inclusive.
+    pub from: NaiveDate,
+    /// Last filing date, inclusive.
+    pub to: NaiveDate,
+    /// Comma-separated dimensions to group by, in the order wanted: `benefit`,
+    /// `status`, `sex` (the worker's; default `benefit`; empty for the totals only).
+    #[param(example = "benefit,status")]
+    pub by: Option<String>,
+}
+
+/// Amounts of one currency.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimAmountsResponse {
+    pub currency: String,
+    /// What claimants asked for (claims without a claimed amount add nothing).
+    pub claimed: String,
+    /// What the fund's rules make payable.
+    pub assessed: String,
+    /// What was finally approved and booked as benefit expense.
+    pub approved: String,
+    /// What was paid out.
+    pub paid: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimGroupResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benefit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The worker's sex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+    pub count: u64,
+    pub amounts: Vec<ClaimAmountsResponse>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimStatisticsResponse {
+    pub fund: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: Vec<String>,
+    /// Claims filed in the period (riders included).
+    pub count: u64,
+    pub amounts: Vec<ClaimAmountsResponse>,
+    /// Groups in key order; their counts add up to `count`.
+    pub groups: Vec<ClaimGroupResponse>,
+}
+
+fn amounts_response(amounts: &BTreeMap<Currency, ClaimAmounts>) -> Vec<ClaimAmountsResponse> {
+    amounts
+        .iter()
+        .map(|(c, a)| ClaimAmountsResponse {
+            currency: c.code().to_string(),
+            claimed: format_minor(a.claimed_minor, *c),
+            assessed: format_minor(a.assessed_minor, *c),
+            approved: format_minor(a.approved_minor, *c),
+            paid: format_minor(a.paid_minor, *c),
+        })
+        .collect()
+}
+
+/// Claims statistics for a period: claims filed in it, counted and summed by
+/// benefit, status and the worker's sex, or any combination of them.
+#[utoipa::path(
+    tag = "reports",
+    params(("fund" = String, Path, description = "Fund code"), ClaimStatisticsQuery),
+    responses(
+        (status = 200, description = "Claims statistics", body = ClaimStatisticsResponse),
+        (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/funds/{fund}/reports/claims")]
+pub async fn get_claim_statistics(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<ClaimStatisticsQuery>,
+) -> AppResult<web::Json<ClaimStatisticsResponse>> {
+    caller.require(READERS)?;
+    let code = path.into_inner();
+    let q = query.0;
+    reports::check_period(q.from, q.to)?;
+    let by = reports::parse_dimensions(
+        q.by.as_deref(),
+        ClaimDimension::OFFERED,
+        &[ClaimDimension::Benefit],
+    )?;
+    let (from, to) = (q.from, q.to);
+    let response = read(&state, move |conn| {
+        let fund = fund_in_scope(conn, &caller, &code)?;
+        let stats = reports::claim_statistics(conn, fund.id, from, to, by)?;
+        let groups = stats
+            .groups
+            .iter()
+            .map(|g| {
+                let value = |d: ClaimDimension| key_of(&stats.by, &g.keys, d);
+                ClaimGroupResponse {
+                    benefit: value(ClaimDimension::Benefit),
+                    status: value(ClaimDimension::Status),
+                    sex: value(ClaimDimension::Sex),
+                    count: g.count,
+                    amounts: amounts_response(&g.amounts),
+                }
+            })
+            .collect();
+        Ok(ClaimStatisticsResponse {
+            fund: fund.code,
+            from,
+            to,
+            by: names(ClaimDimension::OFFERED, &stats.by),
+            count: stats.count,
+            amounts: amounts_response(&stats.amounts),
+            groups,
+        })
+    })
+    .await?;
+    Ok(web::Json(response))
+}
+
+/// The group's value for dimension `d`, if it was asked for.
+fn key_of<D: PartialEq>(by: &[D], keys: &[String], d: D) -> Option<String> {
+    by.iter().position(|x| *x == d).map(|i| keys[i].clone())
+}
+
+fn names<D: PartialEq + Copy>(offered: &[(&str, D)], by: &[D]) -> Vec<String> {
+    by.iter()
+        .map(|d| {
+            offered
+                .iter()
+                .find(|(_, o)| o == d)
+                .map(|(n, _)| n.to_string())
+                .expect("chosen dimensions are offered")
+        })
+        .collect()
+}

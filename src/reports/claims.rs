@@ -1,0 +1,142 @@
+//! Claims statistics for a period: claims filed in it, counted and summed by
+//! benefit, status and the worker's sex, and any combination of them.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use diesel::dsl::{count_star, sql};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::db::schema::{claims, workers};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::money::Currency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Benefit,
+    Status,
+    Sex,
+}
+
+impl Dimension {
+    pub const OFFERED: &'static [(&'static str, Dimension)] = &[
+        ("benefit", Dimension::Benefit),
+        ("status", Dimension::Status),
+        ("sex", Dimension::Sex),
+    ];
+}
+
+/// Amounts of one currency, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimAmounts {
+    /// What claimants asked for (claims without a claimed amount add nothing).
+    pub claimed_minor: i64,
+    /// What the rules make payable.
+    pub assessed_minor: i64,
+    /// What was finally approved and booked as an expense.
+    pub approved_minor: i64,
+    /// What was paid out.
+    pub paid_minor: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimGroup {
+    /// The values, in the order of the dimensions asked for.
+    pub keys: Vec<String>,
+    pub count: u64,
+    pub amounts: BTreeMap<Currency, ClaimAmounts>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimStatistics {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: Vec<Dimension>,
+    pub count: u64,
+    pub amounts: BTreeMap<Currency, ClaimAmounts>,
+    /// Groups in key order.
+    pub groups: Vec<ClaimGroup>,
+}
+
+fn sum_of(expression: &str) -> diesel::expression::SqlLiteral<BigInt> {
+    sql::<BigInt>(&format!("CAST(COALESCE(SUM({expression}), 0) AS BIGINT)"))
+}
+
+type Row = (String, String, String, String, i64, i64, i64, i64, i64);
+
+/// Claims filed from `from` to `to` inclusive, grouped by `by`.
+pub fn claim_statistics(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: Vec<Dimension>,
+) -> AppResult<ClaimStatistics> {
+    let rows: Vec<Row> = claims::table
+        .inner_join(workers::table)
+        .filter(claims::fund_id.eq(fund_id))
+        .filter(claims::filed_on.ge(from))
+        .filter(claims::filed_on.le(to))
+        .group_by((
+            claims::benefit,
+            claims::status,
+            workers::sex,
+            claims::currency,
+        ))
+        .select((
+            claims::benefit,
+            claims::status,
+            workers::sex,
+            claims::currency,
+            count_star(),
+            sum_of("claims.claimed_amount_minor"),
+            sum_of("claims.payable_minor"),
+            sum_of(
+                "CASE WHEN claims.approval_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
+            ),
+            sum_of(
+                "CASE WHEN claims.payment_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
+            ),
+        ))
+        .load(conn)?;
+    let mut groups: BTreeMap<Vec<String>, ClaimGroup> = BTreeMap::new();
+    let mut count = 0;
+    let mut amounts: BTreeMap<Currency, ClaimAmounts> = BTreeMap::new();
+    for (benefit, status, sex, currency, n, claimed, assessed, approved, paid) in rows {
+        let currency = Currency::parse(&currency).map_err(AppError::internal)?;
+        let keys: Vec<String> = by
+            .iter()
+            .map(|d| match d {
+                Dimension::Benefit => benefit.clone(),
+                Dimension::Status => status.clone(),
+                Dimension::Sex => sex.clone(),
+            })
+            .collect();
+        let group = groups.entry(keys.clone()).or_insert_with(|| ClaimGroup {
+            keys,
+            count: 0,
+            amounts: BTreeMap::new(),
+        });
+        group.count += n as u64;
+        count += n as u64;
+        for target in [
+            group.amounts.entry(currency).or_default(),
+            amounts.entry(currency).or_default(),
+        ] {
+            target.claimed_minor += claimed;
+            target.assessed_minor += assessed;
+            target.approved_minor += approved;
+            target.paid_minor += paid;
+        }
+    }
+    Ok(ClaimStatistics {
+        from,
+        to,
+        by,
+        count,
+        amounts,
+        groups: groups.into_values().collect(),
+    })
+}

@@ -1,0 +1,414 @@
+//! Ledger and audit-log exports: completeness across pages and date ranges,
+//! closing balances equal to the API's, the chain, refusals.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mwf::auth::Role;
+use mwf::ledger::chain::{entry_hash, CanonicalEntry, CanonicalPosting};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn, Response, TestApp};
+
+/// A fund with entries on 2026-01-01 … 2026-01-20, one with three postings.
+fn ledger(app: &TestApp) {
+    app.create_fund("EX-KE", "KE", "KES");
+    for day in 1..=20 {
+        let date = format!("2026-01-{day:02}");
+        let amount = format!("{}.{:02}", 100 * day, day);
+        app.transfer("EX-KE", &date, "1000", "4000", &amount, "KES")
+            .expect(201);
+    }
+    app.post(
+        "/v1/funds/EX-KE/journal-entries",
+        &app.admin(),
+        &json!({"effective_date": "2026-01-15", "memo": "Payout, with \"quotes\"; and a semicolon",
+                "postings": [
+                    {"account": "5100", "side": "debit", "amount": "70.00", "currency": "KES"},
+                    {"account": "6100", "side": "debit", "amount": "0.05", "currency": "KES"},
+                    {"account": "1000", "side": "credit", "amount": "70.05", "currency": "KES"}]}),
+    )
+    .expect(201);
+}
+
+fn export(app: &TestApp, query: &str) -> Response {
+    app.get(
+        &format!("/v1/funds/EX-KE/exports/ledger?{query}"),
+        &app.token(Role::Auditor, &["*"]),
+    )
+}
+
+fn jsonl(res: &Response) -> Vec<Value> {
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+fn records<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["record"] == kind).collect()
+}
+
+/// (sequence, line) of every posting of a JSON Lines export.
+fn jsonl_postings(lines: &[Value]) -> Vec<(i64, i64)> {
+    records(lines, "entry")
+        .iter()
+        .flat_map(|e| {
+            let seq = e["sequence"].as_i64().unwrap();
+            e["postings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (seq, p["line"].as_i64().unwrap()))
+        })
+        .collect()
+}
+
+/// The CSV export's rows as maps of column to value.
+fn csv_rows(res: &Response) -> Vec<BTreeMap<String, String>> {
+    assert_eq!(res.status, 200, "{}", res.text);
+    let mut reader = csv::Reader::from_reader(res.text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn csv_postings(rows: &[BTreeMap<String, String>]) -> Vec<(i64, i64)> {
+    rows.iter()
+        .filter(|r| r["record"] == "posting")
+        .map(|r| (r["sequence"].parse().unwrap(), r["line"].parse().unwrap()))
+        .collect()
+}
+
+fn assert_each_once(parts: Vec<Vec<(i64, i64)>>, all: &[(i64, i64)]) {
+    let joined: Vec<(i64, i64)> = parts.into_iter().flatten().collect();
+    let unique: BTreeSet<_> = joined.iter().copied().collect();
+    assert_eq!(unique.len(), joined.len(), "a posting appears twice");
+    assert_eq!(unique, all.iter().copied().collect::<BTreeSet<_>>());
+}
+
+#[test]
+fn csv_and_jsonl_exports_hold_every_posting_once_across_pages_and_date_ranges() {
+    let app = spawn();
+    ledger(&app);
+    let full = jsonl(&export(&app, "format=jsonl"));
+    let all = jsonl_postings(&full);
+    assert_eq!(all.len(), 20 * 2 + 3);
+    assert_eq!(records(&full, "entry").len(), 21);
+
+    // Pages of 6 entries, following next_after and the Link header.
+    let mut pages = Vec::new();
+    let mut query = "format=jsonl&limit=6".to_string();
+    loop {
+        let res = export(&app, &query);
+        let lines = jsonl(&res);
+        let end = *records(&lines, "end").first().expect("an end record");
+        pages.push(jsonl_postings(&lines));
+        match end["next_after"].as_i64() {
+            Some(after) => {
+                assert_eq!(
+                    res.header("x-mwf-next-after"),
+                    Some(after.to_string().as_str())
+                );
+                assert!(res
+                    .header("link")
+                    .unwrap()
+                    .contains(&format!("after={after}")));
+                assert!(records(&lines, "closing_balance").is_empty());
+                query = format!("format=jsonl&limit=6&after={after}");
+            }
+            None => {
+                assert!(!records(&lines, "closing_balance").is_empty());
+                break;
+            }
+        }
+    }
+    assert_eq!(pages.len(), 4);
+    assert_each_once(pages, &all);
+
+    // Date ranges that meet, in CSV, and CSV pages.
+    let ranges: Vec<_> = [
+        "from=2026-01-01&to=2026-01-09",
+        "from=2026-01-10&to=2026-01-15",
+        "from=2026-01-16",
+    ]
+    .iter()
+    .map(|r| csv_postings(&csv_rows(&export(&app, &format!("format=csv&{r}")))))
+    .collect();
+    assert_each_once(ranges, &all);
+    let first = csv_rows(&export(&app, "format=csv&limit=15"));
+    let rest = csv_rows(&export(&app, "format=csv&after=15"));
+    assert_each_once(vec![csv_postings(&first), csv_postings(&rest)], &all);
+    // CSV and JSON Lines agree on amounts.
+    let csv_all = csv_rows(&export(&app, "format=csv"));
+    let csv_amounts: BTreeMap<(String, String), String> = csv_all
+        .iter()
+        .filter(|r| r["record"] == "posting")
+        .map(|r| {
+            (
+                (r["sequence"].clone(), r["line"].clone()),
+                r["amount"].clone(),
+            )
+        })
+        .collect();
+    for e in records(&full, "entry") {
+        for p in e["postings"].as_array().unwrap() {
+            let key = (e["sequence"].to_string(), p["line"].to_string());
+            assert_eq!(csv_amounts[&key], p["amount"].as_str().unwrap());
+        }
+    }
+}
+
+#[test]
+fn each_exported_entry_rehashes_to_its_hash_and_chains_to_the_head() {
+    let app = spawn();
+    ledger(&app);
+    let res = export(&app, "format=jsonl");
+    let lines = jsonl(&res);
+    let header = &lines[0];
+    assert_eq!(header["record"], "export");
+    let head = &header["chain_head"];
+    assert_eq!(
+        res.header("x-mwf-chain-head").unwrap(),
+        format!("{}:{}", head["sequence"], head["hash"].as_str().unwrap())
+    );
+    let mut previous = mwf::ledger::chain::GENESIS_HASH.to_string();
+    for e in records(&lines, "entry") {
+        let s = |k: &str| e[k].as_str();
+        let postings = e["postings"].as_array().unwrap();
+        let canonical = CanonicalEntry {
+            fund: "EX-KE",
+            sequence: e["sequence"].as_i64().unwrap(),
+            id: s("id").unwrap(),
+            effective_date: s("effective_date").unwrap().to_string(),
+            recorded_at: s("recorded_at").unwrap().to_string(),
+            kind: s("kind").unwrap(),
+            memo: s("memo").unwrap(),
+            source_type: s("source_type"),
+            source_id: s("source_id"),
+            created_by: s("created_by").unwrap(),
+            reverses: s("reverses"),
+            postings: postings
+                .iter()
+                .map(|p| CanonicalPosting {
+                    account: p["account"].as_str().unwrap(),
+                    side: p["side"].as_str().unwrap(),
+                    amount_minor: p["amount_minor"].as_i64().unwrap(),
+                    currency: p["currency"].as_str().unwrap(),
+                })
+                .collect(),
+        };
+        assert_eq!(s("previous_hash").unwrap(), previous);
+        assert_eq!(entry_hash(&previous, &canonical), s("hash").unwrap());
+        previous = s("hash").unwrap().to_string();
+    }
+    assert_eq!(previous, head["hash"].as_str().unwrap());
+}
+
+/// Account code → balance, from the API (optionally as of a date).
+fn api_balances(app: &TestApp, as_of: Option<&str>) -> BTreeMap<String, String> {
+    let path = match as_of {
+        Some(d) => format!("/v1/funds/EX-KE/accounts?as_of={d}"),
+        None => "/v1/funds/EX-KE/accounts".to_string(),
+    };
+    app.get(&path, &app.admin()).expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["code"].as_str().unwrap().to_string(),
+                a["balance"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Account code → debits − credits, from the API.
+fn api_signed(app: &TestApp, as_of: Option<&str>) -> BTreeMap<String, rust_decimal::Decimal> {
+    let path = match as_of {
+        Some(d) => format!("/v1/funds/EX-KE/accounts?as_of={d}"),
+        None => "/v1/funds/EX-KE/accounts".to_string(),
+    };
+    app.get(&path, &app.admin()).expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let n = |k: &str| {
+                a[k].as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+            };
+            (
+                a["code"].as_str().unwrap().to_string(),
+                n("debits") - n("credits"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn closing_balances_in_every_format_equal_the_api() {
+    let app = spawn();
+    ledger(&app);
+    for (query, as_of) in [
+        ("", None),
+        ("&from=2026-01-05&to=2026-01-12", Some("2026-01-12")),
+    ] {
+        let lines = jsonl(&export(&app, &format!("format=jsonl{query}")));
+        let closing: BTreeMap<String, String> = records(&lines, "closing_balance")
+            .iter()
+            .map(|b| {
+                (
+                    b["account"].as_str().unwrap().to_string(),
+                    b["balance"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(closing, api_balances(&app, as_of), "jsonl{query}");
+        let rows = csv_rows(&export(&app, &format!("format=csv{query}")));
+        let closing: BTreeMap<String, String> = rows
+            .iter()
+            .filter(|r| r["record"] == "closing_balance")
+            .map(|r| (r["account"].clone(), r["amount"].clone()))
+            .collect();
+        assert_eq!(closing, api_balances(&app, as_of), "csv{query}");
+        assert_eq!(rows.last().unwrap()["record"], "chain_head");
+
+        // beancount: `balance Assets:1000  1099.75 ~ 0.00 KES`, by code.
+        let text = export(&app, &format!("format=beancount{query}")).text;
+        let names: BTreeMap<String, String> = text
+            .lines()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[0].contains(" open ") && w[1].trim_start().starts_with("code:"))
+            .map(|w| {
+                let name = w[0].split_whitespace().nth(2).unwrap().to_string();
+                let code = w[1].trim().trim_start_matches("code: ").trim_matches('"');
+                (name, code.to_string())
+            })
+            .collect();
+        let asserted: BTreeMap<String, rust_decimal::Decimal> = text
+            .lines()
+            .filter(|l| l.contains(" balance "))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                assert_eq!(&f[4..], ["~", "0.00", "KES"], "{l}");
+                (names[f[2]].clone(), f[3].parse().unwrap())
+            })
+            .collect();
+        assert_eq!(asserted, api_signed(&app, as_of), "beancount{query}");
+        // hledger: `    Assets:1000  0.00 KES = 1099.75 KES` in the closing transaction.
+        let text = export(&app, &format!("format=hledger{query}")).text;
+        let asserted: BTreeMap<String, rust_decimal::Decimal> = text
+            .lines()
+            .filter(|l| l.contains(" = "))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let code = f[0].split_once(':').unwrap().1.to_string();
+                (code, f[4].parse().unwrap())
+            })
+            .collect();
+        assert_eq!(asserted, api_signed(&app, as_of), "hledger{query}");
+    }
+    // Opening balances are the API's as of the day before `from`.
+    let lines = jsonl(&export(&app, "format=jsonl&from=2026-01-05"));
+    let opening: BTreeMap<String, String> = records(&lines, "opening_balance")
+        .iter()
+        .map(|b| {
+            assert_eq!(b["as_of"], "2026-01-04");
+            (
+                b["account"].as_str().unwrap().to_string(),
+                b["balance"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(opening, api_balances(&app, Some("2026-01-04")));
+}
+
+#[test]
+fn exports_are_for_auditors_and_refuse_bad_requests_before_streaming() {
+    let app = spawn();
+    ledger(&app);
+    app.get(
+        "/v1/funds/EX-KE/exports/ledger?format=csv",
+        &app.token(Role::Officer, &["*"]),
+    )
+    .assert_problem(403, "ROLE_NOT_PERMITTED");
+    app.get(
+        "/v1/funds/EX-KE/exports/ledger?format=csv",
+        &app.token(Role::Auditor, &["OTHER"]),
+    )
+    .assert_problem(404, "NOT_FOUND");
+    let res = export(&app, "");
+    res.assert_problem(400, "INVALID_QUERY");
+    assert!(res.text.contains("format"), "{}", res.text);
+    export(&app, "format=xml").assert_problem(400, "INVALID_QUERY");
+    let res = export(&app, "format=beancount&limit=10");
+    res.assert_problem(400, "INVALID_QUERY");
+    assert_eq!(res.error_fields(), vec!["limit"]);
+    assert_eq!(res.body["errors"][0]["code"], "not_pageable");
+    let res = export(&app, "format=csv&limit=0");
+    assert_eq!(res.error_fields(), vec!["limit"]);
+    let res = export(&app, "format=csv&from=2026-02-01&to=2026-01-01");
+    assert_eq!(res.error_fields(), vec!["to"]);
+    let ok = export(&app, "format=beancount");
+    assert_eq!(ok.status, 200);
+    assert!(ok.content_type.starts_with("text/plain"));
+    assert!(ok
+        .header("content-disposition")
+        .unwrap()
+        .contains("EX-KE-ledger-all-all.beancount"));
+}
+
+#[test]
+fn the_audit_log_exports_every_record_the_filters_select() {
+    let app = spawn();
+    ledger(&app);
+    let officer = app.token_for("olga", Role::Officer, &["*"]);
+    app.post(
+        "/v1/funds/EX-KE/journal-entries",
+        &officer,
+        &json!({"effective_date": "2026-01-02", "memo": "not allowed", "postings": []}),
+    );
+    let auditor = app.token(Role::Auditor, &["*"]);
+    let listed = app.get("/v1/audit-log?limit=500", &auditor);
+    let listed = listed.expect(200)["items"].as_array().unwrap().clone();
+    let res = app.get("/v1/audit-log/export?format=jsonl", &auditor);
+    let exported = jsonl(&res);
+    assert_eq!(exported.len(), listed.len());
+    for (e, l) in exported.iter().zip(&listed) {
+        for k in [
+            "id",
+            "occurred_at",
+            "actor",
+            "role",
+            "action",
+            "fund",
+            "target",
+            "outcome",
+            "status",
+        ] {
+            assert_eq!(e[k], l[k], "{k}");
+        }
+    }
+    let res = app.get("/v1/audit-log/export?format=csv&actor=olga", &auditor);
+    let rows = csv_rows(&res);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["actor"], "olga");
+    assert_eq!(rows[0]["role"], "officer");
+    assert!(rows[0]["outcome"].starts_with("refused:"), "{:?}", rows[0]);
+    app.get("/v1/audit-log/export?format=csv", &officer)
+        .assert_problem(403, "ROLE_NOT_PERMITTED");
+}
