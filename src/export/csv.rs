@@ -3,14 +3,55 @@
 //! export starts at a date), and a last `chain_head` row. The `record` column
 //! says which a row is.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use super::{normal_balance, ExportEntry, ExportSummary, LedgerExport, LedgerWriter, Totals};
 use crate::ledger::Account;
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
-pub struct CsvWriter;
+/// Rows go through one `csv::Writer` into a shared buffer that is handed to the
+/// output after each entry (a writer per entry would allocate its buffer each time).
+pub struct CsvWriter {
+    csv: ::csv::Writer<Shared>,
+    buf: Shared,
+}
+
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CsvWriter {
+    pub fn new() -> CsvWriter {
+        let buf = Shared::default();
+        CsvWriter {
+            csv: ::csv::Writer::from_writer(buf.clone()),
+            buf,
+        }
+    }
+
+    fn emit(&mut self, out: &mut dyn Write, rows: &[[&str; 22]]) -> io::Result<()> {
+        for row in rows {
+            self.csv.write_record(row)?;
+        }
+        self.csv.flush()?;
+        let mut buf = self.buf.0.borrow_mut();
+        out.write_all(&buf)?;
+        buf.clear();
+        Ok(())
+    }
+}
 
 const HEADER: [&str; 22] = [
     "record",
@@ -37,18 +78,8 @@ const HEADER: [&str; 22] = [
     "currency",
 ];
 
-fn emit(out: &mut dyn Write, rows: &[[&str; 22]]) -> io::Result<()> {
-    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::with_capacity(512 * rows.len()));
-    for row in rows {
-        w.write_record(row)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    out.write_all(&bytes)
-}
-
 fn balance_rows(
+    w: &mut CsvWriter,
     x: &LedgerExport,
     record: &str,
     (date, balances): &(chrono::NaiveDate, std::collections::HashMap<i64, Totals>),
@@ -92,14 +123,14 @@ fn balance_rows(
             ]
         })
         .collect();
-    emit(out, &rows)
+    w.emit(out, &rows)
 }
 
 impl LedgerWriter for CsvWriter {
     fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
-        emit(out, &[HEADER])?;
+        self.emit(out, &[HEADER])?;
         if let Some(opening) = &x.opening {
-            balance_rows(x, "opening_balance", opening, out)?;
+            balance_rows(self, x, "opening_balance", opening, out)?;
         }
         Ok(())
     }
@@ -151,7 +182,7 @@ impl LedgerWriter for CsvWriter {
                 ]
             })
             .collect();
-        emit(out, &rows)
+        self.emit(out, &rows)
     }
 
     fn finish(
@@ -161,7 +192,7 @@ impl LedgerWriter for CsvWriter {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         if let Some(closing) = &x.closing {
-            balance_rows(x, "closing_balance", closing, out)?;
+            balance_rows(self, x, "closing_balance", closing, out)?;
         }
         let sequence = x.chain_sequence.to_string();
         let mut row = [""; 22];
@@ -169,6 +200,6 @@ impl LedgerWriter for CsvWriter {
         row[1] = &x.fund.code;
         row[2] = &sequence;
         row[13] = &x.chain_head;
-        emit(out, &[row])
+        self.emit(out, &[row])
     }
 }

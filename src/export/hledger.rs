@@ -20,9 +20,10 @@ fn text(s: &str) -> String {
     one_line(s).replace([';', '|'], ",")
 }
 
-/// A tag value: ends at a comma, so commas become spaces.
+/// A tag value: ends at a comma, and a `word:` inside would start another
+/// tag, so commas and colons become spaces.
 fn tag(s: &str) -> String {
-    one_line(s).replace(',', " ")
+    one_line(s).replace([',', ':'], " ")
 }
 
 fn amount(minor: i64, c: Currency) -> String {
@@ -59,11 +60,13 @@ impl LedgerWriter for HledgerWriter {
         currencies.sort();
         currencies.dedup();
         for c in currencies {
-            writeln!(
-                out,
-                "commodity {}",
-                amount(1000 * 10i64.pow(c.exponent()), c)
-            )?;
+            // The declared style sets the precision hledger balances with, so it
+            // must carry exactly the currency's decimals (`1000.` for none).
+            let style = match c.exponent() {
+                0 => format!("1000. {}", c.code()),
+                _ => amount(1000 * 10i64.pow(c.exponent()), c),
+            };
+            writeln!(out, "commodity {style}")?;
         }
         writeln!(out)?;
         for a in &x.accounts {

@@ -161,7 +161,7 @@ trait LedgerWriter {
 
 fn writer_for(format: LedgerFormat) -> Box<dyn LedgerWriter> {
     match format {
-        LedgerFormat::Csv => Box::new(csv::CsvWriter),
+        LedgerFormat::Csv => Box::new(csv::CsvWriter::new()),
         LedgerFormat::Jsonl => Box::new(jsonl::JsonlWriter),
         LedgerFormat::Beancount => Box::new(beancount::BeancountWriter),
         LedgerFormat::Hledger => Box::new(hledger::HledgerWriter),

@@ -1,0 +1,200 @@
+//! Measures the ledger export on SQLite: entries per second and peak memory of
+//! exporting a ledger of one million journal entries in each format.
+//!
+//!     cargo bench --bench ledger_export
+//!     MWF_BENCH_ENTRIES=200000 cargo bench --bench ledger_export
+//!
+//! The ledger is built once through the real booking code (hash chain and all)
+//! and kept in `target/bench-ledger-<entries>.db` for later runs. Each export
+//! runs in a child process of this benchmark so that its peak resident memory
+//! (VmHWM) is the export's alone; the output goes to a byte counter.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+use mwf::db::{self, write_transaction};
+use mwf::error::AppError;
+use mwf::export::{self, LedgerExportRequest, LedgerFormat};
+use mwf::funds::{self, NewFund};
+use mwf::ledger::{Booking, NewEntry, NewPosting, Side};
+use mwf::money::Currency;
+use mwf::progress::Progress;
+
+const FUND: &str = "BENCH-KE";
+const PER_TRANSACTION: usize = 20_000;
+
+fn entries_wanted() -> usize {
+    std::env::var("MWF_BENCH_ENTRIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// Counts bytes and throws them away.
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0 += data.len() as u64;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn build_ledger(path: &Path, entries: usize) {
+    let url = path.to_string_lossy().to_string();
+    let partial = path.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let mut conn = db::establish(&partial.to_string_lossy()).expect("open the bench database");
+    db::migrate(&mut conn).expect("migrate");
+    let kes = Currency::parse("KES").unwrap();
+    let fund = write_transaction(&mut conn, |conn| {
+        funds::create_fund(
+            conn,
+            &NewFund {
+                code: FUND.into(),
+                country: "KE".into(),
+                name: "Benchmark fund".into(),
+                currency: kes,
+            },
+        )
+    })
+    .expect("create the fund");
+    let start = NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
+    let started = Instant::now();
+    let mut progress = Progress::new("building the ledger", Some(entries as u64));
+    let mut done = 0;
+    while done < entries {
+        let n = PER_TRANSACTION.min(entries - done);
+        write_transaction(&mut conn, |conn| -> Result<(), AppError> {
+            let mut booking = Booking::open(conn, fund.id)?;
+            for i in done..done + n {
+                let amount = 1_000 + (i as i64 * 7919) % 500_000;
+                // Payments stay smaller than deposits: cash may not go negative.
+                let (debit, credit, amount) = match i % 4 {
+                    0 | 1 => ("1000", "4000", amount),
+                    2 => ("5100", "1000", amount % 1_000 + 1),
+                    _ => ("1000", "4100", amount),
+                };
+                let day = start + Days::new((i * 3650 / entries) as u64);
+                booking.post(
+                    conn,
+                    NewEntry {
+                        effective_date: day,
+                        kind: "adjustment",
+                        memo: format!("bench entry {i}"),
+                        source: None,
+                        created_by: "bench".into(),
+                        reverses: None,
+                        postings: vec![
+                            NewPosting {
+                                account: debit.into(),
+                                side: Side::Debit,
+                                amount_minor: amount,
+                                currency: kes,
+                            },
+                            NewPosting {
+                                account: credit.into(),
+                                side: Side::Credit,
+                                amount_minor: amount,
+                                currency: kes,
+                            },
+                        ],
+                    },
+                )?;
+            }
+            booking.close(conn)
+        })
+        .expect("book a slice of the ledger");
+        done += n;
+        progress.add(n as u64);
+    }
+    progress.finish();
+    drop(conn);
+    std::fs::rename(&partial, path).expect("keep the bench database");
+    let _ = std::fs::remove_file(partial.with_extension("partial-wal"));
+    println!(
+        "built {entries} entries in {:.1}s ({:.0} entries/s booked) into {url}",
+        started.elapsed().as_secs_f64(),
+        entries as f64 / started.elapsed().as_secs_f64()
+    );
+}
+
+/// The child: exports the whole ledger in one format and prints one line.
+fn export_child(path: &str, format: LedgerFormat) {
+    let mut conn = db::establish(path).expect("open the bench database");
+    let before = peak_rss_mib();
+    let started = Instant::now();
+    let mut out = Counter(0);
+    let summary = db::read_snapshot(&mut conn, |conn| {
+        let fund = funds::find_fund(conn, FUND)?.expect("the bench fund");
+        let request = LedgerExportRequest {
+            format,
+            from: None,
+            to: None,
+            after: None,
+            limit: None,
+        };
+        let x = export::prepare(conn, fund, request)?;
+        export::write(conn, &x, &mut out, &mut Progress::hidden()).map_err(AppError::internal)
+    })
+    .expect("export");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{:<10} {:>9} entries {:>9} postings in {seconds:>6.2}s = {:>8.0} entries/s, {:>7.1} MB written, peak RSS {:>6.1} MiB (before the export {:.1} MiB)",
+        format.extension(),
+        summary.entries,
+        summary.postings,
+        summary.entries as f64 / seconds,
+        out.0 as f64 / 1e6,
+        peak_rss_mib(),
+        before
+    );
+}
+
+fn main() {
+    if let Ok(child) = std::env::var("MWF_BENCH_EXPORT_CHILD") {
+        let (path, format) = child.split_once('|').expect("path|format");
+        export_child(path, LedgerFormat::parse(format).expect("a format"));
+        return;
+    }
+    let entries = entries_wanted();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let path = dir.join(format!("bench-ledger-{entries}.db"));
+    if !path.exists() {
+        build_ledger(&path, entries);
+    } else {
+        println!("using {}", path.display());
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "ledger export on SQLite: {entries} journal entries, database {:.0} MB",
+        size as f64 / 1e6
+    );
+    for (name, _) in LedgerFormat::ALL {
+        let status = Command::new(std::env::current_exe().expect("this benchmark"))
+            .env(
+                "MWF_BENCH_EXPORT_CHILD",
+                format!("{}|{name}", path.to_string_lossy()),
+            )
+            .status()
+            .expect("run the export child");
+        assert!(status.success(), "the {name} export failed");
+    }
+}
