@@ -8,7 +8,9 @@ use std::io::{self, Write};
 
 use chrono::Days;
 
-use super::{one_line, signed, ExportEntry, ExportSummary, LedgerExport, LedgerWriter};
+use super::{
+    one_line, signed, write_preamble, ExportEntry, ExportSummary, LedgerExport, LedgerWriter,
+};
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
@@ -30,30 +32,7 @@ fn quoted(s: &str) -> String {
 
 impl LedgerWriter for BeancountWriter {
     fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            ";; mwf ledger export of fund {} ({})",
-            x.fund.code,
-            one_line(&x.fund.name)
-        )?;
-        writeln!(
-            out,
-            ";; entries effective {} to {}; generated {}",
-            x.request
-                .from
-                .map(|d| d.to_string())
-                .unwrap_or("the start".into()),
-            x.request
-                .to
-                .map(|d| d.to_string())
-                .unwrap_or("the end".into()),
-            rfc3339(x.generated_at)
-        )?;
-        writeln!(
-            out,
-            ";; chain head when exported: sequence {}, hash {}",
-            x.chain_sequence, x.chain_head
-        )?;
+        write_preamble(x, ";;", out)?;
         writeln!(
             out,
             "option \"title\" {}",

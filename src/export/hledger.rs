@@ -8,7 +8,9 @@ use std::io::{self, Write};
 
 use chrono::Days;
 
-use super::{one_line, signed, ExportEntry, ExportSummary, LedgerExport, LedgerWriter};
+use super::{
+    one_line, signed, write_preamble, ExportEntry, ExportSummary, LedgerExport, LedgerWriter,
+};
 use crate::money::{format_minor, Currency};
 use crate::time::rfc3339;
 
@@ -32,30 +34,8 @@ fn amount(minor: i64, c: Currency) -> String {
 
 impl LedgerWriter for HledgerWriter {
     fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "; mwf ledger export of fund {} ({})",
-            x.fund.code,
-            text(&x.fund.name)
-        )?;
-        writeln!(
-            out,
-            "; entries effective {} to {}; generated {}",
-            x.request
-                .from
-                .map(|d| d.to_string())
-                .unwrap_or("the start".into()),
-            x.request
-                .to
-                .map(|d| d.to_string())
-                .unwrap_or("the end".into()),
-            rfc3339(x.generated_at)
-        )?;
-        writeln!(
-            out,
-            "; chain head when exported: sequence {}, hash {}\n",
-            x.chain_sequence, x.chain_head
-        )?;
+        write_preamble(x, ";", out)?;
+        writeln!(out)?;
         let mut currencies: Vec<Currency> = x.accounts.iter().map(|a| a.currency).collect();
         currencies.sort();
         currencies.dedup();

@@ -411,6 +411,30 @@ pub fn signed(side: Side, amount_minor: i64) -> i64 {
     }
 }
 
+/// The comment lines that open a plain-text journal: the fund, the range, when
+/// it was made and the chain head.
+fn write_preamble(x: &LedgerExport, comment: &str, out: &mut dyn Write) -> io::Result<()> {
+    let end = |d: Option<NaiveDate>, open: &str| d.map(|d| d.to_string()).unwrap_or(open.into());
+    writeln!(
+        out,
+        "{comment} mwf ledger export of fund {} ({})",
+        x.fund.code,
+        one_line(&x.fund.name)
+    )?;
+    writeln!(
+        out,
+        "{comment} entries effective {} to {}; generated {}",
+        end(x.request.from, "the start"),
+        end(x.request.to, "the end"),
+        crate::time::rfc3339(x.generated_at)
+    )?;
+    writeln!(
+        out,
+        "{comment} chain head when exported: sequence {}, hash {}",
+        x.chain_sequence, x.chain_head
+    )
+}
+
 /// Text for a one-line field of a plain-text journal: control characters and
 /// line breaks become spaces.
 fn one_line(s: &str) -> String {

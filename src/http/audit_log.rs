@@ -51,6 +51,32 @@ pub struct AuditEntryResponse {
     pub status: i32,
 }
 
+/// The audit records a caller may see between two days (inclusive, UTC), of
+/// one actor if given, after a cursor.
+pub fn audit_filter(
+    caller: &Caller,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    actor: Option<String>,
+    after: Option<&str>,
+    limit: i64,
+) -> AppResult<AuditFilter> {
+    if let (Some(from), Some(to)) = (from, to) {
+        crate::reports::check_period(from, to)?;
+    }
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0);
+    Ok(AuditFilter {
+        from: from.and_then(midnight),
+        to: to
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .and_then(midnight),
+        actor,
+        fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
+        after_id: cursor(after)?,
+        limit,
+    })
+}
+
 /// List the audit log, oldest first (admin, auditor). A token limited to some
 /// funds sees only their records.
 #[utoipa::path(
@@ -71,17 +97,14 @@ pub async fn list_audit_log(
     caller.require(AUDIT_READERS)?;
     let q = query.0;
     let limit = page_limit(q.limit)?;
-    let filter = AuditFilter {
-        from: q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-        to: q
-            .to
-            .and_then(|d| d.checked_add_days(Days::new(1)))
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
-        actor: q.actor,
-        fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
-        after_id: cursor(q.after.as_deref())?,
-        limit: limit + 1,
-    };
+    let filter = audit_filter(
+        &caller,
+        q.from,
+        q.to,
+        q.actor,
+        q.after.as_deref(),
+        limit + 1,
+    )?;
     let page = read(&state, move |conn| {
         let (rows, next) = paginate(audit::list(conn, &filter)?, limit, |r| r.id);
         Ok(Page {

@@ -1,14 +1,14 @@
 //! Export routes: the ledger of a fund and the audit log, streamed.
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit_log::audit_filter;
 use super::extract::Query;
 use super::stream::{stream, write_failed, StreamHead};
-use super::{cursor, fund_in_scope, AppState};
-use crate::audit::AuditFilter;
+use super::{fund_in_scope, AppState};
 use crate::auth::{Caller, AUDIT_READERS};
 use crate::error::AppResult;
 use crate::export::{self, AuditFormat, LedgerExportRequest, LedgerFormat};
@@ -206,24 +206,11 @@ pub async fn export_audit_log(
 ) -> AppResult<HttpResponse> {
     caller.require(AUDIT_READERS)?;
     let q = query.0;
-    if let (Some(from), Some(to)) = (q.from, q.to) {
-        crate::reports::check_period(from, to)?;
-    }
     let format = match q.format {
         AuditExportFormat::Csv => AuditFormat::Csv,
         AuditExportFormat::Jsonl => AuditFormat::Jsonl,
     };
-    let filter = AuditFilter {
-        from: q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-        to: q
-            .to
-            .and_then(|d| d.checked_add_days(Days::new(1)))
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
-        actor: q.actor,
-        fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
-        after_id: cursor(q.after.as_deref())?,
-        limit: 0,
-    };
+    let filter = audit_filter(&caller, q.from, q.to, q.actor, q.after.as_deref(), 0)?;
     stream(&state, move |conn, starter| {
         let mut out = starter.start(StreamHead {
             content_type: format.content_type(),

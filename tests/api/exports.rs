@@ -214,15 +214,19 @@ fn each_exported_entry_rehashes_to_its_hash_and_chains_to_the_head() {
     assert_eq!(previous, head["hash"].as_str().unwrap());
 }
 
-/// Account code → balance, from the API (optionally as of a date).
-fn api_balances(app: &TestApp, as_of: Option<&str>) -> BTreeMap<String, String> {
-    let path = match as_of {
-        Some(d) => format!("/v1/funds/EX-KE/accounts?as_of={d}"),
-        None => "/v1/funds/EX-KE/accounts".to_string(),
-    };
-    app.get(&path, &app.admin()).expect(200)["items"]
+/// The fund's accounts as the API lists them (optionally as of a date).
+fn api_accounts(app: &TestApp, as_of: Option<&str>) -> Vec<Value> {
+    let query = as_of.map(|d| format!("?as_of={d}")).unwrap_or_default();
+    app.get(&format!("/v1/funds/EX-KE/accounts{query}"), &app.admin())
+        .expect(200)["items"]
         .as_array()
         .unwrap()
+        .clone()
+}
+
+/// Account code → balance on its normal side, from the API.
+fn api_balances(app: &TestApp, as_of: Option<&str>) -> BTreeMap<String, String> {
+    api_accounts(app, as_of)
         .iter()
         .map(|a| {
             (
@@ -235,13 +239,7 @@ fn api_balances(app: &TestApp, as_of: Option<&str>) -> BTreeMap<String, String> 
 
 /// Account code → debits − credits, from the API.
 fn api_signed(app: &TestApp, as_of: Option<&str>) -> BTreeMap<String, rust_decimal::Decimal> {
-    let path = match as_of {
-        Some(d) => format!("/v1/funds/EX-KE/accounts?as_of={d}"),
-        None => "/v1/funds/EX-KE/accounts".to_string(),
-    };
-    app.get(&path, &app.admin()).expect(200)["items"]
-        .as_array()
-        .unwrap()
+    api_accounts(app, as_of)
         .iter()
         .map(|a| {
             let n = |k: &str| {
