@@ -168,10 +168,79 @@ fn export_child(path: &str, format: LedgerFormat) {
     );
 }
 
+/// The child for the HTTP path: starts the server in this process, streams
+/// the export over HTTP into a byte counter, and prints one line.
+fn http_child(path: &str, format: &str) {
+    use mwf::auth::{mint_token, Role};
+    use mwf::config::{Environment, JwtSettings, Settings};
+    use mwf::startup::Application;
+    const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";
+    let jwt = JwtSettings {
+        secret: Some(SECRET.as_bytes().to_vec()),
+        public_key_files: vec![],
+        issuer: "mwf".into(),
+        audience: "mwf".into(),
+    };
+    let token = mint_token(
+        SECRET.as_bytes(),
+        &jwt,
+        "bench",
+        Role::Auditor,
+        &["*".to_string()],
+        3600,
+    );
+    let settings = Settings {
+        database_url: path.to_string(),
+        bind: "127.0.0.1:0".into(),
+        environment: Environment::Production,
+        jwt,
+        pool_size: 4,
+        workers: 2,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings).expect("server starts");
+            tx.send(app.port()).unwrap();
+            app.run_until_stopped().await
+        })
+    });
+    let port = rx.recv().unwrap();
+    let before = peak_rss_mib();
+    let started = Instant::now();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(3600)))
+        .build()
+        .into();
+    let mut res = agent
+        .get(format!(
+            "http://127.0.0.1:{port}/v1/funds/{FUND}/exports/ledger?format={format}"
+        ))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .expect("the export answers");
+    let mut out = Counter(0);
+    io::copy(&mut res.body_mut().as_reader(), &mut out).expect("read the stream");
+    let seconds = started.elapsed().as_secs_f64();
+    let entries = entries_wanted();
+    println!(
+        "{:<10} over HTTP: {:>9} entries in {seconds:>6.2}s = {:>8.0} entries/s, {:>7.1} MB streamed, peak RSS of server and client {:>6.1} MiB (before {:.1} MiB)",
+        format,
+        entries,
+        entries as f64 / seconds,
+        out.0 as f64 / 1e6,
+        peak_rss_mib(),
+        before
+    );
+}
+
 fn main() {
     if let Ok(child) = std::env::var("MWF_BENCH_EXPORT_CHILD") {
         let (path, format) = child.split_once('|').expect("path|format");
-        export_child(path, LedgerFormat::parse(format).expect("a format"));
+        match format.strip_prefix("http-") {
+            Some(format) => http_child(path, format),
+            None => export_child(path, LedgerFormat::parse(format).expect("a format")),
+        }
         return;
     }
     let entries = entries_wanted();
@@ -187,7 +256,8 @@ fn main() {
         "ledger export on SQLite: {entries} journal entries, database {:.0} MB",
         size as f64 / 1e6
     );
-    for (name, _) in LedgerFormat::ALL {
+    let http = ["http-csv", "http-beancount"];
+    for name in LedgerFormat::ALL.iter().map(|(n, _)| *n).chain(http) {
         let status = Command::new(std::env::current_exe().expect("this benchmark"))
             .env(
                 "MWF_BENCH_EXPORT_CHILD",
