@@ -3,8 +3,8 @@
 //! the binary so that `mwf demo` works anywhere, and a realistic history for
 //! each: about a thousand workers (women and men, the destinations and sectors of
 //! each country's migration), their dependants and contracts, contributions
-//! from 2019 (or the fund's first rules) to the demo's today, and a few bounced
-//! contributions reversed.
+//! from 2019 (or the fund's first rules) to the demo's today, a few bounced
+//! contributions reversed, and claims in every status.
 //!
 //! Everything goes through the domain services, in the transactions the API
 //! uses, with its audit records and events: every amount is a balanced,
@@ -13,10 +13,15 @@
 //! claims; only ids, timestamps and what the services date "today" (decisions,
 //! payments, reversals, the currency exchange) follow the clock.
 
+mod claims;
+mod exchange;
+mod goal;
 mod history;
+mod incident;
 mod people;
 mod plan;
 mod record;
+mod scenario;
 
 use std::fmt;
 
@@ -302,8 +307,8 @@ pub fn run(
     Ok((loaded, reports))
 }
 
-/// Gives one fund its workers and contributions; returns how many claims
-/// ended otherwise than planned (none yet: claims come later).
+/// Gives one fund its workers, contributions and claims; returns how many
+/// claims ended otherwise than planned.
 fn generate_fund(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -330,8 +335,23 @@ fn generate_fund(
     record::record_contract_events(conn, actors, &enrolled)?;
     record::reverse_some(conn, &mut rng, fund, actors, &mut enrolled)?;
 
+    // Paid claims are chosen to leave a quarter of the cash in the fund.
+    let budget_minor = exchange::cash_minor(conn, fund)? / 4 * 3;
+    let goals = scenario::Chooser::goals(&mut rng, workers);
+    let chooser = scenario::Chooser {
+        versions: &versions,
+        currency: fund.currency,
+        calendar: &calendar,
+        enrolled: &enrolled,
+        budget_minor,
+    };
+    let scenarios = chooser.choose(&mut rng, &goals);
+    progress.stage(format!("{code}: claims"), Some(scenarios.len() as u64));
+    let mut driver = claims::ClaimDriver::new(fund, actors, &versions, &enrolled);
+    driver.run(conn, &mut rng, &scenarios, progress)?;
+    exchange::fund_waiting_claims(conn, fund, actors)?;
     progress.finish();
-    Ok(0)
+    Ok(driver.unplanned)
 }
 
 /// What the fund holds now.
