@@ -275,6 +275,13 @@ pub fn run(
             options.workers_per_fund
         ));
     }
+    let today = crate::time::today();
+    if options.workers_per_fund > 0 && today < Calendar::DEMO.today {
+        return Err(format!(
+            "the clock says {today}, before the demo's history ends ({}): fix the clock, or run with --workers 0",
+            Calendar::DEMO.today
+        ));
+    }
     let loaded = load_funds(conn)?;
     let actors = Actors::new();
     let mut reports = Vec::new();
