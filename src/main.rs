@@ -40,8 +40,14 @@ enum Command {
     /// Print the OpenAPI document.
     Openapi,
     /// Load the example funds (Philippines, Nepal, Sri Lanka, Bangladesh,
-    /// Indonesia, Kenya) with their rule versions. Safe to run again.
-    Demo,
+    /// Indonesia, Kenya) with their rule versions and a realistic history:
+    /// workers, contributions since 2019, claims in every status. Safe to run
+    /// again: a fund that already holds workers is left as it is.
+    Demo {
+        /// Workers to enroll in each fund (0: funds and rules only).
+        #[arg(long, default_value_t = mwf::demo::DEFAULT_WORKERS_PER_FUND)]
+        workers: usize,
+    },
     /// Export a fund's ledger to a file (or standard output), as the API's
     /// `/v1/funds/{fund}/exports/ledger` does. Shows progress on a terminal.
     Export {
@@ -120,7 +126,7 @@ fn main() -> ExitCode {
             to,
             output,
         } => export(&settings, &fund, &format, from, to, output.as_deref()),
-        Command::Demo => demo(&settings),
+        Command::Demo { workers } => demo(&settings, workers),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,11 +173,21 @@ fn connect(settings: &Settings) -> Result<db::DbConnection, String> {
     Ok(conn)
 }
 
-fn demo(settings: &Settings) -> Result<(), String> {
+fn demo(settings: &Settings, workers: usize) -> Result<(), String> {
     let mut conn = connect(settings)?;
-    for line in mwf::demo::load_funds(&mut conn)? {
+    let options = mwf::demo::DemoOptions {
+        workers_per_fund: workers,
+    };
+    let mut progress = mwf::progress::Progress::new("funds", None);
+    let (loaded, reports) = mwf::demo::run(&mut conn, options, &mut progress)?;
+    progress.finish();
+    for line in loaded {
         println!("{line}");
     }
+    for report in &reports {
+        println!("{report}");
+    }
+    println!("every demo fund's ledger verifies");
     Ok(())
 }
 

@@ -405,6 +405,11 @@ pub fn list(conn: &mut DbConnection, fund: &Fund, filter: &ClaimFilter) -> AppRe
     store::list(conn, fund.id, filter)
 }
 
+/// How many claims the fund holds in each status.
+pub fn count_by_status(conn: &mut DbConnection, fund: &Fund) -> AppResult<Vec<(String, i64)>> {
+    store::count_by_status(conn, fund.id)
+}
+
 /// Locks the fund and reads the claim afresh: the basis of every change.
 fn fresh(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<Claim> {
     lock_fund(conn, fund.id)?;

@@ -358,3 +358,13 @@ pub fn add_approval(
         .execute(conn)?;
     Ok(())
 }
+
+/// How many claims the fund holds in each status.
+pub fn count_by_status(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<(String, i64)>> {
+    Ok(claims::table
+        .filter(claims::fund_id.eq(fund_id))
+        .group_by(claims::status)
+        .select((claims::status, diesel::dsl::count_star()))
+        .order(claims::status.asc())
+        .load(conn)?)
+}

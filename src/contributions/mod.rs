@@ -798,3 +798,13 @@ pub fn list(
         .load(conn)?;
     load(conn, rows)
 }
+
+/// How many contributions the fund holds in each status (`recorded`, `reversed`).
+pub fn count_by_status(conn: &mut DbConnection, fund: &Fund) -> AppResult<Vec<(String, i64)>> {
+    Ok(contributions::table
+        .filter(contributions::fund_id.eq(fund.id))
+        .group_by(contributions::status)
+        .select((contributions::status, diesel::dsl::count_star()))
+        .order(contributions::status.asc())
+        .load(conn)?)
+}

@@ -14,7 +14,6 @@ use super::batch::{
 use super::extract::{read_body, Query};
 use super::write::{Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
-use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::auth::{Caller, Role, READERS};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, FieldError};
@@ -416,21 +415,6 @@ fn worker_response(w: Worker, fund_code: &str) -> WorkerResponse {
     }
 }
 
-fn enrolled_event(fund: &Fund, worker: &Worker) -> NewEvent {
-    NewEvent {
-        fund_code: fund.code.clone(),
-        event_type: event_kind::WORKER_ENROLLED,
-        subject_id: worker.id.clone(),
-        payload: json!({
-            "worker_id": worker.id,
-            "document_type": worker.document_type,
-            "document_number": worker.document_number,
-            "sex": worker.sex,
-            "occupation_sector": worker.occupation_sector,
-        }),
-    }
-}
-
 /// Enroll a worker (admin, officer, ministry).
 ///
 /// The same identity document (type and number) in the fund is 409 `WORKER_ALREADY_ENROLLED`
@@ -465,7 +449,7 @@ pub async fn enroll_worker(
             let new = input.validate("")?;
             crate::funds::lock_fund(conn, fund.id)?;
             let worker = workers::enroll(conn, fund.id, &new, &caller.subject)?;
-            let event = enrolled_event(&fund, &worker);
+            let event = workers::enrolled_event(&fund.code, &worker);
             Ok(Done::created(
                 format!("worker {}", worker.id),
                 worker_response(worker, &fund.code),
@@ -517,7 +501,7 @@ pub async fn enroll_workers_batch(
                 });
                 results.push(match refusal_or_fatal(outcome)? {
                     Ok(worker) => {
-                        events.push(enrolled_event(&fund, &worker));
+                        events.push(workers::enrolled_event(&fund.code, &worker));
                         BatchItemResult::created(index, json!({"worker_id": worker.id}))
                     }
                     Err(problem) => BatchItemResult::failed(index, &problem),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contracts, contributions, dependants, workers};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -225,6 +226,22 @@ pub fn enroll(
         dependants,
         contracts,
     })
+}
+
+/// The `worker.enrolled` event of the feed.
+pub fn enrolled_event(fund_code: &str, worker: &Worker) -> NewEvent {
+    NewEvent {
+        fund_code: fund_code.to_string(),
+        event_type: event_kind::WORKER_ENROLLED,
+        subject_id: worker.id.clone(),
+        payload: serde_json::json!({
+            "worker_id": worker.id,
+            "document_type": worker.document_type,
+            "document_number": worker.document_number,
+            "sex": worker.sex,
+            "occupation_sector": worker.occupation_sector,
+        }),
+    }
 }
 
 pub fn add_dependant(
@@ -545,4 +562,12 @@ pub fn coverage_periods(
             },
         )
         .collect())
+}
+
+/// How many workers are enrolled in the fund.
+pub fn count_in_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<i64> {
+    Ok(workers::table
+        .filter(workers::fund_id.eq(fund_id))
+        .count()
+        .get_result(conn)?)
 }

@@ -137,7 +137,7 @@ fn the_demo_command_loads_the_six_example_funds_once() {
         ("DATABASE_URL", app.database_url.as_str()),
         ("MWF_JWT_SECRET", SECRET),
     ];
-    let first = mwf(&["demo"], &env);
+    let first = mwf(&["demo", "--workers", "3"], &env);
     assert!(first.status.success(), "{}", stderr(&first));
     let funds = app.get("/v1/funds", &app.admin());
     let codes: Vec<&str> = funds.expect(200)["items"]
@@ -159,11 +159,16 @@ fn the_demo_command_loads_the_six_example_funds_once() {
     );
     let nepal = app.get("/v1/funds/NP-FEWF/rules", &app.admin());
     assert_eq!(nepal.expect(200)["items"].as_array().unwrap().len(), 3);
-    let again = mwf(&["demo"], &env);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("NP-FEWF: 3 workers"));
+    let again = mwf(&["demo", "--workers", "3"], &env);
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(String::from_utf8_lossy(&again.stdout).contains(
-        "NP-FEWF: Foreign Employment Welfare Fund (Nepal) (0 rule version(s) published)"
-    ));
+    let report = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(
+        report.contains(
+            "NP-FEWF: Foreign Employment Welfare Fund (Nepal) (0 rule version(s) published)"
+        ) && report.contains("NP-FEWF: already held 3 workers"),
+        "{report}"
+    );
     assert_eq!(
         app.get("/v1/funds/NP-FEWF/rules", &app.admin()).body["items"]
             .as_array()
@@ -173,4 +178,11 @@ fn the_demo_command_loads_the_six_example_funds_once() {
     );
     // The Philippine fund charges USD, so it has USD cash and income accounts.
     assert_eq!(app.account("PH-OWWA", "1000-USD", None)["currency"], "USD");
+    let too_many = mwf(&["demo", "--workers", "100001"], &env);
+    assert!(!too_many.status.success());
+    assert!(
+        stderr(&too_many).contains("--workers 100001"),
+        "{}",
+        stderr(&too_many)
+    );
 }

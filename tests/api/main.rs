@@ -4,6 +4,7 @@ mod access;
 mod claims;
 mod cli;
 mod contributions;
+mod demo;
 mod errors;
 mod exports;
 mod feed;

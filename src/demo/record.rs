@@ -1,0 +1,277 @@
+//! Writes the planned workers through the domain services, with the audit
+//! records and events the API writes: enrollment and contributions in batches
+//! of at most 10,000 (as the batch endpoints take them, one transaction each),
+//! later contracts and contract events as the requests they would be, and a few
+//! bounced contributions reversed one request at a time.
+//!
+//! Adding contracts and recording contract events are single requests in the
+//! API; here each keeps its own audit record but a fund's run of them shares one
+//! transaction, which saves a disk flush per request and changes nothing else.
+
+use fastrand::Rng;
+
+use super::plan::{pick, WorkerPlan};
+use super::{record_audit, Actors};
+use crate::audit::events::{self, NewEvent};
+use crate::contributions::{self, NewContribution, Recorded};
+use crate::db::{write_transaction, DbConnection};
+use crate::error::{AppError, AppResult};
+use crate::funds::{lock_fund, Fund};
+use crate::progress::Progress;
+use crate::workers::{self, ContractEvents};
+
+/// Items per transaction, as the API's batch endpoints allow.
+pub const BATCH_ITEMS: usize = 10_000;
+/// About one contribution in this many bounces and is reversed.
+const ONE_REVERSAL_IN: usize = 300;
+
+/// A planned worker once enrolled: the ids the database gave.
+pub struct Enrolled {
+    pub plan: WorkerPlan,
+    pub worker_id: String,
+    /// In the order of `plan.contracts`.
+    pub contract_ids: Vec<String>,
+    /// In the order of `plan.worker.dependants`.
+    pub dependant_ids: Vec<String>,
+    /// In the order of `plan.payments`.
+    pub contribution_ids: Vec<String>,
+    /// Payments (by index) reversed as bounced.
+    pub reversed: Vec<usize>,
+}
+
+/// Enrolls the workers in batches, each worker with dependants and first contract.
+pub fn enroll(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    actors: &Actors,
+    plans: Vec<WorkerPlan>,
+    progress: &mut Progress,
+) -> AppResult<Vec<Enrolled>> {
+    let mut enrolled = Vec::with_capacity(plans.len());
+    let mut remaining = plans.into_iter().peekable();
+    while remaining.peek().is_some() {
+        let batch: Vec<WorkerPlan> = remaining.by_ref().take(BATCH_ITEMS).collect();
+        let done = write_transaction(conn, |conn| -> AppResult<Vec<Enrolled>> {
+            lock_fund(conn, fund.id)?;
+            let mut events = Vec::with_capacity(batch.len());
+            let mut done = Vec::with_capacity(batch.len());
+            for plan in batch {
+                let worker =
+                    workers::enroll(conn, fund.id, &plan.worker, &actors.ministry.subject)?;
+                events.push(workers::enrolled_event(&fund.code, &worker));
+                done.push(Enrolled {
+                    worker_id: worker.id.clone(),
+                    contract_ids: worker.contracts.iter().map(|c| c.id.clone()).collect(),
+                    dependant_ids: worker.dependants.iter().map(|d| d.id.clone()).collect(),
+                    contribution_ids: Vec::new(),
+                    reversed: Vec::new(),
+                    plan,
+                });
+                progress.add(1);
+            }
+            let target = format!("workers: {} enrolled, 0 failed", done.len());
+            record_audit(
+                conn,
+                &actors.ministry,
+                "worker.enroll_batch",
+                Some(&fund.code),
+                target,
+                200,
+            )?;
+            events::append(conn, &events)?;
+            Ok(done)
+        })?;
+        enrolled.extend(done);
+    }
+    Ok(enrolled)
+}
+
+/// Adds each worker's later contracts, as `POST /v1/workers/{id}/contracts` would.
+pub fn add_later_contracts(
+    conn: &mut DbConnection,
+    actors: &Actors,
+    enrolled: &mut [Enrolled],
+) -> AppResult<()> {
+    write_transaction(conn, |conn| -> AppResult<()> {
+        for e in enrolled.iter_mut() {
+            for contract in e.plan.contracts.iter().skip(1) {
+                let added = workers::add_contract(conn, &e.worker_id, &contract.new)?;
+                let target = format!("worker {} contract {}", e.worker_id, added.id);
+                record_audit(
+                    conn,
+                    &actors.ministry,
+                    "worker.add_contract",
+                    None,
+                    target,
+                    201,
+                )?;
+                e.contract_ids.push(added.id);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Records every planned contribution in payment-date order through the
+/// `Recorder`, in batches as `POST /v1/funds/{fund}/contributions/batch` would.
+pub fn record_contributions(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    actors: &Actors,
+    enrolled: &mut [Enrolled],
+    progress: &mut Progress,
+) -> AppResult<()> {
+    let mut order: Vec<(usize, usize)> = enrolled
+        .iter()
+        .enumerate()
+        .flat_map(|(w, e)| (0..e.plan.payments.len()).map(move |p| (w, p)))
+        .collect();
+    order.sort_by_key(|(w, p)| (enrolled[*w].plan.payments[*p].paid_on, *w, *p));
+    for e in enrolled.iter_mut() {
+        e.contribution_ids = vec![String::new(); e.plan.payments.len()];
+    }
+    for batch in order.chunks(BATCH_ITEMS) {
+        let ids = write_transaction(conn, |conn| -> AppResult<Vec<String>> {
+            let mut recorder = contributions::begin_recording(conn, fund)?;
+            let refs: Vec<String> = batch
+                .iter()
+                .map(|(w, p)| enrolled[*w].plan.payments[*p].external_ref.clone())
+                .collect();
+            recorder.preload_external_refs(conn, fund, &refs)?;
+            let mut events: Vec<NewEvent> = Vec::with_capacity(batch.len());
+            let mut ids = Vec::with_capacity(batch.len());
+            for (index, (w, p)) in batch.iter().enumerate() {
+                let e = &enrolled[*w];
+                let payment = &e.plan.payments[*p];
+                let new = NewContribution {
+                    worker_id: e.worker_id.clone(),
+                    contract_id: Some(e.contract_ids[payment.contract].clone()),
+                    paid_on: payment.paid_on,
+                    amount_minor: payment.amount_minor,
+                    currency: payment.currency,
+                    payers: payment.payers.clone(),
+                    external_ref: Some(payment.external_ref.clone()),
+                    received: payment.received.clone(),
+                };
+                let at = format!("/items/{index}");
+                match recorder.record(conn, fund, &new, &actors.ministry.subject, &at)? {
+                    Ok(Recorded::Created(c, event)) => {
+                        events.push(event);
+                        ids.push(c.id);
+                    }
+                    Ok(Recorded::Existing(c)) => ids.push(c.id),
+                    Err(refusal) => {
+                        return Err(AppError::internal(format!(
+                            "the demo planned a contribution the rules refuse ({}): {}",
+                            payment.external_ref, refusal.detail
+                        )))
+                    }
+                }
+                progress.add(1);
+            }
+            recorder.finish(conn)?;
+            let target = format!(
+                "contributions: {} recorded, 0 existing, 0 failed",
+                ids.len()
+            );
+            record_audit(
+                conn,
+                &actors.ministry,
+                "contribution.record_batch",
+                Some(&fund.code),
+                target,
+                200,
+            )?;
+            events::append(conn, &events)?;
+            Ok(ids)
+        })?;
+        for ((w, p), id) in batch.iter().zip(ids) {
+            enrolled[*w].contribution_ids[*p] = id;
+        }
+    }
+    Ok(())
+}
+
+/// Records departures, early ends and returns, as
+/// `PATCH /v1/workers/{id}/contracts/{contract_id}` would, one per contract.
+pub fn record_contract_events(
+    conn: &mut DbConnection,
+    actors: &Actors,
+    enrolled: &[Enrolled],
+) -> AppResult<()> {
+    write_transaction(conn, |conn| -> AppResult<()> {
+        for e in enrolled {
+            for (plan, id) in e.plan.contracts.iter().zip(&e.contract_ids) {
+                let events = ContractEvents {
+                    departed_on: plan.departed_on,
+                    terminated_on: plan.terminated_on,
+                    returned_on: plan.returned_on,
+                };
+                if events.departed_on.is_none() && events.terminated_on.is_none() {
+                    continue;
+                }
+                let contract = workers::find_contract(conn, &e.worker_id, id)?
+                    .ok_or_else(|| AppError::internal("a demo contract vanished"))?;
+                workers::record_contract_events(conn, &contract, &events)?;
+                let target = format!("worker {} contract {id}", e.worker_id);
+                record_audit(
+                    conn,
+                    &actors.ministry,
+                    "worker.update_contract",
+                    None,
+                    target,
+                    200,
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+const BOUNCE_REASONS: &[&str] = &[
+    "Cheque returned unpaid",
+    "Payment recalled by the remitting bank",
+    "Card payment charged back",
+];
+
+/// Reverses a few workers' latest contributions as bounced payments, one
+/// request (and transaction) each, as `POST /v1/contributions/{id}/reversal` would.
+pub fn reverse_some(
+    conn: &mut DbConnection,
+    rng: &mut Rng,
+    fund: &Fund,
+    actors: &Actors,
+    enrolled: &mut [Enrolled],
+) -> AppResult<usize> {
+    let payments: usize = enrolled.iter().map(|e| e.plan.payments.len()).sum();
+    let wanted = payments.div_ceil(ONE_REVERSAL_IN).min(payments);
+    let mut reversed = 0;
+    let mut candidates: Vec<usize> = (0..enrolled.len())
+        .filter(|w| !enrolled[*w].plan.payments.is_empty())
+        .collect();
+    rng.shuffle(&mut candidates);
+    for w in candidates.into_iter().take(wanted) {
+        let e = &mut enrolled[w];
+        let last = e.plan.payments.len() - 1;
+        let id = e.contribution_ids[last].clone();
+        let reason = pick(rng, BOUNCE_REASONS);
+        write_transaction(conn, |conn| -> AppResult<()> {
+            let contribution = contributions::find(conn, &id)?
+                .ok_or_else(|| AppError::internal("a demo contribution vanished"))?;
+            let (_, event) =
+                contributions::reverse(conn, fund, &contribution, reason, &actors.officer.subject)?;
+            record_audit(
+                conn,
+                &actors.officer,
+                "contribution.reverse",
+                None,
+                format!("contribution {id}"),
+                200,
+            )?;
+            events::append(conn, &[event])
+        })?;
+        e.reversed.push(last);
+        reversed += 1;
+    }
+    Ok(reversed)
+}

@@ -1,0 +1,135 @@
+//! `mwf demo`'s generator on a small scale: what it makes is seen through the API.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+use mwf::demo::{self, DemoOptions, FundReport};
+use mwf::progress::Progress;
+
+use crate::helpers::{spawn, TestApp};
+
+const STATUSES: [&str; 11] = [
+    "submitted",
+    "pending_documents",
+    "awaiting_second_approval",
+    "awaiting_committee",
+    "approved",
+    "partially_approved",
+    "rejected",
+    "awaiting_funds",
+    "paid",
+    "withdrawn",
+    "appealed",
+];
+
+fn generate(app: &TestApp, workers_per_fund: usize) -> Vec<FundReport> {
+    let mut conn = app.connection();
+    let options = DemoOptions { workers_per_fund };
+    demo::run(&mut conn, options, &mut Progress::hidden())
+        .expect("the demo runs")
+        .1
+}
+
+fn fund_codes() -> Vec<&'static str> {
+    demo::FUND_FILES.iter().map(|(code, _)| *code).collect()
+}
+
+/// Rows in the audit log and the event feed: a second run must add to neither.
+fn trail(app: &TestApp) -> (i64, i64) {
+    use mwf::db::schema::{audit_log, events};
+    let mut conn = app.connection();
+    (
+        audit_log::table.count().get_result(&mut conn).unwrap(),
+        events::table.count().get_result(&mut conn).unwrap(),
+    )
+}
+
+#[test]
+fn the_demo_books_claims_in_every_status_on_ledgers_that_verify_and_a_second_run_adds_nothing() {
+    let app = spawn();
+    let first = generate(&app, 30);
+    assert_eq!(first.len(), 6);
+    for report in &first {
+        assert!(report.generated, "{report}");
+        assert_eq!(report.workers, 30, "{report}");
+        assert_eq!(report.unplanned_claims, 0, "{report}");
+        assert!(report.ledger_entries > 30, "{report}");
+    }
+
+    let admin = app.admin();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for code in fund_codes() {
+        app.assert_books_balance(code);
+        for status in STATUSES {
+            let page = app.get(
+                &format!("/v1/funds/{code}/claims?status={status}&limit=500"),
+                &admin,
+            );
+            *seen.entry(status).or_default() += page.expect(200)["items"].as_array().unwrap().len();
+        }
+    }
+    for status in STATUSES {
+        assert!(seen[status] > 0, "no claim is {status}: {seen:?}");
+    }
+
+    let mut all_sexes = BTreeSet::new();
+    let mut all_destinations = BTreeSet::new();
+    for code in fund_codes() {
+        let page = app.get(&format!("/v1/funds/{code}/workers?limit=500"), &admin);
+        let workers = page.expect(200)["items"].as_array().unwrap().clone();
+        assert_eq!(workers.len(), 30);
+        let sexes: BTreeSet<String> = workers
+            .iter()
+            .map(|w| w["sex"].as_str().unwrap().to_string())
+            .collect();
+        let destinations: BTreeSet<String> = workers
+            .iter()
+            .flat_map(|w| w["contracts"].as_array().unwrap().clone())
+            .map(|c| c["destination_country"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            sexes.contains("female") && sexes.contains("male"),
+            "{code}: {sexes:?}"
+        );
+        assert!(destinations.len() >= 3, "{code}: {destinations:?}");
+        all_sexes.extend(sexes);
+        all_destinations.extend(destinations);
+    }
+    assert!(all_destinations.len() >= 10, "{all_destinations:?}");
+    assert!(all_sexes.len() >= 3, "{all_sexes:?}");
+
+    // Kenya's contributions are shared among payers; the Philippine fund paid
+    // its waiting claims with pesos bought for dollars, by a manual entry.
+    let kenya = app.get("/v1/funds/KE-MWF/contributions?limit=500", &admin);
+    assert!(kenya.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["payers"].as_array().unwrap().len() > 1));
+    let entries = app.get("/v1/funds/PH-OWWA/journal-entries?limit=500", &admin);
+    let exchange = entries.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "adjustment")
+        .cloned()
+        .expect("a currency exchange entry");
+    let currencies: BTreeSet<&str> = exchange["postings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["currency"].as_str().unwrap())
+        .collect();
+    assert_eq!(currencies, BTreeSet::from(["PHP", "USD"]));
+
+    let before = trail(&app);
+    let second = generate(&app, 30);
+    assert_eq!(trail(&app), before);
+    for (a, b) in first.iter().zip(&second) {
+        assert!(!b.generated, "{b}");
+        assert_eq!(
+            (a.workers, &a.contributions, &a.claims, a.ledger_entries),
+            (b.workers, &b.contributions, &b.claims, b.ledger_entries)
+        );
+    }
+}
