@@ -302,8 +302,12 @@ fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
     };
     let mut failed = 0;
     for (id, code) in selected {
-        let report = mwf::db::read_snapshot(&mut conn, |conn| ledger::verify_fund(conn, id))
-            .map_err(|e| e.to_string())?;
+        let mut progress = mwf::progress::Progress::new(format!("{code} entries checked"), None);
+        let report = mwf::db::read_snapshot(&mut conn, |conn| {
+            ledger::verify_fund_showing(conn, id, &mut progress)
+        })
+        .map_err(|e| e.to_string())?;
+        progress.finish();
         println!(
             "{code}: {} entries checked, chain head {}: {}",
             report.entries_checked,

@@ -46,6 +46,10 @@ impl Progress {
         *self = Progress::with_display(label, total, self.enabled);
     }
 
+    pub fn set_total(&mut self, total: u64) {
+        self.total = Some(total);
+    }
+
     pub fn add(&mut self, n: u64) {
         self.done += n;
         if self.enabled

@@ -21,7 +21,7 @@ pub use entries::{
     book_reversal, find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry,
     NewEntry, NewPosting, Posting, Reversal,
 };
-pub use verify::{verify_fund, Verification, VerificationProblem};
+pub use verify::{verify_fund, verify_fund_showing, Verification, VerificationProblem};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -14,6 +14,7 @@ use super::{list_accounts, Side};
 use crate::db::schema::funds;
 use crate::db::DbConnection;
 use crate::error::AppResult;
+use crate::progress::Progress;
 
 /// Entries read per round trip while verifying; memory stays flat.
 const VERIFY_CHUNK: i64 = 1_000;
@@ -69,10 +70,20 @@ impl Verification {
 /// snapshot (`db::read_snapshot`; every HTTP read runs in one), so that bookings
 /// committing meanwhile neither tear the report nor wait for it.
 pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verification> {
+    verify_fund_showing(conn, fund_id, &mut Progress::hidden())
+}
+
+/// [`verify_fund`], counting entries on `progress` (for `mwf verify`).
+pub fn verify_fund_showing(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    progress: &mut Progress,
+) -> AppResult<Verification> {
     let (fund_code, stored_head, last_sequence): (String, String, i64) = funds::table
         .find(fund_id)
         .select((funds::code, funds::chain_head, funds::last_sequence))
         .first(conn)?;
+    progress.set_total(last_sequence as u64);
     let mut report = Verification {
         fund: fund_code,
         ok: true,
@@ -96,6 +107,7 @@ pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verificat
         )?;
         let Some(last) = chunk.last() else { break };
         after = last.sequence;
+        progress.add(chunk.len() as u64);
         for entry in &chunk {
             let at = Some((entry.id.as_str(), entry.sequence));
             report.entries_checked += 1;
