@@ -43,6 +43,7 @@ impl From<LedgerExportFormat> for LedgerFormat {
 #[into_params(parameter_in = Query)]
 pub struct LedgerExportQuery {
     /// `csv`, `jsonl`, `beancount` or `hledger`.
+    #[param(inline)]
     pub format: LedgerExportFormat,
     /// First effective date, inclusive (default: the first entry). The export
     /// then opens with the balances at the end of the day before.
@@ -172,6 +173,7 @@ pub enum AuditExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct AuditExportQuery {
     /// `csv` or `jsonl`.
+    #[param(inline)]
     pub format: AuditExportFormat,
     /// First day, inclusive (UTC).
     pub from: Option<NaiveDate>,

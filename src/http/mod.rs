@@ -222,7 +222,43 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    let mut api = api;
+    problems_as_problem_json(&mut api);
     api
+}
+
+/// Refusals are answered as `application/problem+json`: document them so.
+/// (utoipa writes `application/json` for every `body = Problem`.)
+fn problems_as_problem_json(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    const PROBLEM: &str = "#/components/schemas/Problem";
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let is_problem = response.content.get("application/json").is_some_and(|c| {
+                    matches!(c, RefOr::T(c)
+                        if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location == PROBLEM))
+                });
+                if is_problem {
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        response
+                            .content
+                            .insert("application/problem+json".to_string(), content);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The document as committed in `openapi/openapi.json`.
@@ -232,4 +268,48 @@ pub fn openapi_json() -> String {
         .expect("the OpenAPI document serialises");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `$ref` of the document names a schema it defines, and refusals are
+    /// documented as problem+json.
+    #[test]
+    fn every_reference_resolves_and_problems_are_problem_json() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let mut refs = Vec::new();
+        fn walk(v: &serde_json::Value, refs: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                        refs.push(r.clone());
+                    }
+                    m.values().for_each(|v| walk(v, refs));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, refs)),
+                _ => {}
+            }
+        }
+        walk(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in &refs {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+            assert!(schemas.contains_key(name), "unresolved reference {r}");
+        }
+        let text = serde_json::to_string(&doc["paths"]).unwrap();
+        assert!(text.contains("application/problem+json"));
+        let get_fund = &doc["paths"]["/v1/funds/{fund}"]["get"]["responses"];
+        let refusals = get_fund
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.starts_with('4'));
+        let (_, refusals) = refusals.expect("refusals are documented");
+        assert!(
+            refusals["content"]["application/problem+json"].is_object(),
+            "{refusals}"
+        );
+        assert!(refusals["content"].get("application/json").is_none());
+    }
 }
