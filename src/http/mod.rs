@@ -227,10 +227,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// Refusals are answered as `application/problem+json`: document them so.
+/// Refusals are answered as `application/problem+json`: document them so,
+/// on every operation.
 /// (utoipa writes `application/json` for every `body = Problem`.)
 fn problems_as_problem_json(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::RefOr;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     const PROBLEM: &str = "#/components/schemas/Problem";
     for item in api.paths.paths.values_mut() {
         let operations = [
@@ -241,6 +242,22 @@ fn problems_as_problem_json(api: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
+            // Any operation may refuse (a bad token, query or body): one that
+            // documents only some refusals gets the rest as `4XX`.
+            if !op.responses.responses.contains_key("4XX") {
+                let refusals = ResponseBuilder::new()
+                    .description("Other refusals (problem+json)")
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build();
+                op.responses
+                    .responses
+                    .insert("4XX".to_string(), RefOr::T(refusals));
+            }
             for response in op.responses.responses.values_mut() {
                 let RefOr::T(response) = response else {
                     continue;
@@ -311,5 +328,11 @@ mod tests {
             "{refusals}"
         );
         assert!(refusals["content"].get("application/json").is_none());
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let r = &op["responses"]["4XX"]["content"]["application/problem+json"];
+                assert!(r.is_object(), "{method} {path} documents no 4XX problem");
+            }
+        }
     }
 }
