@@ -2,6 +2,8 @@
 //! returns the original response and never books twice. Keys are scoped to the
 //! caller (`sub`) and kept in the database, so every process sees them.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use crate::db::schema::idempotency_keys;
@@ -38,6 +40,39 @@ pub fn lookup(
     }))
 }
 
+/// The stored responses of several (actor, key) pairs, read in one query per
+/// chunk: for a group of requests.
+pub fn lookup_all(
+    conn: &mut DbConnection,
+    pairs: &[(&str, &str)],
+) -> QueryResult<HashMap<(String, String), StoredResponse>> {
+    let mut found = HashMap::new();
+    for chunk in pairs.chunks(500) {
+        let keys: Vec<&str> = chunk.iter().map(|(_, key)| *key).collect();
+        let rows: Vec<(String, String, String, i32, String)> = idempotency_keys::table
+            .filter(idempotency_keys::idempotency_key.eq_any(&keys))
+            .select((
+                idempotency_keys::actor,
+                idempotency_keys::idempotency_key,
+                idempotency_keys::request_hash,
+                idempotency_keys::status,
+                idempotency_keys::response_body,
+            ))
+            .load(conn)?;
+        for (actor, key, request_hash, status, body) in rows {
+            if chunk.contains(&(actor.as_str(), key.as_str())) {
+                let response = StoredResponse {
+                    request_hash,
+                    status: status as u16,
+                    body,
+                };
+                found.insert((actor, key), response);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Stores the response in the caller's transaction. A unique violation means a
 /// concurrent request with the same key committed first.
 pub fn store(
@@ -46,15 +81,29 @@ pub fn store(
     key: &str,
     response: &StoredResponse,
 ) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::actor.eq(actor),
-            idempotency_keys::idempotency_key.eq(key),
-            idempotency_keys::request_hash.eq(&response.request_hash),
-            idempotency_keys::status.eq(response.status as i32),
-            idempotency_keys::response_body.eq(&response.body),
-            idempotency_keys::created_at.eq(crate::time::now()),
-        ))
-        .execute(conn)?;
+    store_all(conn, &[(actor, key, response)])
+}
+
+/// Stores several responses with one multi-row INSERT. A unique violation means
+/// a concurrent request with one of the keys committed first.
+pub fn store_all(
+    conn: &mut DbConnection,
+    responses: &[(&str, &str, &StoredResponse)],
+) -> QueryResult<()> {
+    let now = crate::time::now();
+    let rows: Vec<_> = responses
+        .iter()
+        .map(|(actor, key, response)| {
+            (
+                idempotency_keys::actor.eq(*actor),
+                idempotency_keys::idempotency_key.eq(*key),
+                idempotency_keys::request_hash.eq(&response.request_hash),
+                idempotency_keys::status.eq(response.status as i32),
+                idempotency_keys::response_body.eq(&response.body),
+                idempotency_keys::created_at.eq(now),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, idempotency_keys::table, rows)?;
     Ok(())
 }

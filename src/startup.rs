@@ -96,7 +96,8 @@ fn serve(
     verifier: Verifier,
     workers: usize,
 ) -> Result<Server, String> {
-    let state = web::Data::new(AppState { pool });
+    let committer = http::group::Committer::start(pool.clone());
+    let state = web::Data::new(AppState { pool, committer });
     let verifier = web::Data::new(verifier);
     let api = http::openapi();
     let routes = web::Data::new(problem::RouteTable::from_openapi(&api));

@@ -58,18 +58,23 @@ pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
         .get_result(conn)?;
     let first = last - new.len() as i64 + 1;
     let now = crate::time::now();
-    for (i, event) in new.iter().enumerate() {
-        diesel::insert_into(events::table)
-            .values((
+    let payloads: Vec<String> = new.iter().map(|e| e.payload.to_string()).collect();
+    let rows: Vec<_> = new
+        .iter()
+        .zip(&payloads)
+        .enumerate()
+        .map(|(i, (event, payload))| {
+            (
                 events::id.eq(first + i as i64),
                 events::occurred_at.eq(now),
                 events::fund_code.eq(&event.fund_code),
                 events::event_type.eq(event.event_type),
                 events::subject_id.eq(&event.subject_id),
-                events::payload.eq(event.payload.to_string()),
-            ))
-            .execute(conn)?;
-    }
+                events::payload.eq(payload),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, events::table, rows)?;
     Ok(())
 }
 

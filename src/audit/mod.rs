@@ -39,19 +39,29 @@ pub struct AuditEntry {
 }
 
 pub fn record(conn: &mut DbConnection, caller: &Caller, record: &AuditRecord) -> AppResult<()> {
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::occurred_at.eq(crate::time::now()),
-            audit_log::actor.eq(&caller.subject),
-            audit_log::role.eq(caller.role.as_str()),
-            audit_log::action.eq(&record.action),
-            audit_log::fund_code.eq(&record.fund_code),
-            audit_log::target.eq(&record.target),
-            audit_log::request_id.eq(&record.request_id),
-            audit_log::outcome.eq(&record.outcome),
-            audit_log::status.eq(record.status as i32),
-        ))
-        .execute(conn)?;
+    record_all(conn, &[(caller, record)])
+}
+
+/// Writes several audit records with one multi-row INSERT (a group of requests).
+pub fn record_all(conn: &mut DbConnection, records: &[(&Caller, &AuditRecord)]) -> AppResult<()> {
+    let now = crate::time::now();
+    let rows: Vec<_> = records
+        .iter()
+        .map(|(caller, record)| {
+            (
+                audit_log::occurred_at.eq(now),
+                audit_log::actor.eq(&caller.subject),
+                audit_log::role.eq(caller.role.as_str()),
+                audit_log::action.eq(&record.action),
+                audit_log::fund_code.eq(&record.fund_code),
+                audit_log::target.eq(&record.target),
+                audit_log::request_id.eq(&record.request_id),
+                audit_log::outcome.eq(&record.outcome),
+                audit_log::status.eq(record.status as i32),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, audit_log::table, rows)?;
     Ok(())
 }
 

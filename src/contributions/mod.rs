@@ -21,7 +21,7 @@ use crate::money::{format_minor, Currency};
 use crate::rules::document::{PayerType, RuleDocument};
 use crate::rules::evaluate::{quote as quote_rules, version_in_force, Quote, QuoteError};
 use crate::rules::{currency_account, version_table};
-use crate::workers::{find_contract, fund_of_worker, Contract};
+use crate::workers::{find_contract, fund_of_worker, workers_with_contracts, Contract};
 
 /// Entry kinds booked by contributions.
 pub const ENTRY_KIND: &str = "contribution";
@@ -174,12 +174,19 @@ impl FundRules {
 
 /// Records contributions of one fund within one transaction: the fund's
 /// ledger opened for booking (which locks the fund) and its rules read once.
+/// Rows are kept in memory and inserted by [`Recorder::finish`] with one
+/// multi-row INSERT per table, so a batch or a group of requests costs a few
+/// statements however many contributions it holds.
 pub struct Recorder {
     rules: FundRules,
     booking: Booking,
     /// For a batch: the contributions already recorded under the batch's
     /// `external_ref`s, read in one go (and those recorded by the batch itself).
     known_refs: Option<HashMap<String, Contribution>>,
+    /// For a batch: the fund's workers named by its items, with their contracts.
+    known_workers: Option<HashMap<String, Vec<Contract>>>,
+    /// Contributions booked and not yet inserted.
+    pending: Vec<Contribution>,
 }
 
 /// External references read per query when a batch preloads them.
@@ -188,26 +195,38 @@ const REF_CHUNK: usize = 500;
 /// Opens the fund's ledger and reads its rules: once per transaction, before
 /// recording contributions in it. Finish with [`Recorder::finish`].
 pub fn begin_recording(conn: &mut DbConnection, fund: &Fund) -> AppResult<Recorder> {
-    let booking = Booking::open(conn, fund.id)?;
+    let mut booking = Booking::open(conn, fund.id)?;
+    booking.defer_inserts();
     let rules = FundRules::load(conn, fund)?;
     Ok(Recorder {
         rules,
         booking,
         known_refs: None,
+        known_workers: None,
+        pending: Vec::new(),
     })
 }
 
 impl Recorder {
-    /// Reads, in a few queries, the contributions already recorded under these
-    /// external references; afterwards `record` looks them up in memory. The
-    /// fund lock keeps other processes from recording under the same references
-    /// until this transaction ends.
-    pub fn preload_external_refs(
+    /// Reads, in a few queries, what recording `items` will look up one by one
+    /// otherwise: the contributions already recorded under their external
+    /// references, and their workers with their contracts. The fund lock keeps
+    /// other processes from recording under the same references until this
+    /// transaction ends.
+    pub fn preload<'a>(
         &mut self,
         conn: &mut DbConnection,
         fund: &Fund,
-        refs: &[String],
+        items: impl IntoIterator<Item = &'a NewContribution>,
     ) -> AppResult<()> {
+        let mut refs = Vec::new();
+        let mut workers = Vec::new();
+        for item in items {
+            refs.extend(item.external_ref.as_deref());
+            workers.push(item.worker_id.as_str());
+        }
+        workers.sort_unstable();
+        workers.dedup();
         let mut known = HashMap::new();
         for chunk in refs.chunks(REF_CHUNK) {
             let rows: Vec<ContributionRow> = contributions::table
@@ -222,6 +241,7 @@ impl Recorder {
             }
         }
         self.known_refs = Some(known);
+        self.known_workers = Some(workers_with_contracts(conn, fund.id, &workers)?);
         Ok(())
     }
 
@@ -236,24 +256,16 @@ impl Recorder {
         created_by: &str,
         at: &str,
     ) -> AppResult<Result<Recorded, AppError>> {
-        let known = self.known_refs.as_ref();
-        match plan(
-            conn,
-            fund,
-            &self.rules,
-            &self.booking,
-            known,
-            new,
-            created_by,
-            at,
-        ) {
+        match plan(conn, fund, self, new, created_by, at) {
             Ok(Plan::Existing(c)) => Ok(Ok(Recorded::Existing(c))),
             Ok(Plan::New(c, entry)) => {
-                let (c, event) = write(conn, &mut self.booking, *c, entry)?;
+                let entry = self.booking.commit(conn, entry)?;
+                let event = recorded_event(&c, &entry.id);
                 if let (Some(known), Some(r)) = (self.known_refs.as_mut(), &c.external_ref) {
-                    known.insert(r.clone(), c.clone());
+                    known.insert(r.clone(), (*c).clone());
                 }
-                Ok(Ok(Recorded::Created(c, event)))
+                self.pending.push((*c).clone());
+                Ok(Ok(Recorded::Created(*c, event)))
             }
             Err(e)
                 if matches!(
@@ -267,8 +279,11 @@ impl Recorder {
         }
     }
 
-    /// Writes the ledger's balances and chain head; call before commit.
-    pub fn finish(self, conn: &mut DbConnection) -> AppResult<()> {
+    /// Inserts the journal entries and the contributions recorded, then writes
+    /// the ledger's balances and chain head; call before commit.
+    pub fn finish(mut self, conn: &mut DbConnection) -> AppResult<()> {
+        self.booking.flush(conn)?;
+        insert(conn, self.booking.fund_id(), &self.pending)?;
         self.booking.close(conn)
     }
 }
@@ -305,6 +320,40 @@ pub fn worker_and_contract(
     Ok((worker, contract))
 }
 
+/// [`worker_and_contract`] from workers and contracts read beforehand.
+fn known_worker_and_contract(
+    known: &HashMap<String, Vec<Contract>>,
+    fund: &Fund,
+    new: &NewContribution,
+    field_prefix: &str,
+) -> AppResult<(String, Option<Contract>)> {
+    let worker_id = &new.worker_id;
+    let contracts = known.get(worker_id).ok_or_else(|| {
+        AppError::field(
+            &format!("{field_prefix}worker_id"),
+            "unknown_worker",
+            format!("no worker {worker_id} in fund {}", fund.code),
+        )
+    })?;
+    let contract = match new.contract_id.as_deref() {
+        Some(id) => Some(
+            contracts
+                .iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or_else(|| {
+                    AppError::field(
+                        &format!("{field_prefix}contract_id"),
+                        "unknown_contract",
+                        format!("worker {worker_id} has no contract {id}"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok((worker_id.clone(), contract))
+}
+
 /// The outcome of recording: a new contribution, or the one already recorded
 /// under the same `external_ref`.
 pub enum Recorded {
@@ -321,19 +370,17 @@ enum Plan {
 /// Makes every check of a contribution under the fund's `rules` and prepares
 /// its journal entry, writing nothing: a refusal leaves no trace, so a batch
 /// item needs no savepoint. `at` prefixes field paths (`/items/3`).
-#[allow(clippy::too_many_arguments)]
 fn plan(
     conn: &mut DbConnection,
     fund: &Fund,
-    rules: &FundRules,
-    booking: &Booking,
-    known_refs: Option<&HashMap<String, Contribution>>,
+    recorder: &Recorder,
     new: &NewContribution,
     created_by: &str,
     at: &str,
 ) -> AppResult<Plan> {
+    let (rules, booking) = (&recorder.rules, &recorder.booking);
     if let Some(external_ref) = &new.external_ref {
-        let existing = match known_refs {
+        let existing = match &recorder.known_refs {
             Some(known) => known.get(external_ref).cloned(),
             None => find_by_external_ref(conn, fund, external_ref)?,
         };
@@ -352,13 +399,16 @@ fn plan(
             return Ok(Plan::Existing(existing));
         }
     }
-    let (worker, contract) = worker_and_contract(
-        conn,
-        fund,
-        &new.worker_id,
-        new.contract_id.as_deref(),
-        &format!("{at}/"),
-    )?;
+    let (worker, contract) = match &recorder.known_workers {
+        Some(known) => known_worker_and_contract(known, fund, new, &format!("{at}/"))?,
+        None => worker_and_contract(
+            conn,
+            fund,
+            &new.worker_id,
+            new.contract_id.as_deref(),
+            &format!("{at}/"),
+        )?,
+    };
     let VersionedQuote {
         rule_version,
         quote,
@@ -517,56 +567,69 @@ fn plan(
     Ok(Plan::New(Box::new(contribution), prepared))
 }
 
-/// Writes a planned contribution: its journal entry, its row and its payers.
-fn write(
-    conn: &mut DbConnection,
-    booking: &mut Booking,
-    c: Contribution,
-    entry: PreparedEntry,
-) -> AppResult<(Contribution, NewEvent)> {
-    let entry = booking.commit(conn, entry)?;
-    let fund_id = booking.fund_id();
-    diesel::insert_into(contributions::table)
-        .values((
-            contributions::id.eq(&c.id),
-            contributions::fund_id.eq(fund_id),
-            contributions::worker_id.eq(&c.worker_id),
-            contributions::contract_id.eq(&c.contract_id),
-            contributions::rule_version.eq(&c.rule_version),
-            contributions::paid_on.eq(c.paid_on),
-            contributions::currency.eq(c.currency.code()),
-            contributions::amount_minor.eq(c.amount_minor),
-            contributions::taxes.eq(serde_json::to_string(&c.taxes)?),
-            contributions::total_minor.eq(c.total_minor),
-            contributions::benefit_reserve_minor.eq(c.benefit_reserve_minor),
-            contributions::administration_minor.eq(c.administration_minor),
-            contributions::external_ref.eq(&c.external_ref),
-            contributions::received_amount_minor.eq(c.received.as_ref().map(|r| r.0)),
-            contributions::received_currency
-                .eq(c.received.as_ref().map(|r| r.1.code().to_string())),
-            contributions::exchange_rate.eq(c.received.as_ref().map(|r| r.2.clone())),
-            contributions::coverage_start.eq(c.coverage_start),
-            contributions::coverage_end.eq(c.coverage_end),
-            contributions::coverage_basis.eq(&c.coverage_basis),
-            contributions::grace_days.eq(c.grace_days),
-            contributions::journal_entry_id.eq(&entry.id),
-            contributions::status.eq(&c.status),
-            contributions::created_at.eq(c.created_at),
-            contributions::created_by.eq(&c.created_by),
-        ))
-        .execute(conn)?;
-    for (line, payer) in c.payers.iter().enumerate() {
-        diesel::insert_into(contribution_payers::table)
-            .values((
-                contribution_payers::contribution_id.eq(&c.id),
-                contribution_payers::line.eq(line as i32 + 1),
-                contribution_payers::payer_type.eq(&payer.payer_type),
-                contribution_payers::amount_minor.eq(payer.amount_minor),
-                contribution_payers::reference.eq(&payer.reference),
-            ))
-            .execute(conn)?;
+/// Inserts recorded contributions and their payers, after their journal entries.
+fn insert(conn: &mut DbConnection, fund_id: i64, recorded: &[Contribution]) -> AppResult<()> {
+    if recorded.is_empty() {
+        return Ok(());
     }
-    let event = NewEvent {
+    let taxes = recorded
+        .iter()
+        .map(|c| serde_json::to_string(&c.taxes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<_> = recorded
+        .iter()
+        .zip(&taxes)
+        .map(|(c, taxes)| {
+            (
+                contributions::id.eq(&c.id),
+                contributions::fund_id.eq(fund_id),
+                contributions::worker_id.eq(&c.worker_id),
+                contributions::contract_id.eq(&c.contract_id),
+                contributions::rule_version.eq(&c.rule_version),
+                contributions::paid_on.eq(c.paid_on),
+                contributions::currency.eq(c.currency.code()),
+                contributions::amount_minor.eq(c.amount_minor),
+                contributions::taxes.eq(taxes),
+                contributions::total_minor.eq(c.total_minor),
+                contributions::benefit_reserve_minor.eq(c.benefit_reserve_minor),
+                contributions::administration_minor.eq(c.administration_minor),
+                contributions::external_ref.eq(&c.external_ref),
+                contributions::received_amount_minor.eq(c.received.as_ref().map(|r| r.0)),
+                contributions::received_currency.eq(c.received.as_ref().map(|r| r.1.code())),
+                contributions::exchange_rate.eq(c.received.as_ref().map(|r| &r.2)),
+                contributions::coverage_start.eq(c.coverage_start),
+                contributions::coverage_end.eq(c.coverage_end),
+                contributions::coverage_basis.eq(&c.coverage_basis),
+                contributions::grace_days.eq(c.grace_days),
+                contributions::journal_entry_id.eq(&c.journal_entry_id),
+                contributions::status.eq(&c.status),
+                contributions::created_at.eq(c.created_at),
+                contributions::created_by.eq(&c.created_by),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, contributions::table, rows)?;
+    let payers: Vec<_> = recorded
+        .iter()
+        .flat_map(|c| {
+            c.payers.iter().enumerate().map(move |(line, payer)| {
+                (
+                    contribution_payers::contribution_id.eq(&c.id),
+                    contribution_payers::line.eq(line as i32 + 1),
+                    contribution_payers::payer_type.eq(&payer.payer_type),
+                    contribution_payers::amount_minor.eq(payer.amount_minor),
+                    contribution_payers::reference.eq(&payer.reference),
+                )
+            })
+        })
+        .collect();
+    crate::insert_rows!(conn, contribution_payers::table, payers)?;
+    Ok(())
+}
+
+/// The `contribution.recorded` event of a contribution booked by `entry_id`.
+fn recorded_event(c: &Contribution, entry_id: &str) -> NewEvent {
+    NewEvent {
         fund_code: c.fund_code.clone(),
         event_type: event_kind::CONTRIBUTION_RECORDED,
         subject_id: c.id.clone(),
@@ -579,10 +642,9 @@ fn write(
             "currency": c.currency.code(),
             "rule_version": c.rule_version,
             "coverage": {"start": c.coverage_start, "end": c.coverage_end},
-            "journal_entry_id": entry.id,
+            "journal_entry_id": entry_id,
         }),
-    };
-    Ok((c, event))
+    }
 }
 
 /// Reverses a contribution (a bounced payment): books the reversing entry and

@@ -169,3 +169,38 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+/// Rows per multi-row INSERT: under both backends' limits on bound parameters
+/// (SQLite 32,766; PostgreSQL 65,535) for tables of up to 30 columns.
+pub const INSERT_CHUNK: usize = 1_000;
+
+/// Inserts `rows` (a slice of column-value tuples, `(col.eq(value), ...)`) into
+/// `table` with one multi-row INSERT per [`INSERT_CHUNK`] rows. Multi-row inserts
+/// do not compile through the [`DbConnection`] enum, so this matches on the
+/// backend. Evaluates to the `QueryResult` of the inserts.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        let conn: &mut $crate::db::DbConnection = $conn;
+        let mut result: diesel::QueryResult<usize> = Ok(0);
+        for chunk in $rows.chunks($crate::db::INSERT_CHUNK) {
+            let inserted = match &mut *conn {
+                $crate::db::DbConnection::Postgresql(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)
+                }
+                $crate::db::DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)
+                }
+            };
+            match inserted {
+                Ok(n) => result = result.map(|total| total + n),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        result
+    }};
+}

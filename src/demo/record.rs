@@ -132,29 +132,31 @@ pub fn record_contributions(
     }
     for batch in order.chunks(BATCH_ITEMS) {
         let ids = write_transaction(conn, |conn| -> AppResult<Vec<String>> {
-            let mut recorder = contributions::begin_recording(conn, fund)?;
-            let refs: Vec<String> = batch
+            let items: Vec<NewContribution> = batch
                 .iter()
-                .map(|(w, p)| enrolled[*w].plan.payments[*p].external_ref.clone())
+                .map(|(w, p)| {
+                    let e = &enrolled[*w];
+                    let payment = &e.plan.payments[*p];
+                    NewContribution {
+                        worker_id: e.worker_id.clone(),
+                        contract_id: Some(e.contract_ids[payment.contract].clone()),
+                        paid_on: payment.paid_on,
+                        amount_minor: payment.amount_minor,
+                        currency: payment.currency,
+                        payers: payment.payers.clone(),
+                        external_ref: Some(payment.external_ref.clone()),
+                        received: payment.received.clone(),
+                    }
+                })
                 .collect();
-            recorder.preload_external_refs(conn, fund, &refs)?;
+            let mut recorder = contributions::begin_recording(conn, fund)?;
+            recorder.preload(conn, fund, &items)?;
             let mut events: Vec<NewEvent> = Vec::with_capacity(batch.len());
             let mut ids = Vec::with_capacity(batch.len());
-            for (index, (w, p)) in batch.iter().enumerate() {
-                let e = &enrolled[*w];
-                let payment = &e.plan.payments[*p];
-                let new = NewContribution {
-                    worker_id: e.worker_id.clone(),
-                    contract_id: Some(e.contract_ids[payment.contract].clone()),
-                    paid_on: payment.paid_on,
-                    amount_minor: payment.amount_minor,
-                    currency: payment.currency,
-                    payers: payment.payers.clone(),
-                    external_ref: Some(payment.external_ref.clone()),
-                    received: payment.received.clone(),
-                };
+            for (index, new) in items.iter().enumerate() {
+                let payment_ref = new.external_ref.as_deref().unwrap_or_default();
                 let at = format!("/items/{index}");
-                match recorder.record(conn, fund, &new, &actors.ministry.subject, &at)? {
+                match recorder.record(conn, fund, new, &actors.ministry.subject, &at)? {
                     Ok(Recorded::Created(c, event)) => {
                         events.push(event);
                         ids.push(c.id);
@@ -163,7 +165,7 @@ pub fn record_contributions(
                     Err(refusal) => {
                         return Err(AppError::internal(format!(
                             "the demo planned a contribution the rules refuse ({}): {}",
-                            payment.external_ref, refusal.detail
+                            payment_ref, refusal.detail
                         )))
                     }
                 }

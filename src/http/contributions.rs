@@ -17,7 +17,7 @@ use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
 use crate::auth::{Caller, Role, READERS};
 use crate::contributions::{
     self, Contribution, ContributionFilter, FundRules, NewContribution, NewPayer, Received,
-    Recorded, Recorder,
+    Recorded,
 };
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, FieldError};
@@ -410,46 +410,13 @@ pub async fn record_contribution(
     let code = path.into_inner();
     Mutation::new(&req, state, caller, "contribution.record", ENROLLERS)
         .fund(&code)
-        .run(
-            &req,
-            body,
-            move |conn, caller, input: ContributionRequest| {
-                let fund = fund_in_scope(conn, caller, &code)?;
-                let new = input.validate("")?;
-                let mut recorder = contributions::begin_recording(conn, &fund)?;
-                let recorded = recorder.record(conn, &fund, &new, &caller.subject, "")??;
-                recorder.finish(conn)?;
-                match recorded {
-                    Recorded::Created(c, event) => Ok(Done::created(
-                        format!("contribution {}", c.id),
-                        contribution_response(c),
-                    )
-                    .with_events(vec![event])),
-                    Recorded::Existing(c) => Ok(Done::ok(
-                        format!("contribution {} (existing)", c.id),
-                        contribution_response(c),
-                    )),
-                }
-            },
-        )
+        .run_grouped(&req, body, |caller, input: ContributionRequest| {
+            if !caller.may_access_fund(&code) {
+                return Err(AppError::not_found(format!("no fund {code}")));
+            }
+            input.validate("")
+        })
         .await
-}
-
-/// One batch item: the outer `Err` fails the whole batch (the transaction is
-/// spoilt), the inner one is this item's refusal.
-fn record_item(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    recorder: &mut Recorder,
-    caller: &Caller,
-    index: usize,
-    item: AppResult<ContributionRequest>,
-) -> AppResult<Result<Recorded, AppError>> {
-    let at = format!("/items/{index}");
-    match item.and_then(|request| request.validate(&at)) {
-        Ok(new) => recorder.record(conn, fund, &new, &caller.subject, &at),
-        Err(refusal) => Ok(Err(refusal)),
-    }
 }
 
 /// Record up to 10,000 contributions (admin, officer, ministry), answering per item.
@@ -484,28 +451,36 @@ pub async fn record_contributions_batch(
         .fund(&code)
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
-            let items = parse_items::<ContributionRequest>(input)?;
-            let mut recorder = contributions::begin_recording(conn, &fund)?;
-            let refs: Vec<String> = items
-                .iter()
-                .filter_map(|item| item.as_ref().ok().and_then(|i| i.external_ref.clone()))
+            let items: Vec<AppResult<NewContribution>> = parse_items::<ContributionRequest>(input)?
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| item.and_then(|r| r.validate(&format!("/items/{index}"))))
                 .collect();
-            recorder.preload_external_refs(conn, &fund, &refs)?;
+            let mut recorder = contributions::begin_recording(conn, &fund)?;
+            recorder.preload(conn, &fund, items.iter().flatten())?;
             let mut events = Vec::new();
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
-                results.push(
-                    match record_item(conn, &fund, &mut recorder, caller, index, item)? {
-                        Ok(Recorded::Created(c, event)) => {
-                            events.push(event);
-                            BatchItemResult::created(index, json!({"contribution_id": c.id}))
-                        }
-                        Ok(Recorded::Existing(c)) => {
-                            BatchItemResult::existing(index, json!({"contribution_id": c.id}))
-                        }
-                        Err(problem) => BatchItemResult::failed(index, &problem),
-                    },
-                );
+                let recorded = match item {
+                    Ok(new) => recorder.record(
+                        conn,
+                        &fund,
+                        &new,
+                        &caller.subject,
+                        &format!("/items/{index}"),
+                    )?,
+                    Err(refusal) => Err(refusal),
+                };
+                results.push(match recorded {
+                    Ok(Recorded::Created(c, event)) => {
+                        events.push(event);
+                        BatchItemResult::created(index, json!({"contribution_id": c.id}))
+                    }
+                    Ok(Recorded::Existing(c)) => {
+                        BatchItemResult::existing(index, json!({"contribution_id": c.id}))
+                    }
+                    Err(problem) => BatchItemResult::failed(index, &problem),
+                });
             }
             recorder.finish(conn)?;
             let response = BatchResponse::new(results);

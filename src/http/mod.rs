@@ -12,6 +12,7 @@ mod events;
 mod exports;
 pub mod extract;
 mod funds;
+pub mod group;
 mod journal;
 pub mod problem;
 mod reports;
@@ -34,6 +35,8 @@ use crate::funds::{find_fund, Fund};
 /// Shared state of the running service.
 pub struct AppState {
     pub pool: DbPool,
+    /// Books single contribution requests in groups ([`group`]).
+    pub committer: group::Committer,
 }
 
 /// The default page size of list endpoints.

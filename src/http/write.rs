@@ -11,6 +11,7 @@ use super::AppState;
 use crate::audit::events::{self, NewEvent};
 use crate::audit::{self, AuditRecord};
 use crate::auth::{Caller, Role};
+use crate::contributions::NewContribution;
 use crate::db::{is_unique_violation, write_transaction, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::idempotency::{self, StoredResponse, MAX_KEY_LENGTH};
@@ -133,6 +134,50 @@ impl Mutation {
             }
         })
         .await??;
+        Ok(respond(&stored, replayed))
+    }
+
+    /// Like [`Mutation::run`] for recording one contribution, booked by the group
+    /// committer together with the other requests waiting at that moment
+    /// ([`super::group`]). `check` turns the parsed body into the contribution
+    /// to record; its refusals and the ones before it are audited here.
+    pub async fn run_grouped<T, F>(
+        self,
+        req: &HttpRequest,
+        body: web::Bytes,
+        check: F,
+    ) -> AppResult<HttpResponse>
+    where
+        T: DeserializeOwned,
+        F: FnOnce(&Caller, T) -> AppResult<NewContribution>,
+    {
+        let checked = self
+            .prepare::<T>(req, &body)
+            .and_then(|(input, hash)| Ok((check(&self.caller, input)?, hash)));
+        let (new, request_hash) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                let state = self.state.clone();
+                let e = web::block(move || match state.pool.get() {
+                    Ok(mut conn) => self.refused(&mut conn, e),
+                    Err(_) => e,
+                })
+                .await?;
+                return Err(e);
+            }
+        };
+        let committer = self.state.committer.clone();
+        let (stored, replayed) = committer
+            .submit(
+                self.caller,
+                self.fund_code.unwrap_or_default(),
+                new,
+                self.idempotency_key,
+                request_hash,
+                self.request_id,
+                self.action,
+            )
+            .await?;
         Ok(respond(&stored, replayed))
     }
 

@@ -1,6 +1,8 @@
 //! Workers: enrollment with dependants and contracts, lookups, contract events
 //! (departure, early termination, return) and membership from coverage.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -474,6 +476,38 @@ pub fn find_contract(
         .first::<ContractRow>(conn)
         .optional()?
         .map(contract_from_row))
+}
+
+/// The workers of fund `fund_id` among `ids`, each with its contracts, read in
+/// two queries per chunk of ids (for batches and grouped requests).
+pub fn workers_with_contracts(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    ids: &[&str],
+) -> AppResult<HashMap<String, Vec<Contract>>> {
+    let mut found: HashMap<String, Vec<Contract>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let in_fund: Vec<String> = workers::table
+            .filter(workers::fund_id.eq(fund_id))
+            .filter(workers::id.eq_any(chunk))
+            .select(workers::id)
+            .load(conn)?;
+        let rows: Vec<ContractRow> = contracts::table
+            .filter(contracts::worker_id.eq_any(&in_fund))
+            .select(contracts::all_columns)
+            .load(conn)?;
+        for worker in in_fund {
+            found.entry(worker).or_default();
+        }
+        for row in rows {
+            let worker = row.1.clone();
+            found
+                .entry(worker)
+                .or_default()
+                .push(contract_from_row(row));
+        }
+    }
+    Ok(found)
 }
 
 /// Departure, early termination and return, as they happen.
