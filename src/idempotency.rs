@@ -46,27 +46,31 @@ pub fn lookup_all(
     conn: &mut DbConnection,
     pairs: &[(&str, &str)],
 ) -> QueryResult<HashMap<(String, String), StoredResponse>> {
+    let mut by_actor: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (actor, key) in pairs {
+        by_actor.entry(actor).or_default().push(key);
+    }
     let mut found = HashMap::new();
-    for chunk in pairs.chunks(500) {
-        let keys: Vec<&str> = chunk.iter().map(|(_, key)| *key).collect();
-        let rows: Vec<(String, String, String, i32, String)> = idempotency_keys::table
-            .filter(idempotency_keys::idempotency_key.eq_any(&keys))
-            .select((
-                idempotency_keys::actor,
-                idempotency_keys::idempotency_key,
-                idempotency_keys::request_hash,
-                idempotency_keys::status,
-                idempotency_keys::response_body,
-            ))
-            .load(conn)?;
-        for (actor, key, request_hash, status, body) in rows {
-            if chunk.contains(&(actor.as_str(), key.as_str())) {
+    for (actor, keys) in by_actor {
+        for chunk in keys.chunks(500) {
+            // The primary key is (actor, key): both are named so it is used.
+            let rows: Vec<(String, String, i32, String)> = idempotency_keys::table
+                .filter(idempotency_keys::actor.eq(actor))
+                .filter(idempotency_keys::idempotency_key.eq_any(chunk))
+                .select((
+                    idempotency_keys::idempotency_key,
+                    idempotency_keys::request_hash,
+                    idempotency_keys::status,
+                    idempotency_keys::response_body,
+                ))
+                .load(conn)?;
+            for (key, request_hash, status, body) in rows {
                 let response = StoredResponse {
                     request_hash,
                     status: status as u16,
                     body,
                 };
-                found.insert((actor, key), response);
+                found.insert((actor.to_string(), key), response);
             }
         }
     }

@@ -191,8 +191,14 @@ fn book_or_split(pool: &DbPool, jobs: &mut [Job]) {
             return;
         }
     };
+    let started = std::time::Instant::now();
     match write_transaction(&mut conn, |conn| book(conn, jobs)) {
         Ok(outcomes) => {
+            log::debug!(
+                "booked a group of {} contribution requests in {:.1} ms",
+                jobs.len(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
             for (job, outcome) in jobs.iter_mut().zip(outcomes) {
                 job.answer(outcome);
             }

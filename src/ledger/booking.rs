@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -26,7 +27,7 @@ use super::entries::{
     already_reversed, check_balanced, check_shape, JournalEntry, NewEntry, Posting,
 };
 use super::Side;
-use crate::db::schema::{accounts, funds, journal_entries, postings};
+use crate::db::schema::{funds, journal_entries, postings};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::money::format_minor;
@@ -361,25 +362,38 @@ impl Booking {
     /// Writes the balances and the chain head. Call once, before commit.
     pub fn close(mut self, conn: &mut DbConnection) -> AppResult<()> {
         self.flush(conn)?;
+        // One round trip for every changed account and the fund row. Every value
+        // is an integer or the hex chain head this session computed, so they are
+        // written as literals; `(VALUES …)` columns are column1… on both backends.
+        let mut rows = Vec::with_capacity(self.changed.len());
         for code in &self.changed {
             let a = &self.accounts[code];
             assert!(
                 a.allow_negative || a.balance_minor() >= 0,
                 "the overdraft guard was checked before posting"
             );
-            diesel::update(accounts::table.find(a.id))
-                .set((
-                    accounts::debits_minor.eq(a.debits_minor),
-                    accounts::credits_minor.eq(a.credits_minor),
-                ))
-                .execute(conn)?;
+            rows.push(format!(
+                "({}, {}, {})",
+                a.id, a.debits_minor, a.credits_minor
+            ));
         }
-        diesel::update(funds::table.find(self.fund_id))
-            .set((
-                funds::last_sequence.eq(self.last_sequence),
-                funds::chain_head.eq(&self.chain_head),
-            ))
-            .execute(conn)?;
+        assert!(
+            self.chain_head.bytes().all(|b| b.is_ascii_hexdigit()),
+            "the chain head is a hex digest"
+        );
+        let mut sql = String::new();
+        if !rows.is_empty() {
+            sql.push_str(&format!(
+                "UPDATE accounts SET debits_minor = v.column2, credits_minor = v.column3 \
+                 FROM (VALUES {}) AS v WHERE accounts.id = v.column1; ",
+                rows.join(", ")
+            ));
+        }
+        sql.push_str(&format!(
+            "UPDATE funds SET last_sequence = {}, chain_head = '{}' WHERE id = {};",
+            self.last_sequence, self.chain_head, self.fund_id
+        ));
+        conn.batch_execute(&sql)?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Contributions under the example funds' rules.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::spawn;
 
@@ -305,4 +305,109 @@ fn payers_the_rules_do_not_name_are_refused() {
     res.assert_problem(422, "VALIDATION_FAILED");
     assert_eq!(res.error_fields(), vec!["/payers/0/type"]);
     assert_eq!(res.body["errors"][0]["code"], "payer_not_allowed");
+}
+
+/// Requests sent at the same time are booked together (group commit); each keeps
+/// its own answer: refusals refuse only themselves, a key sent twice books once,
+/// and the books balance.
+#[test]
+fn concurrent_contributions_each_get_their_own_answer() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let members: Vec<(String, String)> = (0..6)
+        .map(|i| app.enroll("KE-MWF", &format!("G{i}"), ("2026-02-01", "2027-01-31")))
+        .collect();
+    let body = |i: usize, amount: &str| {
+        let (worker, contract) = &members[i % members.len()];
+        json!({"worker_id": worker, "contract_id": contract, "paid_on": "2026-01-20", "amount": amount,
+               "currency": "KES", "payers": [{"type": "worker", "amount": amount}]})
+    };
+    // 24 good requests with their own keys, 6 with a wrong amount, one unknown
+    // worker, and 3 keys each sent twice with the same body.
+    let mut requests: Vec<(String, Value, &str)> = Vec::new();
+    for i in 0..24 {
+        requests.push((format!("good-{i}"), body(i, "2000.00"), "good"));
+    }
+    for i in 0..6 {
+        requests.push((format!("bad-{i}"), body(i, "1999.00"), "mismatch"));
+    }
+    let mut stranger = body(0, "2000.00");
+    stranger["worker_id"] = json!("no-such-worker");
+    requests.push(("stranger".to_string(), stranger, "unknown"));
+    for i in 0..3 {
+        for _ in 0..2 {
+            requests.push((format!("twice-{i}"), body(i, "2000.00"), "twice"));
+        }
+    }
+    let answers: Vec<(String, &str, crate::helpers::Response)> = std::thread::scope(|s| {
+        let handles: Vec<_> = requests
+            .iter()
+            .map(|(key, body, kind)| {
+                let app = &app;
+                s.spawn(move || {
+                    let r = app.post_with_key(
+                        "/v1/funds/KE-MWF/contributions",
+                        &app.admin(),
+                        key,
+                        body,
+                    );
+                    (key.clone(), *kind, r)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    let mut twice: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (key, kind, r) in &answers {
+        match *kind {
+            "good" => {
+                assert_eq!(r.status, 201, "{key}: {}", r.text);
+                assert!(
+                    ids.insert(r.body["id"].as_str().unwrap().to_string()),
+                    "{key}: id given twice"
+                );
+            }
+            "mismatch" => {
+                let problem = r.assert_problem(422, "CONTRIBUTION_AMOUNT_MISMATCH");
+                assert_eq!(problem["expected"]["amount"], "2000.00");
+            }
+            "unknown" => {
+                let problem = r.assert_problem(422, "VALIDATION_FAILED");
+                assert_eq!(problem["errors"][0]["field"], "/worker_id", "{}", r.text);
+            }
+            _ => {
+                assert_eq!(r.status, 201, "{key}: {}", r.text);
+                twice.entry(key.clone()).or_default().push(r.text.clone());
+            }
+        }
+    }
+    for (key, bodies) in &twice {
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(
+            bodies[0], bodies[1],
+            "{key}: the repeat must replay the first answer"
+        );
+        let id = serde_json::from_str::<Value>(&bodies[0]).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(ids.insert(id), "{key}: booked under another request's id");
+    }
+    // 24 + 3 contributions of 2,000.00, nothing for the refused ones.
+    assert_eq!(app.balance("KE-MWF", "1000"), "54000.00");
+    let listed = app.get("/v1/funds/KE-MWF/contributions?limit=500", &app.admin());
+    assert_eq!(listed.expect(200)["items"].as_array().unwrap().len(), 27);
+    let audit = app.get("/v1/audit-log?limit=500", &app.admin());
+    let refused = audit.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["action"] == "contribution.record"
+                && r["outcome"].as_str().unwrap().starts_with("refused:")
+        })
+        .count();
+    assert_eq!(refused, 7, "every refusal is audited");
+    app.assert_books_balance("KE-MWF");
 }
