@@ -154,20 +154,20 @@ impl Rate {
     }
 }
 
-/// Sends `bodies` to `path` from `clients` threads, one request at a time each,
-/// every request with its own Idempotency-Key; checks every answer is `expect`.
+/// Sends the requests (path, body) from `clients` threads, one request at a
+/// time each, every request with its own Idempotency-Key; checks every answer is
+/// `expect`.
 fn drive(
     server: &Server,
     clients: usize,
-    path: &str,
-    bodies: Vec<Value>,
+    requests: Vec<(String, Value)>,
     expect: u16,
     tag: &str,
 ) -> Rate {
-    let count = bodies.len();
-    let mut shares: Vec<Vec<(usize, Value)>> = (0..clients).map(|_| Vec::new()).collect();
-    for (i, body) in bodies.into_iter().enumerate() {
-        shares[i % clients].push((i, body));
+    let count = requests.len();
+    let mut shares: Vec<Vec<(usize, (String, Value))>> = (0..clients).map(|_| Vec::new()).collect();
+    for (i, request) in requests.into_iter().enumerate() {
+        shares[i % clients].push((i, request));
     }
     let started = Instant::now();
     let latencies = std::thread::scope(|s| {
@@ -177,10 +177,10 @@ fn drive(
                 s.spawn(move || {
                     let agent = agent();
                     let mut latencies = Vec::with_capacity(share.len());
-                    for (i, body) in share {
+                    for (i, (path, body)) in share {
                         let key = format!("{tag}-{i}");
                         let sent = Instant::now();
-                        let (status, answer) = server.send(&agent, path, &body, Some(&key));
+                        let (status, answer) = server.send(&agent, &path, &body, Some(&key));
                         latencies.push(sent.elapsed());
                         assert_eq!(status, expect, "{answer}");
                     }
@@ -274,20 +274,21 @@ fn run(label: &str, database_url: String, scale: usize) {
     assert_eq!(booked["created"], batch, "{}", booked["items"][0]);
 
     // Single requests: every member has been covered by the batch; these add more.
-    let singles = |n: usize, offset: usize| -> Vec<Value> {
+    let singles = |n: usize, offset: usize| -> Vec<(String, Value)> {
         (0..n)
             .map(|i| {
                 let (w, c) = &members[(offset + i) % members.len()];
-                contribution(w, c)
+                (
+                    "/v1/funds/KE-MWF/contributions".to_string(),
+                    contribution(w, c),
+                )
             })
             .collect()
     };
-    let path = "/v1/funds/KE-MWF/contributions";
-    let one = drive(&server, 1, path, singles(600 * scale, 0), 201, "one");
+    let one = drive(&server, 1, singles(600 * scale, 0), 201, "one");
     let many = drive(
         &server,
         32,
-        path,
         singles(12_800 * scale, 600 * scale),
         201,
         "many",
@@ -303,11 +304,19 @@ fn run(label: &str, database_url: String, scale: usize) {
                    "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]}),
         )
     };
-    let claims_one = drive_claims(&server, 1, (0..200 * scale).map(claim).collect());
-    let claims_many = drive_claims(
+    let claims_one = drive(
+        &server,
+        1,
+        (0..200 * scale).map(claim).collect(),
+        201,
+        "claim-one",
+    );
+    let claims_many = drive(
         &server,
         32,
         (200 * scale..1_800 * scale).map(claim).collect(),
+        201,
+        "claim-many",
     );
 
     println!("\n{label} — the service (2 actix workers, durable commits)");
@@ -335,44 +344,6 @@ fn run(label: &str, database_url: String, scale: usize) {
     let verified = server.get(&agent, "/v1/funds/KE-MWF/ledger/verify");
     assert_eq!(verified["ok"], true, "{verified}");
     ceiling(label, &database_url, scale);
-}
-
-fn drive_claims(server: &Server, clients: usize, claims: Vec<(String, Value)>) -> Rate {
-    let count = claims.len();
-    let mut shares: Vec<Vec<(usize, (String, Value))>> = (0..clients).map(|_| Vec::new()).collect();
-    for (i, c) in claims.into_iter().enumerate() {
-        shares[i % clients].push((i, c));
-    }
-    let started = Instant::now();
-    let latencies = std::thread::scope(|s| {
-        let handles: Vec<_> = shares
-            .into_iter()
-            .map(|share| {
-                s.spawn(move || {
-                    let agent = agent();
-                    share
-                        .into_iter()
-                        .map(|(i, (path, body))| {
-                            let sent = Instant::now();
-                            let key = format!("claim-{clients}-{i}");
-                            let (status, answer) = server.send(&agent, &path, &body, Some(&key));
-                            assert_eq!(status, 201, "{answer}");
-                            sent.elapsed()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect::<Vec<_>>()
-    });
-    Rate {
-        count,
-        elapsed: started.elapsed(),
-        latencies,
-    }
 }
 
 /// The database's own limits, on the same database and settings as the server.

@@ -114,46 +114,7 @@ impl Booking {
         if entries.is_empty() {
             return Ok(());
         }
-        let entry_rows: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                (
-                    journal_entries::id.eq(&e.id),
-                    journal_entries::fund_id.eq(self.fund_id),
-                    journal_entries::sequence.eq(e.sequence),
-                    journal_entries::effective_date.eq(e.effective_date),
-                    journal_entries::recorded_at.eq(e.recorded_at),
-                    journal_entries::kind.eq(&e.kind),
-                    journal_entries::memo.eq(&e.memo),
-                    journal_entries::source_type.eq(&e.source_type),
-                    journal_entries::source_id.eq(&e.source_id),
-                    journal_entries::created_by.eq(&e.created_by),
-                    journal_entries::reverses.eq(&e.reverses),
-                    journal_entries::previous_hash.eq(&e.previous_hash),
-                    journal_entries::hash.eq(&e.hash),
-                )
-            })
-            .collect();
-        crate::insert_rows!(conn, journal_entries::table, entry_rows)?;
-        let accounts = &self.accounts;
-        let posting_rows: Vec<_> = entries
-            .iter()
-            .flat_map(|e| {
-                e.postings.iter().enumerate().map(move |(line, p)| {
-                    (
-                        postings::entry_id.eq(&e.id),
-                        postings::line.eq(line as i32 + 1),
-                        postings::account_id.eq(accounts[&p.account].id),
-                        postings::side.eq(p.side.as_str()),
-                        postings::amount_minor.eq(p.amount_minor),
-                        postings::currency.eq(p.currency.code()),
-                        postings::effective_date.eq(e.effective_date),
-                    )
-                })
-            })
-            .collect();
-        crate::insert_rows!(conn, postings::table, posting_rows)?;
-        Ok(())
+        self.insert(conn, &entries)
     }
 
     pub fn fund_id(&self) -> i64 {
@@ -304,7 +265,7 @@ impl Booking {
         );
         match self.deferred.as_mut() {
             Some(pending) => pending.push(entry.clone()),
-            None => self.insert(conn, &entry)?,
+            None => self.insert(conn, std::slice::from_ref(&entry))?,
         }
         for (code, debits, credits) in new_totals {
             let account = self.accounts.get_mut(&code).expect("checked when prepared");
@@ -317,45 +278,54 @@ impl Booking {
         Ok(entry)
     }
 
-    fn insert(&self, conn: &mut DbConnection, booked: &JournalEntry) -> AppResult<()> {
-        let inserted = diesel::insert_into(journal_entries::table)
-            .values((
-                journal_entries::id.eq(&booked.id),
-                journal_entries::fund_id.eq(self.fund_id),
-                journal_entries::sequence.eq(booked.sequence),
-                journal_entries::effective_date.eq(booked.effective_date),
-                journal_entries::recorded_at.eq(booked.recorded_at),
-                journal_entries::kind.eq(&booked.kind),
-                journal_entries::memo.eq(&booked.memo),
-                journal_entries::source_type.eq(&booked.source_type),
-                journal_entries::source_id.eq(&booked.source_id),
-                journal_entries::created_by.eq(&booked.created_by),
-                journal_entries::reverses.eq(&booked.reverses),
-                journal_entries::previous_hash.eq(&booked.previous_hash),
-                journal_entries::hash.eq(&booked.hash),
-            ))
-            .execute(conn);
-        match (inserted, &booked.reverses) {
-            (Err(e), Some(reversed)) if is_unique_violation(&e) => {
-                return Err(already_reversed(reversed))
-            }
-            (other, _) => {
-                other?;
-            }
+    /// Inserts entries and their postings: one multi-row INSERT per table.
+    fn insert(&self, conn: &mut DbConnection, entries: &[JournalEntry]) -> AppResult<()> {
+        let entry_rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                (
+                    journal_entries::id.eq(&e.id),
+                    journal_entries::fund_id.eq(self.fund_id),
+                    journal_entries::sequence.eq(e.sequence),
+                    journal_entries::effective_date.eq(e.effective_date),
+                    journal_entries::recorded_at.eq(e.recorded_at),
+                    journal_entries::kind.eq(&e.kind),
+                    journal_entries::memo.eq(&e.memo),
+                    journal_entries::source_type.eq(&e.source_type),
+                    journal_entries::source_id.eq(&e.source_id),
+                    journal_entries::created_by.eq(&e.created_by),
+                    journal_entries::reverses.eq(&e.reverses),
+                    journal_entries::previous_hash.eq(&e.previous_hash),
+                    journal_entries::hash.eq(&e.hash),
+                )
+            })
+            .collect();
+        let inserted = crate::insert_rows!(conn, journal_entries::table, entry_rows);
+        if let Err(e) = inserted {
+            // The unique index on `reverses`: the entry was reversed meanwhile.
+            return match entries.iter().find_map(|e| e.reverses.as_ref()) {
+                Some(reversed) if is_unique_violation(&e) => Err(already_reversed(reversed)),
+                _ => Err(e.into()),
+            };
         }
-        for (line, p) in booked.postings.iter().enumerate() {
-            diesel::insert_into(postings::table)
-                .values((
-                    postings::entry_id.eq(&booked.id),
-                    postings::line.eq(line as i32 + 1),
-                    postings::account_id.eq(self.accounts[&p.account].id),
-                    postings::side.eq(p.side.as_str()),
-                    postings::amount_minor.eq(p.amount_minor),
-                    postings::currency.eq(p.currency.code()),
-                    postings::effective_date.eq(booked.effective_date),
-                ))
-                .execute(conn)?;
-        }
+        let accounts = &self.accounts;
+        let posting_rows: Vec<_> = entries
+            .iter()
+            .flat_map(|e| {
+                e.postings.iter().enumerate().map(move |(line, p)| {
+                    (
+                        postings::entry_id.eq(&e.id),
+                        postings::line.eq(line as i32 + 1),
+                        postings::account_id.eq(accounts[&p.account].id),
+                        postings::side.eq(p.side.as_str()),
+                        postings::amount_minor.eq(p.amount_minor),
+                        postings::currency.eq(p.currency.code()),
+                        postings::effective_date.eq(e.effective_date),
+                    )
+                })
+            })
+            .collect();
+        crate::insert_rows!(conn, postings::table, posting_rows)?;
         Ok(())
     }
 
