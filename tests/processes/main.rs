@@ -3,3 +3,4 @@
 //! target of its own, so the in-process API suite stays fast.
 mod crash;
 mod server;
+mod two_processes;
