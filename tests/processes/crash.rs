@@ -43,8 +43,10 @@ struct Sent {
     body: Value,
     batch: bool,
     answer: Response,
-    /// Sent more than once because an answer did not arrive.
+    /// Sent again because an answer did not arrive (the server was killed or down).
     lost: bool,
+    /// Its answer was thrown away and the request sent again.
+    discarded: bool,
 }
 
 fn contribution(worker: &(String, String), day: u32, external_ref: Option<String>) -> Value {
@@ -130,8 +132,9 @@ fn client_load(
                 ),
             )
         };
-        let (answer, mut lost) = send_until_answered(client, shared, &path, &key, &body);
-        if n % DISCARD_EVERY == 7 && answer.status < 300 {
+        let (answer, lost) = send_until_answered(client, shared, &path, &key, &body);
+        let discarded = n % DISCARD_EVERY == 7 && answer.status < 300;
+        if discarded {
             // The answer "got lost on the way": the same request again must replay it.
             let (again, _) = send_until_answered(client, shared, &path, &key, &body);
             if !(again.replayed && again.status == answer.status && again.text == answer.text) {
@@ -140,7 +143,6 @@ fn client_load(
                     answer.status, answer.text, again.status, again.replayed, again.text
                 ));
             }
-            lost = true;
         }
         sent.push(Sent {
             key,
@@ -148,6 +150,7 @@ fn client_load(
             batch,
             answer,
             lost,
+            discarded,
         });
     }
     (sent, problems)
@@ -162,7 +165,7 @@ fn acknowledged_contributions_survive_sigkill_exactly_once() {
         .unwrap_or_else(|| fastrand::u64(..));
     let db = Database::fresh();
     println!(
-        "crash test on {}: seed {seed} (MWF_CRASH_SEED={seed} repeats the kill moments and the requests)",
+        "crash test on {}: seed {seed} (MWF_CRASH_SEED={seed} repeats the kill moments and what the clients send)",
         db.backend()
     );
     let mut server = Server::start(&db, "crash");
@@ -212,13 +215,17 @@ fn acknowledged_contributions_survive_sigkill_exactly_once() {
     // What the clients were told.
     let mut problems: Vec<String> = Vec::new();
     let mut acknowledged: BTreeMap<String, String> = BTreeMap::new();
-    let (mut requests, mut batches, mut lost, mut replayed_after_loss) = (0, 0, 0, 0);
+    let (mut requests, mut batches, mut discarded) = (0, 0, 0);
+    // Requests whose answer a kill lost, and of those how many had committed
+    // (their retry was a replay).
+    let (mut lost, mut committed_unanswered) = (0, 0);
     for (sent, client_problems) in &results {
         problems.extend(client_problems.iter().cloned());
         for s in sent {
             requests += 1;
             lost += usize::from(s.lost);
-            replayed_after_loss += usize::from(s.lost && s.answer.replayed);
+            committed_unanswered += usize::from(s.lost && s.answer.replayed);
+            discarded += usize::from(s.discarded);
             let mut ack = |id: &Value, what: String| match id.as_str() {
                 Some(id) => {
                     if let Some(other) = acknowledged.insert(id.to_string(), what.clone()) {
@@ -229,7 +236,10 @@ fn acknowledged_contributions_survive_sigkill_exactly_once() {
             };
             if s.batch {
                 batches += 1;
-                let items = s.answer.body["items"].as_array().cloned().unwrap_or_default();
+                let items = s.answer.body["items"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 if s.answer.status != 200
                     || s.answer.body["created"] != BATCH_ITEMS
                     || items.len() != BATCH_ITEMS
@@ -241,14 +251,18 @@ fn acknowledged_contributions_survive_sigkill_exactly_once() {
                     continue;
                 }
                 for (i, item) in items.iter().enumerate() {
-                    ack(&item["contribution_id"], format!("batch {} item {i}", s.key));
+                    ack(
+                        &item["contribution_id"],
+                        format!("batch {} item {i}", s.key),
+                    );
                 }
             } else {
                 let a = &s.answer.body;
                 if s.answer.status != 201
                     || a["worker_id"] != s.body["worker_id"]
                     || a["paid_on"] != s.body["paid_on"]
-                    || a["external_ref"] != s.body.get("external_ref").cloned().unwrap_or(Value::Null)
+                    || a["external_ref"]
+                        != s.body.get("external_ref").cloned().unwrap_or(Value::Null)
                 {
                     problems.push(format!(
                         "{}: expected 201 with the contribution sent, got {} {}",
@@ -304,7 +318,10 @@ fn acknowledged_contributions_survive_sigkill_exactly_once() {
     for (id, what) in &acknowledged {
         let res = client.get(&format!("/v1/contributions/{id}"));
         if res.status != 200 || res.body["id"] != id.as_str() {
-            problems.push(format!("{what}: GET /v1/contributions/{id} answers {} {}", res.status, res.text));
+            problems.push(format!(
+                "{what}: GET /v1/contributions/{id} answers {} {}",
+                res.status, res.text
+            ));
         }
     }
 
@@ -344,8 +361,9 @@ fn acknowledged_contributions_survive_sigkill_exactly_once() {
     println!(
         "{requests} requests ({batches} batches of {BATCH_ITEMS}) from {CLIENTS} clients in {:.1} s; \
          {KILLS} kills at (ms since load start, requests in flight) {kills:?}; \
-         {lost} requests sent again after a lost answer ({} attempts unanswered), \
-         {replayed_after_loss} of them answered as replays; {} contributions, {} journal entries",
+         {lost} requests sent again after a kill lost their answer ({} attempts unanswered), \
+         {committed_unanswered} of them had committed and were answered by a replay; \
+         {discarded} answers discarded on purpose and replayed; {} contributions, {} journal entries",
         load_time.as_secs_f64(),
         shared.attempts_unanswered.load(Ordering::Relaxed),
         listed.len(),

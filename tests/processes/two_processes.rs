@@ -15,7 +15,8 @@ use crate::server::{
 };
 
 const FUND: &str = "KE-MWF";
-/// Approved claims of 50,000 each: 400,000, more than all the cash that ever comes in.
+/// Approved claims of 50,000 each: 400,000, more than all the cash that ever
+/// comes in (the grant, the claimants' and the racing contributions: 364,000).
 const CLAIMS: usize = 8;
 const CLAIM_AMOUNT: &str = "50000.00";
 /// Each claimant's own contribution (a 30-month contract): 8 × 3,000 of cash to start.
@@ -25,7 +26,14 @@ const CONTRIBUTION_THREADS: usize = 4;
 const CONTRIBUTIONS_PER_THREAD: usize = 30;
 /// A 12-month contract's contribution: 120 × 2,000 = 240,000 more during the race.
 const AMOUNT: &str = "2000.00";
+/// Cash granted before the race, so that the first claims' payments through both
+/// processes at once find enough for one of them.
+const GRANT: &str = "100000.00";
 const PAID_ON: &str = "2026-03-10";
+/// Manual entries taking cash out (to bank charges) while claims are paid, each
+/// sent to both processes at once: booked once, or refused `INSUFFICIENT_FUNDS`.
+const WITHDRAWALS: usize = 5;
+const WITHDRAWAL: &str = "20000.00";
 
 #[test]
 fn two_processes_on_one_postgresql_never_overdraw_duplicate_or_leave_a_gap() {
@@ -50,6 +58,8 @@ struct Outcomes {
     payments: Vec<(String, &'static str, Response)>,
     /// The `paid` list of every payment run.
     runs: Vec<(&'static str, Response)>,
+    /// Idempotency key → the answers of both processes.
+    withdrawals: Vec<(String, Vec<Response>)>,
 }
 
 fn two_processes_on_one_database(db: Database) {
@@ -70,7 +80,8 @@ fn two_processes_on_one_database(db: Database) {
     for i in 0..CLAIMS {
         let (this, _) = via(i);
         let (other, _) = via(i + 1);
-        let (worker, contract) = this.enroll(FUND, &format!("MEMBER{i}"), ("2026-02-01", "2028-07-31"));
+        let (worker, contract) =
+            this.enroll(FUND, &format!("MEMBER{i}"), ("2026-02-01", "2028-07-31"));
         let c = other.post(
             &format!("/v1/funds/{FUND}/contributions"),
             &json!({"worker_id": worker, "contract_id": contract, "paid_on": "2026-01-05", "amount": MEMBER_AMOUNT,
@@ -94,14 +105,34 @@ fn two_processes_on_one_database(db: Database) {
             &format!("/v1/claims/{id}/decision"),
             &json!({"outcome": "approve"}),
         );
-        assert_eq!(decided.expect(200)["status"], "approved", "{}", decided.text);
+        assert_eq!(
+            decided.expect(200)["status"],
+            "approved",
+            "{}",
+            decided.text
+        );
         claims.push(id);
     }
     let contributors: Vec<(String, String)> = (0..CONTRIBUTORS)
-        .map(|i| via(i).0.enroll(FUND, &format!("PAYER{i}"), ("2026-02-01", "2027-01-31")))
+        .map(|i| {
+            via(i)
+                .0
+                .enroll(FUND, &format!("PAYER{i}"), ("2026-02-01", "2027-01-31"))
+        })
         .collect();
+    b.post(
+        &format!("/v1/funds/{FUND}/journal-entries"),
+        &json!({"effective_date": "2026-01-02", "memo": "Opening grant", "postings": [
+            {"account": "1000", "side": "debit", "amount": GRANT, "currency": "KES"},
+            {"account": "3100", "side": "credit", "amount": GRANT, "currency": "KES"}]}),
+    )
+    .expect(201);
     let cash_before = a.balance(FUND, "1000");
-    assert_eq!(cash_before, Decimal::from(CLAIMS as u64 * 3000));
+    assert_eq!(
+        cash_before,
+        Decimal::from(CLAIMS as u64) * MEMBER_AMOUNT.parse::<Decimal>().unwrap()
+            + GRANT.parse::<Decimal>().unwrap()
+    );
 
     let contributing = AtomicBool::new(true);
     let outcomes = std::thread::scope(|s| {
@@ -164,6 +195,31 @@ fn two_processes_on_one_database(db: Database) {
                 })
             })
             .collect();
+        // Cash taken out by manual entries, through both processes at once.
+        let withdrawal_thread = {
+            let (a, b) = (&a, &b);
+            s.spawn(move || {
+                (0..WITHDRAWALS)
+                    .map(|w| {
+                        std::thread::sleep(Duration::from_millis(250));
+                        let key = format!("w{w}");
+                        let body = json!({"effective_date": PAID_ON, "memo": format!("Transfer {w} to the bank"), "postings": [
+                            {"account": "6100", "side": "debit", "amount": WITHDRAWAL, "currency": "KES"},
+                            {"account": "1000", "side": "credit", "amount": WITHDRAWAL, "currency": "KES"}]});
+                        let path = format!("/v1/funds/{FUND}/journal-entries");
+                        let send = |c: &Client| {
+                            c.try_post(&path, Some(&key), &body)
+                                .unwrap_or_else(|e| panic!("{key} via {}: {e}", c.base))
+                        };
+                        let answers = std::thread::scope(|s2| {
+                            let on_b = s2.spawn(|| send(b));
+                            vec![send(a), on_b.join().unwrap()]
+                        });
+                        (key, answers)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
         // Payment runs on both processes while contributions come in.
         let run_threads: Vec<_> = [(&a, "a"), (&b, "b")]
             .into_iter()
@@ -196,6 +252,7 @@ fn two_processes_on_one_database(db: Database) {
             .into_iter()
             .map(|h| h.join().unwrap())
             .collect();
+        let withdrawals = withdrawal_thread.join().unwrap();
         contributing.store(false, Ordering::SeqCst);
         let mut runs: Vec<_> = run_threads
             .into_iter()
@@ -220,6 +277,7 @@ fn two_processes_on_one_database(db: Database) {
             contributions,
             payments,
             runs,
+            withdrawals,
         }
     });
 
@@ -276,10 +334,41 @@ fn two_processes_on_one_database(db: Database) {
         ));
     }
 
+    // Each withdrawal booked at most once, or refused for want of cash.
+    let mut withdrawn = BTreeSet::new();
+    for (key, answers) in &outcomes.withdrawals {
+        let booked: Vec<&Response> = answers.iter().filter(|r| r.status == 201).collect();
+        for res in answers {
+            if res.status != 201 && !(res.status == 409 && res.body["code"] == "INSUFFICIENT_FUNDS")
+            {
+                problems.push(format!("withdrawal {key}: {} {}", res.status, res.text));
+            }
+        }
+        if booked.len() == 2 && booked[0].text != booked[1].text {
+            problems.push(format!(
+                "withdrawal {key} booked by both processes: {} / {}",
+                booked[0].text, booked[1].text
+            ));
+        }
+        if let Some(res) = booked.first() {
+            withdrawn.insert(res.body["id"].as_str().unwrap_or_default().to_string());
+        }
+    }
+
     // Each claim paid once: by one answer, and by one journal entry.
     let mut paid_answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut pay_counts: BTreeMap<String, usize> = BTreeMap::new();
     for (id, name, res) in &outcomes.payments {
-        match (res.status, res.body["status"].as_str(), res.body["code"].as_str()) {
+        let outcome = res.body["status"]
+            .as_str()
+            .or(res.body["code"].as_str())
+            .unwrap_or("?");
+        *pay_counts.entry(outcome.to_string()).or_default() += 1;
+        match (
+            res.status,
+            res.body["status"].as_str(),
+            res.body["code"].as_str(),
+        ) {
             (200, Some("paid"), _) => paid_answers
                 .entry(id.clone())
                 .or_default()
@@ -294,7 +383,10 @@ fn two_processes_on_one_database(db: Database) {
     }
     for (name, res) in &outcomes.runs {
         if res.status != 200 {
-            problems.push(format!("payment run via {name}: {} {}", res.status, res.text));
+            problems.push(format!(
+                "payment run via {name}: {} {}",
+                res.status, res.text
+            ));
             continue;
         }
         for id in res.body["paid"].as_array().unwrap() {
@@ -326,18 +418,23 @@ fn two_processes_on_one_database(db: Database) {
     let entries = journal_without_gaps(&b, FUND);
     let mut cash = Decimal::ZERO;
     let mut payment_entries: BTreeMap<String, usize> = BTreeMap::new();
+    let mut withdrawal_entries = BTreeSet::new();
     for e in &entries {
+        if e["postings"][0]["account"] == "6100" {
+            withdrawal_entries.insert(e["id"].as_str().unwrap().to_string());
+        }
         for p in e["postings"].as_array().unwrap() {
             if p["account"] == "1000" {
                 let amount = decimal(&p["amount"]);
-                cash += if p["side"] == "debit" { amount } else { -amount };
+                cash += if p["side"] == "debit" {
+                    amount
+                } else {
+                    -amount
+                };
             }
         }
         if cash < Decimal::ZERO {
-            problems.push(format!(
-                "cash is {cash} after entry #{}",
-                e["sequence"]
-            ));
+            problems.push(format!("cash is {cash} after entry #{}", e["sequence"]));
         }
         if e["kind"] == "claim_payment" {
             *payment_entries
@@ -352,30 +449,43 @@ fn two_processes_on_one_database(db: Database) {
         ));
     }
 
-    // All cash that came in, less the claims paid, is what is left; it cannot pay
-    // the next waiting claim (the last runs paid every one it could).
-    let claim_amount: Decimal = CLAIM_AMOUNT.parse().unwrap();
-    let cash_in = cash_before + Decimal::from(acknowledged.len() as u64) * AMOUNT.parse::<Decimal>().unwrap();
-    let balance = a.balance(FUND, "1000");
-    let expected_paid = (cash_in / claim_amount).floor();
-    if balance != cash || balance != cash_in - claim_amount * Decimal::from(paid.len() as u64) {
+    if withdrawal_entries != withdrawn {
         problems.push(format!(
-            "cash {balance} (journal says {cash}), but {cash_in} came in and {} claims were paid",
+            "withdrawals answered 201: {withdrawn:?}, booked: {withdrawal_entries:?}"
+        ));
+    }
+
+    // All cash that came in, less what was taken out and the claims paid, is what
+    // is left; it cannot pay the next waiting claim (the last runs paid every one
+    // they could).
+    let claim_amount: Decimal = CLAIM_AMOUNT.parse().unwrap();
+    let cash_in =
+        cash_before + Decimal::from(acknowledged.len() as u64) * AMOUNT.parse::<Decimal>().unwrap();
+    let taken_out = Decimal::from(withdrawn.len() as u64) * WITHDRAWAL.parse::<Decimal>().unwrap();
+    let balance = a.balance(FUND, "1000");
+    let expected_paid = ((cash_in - taken_out) / claim_amount).floor();
+    if balance != cash
+        || balance != cash_in - taken_out - claim_amount * Decimal::from(paid.len() as u64)
+    {
+        problems.push(format!(
+            "cash {balance} (journal says {cash}), but {cash_in} came in, {taken_out} was taken out and {} claims were paid",
             paid.len()
         ));
     }
     if Decimal::from(paid.len() as u64) != expected_paid {
         problems.push(format!(
-            "{} claims of {CLAIM_AMOUNT} paid from {cash_in}: expected {expected_paid} (cash left {balance})",
+            "{} claims of {CLAIM_AMOUNT} paid from {cash_in} less {taken_out}: expected {expected_paid} (cash left {balance})",
             paid.len()
         ));
     }
 
     println!(
         "two processes on {}: {} contributions ({both_replayed} keys sent to both processes at once), \
-         {} of {CLAIMS} claims paid from {cash_in} of cash, {} left, {} payment runs, {} journal entries, in {:.1} s",
+         {} of {WITHDRAWALS} withdrawals of {WITHDRAWAL} booked, {} of {CLAIMS} claims paid from {cash_in} of cash \
+         (payment answers: {pay_counts:?}), {} left, {} payment runs, {} journal entries, in {:.1} s",
         db.backend(),
         acknowledged.len(),
+        withdrawn.len(),
         paid.len(),
         balance,
         outcomes.runs.len(),
