@@ -498,3 +498,11 @@ pub fn assert_cli_verifies(db: &Database, fund: &str, entries: usize) {
         "{report}"
     );
 }
+
+/// A problem line cut to a readable length.
+pub fn short(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}

@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::server::{
-    admin_token, assert_cli_verifies, decimal, journal_without_gaps, Client, Database, Response,
-    Server,
+    admin_token, assert_cli_verifies, decimal, journal_without_gaps, short, Client, Database,
+    Response, Server,
 };
 
 const FUND: &str = "KE-MWF";
@@ -494,9 +494,14 @@ fn two_processes_on_one_database(db: Database) {
     );
     assert!(
         problems.is_empty(),
-        "{} problems:\n{}\nlog of a:\n{}\nlog of b:\n{}",
+        "{} problems, the first:\n{}\nlog of a:\n{}\nlog of b:\n{}",
         problems.len(),
-        problems.join("\n"),
+        problems
+            .iter()
+            .take(20)
+            .map(|p| short(p))
+            .collect::<Vec<_>>()
+            .join("\n"),
         server_a.log_tail(),
         server_b.log_tail()
     );
