@@ -151,21 +151,26 @@ pub struct Server {
     database_url: String,
     log: PathBuf,
     child: Option<Child>,
-    pub starts: usize,
 }
 
 impl Server {
     /// Starts `mwf serve` on the database and waits until it is ready.
     pub fn start(db: &Database, name: &str) -> Server {
+        let mut server = Server::spawn(db, name);
+        server.wait_ready();
+        server
+    }
+
+    /// Starts `mwf serve` without waiting (see [`Server::wait_ready`]).
+    pub fn spawn(db: &Database, name: &str) -> Server {
         let mut server = Server {
             name: name.to_string(),
             port: free_port(),
             database_url: db.url.clone(),
             log: db.dir.path().join(format!("{name}.log")),
             child: None,
-            starts: 0,
         };
-        server.restart();
+        server.launch();
         server
     }
 
@@ -175,6 +180,11 @@ impl Server {
 
     /// Starts the process again (after a kill) and waits until `/readyz` answers 200.
     pub fn restart(&mut self) {
+        self.launch();
+        self.wait_ready();
+    }
+
+    fn launch(&mut self) {
         assert!(self.child.is_none(), "{} is still running", self.name);
         let log = File::options()
             .create(true)
@@ -198,11 +208,10 @@ impl Server {
             .stdout(log.try_clone().expect("server log"))
             .stderr(log);
         self.child = Some(command.spawn().expect("mwf serve starts"));
-        self.starts += 1;
-        self.wait_ready();
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until `/readyz` answers 200; panics with the log if the process exits.
+    pub fn wait_ready(&mut self) {
         let agent = agent(Duration::from_secs(2));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

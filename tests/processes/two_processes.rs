@@ -51,6 +51,34 @@ fn two_processes_on_one_sqlite_file_never_overdraw_duplicate_or_leave_a_gap() {
     two_processes_on_one_database(Database::sqlite());
 }
 
+/// Two processes started at the same moment on a fresh database (two replicas
+/// deployed at once) both apply-or-find the migrations and serve.
+#[test]
+fn two_processes_started_at_once_on_a_fresh_database_both_serve() {
+    let mut databases = vec![Database::sqlite(), Database::sqlite(), Database::sqlite()];
+    match Database::postgres() {
+        Some(_) => databases.extend((0..3).filter_map(|_| Database::postgres())),
+        None => println!("PostgreSQL part skipped: needs TEST_DATABASE_URL"),
+    }
+    for db in &databases {
+        let mut servers = [Server::spawn(db, "first"), Server::spawn(db, "second")];
+        for server in &mut servers {
+            server.wait_ready();
+        }
+        let token = admin_token("together");
+        let [a, b] = [
+            Client::new(&servers[0], &token),
+            Client::new(&servers[1], &token),
+        ];
+        a.post(
+            "/v1/funds",
+            &json!({"code": "KE-MWF", "country": "KE", "name": "Kenya", "currency": "KES"}),
+        )
+        .expect(201);
+        b.get("/v1/funds/KE-MWF").expect(200);
+    }
+}
+
 struct Outcomes {
     /// Idempotency key → every answer it got (one or two processes).
     contributions: Vec<(String, Vec<Response>)>,
