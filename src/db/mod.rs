@@ -41,11 +41,23 @@ struct SqlitePragmas;
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(&format!(
+            let pragmas = format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-            ))
-            .map_err(diesel::r2d2::Error::QueryError)?;
+            );
+            // Switching a new file to WAL needs an exclusive lock, and SQLite
+            // answers "database is locked" without waiting the busy timeout when
+            // another process opens the same new file at that moment: try again.
+            let mut tries = 0;
+            loop {
+                match c.batch_execute(&pragmas) {
+                    Err(e) if tries < 200 && e.to_string().contains("database is locked") => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    other => return other.map_err(diesel::r2d2::Error::QueryError),
+                }
+            }
         }
         Ok(())
     }
