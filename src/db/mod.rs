@@ -41,11 +41,23 @@ struct SqlitePragmas;
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(&format!(
+            let pragmas = format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-            ))
-            .map_err(diesel::r2d2::Error::QueryError)?;
+            );
+            // Switching a new file to WAL needs an exclusive lock, and SQLite
+            // answers "database is locked" without waiting the busy timeout when
+            // another process opens the same new file at that moment: try again.
+            let mut tries = 0;
+            loop {
+                match c.batch_execute(&pragmas) {
+                    Err(e) if tries < 200 && e.to_string().contains("database is locked") => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    other => return other.map_err(diesel::r2d2::Error::QueryError),
+                }
+            }
         }
         Ok(())
     }
@@ -79,14 +91,29 @@ pub fn pool(url: &str, size: u32) -> Result<DbPool, String> {
         .map_err(|e| format!("cannot open the connection pool: {e}"))
 }
 
-/// Applies pending migrations; returns how many ran.
+/// Any constant: the PostgreSQL advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x6d77_665f_6d69_6772;
+
+/// Applies pending migrations; returns how many ran. Processes starting at once
+/// on one database take turns: SQLite in one `BEGIN IMMEDIATE` transaction,
+/// PostgreSQL under an advisory lock; the later finds the migrations applied.
 pub fn migrate(conn: &mut DbConnection) -> Result<usize, String> {
-    let applied = match conn {
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-    }
-    .map_err(|e| format!("migrations failed: {e}"))?;
-    Ok(applied.len())
+    type MigrationResult = Result<usize, Box<dyn std::error::Error + Send + Sync>>;
+    let applied: MigrationResult = match conn {
+        DbConnection::Sqlite(c) => {
+            c.immediate_transaction(|c| Ok(c.run_pending_migrations(SQLITE_MIGRATIONS)?.len()))
+        }
+        DbConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| format!("migrations failed: {e}"))?;
+            let applied = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len());
+            let _ = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            applied
+        }
+    };
+    applied.map_err(|e| format!("migrations failed: {e}"))
 }
 
 /// True when no migration is pending.
