@@ -107,11 +107,14 @@ fn documents(
                 ));
             }
             if d.reference.trim().is_empty() || d.reference.len() > 200 {
-                errors.push(FieldError::new(
-                    format!("{at}/{i}/reference"),
-                    "invalid_length",
-                    "must be 1 to 200 characters",
-                ));
+                errors.push(
+                    FieldError::new(
+                        format!("{at}/{i}/reference"),
+                        "invalid_length",
+                        "must be 1 to 200 characters",
+                    )
+                    .with_limit(200),
+                );
             }
             (d.document_type.clone(), d.reference.trim().to_string())
         })
@@ -188,11 +191,10 @@ impl ClaimRequest {
             .as_ref()
             .is_some_and(|d| d.chars().count() > 2000)
         {
-            errors.push(FieldError::new(
-                "/description",
-                "too_long",
-                "at most 2000 characters",
-            ));
+            errors.push(
+                FieldError::new("/description", "too_long", "at most 2000 characters")
+                    .with_limit(2000),
+            );
         }
         if !errors.is_empty() {
             return Err(AppError::validation(errors));

@@ -58,11 +58,14 @@ impl CreateFund {
         }
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-            errors.push(FieldError::new(
-                "/name",
-                "invalid_length",
-                format!("must be 1 to {MAX_NAME_LENGTH} characters"),
-            ));
+            errors.push(
+                FieldError::new(
+                    "/name",
+                    "invalid_length",
+                    format!("must be 1 to {MAX_NAME_LENGTH} characters"),
+                )
+                .with_limit(MAX_NAME_LENGTH),
+            );
         }
         let currency = Currency::parse(&self.currency)
             .map_err(|e| errors.push(FieldError::money("/currency", &e)));

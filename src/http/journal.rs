@@ -45,11 +45,14 @@ fn check_effective_date(field: &str, date: NaiveDate, errors: &mut Vec<FieldErro
 
 fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
     if memo.trim().is_empty() || memo.chars().count() > MAX_MEMO_LENGTH {
-        errors.push(FieldError::new(
-            field,
-            "invalid_length",
-            format!("must be 1 to {MAX_MEMO_LENGTH} characters"),
-        ));
+        errors.push(
+            FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {MAX_MEMO_LENGTH} characters"),
+            )
+            .with_limit(MAX_MEMO_LENGTH),
+        );
     }
 }
 

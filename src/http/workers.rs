@@ -44,11 +44,14 @@ const MAX_TEXT: usize = 200;
 fn text(field: String, value: &str, errors: &mut Vec<FieldError>) -> String {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
-        errors.push(FieldError::new(
-            field,
-            "invalid_length",
-            format!("must be 1 to {MAX_TEXT} characters"),
-        ));
+        errors.push(
+            FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {MAX_TEXT} characters"),
+            )
+            .with_limit(MAX_TEXT),
+        );
     }
     trimmed.to_string()
 }
