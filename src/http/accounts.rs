@@ -126,9 +126,9 @@ pub async fn list_accounts(
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Unique in the fund; letters, digits, `.`, `-`, `_` (e.g. `1010`).
-    #[schema(example = "1010")]
+    #[schema(example = "1010", max_length = 32)]
     pub code: String,
-    #[schema(example = "Cash at bank: USD account")]
+    #[schema(example = "Cash at bank: USD account", max_length = 200)]
     pub name: String,
     #[serde(rename = "type")]
     pub account_type: AccountType,

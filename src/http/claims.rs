@@ -51,8 +51,10 @@ pub struct ClaimantRequest {
 pub struct DocumentRequest {
     /// A document type the benefit asks for (`DEATH_CERTIFICATE`).
     #[serde(rename = "type")]
+    #[schema(max_length = 64)]
     pub document_type: String,
     /// Where the document is kept (a file number, a scan's id).
+    #[schema(max_length = 200)]
     pub reference: String,
 }
 
@@ -75,6 +77,7 @@ pub struct ClaimRequest {
     pub grade: Option<String>,
     #[serde(default)]
     pub documents: Vec<DocumentRequest>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -106,7 +109,7 @@ fn documents(
                     "upper-case letters, digits or '_'",
                 ));
             }
-            if d.reference.trim().is_empty() || d.reference.len() > 200 {
+            if d.reference.trim().is_empty() || d.reference.chars().count() > 200 {
                 errors.push(
                     FieldError::new(
                         format!("{at}/{i}/reference"),

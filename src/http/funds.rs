@@ -32,7 +32,7 @@ pub struct CreateFund {
     /// ISO 3166-1 alpha-2 country of origin.
     #[schema(example = "KE")]
     pub country: String,
-    #[schema(example = "Kenya Migrant Workers Welfare Fund")]
+    #[schema(example = "Kenya Migrant Workers Welfare Fund", max_length = 200)]
     pub name: String,
     /// ISO 4217 currency in which benefits are paid; the chart of accounts is kept in it.
     #[schema(example = "KES")]

@@ -257,10 +257,14 @@ fn no_string_in_a_body_is_unbounded() {
         unbounded.is_empty(),
         "request strings without a bound: {unbounded:?}"
     );
-    assert_eq!(
-        doc["components"]["schemas"]["ClaimRequest"]["properties"]["benefit"]["maxLength"],
-        2000
-    );
+    let bound = |schema: &str, field: &str| {
+        doc["components"]["schemas"][schema]["properties"][field]["maxLength"].as_u64()
+    };
+    assert_eq!(bound("ClaimRequest", "benefit"), Some(2000));
+    // Fields with a tighter bound of their own document it.
+    assert_eq!(bound("EnrollWorker", "given_name"), Some(200));
+    assert_eq!(bound("PostJournalEntry", "memo"), Some(500));
+    assert_eq!(bound("CreateAccount", "code"), Some(32));
 }
 
 /// Paths (`Schema/property/...`) of request-body strings with no `maxLength`,
