@@ -204,6 +204,10 @@ pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
+    /// The limit the value went past (characters, bytes or items), when a limit
+    /// was the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
 }
 
 impl FieldError {
@@ -212,7 +216,14 @@ impl FieldError {
             field: field.into(),
             code: code.to_string(),
             message: message.into(),
+            limit: None,
         }
+    }
+
+    /// Names the limit the value went past.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
     }
 
     /// A field error from a money parsing failure.

@@ -263,7 +263,8 @@ fn check_request(r: &LedgerExportRequest) -> AppResult<()> {
                 "limit",
                 "out_of_range",
                 format!("must be 1 to {MAX_EXPORT_LIMIT}"),
-            ));
+            )
+            .with("limit", MAX_EXPORT_LIMIT));
         }
     }
     if let Some(after) = r.after {

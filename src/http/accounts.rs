@@ -126,9 +126,9 @@ pub async fn list_accounts(
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Unique in the fund; letters, digits, `.`, `-`, `_` (e.g. `1010`).
-    #[schema(example = "1010")]
+    #[schema(example = "1010", max_length = 32)]
     pub code: String,
-    #[schema(example = "Cash at bank: USD account")]
+    #[schema(example = "Cash at bank: USD account", max_length = 200)]
     pub name: String,
     #[serde(rename = "type")]
     pub account_type: AccountType,
@@ -150,19 +150,27 @@ impl CreateAccount {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if !code_ok {
-            errors.push(FieldError::new(
-                "/code",
-                "invalid_format",
-                format!("must be 1 to {MAX_ACCOUNT_CODE_LENGTH} letters, digits, '.', '-' or '_'"),
-            ));
+            errors.push(
+                FieldError::new(
+                    "/code",
+                    "invalid_format",
+                    format!(
+                        "must be 1 to {MAX_ACCOUNT_CODE_LENGTH} letters, digits, '.', '-' or '_'"
+                    ),
+                )
+                .with_limit(MAX_ACCOUNT_CODE_LENGTH),
+            );
         }
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_ACCOUNT_NAME_LENGTH {
-            errors.push(FieldError::new(
-                "/name",
-                "invalid_length",
-                format!("must be 1 to {MAX_ACCOUNT_NAME_LENGTH} characters"),
-            ));
+            errors.push(
+                FieldError::new(
+                    "/name",
+                    "invalid_length",
+                    format!("must be 1 to {MAX_ACCOUNT_NAME_LENGTH} characters"),
+                )
+                .with_limit(MAX_ACCOUNT_NAME_LENGTH),
+            );
         }
         let currency = Currency::parse(&self.currency)
             .map_err(|e| errors.push(FieldError::money("/currency", &e)));

@@ -37,7 +37,8 @@ pub fn parse_items<T: serde::de::DeserializeOwned>(
             "/items",
             "out_of_range",
             format!("must hold 1 to {MAX_BATCH_ITEMS} items"),
-        )])
+        )
+        .with_limit(MAX_BATCH_ITEMS)])
         .with("limit", MAX_BATCH_ITEMS));
     }
     Ok(batch

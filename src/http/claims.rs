@@ -51,8 +51,10 @@ pub struct ClaimantRequest {
 pub struct DocumentRequest {
     /// A document type the benefit asks for (`DEATH_CERTIFICATE`).
     #[serde(rename = "type")]
+    #[schema(max_length = 64)]
     pub document_type: String,
     /// Where the document is kept (a file number, a scan's id).
+    #[schema(max_length = 200)]
     pub reference: String,
 }
 
@@ -75,6 +77,7 @@ pub struct ClaimRequest {
     pub grade: Option<String>,
     #[serde(default)]
     pub documents: Vec<DocumentRequest>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -106,12 +109,15 @@ fn documents(
                     "upper-case letters, digits or '_'",
                 ));
             }
-            if d.reference.trim().is_empty() || d.reference.len() > 200 {
-                errors.push(FieldError::new(
-                    format!("{at}/{i}/reference"),
-                    "invalid_length",
-                    "must be 1 to 200 characters",
-                ));
+            if d.reference.trim().is_empty() || d.reference.chars().count() > 200 {
+                errors.push(
+                    FieldError::new(
+                        format!("{at}/{i}/reference"),
+                        "invalid_length",
+                        "must be 1 to 200 characters",
+                    )
+                    .with_limit(200),
+                );
             }
             (d.document_type.clone(), d.reference.trim().to_string())
         })
@@ -188,11 +194,10 @@ impl ClaimRequest {
             .as_ref()
             .is_some_and(|d| d.chars().count() > 2000)
         {
-            errors.push(FieldError::new(
-                "/description",
-                "too_long",
-                "at most 2000 characters",
-            ));
+            errors.push(
+                FieldError::new("/description", "too_long", "at most 2000 characters")
+                    .with_limit(2000),
+            );
         }
         if !errors.is_empty() {
             return Err(AppError::validation(errors));

@@ -121,11 +121,14 @@ impl ContributionRequest {
         }
         if let Some(r) = &self.external_ref {
             if r.is_empty() || r.len() > 128 || !r.bytes().all(|b| b.is_ascii_graphic()) {
-                errors.push(FieldError::new(
-                    format!("{at}/external_ref"),
-                    "invalid_format",
-                    "must be 1 to 128 visible ASCII characters",
-                ));
+                errors.push(
+                    FieldError::new(
+                        format!("{at}/external_ref"),
+                        "invalid_format",
+                        "must be 1 to 128 visible ASCII characters",
+                    )
+                    .with_limit(128),
+                );
             }
         }
         let received = self.received.as_ref().and_then(|r| {

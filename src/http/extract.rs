@@ -125,10 +125,66 @@ pub fn deserialize_value<T: DeserializeOwned>(
     value: serde_json::Value,
     prefix: &str,
 ) -> AppResult<T> {
+    // A batch's items are checked one by one, each failing on its own.
+    if std::any::type_name::<T>() != std::any::type_name::<super::batch::BatchRequest>() {
+        let mut errors = Vec::new();
+        check_text_lengths(&value, &mut prefix.to_string(), &mut errors);
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = format!("{prefix}{}", pointer(e.path()));
         AppError::validation(vec![field_error(path, e.into_inner().to_string(), "/")])
     })
+}
+
+/// The longest string any JSON body may carry, in characters (fields with a
+/// tighter bound of their own check it where they are validated).
+pub const MAX_TEXT_LENGTH: usize = 2000;
+
+/// Lists every string (and object key) of `value` longer than
+/// [`MAX_TEXT_LENGTH`], by its JSON pointer.
+fn check_text_lengths(value: &serde_json::Value, at: &mut String, errors: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    let too_long = |s: &str| s.len() > MAX_TEXT_LENGTH && s.chars().count() > MAX_TEXT_LENGTH;
+    let push = |at: &str, errors: &mut Vec<FieldError>| {
+        let field = if at.is_empty() { "/" } else { at };
+        errors.push(
+            FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {MAX_TEXT_LENGTH} characters"),
+            )
+            .with_limit(MAX_TEXT_LENGTH),
+        );
+    };
+    match value {
+        Value::String(s) if too_long(s) => push(at, errors),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                check_text_lengths(item, at, errors);
+                at.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if too_long(key) {
+                    // The object itself is named: its key is too long to repeat.
+                    push(at, errors);
+                    continue;
+                }
+                let len = at.len();
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                check_text_lengths(item, at, errors);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Reads a request body of at most `limit` bytes (for the batch endpoints, whose

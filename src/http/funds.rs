@@ -32,7 +32,7 @@ pub struct CreateFund {
     /// ISO 3166-1 alpha-2 country of origin.
     #[schema(example = "KE")]
     pub country: String,
-    #[schema(example = "Kenya Migrant Workers Welfare Fund")]
+    #[schema(example = "Kenya Migrant Workers Welfare Fund", max_length = 200)]
     pub name: String,
     /// ISO 4217 currency in which benefits are paid; the chart of accounts is kept in it.
     #[schema(example = "KES")]
@@ -58,11 +58,14 @@ impl CreateFund {
         }
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-            errors.push(FieldError::new(
-                "/name",
-                "invalid_length",
-                format!("must be 1 to {MAX_NAME_LENGTH} characters"),
-            ));
+            errors.push(
+                FieldError::new(
+                    "/name",
+                    "invalid_length",
+                    format!("must be 1 to {MAX_NAME_LENGTH} characters"),
+                )
+                .with_limit(MAX_NAME_LENGTH),
+            );
         }
         let currency = Currency::parse(&self.currency)
             .map_err(|e| errors.push(FieldError::money("/currency", &e)));

@@ -45,11 +45,14 @@ fn check_effective_date(field: &str, date: NaiveDate, errors: &mut Vec<FieldErro
 
 fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
     if memo.trim().is_empty() || memo.chars().count() > MAX_MEMO_LENGTH {
-        errors.push(FieldError::new(
-            field,
-            "invalid_length",
-            format!("must be 1 to {MAX_MEMO_LENGTH} characters"),
-        ));
+        errors.push(
+            FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {MAX_MEMO_LENGTH} characters"),
+            )
+            .with_limit(MAX_MEMO_LENGTH),
+        );
     }
 }
 
@@ -74,7 +77,7 @@ pub struct PostingRequest {
 pub struct PostJournalEntry {
     /// The value date; not after tomorrow (UTC) and after any closed period.
     pub effective_date: NaiveDate,
-    #[schema(example = "Opening balance brought forward")]
+    #[schema(example = "Opening balance brought forward", max_length = 500)]
     pub memo: String,
     /// Two or more postings; per currency, debits must equal credits.
     pub postings: Vec<PostingRequest>,
@@ -324,7 +327,7 @@ pub async fn get_journal_entry(
 pub struct ReverseJournalEntry {
     /// The reversal's value date (default: today, UTC).
     pub effective_date: Option<NaiveDate>,
-    #[schema(example = "Reversal: posted to the wrong account")]
+    #[schema(example = "Reversal: posted to the wrong account", max_length = 500)]
     pub memo: String,
 }
 

@@ -86,7 +86,8 @@ pub fn page_limit(limit: Option<i64>) -> AppResult<i64> {
             "limit",
             "out_of_range",
             format!("must be 1 to {MAX_PAGE_SIZE}"),
-        )])
+        )
+        .with_limit(MAX_PAGE_SIZE as usize)])
         .with("limit", MAX_PAGE_SIZE)),
     }
 }
@@ -227,7 +228,91 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let mut api = api;
     problems_as_problem_json(&mut api);
-    api
+    bound_request_strings(api)
+}
+
+/// Every string a request body may carry is bounded ([`extract::MAX_TEXT_LENGTH`]
+/// for those without a tighter bound, an enumeration or a format): say so in the
+/// document, as `maxLength` on each string of the schemas requests use.
+fn bound_request_strings(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use serde_json::Value;
+    let Ok(mut doc) = serde_json::to_value(&api) else {
+        return api;
+    };
+    fn refs(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                        out.insert(name.to_string());
+                    }
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    fn bound(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                let is_string = match m.get("type") {
+                    Some(Value::String(t)) => t == "string",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                let constrained = ["maxLength", "enum", "const", "format"]
+                    .iter()
+                    .any(|k| m.contains_key(*k));
+                if is_string && !constrained {
+                    m.insert("maxLength".into(), extract::MAX_TEXT_LENGTH.into());
+                }
+                m.values_mut().for_each(bound);
+            }
+            Value::Array(a) => a.iter_mut().for_each(bound),
+            _ => {}
+        }
+    }
+    // The schemas request bodies use, and the schemas those use.
+    let mut wanted = std::collections::BTreeSet::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for item in paths.values() {
+            for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+                if let Some(body) = op.get("requestBody") {
+                    refs(body, &mut wanted);
+                }
+            }
+        }
+    }
+    let mut todo: Vec<String> = wanted.iter().cloned().collect();
+    while let Some(name) = todo.pop() {
+        let mut found = std::collections::BTreeSet::new();
+        refs(&doc["components"]["schemas"][&name], &mut found);
+        for name in found {
+            if wanted.insert(name.clone()) {
+                todo.push(name);
+            }
+        }
+    }
+    for name in &wanted {
+        if let Some(schema) = doc["components"]["schemas"].get_mut(name) {
+            bound(schema);
+        }
+    }
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
+                if let Some(body) = op.get_mut("requestBody") {
+                    bound(body);
+                }
+            }
+        }
+    }
+    serde_json::from_value(doc).unwrap_or(api)
 }
 
 /// Refusals are answered as `application/problem+json`: document them so,

@@ -44,11 +44,14 @@ const MAX_TEXT: usize = 200;
 fn text(field: String, value: &str, errors: &mut Vec<FieldError>) -> String {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
-        errors.push(FieldError::new(
-            field,
-            "invalid_length",
-            format!("must be 1 to {MAX_TEXT} characters"),
-        ));
+        errors.push(
+            FieldError::new(
+                field,
+                "invalid_length",
+                format!("must be 1 to {MAX_TEXT} characters"),
+            )
+            .with_limit(MAX_TEXT),
+        );
     }
     trimmed.to_string()
 }
@@ -80,6 +83,7 @@ fn past_date(field: String, date: NaiveDate, errors: &mut Vec<FieldError>) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DependantRequest {
+    #[schema(max_length = 200)]
     pub name: String,
     /// `spouse`, `child`, `parent`, `sibling` or `other`.
     pub relationship: Relationship,
@@ -113,10 +117,12 @@ impl DependantRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractRequest {
+    #[schema(max_length = 200)]
     pub employer: String,
     /// ISO 3166-1 alpha-2.
     #[schema(example = "SA")]
     pub destination_country: String,
+    #[schema(max_length = 200)]
     pub occupation: Option<String>,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
@@ -125,6 +131,7 @@ pub struct ContractRequest {
     pub monthly_wage: Option<DecimalString>,
     /// ISO 4217 currency of the wage; required with `monthly_wage`.
     pub wage_currency: Option<String>,
+    #[schema(max_length = 200)]
     pub recruitment_agency: Option<String>,
 }
 
@@ -189,18 +196,22 @@ impl ContractRequest {
 #[serde(deny_unknown_fields)]
 pub struct EnrollWorker {
     /// `passport`, `national_id`, ... (lower-case letters and `_`).
-    #[schema(example = "passport")]
+    #[schema(example = "passport", max_length = 32)]
     pub document_type: String,
     /// Compared upper-cased without spaces.
     #[schema(example = "P1234567")]
     pub document_number: String,
+    #[schema(max_length = 200)]
     pub given_name: String,
+    #[schema(max_length = 200)]
     pub family_name: String,
     pub date_of_birth: NaiveDate,
     pub sex: Sex,
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
+    #[schema(max_length = 200)]
     pub email: Option<String>,
-    #[schema(example = "domestic_work")]
+    #[schema(example = "domestic_work", max_length = 200)]
     pub occupation_sector: Option<String>,
     #[serde(default)]
     pub dependants: Vec<DependantRequest>,
@@ -244,7 +255,7 @@ impl EnrollWorker {
             &mut errors,
         );
         if let Some(email) = &self.email {
-            if !email.contains('@') || email.len() > MAX_TEXT {
+            if !email.contains('@') || email.chars().count() > MAX_TEXT {
                 errors.push(FieldError::new(
                     format!("{at}/email"),
                     "invalid_format",

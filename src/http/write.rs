@@ -198,7 +198,8 @@ impl Mutation {
                         "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
                     ),
                 )
-                .with("header", "Idempotency-Key"));
+                .with("header", "Idempotency-Key")
+                .with("limit", MAX_KEY_LENGTH));
             }
         }
         let parsed = parse_json::<T>(req, body)?;

@@ -32,7 +32,7 @@ fn two_funds() -> TestApp {
 }
 
 #[test]
-fn requests_without_a_valid_token_are_refused_with_401() {
+fn requests_without_a_token_or_with_a_malformed_one_are_refused_with_401() {
     let app = spawn();
     app.get("/v1/funds", "")
         .assert_problem(401, "UNAUTHENTICATED");
@@ -42,36 +42,7 @@ fn requests_without_a_valid_token_are_refused_with_401() {
     );
     app.get("/v1/funds", "not-a-jwt")
         .assert_problem(401, "TOKEN_INVALID");
-    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
-    app.get(
-        "/v1/funds",
-        &hs256(&admin, b"another-secret-another-secret-another-secret"),
-    )
-    .assert_problem(401, "TOKEN_INVALID");
-    app.get(
-        "/v1/funds",
-        &hs256(
-            &claims("admin", &["*"], -3600, "mwf", "mwf"),
-            SECRET.as_bytes(),
-        ),
-    )
-    .assert_problem(401, "TOKEN_EXPIRED");
-    app.get(
-        "/v1/funds",
-        &hs256(
-            &claims("admin", &["*"], 3600, "someone-else", "mwf"),
-            SECRET.as_bytes(),
-        ),
-    )
-    .assert_problem(401, "TOKEN_INVALID");
-    app.get(
-        "/v1/funds",
-        &hs256(
-            &claims("admin", &["*"], 3600, "mwf", "other"),
-            SECRET.as_bytes(),
-        ),
-    )
-    .assert_problem(401, "TOKEN_INVALID");
+    // Genuinely signed, but a role mwf does not know.
     app.get(
         "/v1/funds",
         &hs256(
@@ -80,32 +51,10 @@ fn requests_without_a_valid_token_are_refused_with_401() {
         ),
     )
     .assert_problem(401, "TOKEN_INVALID");
-    // The genuine token is accepted, so the refusals above are about what was changed.
+    // A genuine token is accepted, so the refusals above are about what was wrong.
+    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
     app.get("/v1/funds", &hs256(&admin, SECRET.as_bytes()))
         .expect(200);
-}
-
-#[test]
-fn unsigned_and_tampered_tokens_are_refused() {
-    let app = spawn();
-    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
-    let b64 = |v: &serde_json::Value| base64_url(v.to_string().as_bytes());
-    let none_token = format!(
-        "{}.{}.",
-        b64(&json!({"alg": "none", "typ": "JWT"})),
-        b64(&admin)
-    );
-    app.get("/v1/funds", &none_token)
-        .assert_problem(401, "TOKEN_INVALID");
-    // An auditor's token whose payload was edited to say admin keeps the auditor's signature.
-    let auditor = hs256(
-        &claims("auditor", &["KE-MWF"], 3600, "mwf", "mwf"),
-        SECRET.as_bytes(),
-    );
-    let parts: Vec<&str> = auditor.split('.').collect();
-    let forged = format!("{}.{}.{}", parts[0], b64(&admin), parts[2]);
-    app.get("/v1/funds", &forged)
-        .assert_problem(401, "TOKEN_INVALID");
 }
 
 fn base64_url(bytes: &[u8]) -> String {
@@ -236,4 +185,204 @@ fn an_admin_limited_to_some_funds_cannot_create_another() {
         .assert_problem(403, "FUND_NOT_IN_SCOPE");
     let body = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya", "currency": "KES"});
     app.post("/v1/funds", &kenya_admin, &body).expect(201);
+}
+
+// Tokens that must fail, one case per test: each is refused with 401
+// problem+json and its code, and the same claims genuinely signed are accepted,
+// so the refusal is about what was changed.
+
+/// Asserts `token` is refused with 401 `code` on a read every role may do.
+#[track_caller]
+fn assert_refused(app: &TestApp, token: &str, code: &str) {
+    let res = app.get("/v1/funds/KE-MWF", token);
+    res.assert_problem(401, code);
+    assert_eq!(res.header("www-authenticate"), Some("Bearer realm=\"mwf\""));
+}
+
+fn kenya() -> TestApp {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    app.create_fund("UG-MWF", "UG", "UGX");
+    app
+}
+
+fn b64_json(v: &serde_json::Value) -> String {
+    base64_url(v.to_string().as_bytes())
+}
+
+/// A token with this header and claims, its signature computed over them with
+/// `key` and `alg` (which need not be the header's algorithm).
+fn signed_as(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    key: &EncodingKey,
+    alg: Algorithm,
+) -> String {
+    let message = format!("{}.{}", b64_json(header), b64_json(claims));
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
+    format!("{message}.{signature}")
+}
+
+#[test]
+fn token_with_alg_none_is_refused() {
+    let app = kenya();
+    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
+    for alg in ["none", "None", "NONE"] {
+        let unsigned = format!(
+            "{}.{}.",
+            b64_json(&json!({"alg": alg, "typ": "JWT"})),
+            b64_json(&admin)
+        );
+        assert_refused(&app, &unsigned, "TOKEN_INVALID");
+    }
+    // alg none carrying a valid HS256 signature of the same claims is refused too.
+    let genuine = hs256(&admin, SECRET.as_bytes());
+    let signature = genuine.rsplit('.').next().unwrap();
+    let none_signed = format!(
+        "{}.{}.{signature}",
+        b64_json(&json!({"alg": "none", "typ": "JWT"})),
+        b64_json(&admin)
+    );
+    assert_refused(&app, &none_signed, "TOKEN_INVALID");
+    app.get("/v1/funds/KE-MWF", &genuine).expect(200);
+}
+
+#[test]
+fn token_signed_with_a_wrong_hs256_key_is_refused() {
+    let app = kenya();
+    let admin = claims("admin", &["*"], 3600, "mwf", "mwf");
+    let wrong = hs256(&admin, b"another-secret-another-secret-another-secret");
+    assert_refused(&app, &wrong, "TOKEN_INVALID");
+    app.get("/v1/funds/KE-MWF", &hs256(&admin, SECRET.as_bytes()))
+        .expect(200);
+}
+
+#[test]
+fn token_signed_with_an_unconfigured_rsa_key_is_refused() {
+    let app = kenya();
+    let auditor = claims("auditor", &["*"], 3600, "mwf", "mwf");
+    let rs = |pem: &str| {
+        encode(
+            &Header::new(Algorithm::RS256),
+            &auditor,
+            &EncodingKey::from_rsa_pem(&key_file(pem)).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_refused(&app, &rs("other_rsa_private.pem"), "TOKEN_INVALID");
+    app.get("/v1/funds/KE-MWF", &rs("rsa_private.pem"))
+        .expect(200);
+}
+
+#[test]
+fn hs256_token_keyed_with_the_rsa_public_key_is_refused() {
+    let app = kenya();
+    let auditor = claims("auditor", &["*"], 3600, "mwf", "mwf");
+    // The classic confusion: the verifier's public key used as an HMAC secret.
+    let confused = hs256(&auditor, &key_file("rsa_public.pem"));
+    assert_refused(&app, &confused, "TOKEN_INVALID");
+    let confused = hs256(&auditor, &key_file("ec_public.pem"));
+    assert_refused(&app, &confused, "TOKEN_INVALID");
+}
+
+#[test]
+fn rs256_or_es256_header_over_an_hmac_signature_is_refused() {
+    let app = kenya();
+    let auditor = claims("auditor", &["*"], 3600, "mwf", "mwf");
+    let secret = EncodingKey::from_secret(SECRET.as_bytes());
+    for alg in ["RS256", "ES256", "PS256"] {
+        // An HMAC with the server's own secret, under a public-key algorithm's header.
+        let token = signed_as(
+            &json!({"alg": alg, "typ": "JWT"}),
+            &auditor,
+            &secret,
+            Algorithm::HS256,
+        );
+        assert_refused(&app, &token, "TOKEN_INVALID");
+    }
+    let genuine = signed_as(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &auditor,
+        &secret,
+        Algorithm::HS256,
+    );
+    app.get("/v1/funds/KE-MWF", &genuine).expect(200);
+}
+
+#[test]
+fn expired_token_is_refused_as_expired() {
+    let app = kenya();
+    let expired = hs256(
+        &claims("admin", &["*"], -3600, "mwf", "mwf"),
+        SECRET.as_bytes(),
+    );
+    assert_refused(&app, &expired, "TOKEN_EXPIRED");
+    app.get(
+        "/v1/funds/KE-MWF",
+        &hs256(
+            &claims("admin", &["*"], 3600, "mwf", "mwf"),
+            SECRET.as_bytes(),
+        ),
+    )
+    .expect(200);
+}
+
+#[test]
+fn token_of_another_issuer_is_refused() {
+    let app = kenya();
+    let token = hs256(
+        &claims("admin", &["*"], 3600, "someone-else", "mwf"),
+        SECRET.as_bytes(),
+    );
+    assert_refused(&app, &token, "TOKEN_INVALID");
+}
+
+#[test]
+fn token_for_another_audience_is_refused() {
+    let app = kenya();
+    let token = hs256(
+        &claims("admin", &["*"], 3600, "mwf", "other"),
+        SECRET.as_bytes(),
+    );
+    assert_refused(&app, &token, "TOKEN_INVALID");
+}
+
+#[test]
+fn token_whose_role_was_edited_is_refused() {
+    let app = kenya();
+    let auditor = hs256(
+        &claims("auditor", &["KE-MWF"], 3600, "mwf", "mwf"),
+        SECRET.as_bytes(),
+    );
+    app.get("/v1/funds/KE-MWF", &auditor).expect(200);
+    let parts: Vec<&str> = auditor.split('.').collect();
+    let edited = claims("admin", &["KE-MWF"], 3600, "mwf", "mwf");
+    let forged = format!("{}.{}.{}", parts[0], b64_json(&edited), parts[2]);
+    assert_refused(&app, &forged, "TOKEN_INVALID");
+}
+
+#[test]
+fn token_whose_fund_list_was_edited_is_refused() {
+    let app = kenya();
+    let original = claims("ministry", &["KE-MWF"], 3600, "mwf", "mwf");
+    let kenya_only = hs256(&original, SECRET.as_bytes());
+    app.get("/v1/funds/UG-MWF", &kenya_only)
+        .assert_problem(404, "NOT_FOUND");
+    let parts: Vec<&str> = kenya_only.split('.').collect();
+    for funds in [&["*"][..], &["KE-MWF", "UG-MWF"][..], &["UG-MWF"][..]] {
+        let mut edited = original.clone();
+        edited["funds"] = json!(funds);
+        let forged = format!("{}.{}.{}", parts[0], b64_json(&edited), parts[2]);
+        assert_refused(&app, &forged, "TOKEN_INVALID");
+        let res = app.get("/v1/funds/UG-MWF", &forged);
+        res.assert_problem(401, "TOKEN_INVALID");
+    }
+}
+
+#[test]
+fn token_without_an_expiry_is_refused() {
+    let app = kenya();
+    let mut eternal = claims("admin", &["*"], 3600, "mwf", "mwf");
+    eternal.as_object_mut().unwrap().remove("exp");
+    assert_refused(&app, &hs256(&eternal, SECRET.as_bytes()), "TOKEN_INVALID");
 }

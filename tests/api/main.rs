@@ -12,6 +12,7 @@ mod funds;
 mod helpers;
 mod idempotency;
 mod ledger;
+mod limits;
 mod reports;
 mod rules;
 mod system;
