@@ -36,9 +36,9 @@ pub fn is_postgres_url(url: &str) -> bool {
 
 /// Sets the per-connection SQLite pragmas: WAL, durable commits, foreign keys.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct ConnectionSettings;
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSettings {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
             let pragmas = format!(
@@ -71,7 +71,7 @@ pub fn establish(url: &str) -> Result<DbConnection, diesel::ConnectionError> {
     } else {
         DbConnection::Sqlite(SqliteConnection::establish(url)?)
     };
-    SqlitePragmas
+    ConnectionSettings
         .on_acquire(&mut conn)
         .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
     Ok(conn)
@@ -86,7 +86,7 @@ pub fn pool(url: &str, size: u32) -> Result<DbPool, String> {
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(ConnectionSettings))
         .build(manager)
         .map_err(|e| format!("cannot open the connection pool: {e}"))
 }
