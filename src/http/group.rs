@@ -38,7 +38,7 @@ use crate::audit::events::{self, NewEvent};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Caller;
 use crate::contributions::{self, NewContribution, Recorded};
-use crate::db::{is_unique_violation, write_transaction, DbConnection, DbPool};
+use crate::db::{is_unique_violation, write_transaction, DbConnection, DbPool, PooledDb};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::funds::{find_fund, Fund};
 use crate::idempotency::{self, StoredResponse};
@@ -144,6 +144,7 @@ impl Committer {
 
 /// The committer thread: takes what is queued, books it, answers, repeats.
 fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
+    let mut connection = HeldConnection { pool, conn: None };
     let mut held: VecDeque<Job> = VecDeque::new();
     let mut previous = 0;
     loop {
@@ -192,9 +193,10 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
             }
         }
         let booked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            book_or_split(&pool, &mut now)
+            book_or_split(&mut connection, &mut now)
         }));
         if booked.is_err() {
+            connection.discard();
             log::error!("booking a group of contributions panicked; its requests fail");
             for job in &mut now {
                 job.answer(Err(AppError::internal("booking panicked")));
@@ -203,9 +205,30 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// The committer's connection, kept from group to group so that SQLite's page
+/// cache stays warm (a connection's cache is dropped whenever another connection
+/// wrote since it last read), and given back after a failure.
+struct HeldConnection {
+    pool: DbPool,
+    conn: Option<PooledDb>,
+}
+
+impl HeldConnection {
+    fn get(&mut self) -> Result<&mut DbConnection, r2d2::Error> {
+        if self.conn.is_none() {
+            self.conn = Some(self.pool.get()?);
+        }
+        Ok(self.conn.as_mut().expect("just set"))
+    }
+
+    fn discard(&mut self) {
+        self.conn = None;
+    }
+}
+
 /// Books `jobs` in one transaction; if that fails, books each on its own.
-fn book_or_split(pool: &DbPool, jobs: &mut [Job]) {
-    let mut conn = match pool.get() {
+fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
+    let conn = match held.get() {
         Ok(conn) => conn,
         Err(e) => {
             log::error!("database pool: {e}");
@@ -219,7 +242,7 @@ fn book_or_split(pool: &DbPool, jobs: &mut [Job]) {
         }
     };
     let started = Instant::now();
-    match write_transaction(&mut conn, |conn| book(conn, jobs)) {
+    match write_transaction(conn, |conn| book(conn, jobs)) {
         Ok(outcomes) => {
             log::debug!(
                 "booked a group of {} contribution requests in {:.1} ms",
@@ -235,9 +258,9 @@ fn book_or_split(pool: &DbPool, jobs: &mut [Job]) {
                 "a group of {} contributions could not be booked together ({failure}); booking each on its own",
                 jobs.len()
             );
-            drop(conn);
+            held.discard();
             for job in jobs.iter_mut() {
-                book_or_split(pool, std::slice::from_mut(job));
+                book_or_split(held, std::slice::from_mut(job));
             }
         }
         Err(failure) => {
@@ -245,11 +268,12 @@ fn book_or_split(pool: &DbPool, jobs: &mut [Job]) {
             let outcome = match (&failure, job.idempotency_key.clone()) {
                 // Another process committed this key first: answer as it did.
                 (Failure::Db(e), Some(key)) if is_unique_violation(e) => {
-                    replay_after_race(&mut conn, job, &key)
+                    replay_after_race(conn, job, &key)
                 }
                 _ => Err(failure.into()),
             };
             job.answer(outcome);
+            held.discard();
         }
     }
 }
