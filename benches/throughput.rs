@@ -200,6 +200,17 @@ fn drive(
     }
 }
 
+/// Sends one batch request and checks every item was created; returns its time.
+fn timed_batch(server: &Server, agent: &ureq::Agent, path: &str, items: Vec<Value>) -> Duration {
+    let count = items.len();
+    let started = Instant::now();
+    let (status, answer) = server.send(agent, path, &json!({"items": items}), None);
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["created"], count, "{}", answer["items"][0]);
+    elapsed
+}
+
 fn contribution(worker: &str, contract: &str) -> Value {
     json!({
         "worker_id": worker, "contract_id": contract, "paid_on": "2026-01-20", "amount": "2000.00",
@@ -231,16 +242,7 @@ fn run(label: &str, database_url: String, scale: usize) {
             "contracts": [{"employer": "Employer", "destination_country": "SA", "start_date": "2026-02-01", "end_date": "2027-01-31"}]
         }))
         .collect();
-    let started = Instant::now();
-    let (status, enrolled) = server.send(
-        &agent,
-        "/v1/funds/KE-MWF/workers/batch",
-        &json!({"items": workers}),
-        None,
-    );
-    let enroll_time = started.elapsed();
-    assert_eq!(status, 200, "{enrolled}");
-    assert_eq!(enrolled["created"], batch, "{}", enrolled["items"][0]);
+    let enroll_time = timed_batch(&server, &agent, "/v1/funds/KE-MWF/workers/batch", workers);
     let mut members: Vec<(String, String)> = Vec::with_capacity(batch);
     let mut after: Option<String> = None;
     loop {
@@ -262,16 +264,12 @@ fn run(label: &str, database_url: String, scale: usize) {
     }
     assert_eq!(members.len(), batch);
     let items: Vec<Value> = members.iter().map(|(w, c)| contribution(w, c)).collect();
-    let started = Instant::now();
-    let (status, booked) = server.send(
+    let batch_time = timed_batch(
+        &server,
         &agent,
         "/v1/funds/KE-MWF/contributions/batch",
-        &json!({"items": items}),
-        None,
+        items,
     );
-    let batch_time = started.elapsed();
-    assert_eq!(status, 200, "{booked}");
-    assert_eq!(booked["created"], batch, "{}", booked["items"][0]);
 
     // Single requests: every member has been covered by the batch; these add more.
     let singles = |n: usize, offset: usize| -> Vec<(String, Value)> {

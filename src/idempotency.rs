@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::idempotency_keys;
 use crate::db::DbConnection;
+use crate::error::{AppError, AppResult, ErrorCode};
 
 /// The longest key accepted.
 pub const MAX_KEY_LENGTH: usize = 255;
@@ -38,6 +39,18 @@ pub fn lookup(
         status: status as u16,
         body,
     }))
+}
+
+/// The stored response to replay for a repeat of the request `request_hash`, or
+/// the refusal of a key used before for a different request.
+pub fn replay(stored: StoredResponse, request_hash: &str) -> AppResult<StoredResponse> {
+    if stored.request_hash != request_hash {
+        return Err(AppError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+        ));
+    }
+    Ok(stored)
 }
 
 /// The stored responses of several (actor, key) pairs, read in one query per

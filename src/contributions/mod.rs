@@ -180,11 +180,11 @@ impl FundRules {
 pub struct Recorder {
     rules: FundRules,
     booking: Booking,
-    /// For a batch: the contributions already recorded under the batch's
-    /// `external_ref`s, read in one go (and those recorded by the batch itself).
-    known_refs: Option<HashMap<String, Contribution>>,
-    /// For a batch: the fund's workers named by its items, with their contracts.
-    known_workers: Option<HashMap<String, Vec<Contract>>>,
+    /// The contributions already recorded under the items' `external_ref`s,
+    /// read in one go (and those recorded since).
+    known_refs: HashMap<String, Contribution>,
+    /// The fund's workers named by the items, with their contracts.
+    known_workers: HashMap<String, Vec<Contract>>,
     /// Contributions booked and not yet inserted.
     pending: Vec<Contribution>,
 }
@@ -193,58 +193,50 @@ pub struct Recorder {
 const REF_CHUNK: usize = 500;
 
 /// Opens the fund's ledger and reads its rules: once per transaction, before
-/// recording contributions in it. Finish with [`Recorder::finish`].
-pub fn begin_recording(conn: &mut DbConnection, fund: &Fund) -> AppResult<Recorder> {
+/// recording `items` in it. Reads in a few queries what recording them would
+/// look up one by one: the contributions already recorded under their external
+/// references, and their workers with their contracts. The fund lock, taken
+/// first, keeps other processes from recording under the same references until
+/// this transaction ends. Finish with [`Recorder::finish`].
+pub fn begin_recording<'a>(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    items: impl IntoIterator<Item = &'a NewContribution>,
+) -> AppResult<Recorder> {
     let mut booking = Booking::open(conn, fund.id)?;
     booking.defer_inserts();
     let rules = FundRules::load(conn, fund)?;
+    let mut refs = Vec::new();
+    let mut workers = Vec::new();
+    for item in items {
+        refs.extend(item.external_ref.as_deref());
+        workers.push(item.worker_id.as_str());
+    }
+    workers.sort_unstable();
+    workers.dedup();
+    let mut known_refs = HashMap::new();
+    for chunk in refs.chunks(REF_CHUNK) {
+        let rows: Vec<ContributionRow> = contributions::table
+            .filter(contributions::fund_id.eq(fund.id))
+            .filter(contributions::external_ref.eq_any(chunk))
+            .select(contributions::all_columns)
+            .load(conn)?;
+        for c in load(conn, rows)? {
+            if let Some(r) = c.external_ref.clone() {
+                known_refs.insert(r, c);
+            }
+        }
+    }
     Ok(Recorder {
         rules,
         booking,
-        known_refs: None,
-        known_workers: None,
+        known_refs,
+        known_workers: workers_with_contracts(conn, fund.id, &workers)?,
         pending: Vec::new(),
     })
 }
 
 impl Recorder {
-    /// Reads, in a few queries, what recording `items` will look up one by one
-    /// otherwise: the contributions already recorded under their external
-    /// references, and their workers with their contracts. The fund lock keeps
-    /// other processes from recording under the same references until this
-    /// transaction ends.
-    pub fn preload<'a>(
-        &mut self,
-        conn: &mut DbConnection,
-        fund: &Fund,
-        items: impl IntoIterator<Item = &'a NewContribution>,
-    ) -> AppResult<()> {
-        let mut refs = Vec::new();
-        let mut workers = Vec::new();
-        for item in items {
-            refs.extend(item.external_ref.as_deref());
-            workers.push(item.worker_id.as_str());
-        }
-        workers.sort_unstable();
-        workers.dedup();
-        let mut known = HashMap::new();
-        for chunk in refs.chunks(REF_CHUNK) {
-            let rows: Vec<ContributionRow> = contributions::table
-                .filter(contributions::fund_id.eq(fund.id))
-                .filter(contributions::external_ref.eq_any(chunk))
-                .select(contributions::all_columns)
-                .load(conn)?;
-            for c in load(conn, rows)? {
-                if let Some(r) = c.external_ref.clone() {
-                    known.insert(r, c);
-                }
-            }
-        }
-        self.known_refs = Some(known);
-        self.known_workers = Some(workers_with_contracts(conn, fund.id, &workers)?);
-        Ok(())
-    }
-
     /// Records one contribution. The outer `Err` is a failure that spoils the
     /// transaction (roll it back: `?` does); the inner `Err` is a refusal that
     /// wrote nothing, so a batch goes on with its next item.
@@ -256,13 +248,13 @@ impl Recorder {
         created_by: &str,
         at: &str,
     ) -> AppResult<Result<Recorded, AppError>> {
-        match plan(conn, fund, self, new, created_by, at) {
+        match plan(fund, self, new, created_by, at) {
             Ok(Plan::Existing(c)) => Ok(Ok(Recorded::Existing(c))),
             Ok(Plan::New(c, entry)) => {
                 let entry = self.booking.commit(conn, entry)?;
                 let event = recorded_event(&c, &entry.id);
-                if let (Some(known), Some(r)) = (self.known_refs.as_mut(), &c.external_ref) {
-                    known.insert(r.clone(), (*c).clone());
+                if let Some(r) = &c.external_ref {
+                    self.known_refs.insert(r.clone(), (*c).clone());
                 }
                 self.pending.push((*c).clone());
                 Ok(Ok(Recorded::Created(*c, event)))
@@ -300,27 +292,34 @@ pub fn worker_and_contract(
     let worker = fund_of_worker(conn, worker_id)?
         .filter(|fund_id| *fund_id == fund.id)
         .map(|_| worker_id.to_string())
-        .ok_or_else(|| {
-            AppError::field(
-                &format!("{field_prefix}worker_id"),
-                "unknown_worker",
-                format!("no worker {worker_id} in fund {}", fund.code),
-            )
-        })?;
+        .ok_or_else(|| unknown_worker(field_prefix, worker_id, fund))?;
     let contract = match contract_id {
-        Some(id) => Some(find_contract(conn, &worker, id)?.ok_or_else(|| {
-            AppError::field(
-                &format!("{field_prefix}contract_id"),
-                "unknown_contract",
-                format!("worker {worker} has no contract {id}"),
-            )
-        })?),
+        Some(id) => Some(
+            find_contract(conn, &worker, id)?
+                .ok_or_else(|| unknown_contract(field_prefix, &worker, id))?,
+        ),
         None => None,
     };
     Ok((worker, contract))
 }
 
-/// [`worker_and_contract`] from workers and contracts read beforehand.
+fn unknown_worker(field_prefix: &str, worker_id: &str, fund: &Fund) -> AppError {
+    AppError::field(
+        &format!("{field_prefix}worker_id"),
+        "unknown_worker",
+        format!("no worker {worker_id} in fund {}", fund.code),
+    )
+}
+
+fn unknown_contract(field_prefix: &str, worker_id: &str, contract_id: &str) -> AppError {
+    AppError::field(
+        &format!("{field_prefix}contract_id"),
+        "unknown_contract",
+        format!("worker {worker_id} has no contract {contract_id}"),
+    )
+}
+
+/// [`worker_and_contract`] from the workers and contracts read beforehand.
 fn known_worker_and_contract(
     known: &HashMap<String, Vec<Contract>>,
     fund: &Fund,
@@ -328,26 +327,16 @@ fn known_worker_and_contract(
     field_prefix: &str,
 ) -> AppResult<(String, Option<Contract>)> {
     let worker_id = &new.worker_id;
-    let contracts = known.get(worker_id).ok_or_else(|| {
-        AppError::field(
-            &format!("{field_prefix}worker_id"),
-            "unknown_worker",
-            format!("no worker {worker_id} in fund {}", fund.code),
-        )
-    })?;
+    let contracts = known
+        .get(worker_id)
+        .ok_or_else(|| unknown_worker(field_prefix, worker_id, fund))?;
     let contract = match new.contract_id.as_deref() {
         Some(id) => Some(
             contracts
                 .iter()
                 .find(|c| c.id == id)
                 .cloned()
-                .ok_or_else(|| {
-                    AppError::field(
-                        &format!("{field_prefix}contract_id"),
-                        "unknown_contract",
-                        format!("worker {worker_id} has no contract {id}"),
-                    )
-                })?,
+                .ok_or_else(|| unknown_contract(field_prefix, worker_id, id))?,
         ),
         None => None,
     };
@@ -371,7 +360,6 @@ enum Plan {
 /// its journal entry, writing nothing: a refusal leaves no trace, so a batch
 /// item needs no savepoint. `at` prefixes field paths (`/items/3`).
 fn plan(
-    conn: &mut DbConnection,
     fund: &Fund,
     recorder: &Recorder,
     new: &NewContribution,
@@ -380,11 +368,7 @@ fn plan(
 ) -> AppResult<Plan> {
     let (rules, booking) = (&recorder.rules, &recorder.booking);
     if let Some(external_ref) = &new.external_ref {
-        let existing = match &recorder.known_refs {
-            Some(known) => known.get(external_ref).cloned(),
-            None => find_by_external_ref(conn, fund, external_ref)?,
-        };
-        if let Some(existing) = existing {
+        if let Some(existing) = recorder.known_refs.get(external_ref).cloned() {
             let same = existing.worker_id == new.worker_id
                 && existing.paid_on == new.paid_on
                 && existing.amount_minor == new.amount_minor
@@ -399,16 +383,8 @@ fn plan(
             return Ok(Plan::Existing(existing));
         }
     }
-    let (worker, contract) = match &recorder.known_workers {
-        Some(known) => known_worker_and_contract(known, fund, new, &format!("{at}/"))?,
-        None => worker_and_contract(
-            conn,
-            fund,
-            &new.worker_id,
-            new.contract_id.as_deref(),
-            &format!("{at}/"),
-        )?,
-    };
+    let (worker, contract) =
+        known_worker_and_contract(&recorder.known_workers, fund, new, &format!("{at}/"))?;
     let VersionedQuote {
         rule_version,
         quote,
@@ -805,19 +781,6 @@ fn load(conn: &mut DbConnection, rows: Vec<ContributionRow>) -> AppResult<Vec<Co
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Contribution>> {
     let rows: Vec<ContributionRow> = contributions::table
         .filter(contributions::id.eq(id))
-        .select(contributions::all_columns)
-        .load(conn)?;
-    Ok(load(conn, rows)?.pop())
-}
-
-fn find_by_external_ref(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    external_ref: &str,
-) -> AppResult<Option<Contribution>> {
-    let rows: Vec<ContributionRow> = contributions::table
-        .filter(contributions::fund_id.eq(fund.id))
-        .filter(contributions::external_ref.eq(external_ref))
         .select(contributions::all_columns)
         .load(conn)?;
     Ok(load(conn, rows)?.pop())

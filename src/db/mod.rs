@@ -210,24 +210,19 @@ macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {{
         use diesel::RunQueryDsl as _;
         let conn: &mut $crate::db::DbConnection = $conn;
-        let mut result: diesel::QueryResult<usize> = Ok(0);
-        for chunk in $rows.chunks($crate::db::INSERT_CHUNK) {
-            let inserted = match &mut *conn {
-                $crate::db::DbConnection::Postgresql(c) => {
-                    diesel::insert_into($table).values(chunk).execute(c)
-                }
-                $crate::db::DbConnection::Sqlite(c) => {
-                    diesel::insert_into($table).values(chunk).execute(c)
-                }
-            };
-            match inserted {
-                Ok(n) => result = result.map(|total| total + n),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+        (|| -> diesel::QueryResult<usize> {
+            let mut inserted = 0;
+            for chunk in $rows.chunks($crate::db::INSERT_CHUNK) {
+                inserted += match &mut *conn {
+                    $crate::db::DbConnection::Postgresql(c) => {
+                        diesel::insert_into($table).values(chunk).execute(c)?
+                    }
+                    $crate::db::DbConnection::Sqlite(c) => {
+                        diesel::insert_into($table).values(chunk).execute(c)?
+                    }
+                };
             }
-        }
-        result
+            Ok(inserted)
+        })()
     }};
 }

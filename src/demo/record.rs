@@ -149,8 +149,7 @@ pub fn record_contributions(
                     }
                 })
                 .collect();
-            let mut recorder = contributions::begin_recording(conn, fund)?;
-            recorder.preload(conn, fund, &items)?;
+            let mut recorder = contributions::begin_recording(conn, fund, &items)?;
             let mut events: Vec<NewEvent> = Vec::with_capacity(batch.len());
             let mut ids = Vec::with_capacity(batch.len());
             for (index, new) in items.iter().enumerate() {

@@ -459,8 +459,7 @@ pub async fn record_contributions_batch(
                 .enumerate()
                 .map(|(index, item)| item.and_then(|r| r.validate(&format!("/items/{index}"))))
                 .collect();
-            let mut recorder = contributions::begin_recording(conn, &fund)?;
-            recorder.preload(conn, &fund, items.iter().flatten())?;
+            let mut recorder = contributions::begin_recording(conn, &fund, items.iter().flatten())?;
             let mut events = Vec::new();
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {

@@ -34,6 +34,7 @@ use diesel::connection::SimpleConnection;
 use tokio::sync::oneshot;
 
 use super::contributions::contribution_response;
+use super::write::{audit_refusal, refusal_outcome};
 use crate::audit::events::{self, NewEvent};
 use crate::audit::{self, AuditRecord};
 use crate::auth::Caller;
@@ -281,18 +282,10 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
 fn replay_after_race(conn: &mut DbConnection, job: &Job, key: &str) -> Outcome {
     let stored = idempotency::lookup(conn, &job.caller.subject, key)?
         .ok_or_else(|| AppError::internal("idempotency key vanished after a conflict"))?;
-    match replay(job, stored) {
-        Ok(replayed) => Ok(replayed),
-        Err(refusal) => {
-            let record = job.audit(
-                None,
-                format!("refused:{}", refusal.code.as_str()),
-                refusal.code.status().as_u16(),
-            );
-            write_transaction(conn, |conn| audit::record(conn, &job.caller, &record))?;
-            Err(refusal)
-        }
-    }
+    replay(job, stored).map_err(|reused| {
+        let record = |outcome, status| job.audit(None, outcome, status);
+        audit_refusal(conn, &job.caller, record, reused)
+    })
 }
 
 /// Why a group's transaction failed.
@@ -335,13 +328,7 @@ impl From<Failure> for AppError {
 /// A stored response replayed for a repeated key, or the refusal of a key
 /// reused for another request.
 fn replay(job: &Job, stored: StoredResponse) -> Outcome {
-    if stored.request_hash != job.request_hash {
-        return Err(AppError::new(
-            ErrorCode::IdempotencyKeyReused,
-            "this Idempotency-Key was used for a different request; use a new key for a new request",
-        ));
-    }
-    Ok((stored, true))
+    idempotency::replay(stored, &job.request_hash).map(|stored| (stored, true))
 }
 
 /// Books a group inside the caller's transaction and returns each job's outcome.
@@ -410,8 +397,8 @@ fn book(conn: &mut DbConnection, jobs: &[Job]) -> Result<Vec<Outcome>, Failure> 
         if members.is_empty() {
             continue;
         }
-        let mut recorder = contributions::begin_recording(conn, fund)?;
-        recorder.preload(conn, fund, members.iter().map(|&i| &jobs[i].new))?;
+        let members_new = members.iter().map(|&i| &jobs[i].new);
+        let mut recorder = contributions::begin_recording(conn, fund, members_new)?;
         for &i in members {
             let job = &jobs[i];
             let recorded = recorder.record(conn, fund, &job.new, &job.caller.subject, "")?;
@@ -448,8 +435,8 @@ fn book(conn: &mut DbConnection, jobs: &[Job]) -> Result<Vec<Outcome>, Failure> 
         .collect();
     for (i, (job, outcome)) in jobs.iter().zip(&outcomes).enumerate() {
         if let Err(refusal) = outcome {
-            let status = refusal.code.status().as_u16();
-            let record = job.audit(None, format!("refused:{}", refusal.code.as_str()), status);
+            let (outcome, status) = refusal_outcome(refusal);
+            let record = job.audit(None, outcome, status);
             audit_records.push((i, record));
         }
     }

@@ -265,14 +265,10 @@ impl Mutation {
         stored: StoredResponse,
         request_hash: &str,
     ) -> AppResult<(StoredResponse, bool)> {
-        if stored.request_hash != request_hash {
-            let e = AppError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used for a different request; use a new key for a new request",
-            );
-            return Err(self.refused(conn, e));
+        match idempotency::replay(stored, request_hash) {
+            Ok(stored) => Ok((stored, true)),
+            Err(reused) => Err(self.refused(conn, reused)),
         }
-        Ok((stored, true))
     }
 
     fn audit_record(&self, target: Option<String>, outcome: &str, status: u16) -> AuditRecord {
@@ -288,19 +284,41 @@ impl Mutation {
 
     /// Records a refused request in its own transaction and hands the error back.
     fn refused(&self, conn: &mut DbConnection, error: AppError) -> AppError {
-        if error.code == ErrorCode::InternalError || error.code == ErrorCode::ServiceUnavailable {
-            return error;
-        }
-        let record = self.audit_record(
-            None,
-            &format!("refused:{}", error.code.as_str()),
-            error.code.status().as_u16(),
-        );
-        if let Err(e) = write_transaction(conn, |conn| audit::record(conn, &self.caller, &record)) {
-            log::error!("could not record a refused request in the audit log: {e}");
-        }
-        error
+        audit_refusal(
+            conn,
+            &self.caller,
+            |outcome, status| self.audit_record(None, &outcome, status),
+            error,
+        )
     }
+}
+
+/// What the audit log says of a refusal: `refused:<CODE>`, and its status.
+pub(super) fn refusal_outcome(error: &AppError) -> (String, u16) {
+    (
+        format!("refused:{}", error.code.as_str()),
+        error.code.status().as_u16(),
+    )
+}
+
+/// Records a refused request in its own transaction (`record` makes the audit
+/// record from the outcome and status) and hands the error back. Internal
+/// failures are not refusals: they are logged where they happen, not audited.
+pub(super) fn audit_refusal(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    record: impl FnOnce(String, u16) -> AuditRecord,
+    error: AppError,
+) -> AppError {
+    if error.code == ErrorCode::InternalError || error.code == ErrorCode::ServiceUnavailable {
+        return error;
+    }
+    let (outcome, status) = refusal_outcome(&error);
+    let record = record(outcome, status);
+    if let Err(e) = write_transaction(conn, |conn| audit::record(conn, caller, &record)) {
+        log::error!("could not record a refused request in the audit log: {e}");
+    }
+    error
 }
 
 fn respond(stored: &StoredResponse, replayed: bool) -> HttpResponse {

@@ -411,3 +411,36 @@ fn concurrent_contributions_each_get_their_own_answer() {
     assert_eq!(refused, 7, "every refusal is audited");
     app.assert_books_balance("KE-MWF");
 }
+
+/// A worker of another fund or a contract of another worker is refused naming
+/// the field, alone and as a batch item (the batch reads workers beforehand).
+#[test]
+fn unknown_workers_and_contracts_are_refused_naming_the_field() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let (worker, contract) = app.enroll("KE-MWF", "U1", ("2026-02-01", "2027-01-31"));
+    let (_, other_contract) = app.enroll("KE-MWF", "U2", ("2026-02-01", "2027-01-31"));
+    let body = |worker: &str, contract: &str| {
+        json!({"worker_id": worker, "contract_id": contract, "paid_on": "2026-01-20", "amount": "2000.00",
+               "currency": "KES", "payers": [{"type": "worker", "amount": "2000.00"}]})
+    };
+    let path = "/v1/funds/KE-MWF/contributions";
+    let single = app.post(path, &app.admin(), &body(&worker, &other_contract));
+    let problem = single.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(
+        problem["errors"][0]["field"], "/contract_id",
+        "{}",
+        single.text
+    );
+    assert_eq!(problem["errors"][0]["code"], "unknown_contract");
+    let items = json!({"items": [body(&worker, &contract), body(&worker, &other_contract), body("nobody", &contract)]});
+    let batch = app.post("/v1/funds/KE-MWF/contributions/batch", &app.admin(), &items);
+    let answer = batch.expect(200);
+    assert_eq!(answer["created"], 1, "{}", batch.text);
+    let errors = |i: usize| answer["items"][i]["problem"]["errors"][0].clone();
+    assert_eq!(errors(1)["field"], "/items/1/contract_id");
+    assert_eq!(errors(1)["code"], "unknown_contract");
+    assert_eq!(errors(2)["field"], "/items/2/worker_id");
+    assert_eq!(errors(2)["code"], "unknown_worker");
+    assert_eq!(app.balance("KE-MWF", "1000"), "2000.00");
+}
