@@ -54,6 +54,7 @@ pub enum ErrorCode {
     AlreadyApproved,
     AlreadyAppealed,
     DecisionExceedsPayable,
+    ClaimNotEligible,
     ServiceUnavailable,
     InternalError,
 }
@@ -100,6 +101,7 @@ impl ErrorCode {
         ErrorCode::AlreadyApproved,
         ErrorCode::AlreadyAppealed,
         ErrorCode::DecisionExceedsPayable,
+        ErrorCode::ClaimNotEligible,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -136,6 +138,7 @@ impl ErrorCode {
             AlreadyApproved => StatusCode::CONFLICT,
             AlreadyAppealed => StatusCode::CONFLICT,
             DecisionExceedsPayable => StatusCode::UNPROCESSABLE_ENTITY,
+            ClaimNotEligible => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -184,6 +187,7 @@ impl ErrorCode {
             AlreadyApproved => "Already approved by this approver",
             AlreadyAppealed => "Already appealed",
             DecisionExceedsPayable => "Decision exceeds the payable amount",
+            ClaimNotEligible => "Claim no longer eligible",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

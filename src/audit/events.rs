@@ -26,6 +26,10 @@ pub mod kind {
     pub const CLAIM_PAID: &str = "claim.paid";
     pub const CLAIM_WITHDRAWN: &str = "claim.withdrawn";
     pub const CLAIM_APPEALED: &str = "claim.appealed";
+    /// A decision no longer stands on fresh facts; the claim is back with an officer.
+    pub const CLAIM_REVIEW_REQUIRED: &str = "claim.review_required";
+    /// The award booked at approval was reversed (the claim was rejected or reduced on review).
+    pub const CLAIM_AWARD_REVERSED: &str = "claim.award_reversed";
 }
 
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::status::ClaimStatus;
 use crate::money::{from_minor, round_to_minor, to_minor, Currency};
 use crate::rules::document::{AmountRule, BenefitRules, Phase, Relationship, RuleDocument, Track};
 use crate::rules::evaluate::{active_on, version_in_force, Period};
@@ -39,10 +40,6 @@ pub mod reason {
 /// Rule versions by start date, with their labels.
 pub type Versions = Vec<(NaiveDate, (String, RuleDocument))>;
 
-/// Statuses whose award counts against limits and caps.
-pub const DECIDED: &[&str] = &["approved", "partially_approved", "awaiting_funds", "paid"];
-/// Statuses that end a claim without an award.
-pub const CLOSED_WITHOUT_AWARD: &[&str] = &["rejected", "withdrawn"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimant {
@@ -91,8 +88,8 @@ pub struct OtherClaim {
     pub benefit: String,
     pub incident_date: NaiveDate,
     pub claimant: Claimant,
-    pub status: String,
-    /// The decided award, counted against caps when the status is decided.
+    pub status: ClaimStatus,
+    /// The decided award, counted against caps when the status is an award.
     pub awarded_minor: i64,
 }
 
@@ -206,6 +203,11 @@ pub fn benefit_amount(
     }
 }
 
+/// Reasons that papers still to come will settle: the documented expense, the grade.
+fn awaits_papers(reason: &str) -> bool {
+    reason == reason::CLAIMED_AMOUNT_REQUIRED || reason == reason::GRADE_REQUIRED
+}
+
 /// Whether `a` and `b` are the same claimant.
 fn same_claimant(a: &Claimant, b: &Claimant) -> bool {
     a.relationship == b.relationship && a.dependant_id == b.dependant_id
@@ -246,6 +248,7 @@ pub fn assess(
 
     let amount = benefit_amount(&benefit.amount, currency, claim);
     checks.add("amount", amount.as_ref().err().cloned());
+    let amount_known = amount.is_ok();
     let amount_minor = amount.unwrap_or(0);
 
     let documents_missing: Vec<String> = benefit
@@ -264,19 +267,29 @@ pub fn assess(
         }),
     );
 
-    let (capped, cap_failure) = apply_caps(doc, benefit, currency, claim, others, amount_minor);
+    // What the caps leave: of the amount when it is known, else whether they
+    // leave anything at all (a claim whose caps leave nothing is ineligible even
+    // while its papers are missing).
+    let (capped, cap_failure) = if amount_known {
+        apply_caps(doc, benefit, currency, claim, others, amount_minor)
+    } else {
+        match apply_caps(doc, benefit, currency, claim, others, i64::MAX) {
+            (0, failure) => (0, failure),
+            _ => (0, None),
+        }
+    };
     checks.add("caps", cap_failure.clone());
+    let caps_leave_nothing = cap_failure.is_some() && capped == 0;
 
-    let blocking = checks.0.iter().any(|c| {
-        !c.passed
-            && !matches!(c.check, "documents" | "caps")
-            && c.reason != Some(reason::CLAIMED_AMOUNT_REQUIRED)
-    });
+    // Ineligible wins over pending: documents (and the papers that give the
+    // amount: the documented expense, the grade) are asked for only when they
+    // are all that is missing.
+    let blocking = caps_leave_nothing
+        || checks.0.iter().any(|c| {
+            !c.passed && !matches!(c.check, "documents" | "caps") && !c.reason.is_some_and(awaits_papers)
+        });
     let waiting_for_papers = !documents_missing.is_empty()
-        || checks
-            .0
-            .iter()
-            .any(|c| c.reason == Some(reason::CLAIMED_AMOUNT_REQUIRED));
+        || checks.0.iter().any(|c| c.reason.is_some_and(awaits_papers));
     let (outcome, payable_minor) = if blocking {
         (Outcome::Ineligible, 0)
     } else if waiting_for_papers {
@@ -461,7 +474,7 @@ fn run_checks(
         o.benefit == benefit.code
             && o.incident_date == claim.incident_date
             && same_claimant(&o.claimant, claimant)
-            && !CLOSED_WITHOUT_AWARD.contains(&o.status.as_str())
+            && !o.status.is_closed_without_award()
     });
     checks.add(
         "duplicate_event",
@@ -478,7 +491,7 @@ fn run_checks(
 
     let decided: Vec<&OtherClaim> = others
         .iter()
-        .filter(|o| o.benefit == benefit.code && DECIDED.contains(&o.status.as_str()))
+        .filter(|o| o.benefit == benefit.code && o.status.is_award())
         .collect();
     if let Some(max) = benefit.max_claims {
         checks.add(
@@ -541,7 +554,7 @@ fn apply_caps(
         .unwrap_or_else(|| benefit.code.clone());
     let counted: Vec<&OtherClaim> = others
         .iter()
-        .filter(|o| DECIDED.contains(&o.status.as_str()) && group(&o.benefit) == own_group)
+        .filter(|o| o.status.is_award() && group(&o.benefit) == own_group)
         .collect();
     let mut payable = amount_minor;
     let mut failure = None;
@@ -882,7 +895,7 @@ mod tests {
                 relationship: Relationship::Worker,
                 dependant_id: None,
             },
-            status: "paid".into(),
+            status: ClaimStatus::Paid,
             awarded_minor: 30_000_000,
         };
         let second = assess(&v, kes, &invalidity, &worker, &[earlier]);
@@ -914,7 +927,7 @@ mod tests {
                 relationship: Relationship::Spouse,
                 dependant_id: Some("spouse-1".into()),
             },
-            status: "submitted".into(),
+            status: ClaimStatus::Submitted,
             awarded_minor: 0,
         };
         let again = claim(
@@ -936,7 +949,7 @@ mod tests {
             vec![reason::DUPLICATE_EVENT]
         );
         let withdrawn = OtherClaim {
-            status: "withdrawn".into(),
+            status: ClaimStatus::Withdrawn,
             ..open.clone()
         };
         assert_eq!(
@@ -944,7 +957,7 @@ mod tests {
             Outcome::Eligible
         );
         let paid = OtherClaim {
-            status: "paid".into(),
+            status: ClaimStatus::Paid,
             incident_date: d("2018-01-01"),
             awarded_minor: 10_000_000,
             ..open
@@ -971,7 +984,7 @@ mod tests {
                 relationship: Relationship::Child,
                 dependant_id: Some("child-1".into()),
             },
-            status: "paid".into(),
+            status: ClaimStatus::Paid,
             awarded_minor: 6_000_000,
         };
         assert_eq!(

@@ -3,10 +3,16 @@
 //! the award and its payment from cash, withdrawal and appeal.
 //!
 //! Every change of a claim takes the fund lock first (through a ledger Booking or
-//! `funds::lock_fund`) and re-reads the claim, so two processes can't decide, approve
-//! or pay the same claim twice, and cash is never overdrawn.
+//! `funds::lock_fund`), re-reads the claim and **re-assesses it** against the
+//! records as they are at that moment: awards approved since, contributions
+//! reversed since, contracts changed since, documents added. What was assessed at
+//! filing is a hint, never a permission; so two processes can't decide, approve
+//! or pay past a cap or `max_claims`, and cash is never overdrawn. Every
+//! assessment is kept in the claim's history. Status changes follow the one
+//! table in [`status`].
 
 pub mod assess;
+pub mod status;
 mod store;
 
 use std::collections::BTreeSet;
@@ -20,20 +26,21 @@ use self::assess::{
     assess, ClaimFacts, Claimant, ContractFacts, DependantFacts, OtherClaim, Outcome, Versions,
     WorkerFacts,
 };
+pub use self::status::{Action, ClaimStatus};
 pub use self::store::ClaimFilter;
 use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::auth::Caller;
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{lock_fund, Fund};
-use crate::ledger::{Booking, NewEntry, NewPosting, Side};
+use crate::ledger::{reverse_entry, Booking, NewEntry, NewPosting, Reversal, Side};
 use crate::money::{format_minor, to_minor, Currency};
 use crate::rules::document::{Phase, Relationship, RuleDocument, Track};
 use crate::rules::version_table;
 use crate::workers::{self, Worker};
 
 /// An assessment as stored with the claim.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredAssessment {
     pub rule_version: Option<String>,
     pub track: Option<Track>,
@@ -45,7 +52,7 @@ pub struct StoredAssessment {
     pub missing_documents: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredCheck {
     pub check: String,
     pub passed: bool,
@@ -77,6 +84,28 @@ impl From<assess::Assessment> for StoredAssessment {
     }
 }
 
+/// Why a claim was assessed, as its history says.
+pub mod cause {
+    pub const SUBMITTED: &str = "submitted";
+    pub const DOCUMENTS: &str = "documents";
+    pub const DECISION: &str = "decision";
+    pub const APPROVAL: &str = "approval";
+    pub const PAYMENT: &str = "payment";
+    pub const PAYMENT_RUN: &str = "payment_run";
+    pub const APPEAL: &str = "appeal";
+}
+
+/// One assessment in a claim's history: what the officer saw, when and why.
+#[derive(Debug, Clone)]
+pub struct AssessmentRecord {
+    pub assessed_at: NaiveDateTime,
+    /// One of [`cause`].
+    pub cause: String,
+    /// Who made the request that caused it.
+    pub assessed_by: String,
+    pub assessment: StoredAssessment,
+}
+
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub id: String,
@@ -93,8 +122,9 @@ pub struct Claim {
     pub grade: Option<String>,
     pub description: Option<String>,
     pub currency: Currency,
-    pub status: String,
+    pub status: ClaimStatus,
     pub rule_version: Option<String>,
+    /// The latest assessment.
     pub assessment: StoredAssessment,
     pub payable_minor: i64,
     pub decision_outcome: Option<String>,
@@ -111,10 +141,46 @@ pub struct Claim {
     pub appealed: bool,
     pub created_at: NaiveDateTime,
     pub created_by: String,
+    /// When the claim joined the queue of claims waiting for funds.
+    pub queued_at: Option<NaiveDateTime>,
     /// (type, reference)
     pub documents: Vec<(String, String)>,
     /// (approver, note, when)
     pub approvals: Vec<(String, Option<String>, NaiveDateTime)>,
+    /// Every assessment, oldest first (the last is `assessment`).
+    pub assessments: Vec<AssessmentRecord>,
+}
+
+impl Claim {
+    /// Moves the claim to `to` by `action`, as the table in [`status`] allows.
+    fn move_to(&mut self, action: Action, to: ClaimStatus) -> AppResult<()> {
+        if !status::allowed(action, self.status, to) {
+            return Err(AppError::internal(format!(
+                "claim {}: {action:?} may not move {} to {to}",
+                self.id, self.status
+            )));
+        }
+        self.status = to;
+        Ok(())
+    }
+
+    /// Why a claim under review is there: the reason codes of the latest
+    /// assessment (the one that found the decision no longer stands).
+    pub fn review_reasons(&self) -> Option<Vec<String>> {
+        (self.status == ClaimStatus::UnderReview).then(|| {
+            let mut reasons = self.assessment.reasons.clone();
+            if reasons.is_empty() {
+                reasons.push(ErrorCode::DecisionExceedsPayable.as_str());
+            }
+            reasons
+        })
+    }
+
+    /// An award that was approved and still stands: only awards approved
+    /// before it count against its caps and limits.
+    fn standing_award(&self) -> bool {
+        self.status.is_award() && self.approved_at.is_some()
+    }
 }
 
 /// A claim to submit, parsed at the edge.
@@ -131,35 +197,11 @@ pub struct NewClaim {
     pub description: Option<String>,
 }
 
-/// Claim statuses.
-pub mod status {
-    pub const SUBMITTED: &str = "submitted";
-    pub const PENDING_DOCUMENTS: &str = "pending_documents";
-    pub const AWAITING_SECOND_APPROVAL: &str = "awaiting_second_approval";
-    pub const AWAITING_COMMITTEE: &str = "awaiting_committee";
-    pub const APPROVED: &str = "approved";
-    pub const PARTIALLY_APPROVED: &str = "partially_approved";
-    pub const REJECTED: &str = "rejected";
-    pub const AWAITING_FUNDS: &str = "awaiting_funds";
-    pub const PAID: &str = "paid";
-    pub const WITHDRAWN: &str = "withdrawn";
-    pub const APPEALED: &str = "appealed";
-}
-
 /// Entry kinds booked by claims.
 pub const APPROVAL_KIND: &str = "claim_approval";
 pub const PAYMENT_KIND: &str = "claim_payment";
-
-fn conflict(claim: &Claim, action: &str) -> AppError {
-    AppError::new(
-        ErrorCode::ClaimStatusConflict,
-        format!(
-            "claim {} is {}; it cannot be {action}",
-            claim.id, claim.status
-        ),
-    )
-    .with("claim_status", &claim.status)
-}
+/// The reversal of an award's expense when a claim under review is rejected or reduced.
+pub const AWARD_REVERSAL_KIND: &str = "claim_award_reversal";
 
 fn event(fund: &Fund, kind: &'static str, claim: &Claim) -> NewEvent {
     NewEvent {
@@ -173,6 +215,7 @@ fn event(fund: &Fund, kind: &'static str, claim: &Claim) -> NewEvent {
             "status": claim.status,
             "rider_of": claim.rider_of,
             "amount": claim.decided_amount_minor.map(|m| format_minor(m, claim.currency)),
+            "reasons": claim.review_reasons(),
         }),
     }
 }
@@ -247,17 +290,23 @@ fn facts(claim: &Claim) -> ClaimFacts {
     }
 }
 
-/// Assesses `claim` against everything else the worker has claimed.
-fn reassess(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    versions: &Versions,
-    worker: &Worker,
-    claim: &mut Claim,
-) -> AppResult<()> {
-    let others: Vec<OtherClaim> = store::of_worker(conn, &worker.id)?
+/// The worker's other claims that rank before `claim`: every standing award
+/// (or, when `claim` is itself a standing award, those approved before it), and
+/// the open claims filed before it (for duplicates). A claim approved after
+/// `claim` was assessed with `claim` counted, so it can't undermine it.
+fn ranking_before(claim: &Claim, others: Vec<Claim>) -> Vec<OtherClaim> {
+    let own_approval = (claim.approved_at, claim.id.as_str());
+    let own_filing = (claim.created_at, claim.id.as_str());
+    others
         .into_iter()
-        .filter(|c| c.id != claim.id)
+        .filter(|o| o.id != claim.id)
+        .filter(|o| {
+            if o.status.is_award() {
+                !claim.standing_award() || (o.approved_at, o.id.as_str()) < own_approval
+            } else {
+                o.status.is_closed_without_award() || (o.created_at, o.id.as_str()) < own_filing
+            }
+        })
         .map(|c| OtherClaim {
             benefit: c.benefit,
             incident_date: c.incident_date,
@@ -268,26 +317,126 @@ fn reassess(
             status: c.status,
             awarded_minor: c.decided_amount_minor.unwrap_or(0),
         })
-        .collect();
-    let assessment = assess(
+        .collect()
+}
+
+/// Assesses `claim` against the records as they are now (the caller holds the
+/// fund lock), writing nothing.
+fn assess_now(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    versions: &Versions,
+    worker: &Worker,
+    claim: &Claim,
+) -> AppResult<StoredAssessment> {
+    let others = ranking_before(claim, store::of_worker(conn, &worker.id)?);
+    Ok(assess(
         versions,
         fund.currency,
         &facts(claim),
         &worker_facts(conn, worker)?,
         &others,
-    );
-    claim.rule_version = assessment.rule_version.clone();
-    claim.payable_minor = assessment.payable_minor;
-    claim.assessment = assessment.into();
-    Ok(())
+    )
+    .into())
 }
 
-fn status_after_assessment(claim: &Claim) -> &'static str {
+/// Makes `assessment` the claim's latest and keeps it in the claim's history.
+fn keep_assessment(
+    conn: &mut DbConnection,
+    claim: &mut Claim,
+    assessment: StoredAssessment,
+    cause: &str,
+    by: &str,
+) -> AppResult<()> {
+    claim.rule_version = assessment.rule_version.clone();
+    claim.payable_minor = assessment.payable_minor;
+    claim.assessment = assessment.clone();
+    claim.assessments.push(AssessmentRecord {
+        assessed_at: crate::time::now(),
+        cause: cause.to_string(),
+        assessed_by: by.to_string(),
+        assessment,
+    });
+    let line = claim.assessments.len();
+    store::add_assessment(conn, &claim.id, line, &claim.assessments[line - 1])
+}
+
+/// Assesses `claim` against the records as they are now and keeps the
+/// assessment in its history.
+fn reassess(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    versions: &Versions,
+    worker: &Worker,
+    claim: &mut Claim,
+    cause: &str,
+    by: &str,
+) -> AppResult<()> {
+    let assessment = assess_now(conn, fund, versions, worker, claim)?;
+    keep_assessment(conn, claim, assessment, cause, by)
+}
+
+/// Reads the rules and the worker, then [`reassess`].
+fn reassess_now(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    claim: &mut Claim,
+    cause: &str,
+    by: &str,
+) -> AppResult<()> {
+    let worker = worker_of(conn, claim)?;
+    let versions = versions(conn, fund)?;
+    reassess(conn, fund, &versions, &worker, claim, cause, by)
+}
+
+fn status_after_assessment(claim: &Claim) -> ClaimStatus {
     match claim.assessment.outcome {
-        Outcome::PendingDocuments => status::PENDING_DOCUMENTS,
-        _ if claim.appealed => status::APPEALED,
-        _ => status::SUBMITTED,
+        Outcome::PendingDocuments => ClaimStatus::PendingDocuments,
+        _ if claim.appealed => ClaimStatus::Appealed,
+        _ => ClaimStatus::Submitted,
     }
+}
+
+/// Why the latest assessment does not allow an award, if it doesn't.
+fn not_eligible(claim: &Claim) -> Option<AppError> {
+    match claim.assessment.outcome {
+        Outcome::Eligible | Outcome::PartiallyEligible if claim.payable_minor > 0 => None,
+        _ => {
+            let reasons = &claim.assessment.reasons;
+            Some(
+                AppError::new(
+                    ErrorCode::ClaimNotEligible,
+                    format!(
+                        "claim {} is not eligible on the records as they are now: {}",
+                        claim.id,
+                        reasons.join(", ")
+                    ),
+                )
+                .with("reasons", reasons)
+                .with("payable", format_minor(0, claim.currency)),
+            )
+        }
+    }
+}
+
+fn exceeds_payable(claim: &Claim, amount: i64) -> AppError {
+    let payable = claim.payable_minor;
+    AppError::new(
+        ErrorCode::DecisionExceedsPayable,
+        format!(
+            "{} is more than the payable {} on the records as they are now",
+            format_minor(amount, claim.currency),
+            format_minor(payable, claim.currency)
+        ),
+    )
+    .with("payable", format_minor(payable, claim.currency))
+    .with("reasons", &claim.assessment.reasons)
+}
+
+/// Whether the claim's decided award no longer stands on its latest assessment.
+fn undermined(claim: &Claim) -> bool {
+    let awarded = claim.decided_amount_minor.unwrap_or(0);
+    not_eligible(claim).is_some() || awarded > claim.payable_minor
 }
 
 /// Submits a claim (and one claim per rider of its benefit) and assesses each.
@@ -357,7 +506,7 @@ fn submit_one(
         grade: new.grade.clone(),
         description: new.description.clone(),
         currency: fund.currency,
-        status: String::new(),
+        status: ClaimStatus::Submitted,
         rule_version: None,
         assessment: StoredAssessment {
             rule_version: None,
@@ -384,12 +533,24 @@ fn submit_one(
         appealed: false,
         created_at: crate::time::now(),
         created_by: created_by.to_string(),
+        queued_at: None,
         documents: new.documents.clone(),
         approvals: Vec::new(),
+        assessments: Vec::new(),
     };
-    reassess(conn, fund, versions, worker, &mut claim)?;
-    claim.status = status_after_assessment(&claim).to_string();
+    // The claim row first: its assessment history references it.
     store::insert(conn, &claim)?;
+    reassess(
+        conn,
+        fund,
+        versions,
+        worker,
+        &mut claim,
+        cause::SUBMITTED,
+        created_by,
+    )?;
+    claim.status = status_after_assessment(&claim);
+    store::update(conn, &claim)?;
     Ok(claim)
 }
 
@@ -413,6 +574,10 @@ pub fn count_by_status(conn: &mut DbConnection, fund: &Fund) -> AppResult<Vec<(S
 /// Locks the fund and reads the claim afresh: the basis of every change.
 fn fresh(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<Claim> {
     lock_fund(conn, fund.id)?;
+    found(conn, id)
+}
+
+fn found(conn: &mut DbConnection, id: &str) -> AppResult<Claim> {
     store::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("no claim {id}")))
 }
 
@@ -421,34 +586,39 @@ fn worker_of(conn: &mut DbConnection, claim: &Claim) -> AppResult<Worker> {
         .ok_or_else(|| AppError::internal("a claim's worker is missing"))
 }
 
-/// Attaches documents (and the documented expense) and reassesses.
+/// What arrives after filing: documents, the documented expense, the
+/// disability grade (medical boards grade later).
+#[derive(Debug, Clone, Default)]
+pub struct Supplement {
+    pub documents: Vec<(String, String)>,
+    pub claimed_amount_minor: Option<i64>,
+    pub grade: Option<String>,
+}
+
+/// Attaches documents (and the documented expense or the grade) and reassesses.
 pub fn add_documents(
     conn: &mut DbConnection,
     fund: &Fund,
     id: &str,
-    documents: &[(String, String)],
-    claimed_amount_minor: Option<i64>,
+    supplement: &Supplement,
+    by: &str,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
     let mut claim = fresh(conn, fund, id)?;
-    if ![
-        status::SUBMITTED,
-        status::PENDING_DOCUMENTS,
-        status::APPEALED,
-    ]
-    .contains(&claim.status.as_str())
-    {
-        return Err(conflict(&claim, "given documents"));
-    }
+    status::ensure_may(&claim.id, Action::AddDocuments, claim.status)?;
     let existing = claim.documents.len();
-    claim.documents.extend(documents.iter().cloned());
-    if claimed_amount_minor.is_some() {
-        claim.claimed_amount_minor = claimed_amount_minor;
+    claim
+        .documents
+        .extend(supplement.documents.iter().cloned());
+    if supplement.claimed_amount_minor.is_some() {
+        claim.claimed_amount_minor = supplement.claimed_amount_minor;
+    }
+    if supplement.grade.is_some() {
+        claim.grade = supplement.grade.clone();
     }
     store::add_documents(conn, &claim.id, existing, &claim.documents)?;
-    let worker = worker_of(conn, &claim)?;
-    let versions = versions(conn, fund)?;
-    reassess(conn, fund, &versions, &worker, &mut claim)?;
-    claim.status = status_after_assessment(&claim).to_string();
+    reassess_now(conn, fund, &mut claim, cause::DOCUMENTS, by)?;
+    let next = status_after_assessment(&claim);
+    claim.move_to(Action::AddDocuments, next)?;
     store::update(conn, &claim)?;
     Ok((
         claim.clone(),
@@ -462,6 +632,16 @@ pub enum DecisionOutcome {
     Approve,
     PartiallyApprove,
     Reject,
+}
+
+impl DecisionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionOutcome::Approve => "approve",
+            DecisionOutcome::PartiallyApprove => "partially_approve",
+            DecisionOutcome::Reject => "reject",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -485,51 +665,24 @@ fn approval_rules(conn: &mut DbConnection, fund: &Fund, claim: &Claim) -> AppRes
     Ok((threshold, doc.approval.committee_size))
 }
 
-/// An officer's decision. Above the threshold an entitlement waits for a second
-/// approver; a discretionary award waits for the committee; otherwise approval
-/// is final and books the award.
-pub fn decide(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    id: &str,
-    decision: &Decision,
-    decider: &Caller,
-) -> AppResult<(Claim, Vec<NewEvent>)> {
-    let mut claim = fresh(conn, fund, id)?;
-    let decidable = [status::SUBMITTED, status::APPEALED];
-    let rejectable =
-        decision.outcome == DecisionOutcome::Reject && claim.status == status::PENDING_DOCUMENTS;
-    if !decidable.contains(&claim.status.as_str()) && !rejectable {
-        return Err(conflict(&claim, "decided"));
+/// The amount an award decision gives, checked against the payable amount of
+/// the fresh assessment.
+fn award_amount(claim: &Claim, decision: &Decision) -> AppResult<i64> {
+    if let Some(refusal) = not_eligible(claim) {
+        return Err(refusal);
     }
     let payable = claim.payable_minor;
     let amount = match decision.outcome {
-        DecisionOutcome::Reject => {
-            if decision.reasons.is_empty() {
-                return Err(AppError::field(
-                    "/reasons",
-                    "required",
-                    "a rejection gives its reasons",
-                ));
-            }
-            0
-        }
-        DecisionOutcome::Approve => {
-            let amount = decision.amount_minor.unwrap_or(payable);
-            if payable == 0 || amount == 0 {
-                return Err(AppError::new(
-                    ErrorCode::DecisionExceedsPayable,
-                    "the assessment leaves nothing payable; reject the claim instead",
-                )
-                .with("payable", format_minor(payable, claim.currency)));
-            }
-            amount
-        }
+        DecisionOutcome::Reject => unreachable!("rejections award nothing"),
+        DecisionOutcome::Approve => decision.amount_minor.unwrap_or(payable),
         DecisionOutcome::PartiallyApprove => {
             let amount = decision.amount_minor.ok_or_else(|| {
                 AppError::field("/amount", "required", "a partial approval names its amount")
             })?;
-            if amount >= payable {
+            if amount > payable {
+                return Err(exceeds_payable(claim, amount));
+            }
+            if amount == payable {
                 return Err(AppError::field(
                     "/amount",
                     "not_partial",
@@ -547,43 +700,114 @@ pub fn decide(
         }
     };
     if amount > payable {
-        return Err(AppError::new(
-            ErrorCode::DecisionExceedsPayable,
-            format!(
-                "{} is more than the payable {}",
-                format_minor(amount, claim.currency),
-                format_minor(payable, claim.currency)
-            ),
-        )
-        .with("payable", format_minor(payable, claim.currency)));
+        return Err(exceeds_payable(claim, amount));
     }
-    claim.decision_outcome = Some(
-        serde_json::to_value(decision.outcome)?
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    );
+    if amount == 0 {
+        return Err(AppError::field(
+            "/amount",
+            "not_positive",
+            "an award is more than zero; reject the claim instead",
+        ));
+    }
+    Ok(amount)
+}
+
+/// Reverses the expense booked when the claim was approved (a claim under
+/// review rejected or reduced). Its entry keeps the claim as its source.
+fn reverse_award(conn: &mut DbConnection, fund: &Fund, claim: &mut Claim, by: &str) -> AppResult<()> {
+    let Some(entry_id) = claim.approval_entry_id.take() else {
+        return Ok(());
+    };
+    let mut booking = Booking::open(conn, fund.id)?;
+    reverse_entry(
+        conn,
+        &mut booking,
+        Reversal {
+            entry_id: &entry_id,
+            only_kind: Some(APPROVAL_KIND),
+            effective_date: crate::time::today(),
+            memo: format!(
+                "Reversal of the award to claim {} ({}) on review",
+                claim.id, claim.benefit
+            ),
+            created_by: by,
+            kind: AWARD_REVERSAL_KIND,
+        },
+    )?;
+    booking.close(conn)?;
+    claim.approved_at = None;
+    Ok(())
+}
+
+/// An officer's decision, on a fresh assessment. Above the threshold an
+/// entitlement waits for a second approver; a discretionary award waits for the
+/// committee; otherwise approval is final and books the award. A claim under
+/// review whose award was booked keeps that booking when the officer confirms
+/// the same amount; rejecting or changing it reverses the booking first.
+pub fn decide(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    id: &str,
+    decision: &Decision,
+    decider: &Caller,
+) -> AppResult<(Claim, Vec<NewEvent>)> {
+    let mut claim = fresh(conn, fund, id)?;
+    let action = match decision.outcome {
+        DecisionOutcome::Reject => Action::Reject,
+        _ => Action::Award,
+    };
+    status::ensure_may(&claim.id, action, claim.status)?;
+    if action == Action::Reject && decision.reasons.is_empty() {
+        return Err(AppError::field(
+            "/reasons",
+            "required",
+            "a rejection gives its reasons",
+        ));
+    }
+    reassess_now(conn, fund, &mut claim, cause::DECISION, &decider.subject)?;
+    let amount = match action {
+        Action::Reject => 0,
+        _ => award_amount(&claim, decision)?,
+    };
+    let booked = claim
+        .approval_entry_id
+        .is_some()
+        .then(|| claim.decided_amount_minor.unwrap_or(0));
+    let mut events = Vec::new();
+    if booked.is_some() && booked != Some(amount) {
+        reverse_award(conn, fund, &mut claim, &decider.subject)?;
+        events.push(event(fund, event_kind::CLAIM_AWARD_REVERSED, &claim));
+    }
+    if claim.status == ClaimStatus::UnderReview {
+        // A new decision: the approvals of the one under review no longer count.
+        store::clear_approvals(conn, &claim.id)?;
+        claim.approvals.clear();
+    }
+    claim.decision_outcome = Some(decision.outcome.as_str().to_string());
     claim.decided_amount_minor = Some(amount);
     claim.decision_reasons = decision.reasons.clone();
     claim.decision_note = decision.note.clone();
     claim.decided_by = Some(decider.subject.clone());
     claim.decided_at = Some(crate::time::now());
-    let mut events = Vec::new();
-    if decision.outcome == DecisionOutcome::Reject {
-        claim.status = status::REJECTED.to_string();
+    if action == Action::Reject {
+        claim.move_to(action, ClaimStatus::Rejected)?;
         store::update(conn, &claim)?;
         events.push(event(fund, event_kind::CLAIM_REJECTED, &claim));
         return Ok((claim, events));
     }
     let (threshold, _) = approval_rules(conn, fund, &claim)?;
-    claim.status = match claim.assessment.track {
-        Some(Track::Discretionary) => status::AWAITING_COMMITTEE.to_string(),
-        _ if amount > threshold => status::AWAITING_SECOND_APPROVAL.to_string(),
-        _ => {
-            finalize(conn, fund, &mut claim)?;
-            claim.status.clone()
+    if booked == Some(amount) {
+        // Confirming the award already booked and approved: it stands again,
+        // ranked from now.
+        claim.approved_at = Some(crate::time::now());
+        claim.move_to(action, approved_status(decision.outcome))?;
+    } else {
+        match claim.assessment.track {
+            Some(Track::Discretionary) => claim.move_to(action, ClaimStatus::AwaitingCommittee)?,
+            _ if amount > threshold => claim.move_to(action, ClaimStatus::AwaitingSecondApproval)?,
+            _ => finalize(conn, fund, &mut claim, action)?,
         }
-    };
+    }
     store::update(conn, &claim)?;
     events.push(event(fund, event_kind::CLAIM_DECIDED, &claim));
     if claim.approved_at.is_some() {
@@ -592,8 +816,21 @@ pub fn decide(
     Ok((claim, events))
 }
 
+fn approved_status(outcome: DecisionOutcome) -> ClaimStatus {
+    if outcome == DecisionOutcome::PartiallyApprove {
+        ClaimStatus::PartiallyApproved
+    } else {
+        ClaimStatus::Approved
+    }
+}
+
 /// Final approval: books benefit expense against benefits payable.
-fn finalize(conn: &mut DbConnection, fund: &Fund, claim: &mut Claim) -> AppResult<()> {
+fn finalize(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    claim: &mut Claim,
+    action: Action,
+) -> AppResult<()> {
     let amount = claim.decided_amount_minor.expect("decided");
     let mut booking = Booking::open(conn, fund.id)?;
     let entry = booking.post(
@@ -624,15 +861,16 @@ fn finalize(conn: &mut DbConnection, fund: &Fund, claim: &mut Claim) -> AppResul
     booking.close(conn)?;
     claim.approval_entry_id = Some(entry.id);
     claim.approved_at = Some(crate::time::now());
-    claim.status = if claim.decision_outcome.as_deref() == Some("partially_approve") {
-        status::PARTIALLY_APPROVED.to_string()
-    } else {
-        status::APPROVED.to_string()
+    let outcome = match claim.decision_outcome.as_deref() {
+        Some("partially_approve") => DecisionOutcome::PartiallyApprove,
+        _ => DecisionOutcome::Approve,
     };
-    Ok(())
+    claim.move_to(action, approved_status(outcome))
 }
 
-/// A second approval (above the threshold) or a committee member's approval.
+/// A second approval (above the threshold) or a committee member's approval, on
+/// a fresh assessment: an award the records no longer allow is refused (and
+/// [`review`] then sends the claim back to an officer).
 pub fn approve(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -641,11 +879,7 @@ pub fn approve(
     note: Option<String>,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
     let mut claim = fresh(conn, fund, id)?;
-    if ![status::AWAITING_SECOND_APPROVAL, status::AWAITING_COMMITTEE]
-        .contains(&claim.status.as_str())
-    {
-        return Err(conflict(&claim, "approved"));
-    }
+    status::ensure_may(&claim.id, Action::Approve, claim.status)?;
     if claim.decided_by.as_deref() == Some(approver.subject.as_str()) {
         return Err(AppError::new(
             ErrorCode::SelfApproval,
@@ -658,26 +892,101 @@ pub fn approve(
             format!("{} has already approved this claim", approver.subject),
         ));
     }
+    reassess_now(conn, fund, &mut claim, cause::APPROVAL, &approver.subject)?;
+    if let Some(refusal) = not_eligible(&claim) {
+        return Err(refusal);
+    }
+    let amount = claim.decided_amount_minor.unwrap_or(0);
+    if amount > claim.payable_minor {
+        return Err(exceeds_payable(&claim, amount));
+    }
     store::add_approval(conn, &claim.id, &approver.subject, note.as_deref())?;
     claim
         .approvals
         .push((approver.subject.clone(), note, crate::time::now()));
     let (_, committee_size) = approval_rules(conn, fund, &claim)?;
-    let needed = if claim.status == status::AWAITING_COMMITTEE {
+    let needed = if claim.status == ClaimStatus::AwaitingCommittee {
         committee_size as usize
     } else {
         1
     };
     let mut events = vec![event(fund, event_kind::CLAIM_APPROVAL_GIVEN, &claim)];
     if claim.approvals.len() >= needed {
-        finalize(conn, fund, &mut claim)?;
+        finalize(conn, fund, &mut claim, Action::Approve)?;
         events.push(event(fund, event_kind::CLAIM_APPROVED, &claim));
     }
     store::update(conn, &claim)?;
     Ok((claim, events))
 }
 
-/// Pays an approved claim from cash, or leaves it waiting for funds.
+/// After a decision or approval was refused as no longer allowed (its own
+/// transaction rolled back): re-assesses the claim afresh under the fund lock and
+/// keeps that assessment, so the claim shows what the officer now sees; a
+/// decision waiting for approval that no longer stands goes back to an officer
+/// (`under_review`). Returns `None` when the claim has moved on meanwhile or
+/// its assessment is unchanged.
+pub fn review(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    id: &str,
+    cause: &str,
+    by: &str,
+) -> AppResult<Option<(Claim, Vec<NewEvent>)>> {
+    let mut claim = fresh(conn, fund, id)?;
+    let action = match claim.status {
+        ClaimStatus::AwaitingSecondApproval | ClaimStatus::AwaitingCommittee => Action::Approve,
+        ClaimStatus::Submitted | ClaimStatus::Appealed | ClaimStatus::UnderReview => Action::Award,
+        _ => return Ok(None),
+    };
+    let worker = worker_of(conn, &claim)?;
+    let versions = versions(conn, fund)?;
+    let assessment = assess_now(conn, fund, &versions, &worker, &claim)?;
+    if assessment == claim.assessment {
+        // Nothing changed since the last assessment: the refusal was the request's own.
+        return Ok(None);
+    }
+    keep_assessment(conn, &mut claim, assessment, cause, by)?;
+    let mut events = vec![event(fund, event_kind::CLAIM_REASSESSED, &claim)];
+    if action == Action::Approve {
+        if undermined(&claim) {
+            claim.move_to(action, ClaimStatus::UnderReview)?;
+            events.push(event(fund, event_kind::CLAIM_REVIEW_REQUIRED, &claim));
+        }
+    }
+    store::update(conn, &claim)?;
+    Ok(Some((claim, events)))
+}
+
+/// A payment's date: no earlier than the approval, no later than today.
+fn check_paid_on(claim: &Claim, paid_on: NaiveDate) -> AppResult<()> {
+    let today = crate::time::today();
+    let approved_on = claim.approved_at.map(|t| t.date());
+    let problem = if paid_on > today {
+        Some(("in_future", format!("a payment is dated today ({today}) or earlier")))
+    } else if let Some(approved_on) = approved_on.filter(|a| paid_on < *a) {
+        Some((
+            "before_approval",
+            format!(
+                "claim {} was approved on {approved_on}; its payment is dated on or after that",
+                claim.id
+            ),
+        ))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some((code, message)) => Err(AppError::validation(vec![FieldError::new(
+            "/paid_on", code, message,
+        )])),
+    }
+}
+
+/// Pays an approved claim from cash, on a fresh assessment. An award the records
+/// no longer allow is not paid: the claim goes back to an officer
+/// (`under_review`). A claim does not overtake claims already waiting for funds:
+/// it joins the queue behind them. When cash would go below zero as of any date
+/// from `paid_on` on, it waits for funds.
 pub fn pay(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -687,23 +996,47 @@ pub fn pay(
     by: &str,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
     let mut booking = Booking::open(conn, fund.id)?;
-    let mut claim =
-        store::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("no claim {id}")))?;
-    if ![
-        status::APPROVED,
-        status::PARTIALLY_APPROVED,
-        status::AWAITING_FUNDS,
-    ]
-    .contains(&claim.status.as_str())
-    {
-        return Err(conflict(&claim, "paid"));
-    }
+    let mut claim = found(conn, id)?;
+    status::ensure_may(&claim.id, Action::Pay, claim.status)?;
+    check_paid_on(&claim, paid_on)?;
     claim.payee_reference = payee_reference.or(claim.payee_reference.clone());
-    let events = pay_in(conn, &mut booking, fund, &mut claim, paid_on, by)?;
+    let queue = store::awaiting_funds(conn, fund.id)?;
+    let ahead = queue
+        .iter()
+        .take_while(|w| w.id != claim.id)
+        .any(|w| w.currency == claim.currency);
+    let events = if ahead {
+        reassess_now(conn, fund, &mut claim, cause::PAYMENT, by)?;
+        if undermined(&claim) {
+            send_to_review(fund, &mut claim, Action::Pay)?
+        } else {
+            queue_for_funds(fund, &mut claim, Action::Pay)?
+        }
+    } else {
+        pay_in(conn, &mut booking, fund, &mut claim, paid_on, by, Action::Pay)?
+    };
+    store::update(conn, &claim)?;
     booking.close(conn)?;
     Ok((claim, events))
 }
 
+fn send_to_review(fund: &Fund, claim: &mut Claim, action: Action) -> AppResult<Vec<NewEvent>> {
+    claim.move_to(action, ClaimStatus::UnderReview)?;
+    claim.queued_at = None;
+    Ok(vec![event(fund, event_kind::CLAIM_REVIEW_REQUIRED, claim)])
+}
+
+fn queue_for_funds(fund: &Fund, claim: &mut Claim, action: Action) -> AppResult<Vec<NewEvent>> {
+    if claim.status == ClaimStatus::AwaitingFunds {
+        return Ok(Vec::new());
+    }
+    claim.move_to(action, ClaimStatus::AwaitingFunds)?;
+    claim.queued_at = Some(crate::time::now());
+    Ok(vec![event(fund, event_kind::CLAIM_AWAITING_FUNDS, claim)])
+}
+
+/// Re-assesses and pays one claim inside an open booking; the caller writes
+/// the claim.
 fn pay_in(
     conn: &mut DbConnection,
     booking: &mut Booking,
@@ -711,7 +1044,16 @@ fn pay_in(
     claim: &mut Claim,
     paid_on: NaiveDate,
     by: &str,
+    action: Action,
 ) -> AppResult<Vec<NewEvent>> {
+    let cause = match action {
+        Action::PaymentRun => cause::PAYMENT_RUN,
+        _ => cause::PAYMENT,
+    };
+    reassess_now(conn, fund, claim, cause, by)?;
+    if undermined(claim) {
+        return send_to_review(fund, claim, action);
+    }
     let amount = claim
         .decided_amount_minor
         .expect("approved claims have an amount");
@@ -737,31 +1079,24 @@ fn pay_in(
             },
         ],
     };
-    match booking.prepare(entry) {
+    match booking.prepare(conn, entry) {
         Ok(prepared) => {
             let entry = booking.commit(conn, prepared)?;
             claim.payment_entry_id = Some(entry.id);
             claim.paid_on = Some(paid_on);
-            claim.status = status::PAID.to_string();
-            store::update(conn, claim)?;
+            claim.queued_at = None;
+            claim.move_to(action, ClaimStatus::Paid)?;
             Ok(vec![event(fund, event_kind::CLAIM_PAID, claim)])
         }
-        Err(e) if e.code == ErrorCode::InsufficientFunds => {
-            let newly = claim.status != status::AWAITING_FUNDS;
-            claim.status = status::AWAITING_FUNDS.to_string();
-            store::update(conn, claim)?;
-            Ok(if newly {
-                vec![event(fund, event_kind::CLAIM_AWAITING_FUNDS, claim)]
-            } else {
-                Vec::new()
-            })
-        }
+        Err(e) if e.code == ErrorCode::InsufficientFunds => queue_for_funds(fund, claim, action),
         Err(e) => Err(e),
     }
 }
 
-/// Pays claims waiting for funds, first approved first, while cash lasts; stops
-/// at the first that cash does not cover, so none is overtaken.
+/// Pays claims waiting for funds, in queue order, while cash lasts; stops at
+/// the first that cash does not cover (as of any date from `paid_on` on), so
+/// none is overtaken. Each claim is re-assessed first; one whose award no
+/// longer stands goes back to an officer and the run goes on.
 pub fn payment_run(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -769,19 +1104,36 @@ pub fn payment_run(
     by: &str,
 ) -> AppResult<(Vec<Claim>, Vec<Claim>, Vec<NewEvent>)> {
     let mut booking = Booking::open(conn, fund.id)?;
+    let queue = store::awaiting_funds(conn, fund.id)?;
+    for claim in &queue {
+        check_paid_on(claim, paid_on)?;
+    }
     let mut paid = Vec::new();
     let mut waiting = Vec::new();
     let mut events = Vec::new();
     let mut stopped = false;
-    for mut claim in store::awaiting_funds(conn, fund.id)? {
-        if !stopped {
-            events.extend(pay_in(conn, &mut booking, fund, &mut claim, paid_on, by)?);
-        }
-        if claim.status == status::PAID {
-            paid.push(claim);
-        } else {
-            stopped = true;
+    for mut claim in queue {
+        if stopped {
             waiting.push(claim);
+            continue;
+        }
+        events.extend(pay_in(
+            conn,
+            &mut booking,
+            fund,
+            &mut claim,
+            paid_on,
+            by,
+            Action::PaymentRun,
+        )?);
+        store::update(conn, &claim)?;
+        match claim.status {
+            ClaimStatus::Paid => paid.push(claim),
+            ClaimStatus::UnderReview => {}
+            _ => {
+                stopped = true;
+                waiting.push(claim);
+            }
         }
     }
     booking.close(conn)?;
@@ -795,10 +1147,8 @@ pub fn withdraw(
     id: &str,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
     let mut claim = fresh(conn, fund, id)?;
-    if ![status::SUBMITTED, status::PENDING_DOCUMENTS].contains(&claim.status.as_str()) {
-        return Err(conflict(&claim, "withdrawn"));
-    }
-    claim.status = status::WITHDRAWN.to_string();
+    status::ensure_may(&claim.id, Action::Withdraw, claim.status)?;
+    claim.move_to(Action::Withdraw, ClaimStatus::Withdrawn)?;
     store::update(conn, &claim)?;
     Ok((
         claim.clone(),
@@ -807,11 +1157,14 @@ pub fn withdraw(
 }
 
 /// The one appeal of a rejection: the claim is assessed again and awaits a new decision.
-pub fn appeal(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<(Claim, Vec<NewEvent>)> {
+pub fn appeal(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    id: &str,
+    by: &str,
+) -> AppResult<(Claim, Vec<NewEvent>)> {
     let mut claim = fresh(conn, fund, id)?;
-    if claim.status != status::REJECTED {
-        return Err(conflict(&claim, "appealed"));
-    }
+    status::ensure_may(&claim.id, Action::Appeal, claim.status)?;
     if claim.appealed {
         return Err(AppError::new(
             ErrorCode::AlreadyAppealed,
@@ -823,10 +1176,9 @@ pub fn appeal(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<(Clai
     claim.decided_amount_minor = None;
     claim.decided_by = None;
     claim.decided_at = None;
-    let worker = worker_of(conn, &claim)?;
-    let versions = versions(conn, fund)?;
-    reassess(conn, fund, &versions, &worker, &mut claim)?;
-    claim.status = status_after_assessment(&claim).to_string();
+    reassess_now(conn, fund, &mut claim, cause::APPEAL, by)?;
+    let next = status_after_assessment(&claim);
+    claim.move_to(Action::Appeal, next)?;
     store::update(conn, &claim)?;
     Ok((
         claim.clone(),

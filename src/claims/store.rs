@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::Claim;
-use crate::db::schema::{claim_approvals, claim_documents, claims};
+use super::{AssessmentRecord, Claim, ClaimStatus, StoredAssessment};
+use crate::db::schema::{claim_approvals, claim_assessments, claim_documents, claims};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::money::Currency;
@@ -27,7 +27,6 @@ type ClaimRow = (
         Option<String>,
         String,
         String,
-        Option<String>,
     ),
     (
         String,
@@ -47,6 +46,7 @@ type ClaimRow = (
         NaiveDateTime,
         String,
     ),
+    Option<NaiveDateTime>,
 );
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
@@ -55,7 +55,9 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
 }
 
 fn from_row(r: ClaimRow) -> AppResult<Claim> {
-    let (a, b) = r;
+    let (a, b, queued_at) = r;
+    let assessment: StoredAssessment = serde_json::from_str(&b.0)
+        .map_err(|e| AppError::internal(format!("stored assessment: {e}")))?;
     Ok(Claim {
         id: a.0,
         fund_id: a.1,
@@ -71,10 +73,10 @@ fn from_row(r: ClaimRow) -> AppResult<Claim> {
         grade: a.11,
         description: a.12,
         currency: Currency::parse(&a.13).map_err(|e| AppError::internal(e.to_string()))?,
-        status: a.14,
-        rule_version: a.15,
-        assessment: serde_json::from_str(&b.0)
-            .map_err(|e| AppError::internal(format!("stored assessment: {e}")))?,
+        status: ClaimStatus::parse(&a.14)
+            .ok_or_else(|| AppError::internal(format!("stored claim status {}", a.14)))?,
+        rule_version: assessment.rule_version.clone(),
+        assessment,
         payable_minor: b.1,
         decision_outcome: b.2,
         decided_amount_minor: b.3,
@@ -94,8 +96,10 @@ fn from_row(r: ClaimRow) -> AppResult<Claim> {
         appealed: b.13,
         created_at: b.14,
         created_by: b.15,
+        queued_at,
         documents: Vec::new(),
         approvals: Vec::new(),
+        assessments: Vec::new(),
     })
 }
 
@@ -118,7 +122,6 @@ macro_rules! claim_columns {
                 claims::description,
                 claims::currency,
                 claims::status,
-                claims::rule_version,
             ),
             (
                 claims::assessment,
@@ -138,9 +141,13 @@ macro_rules! claim_columns {
                 claims::created_at,
                 claims::created_by,
             ),
+            claims::queued_at,
         )
     };
 }
+
+/// (claim id, when, cause, by whom, the assessment as JSON).
+type AssessmentRow = (String, NaiveDateTime, String, String, String);
 
 fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<Claim>> {
     let mut out = rows
@@ -170,7 +177,32 @@ fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<C
             claim_approvals::approved_at,
         ))
         .load(conn)?;
+    let history: Vec<AssessmentRow> = claim_assessments::table
+        .filter(claim_assessments::claim_id.eq_any(&ids))
+        .order((claim_assessments::claim_id.asc(), claim_assessments::line.asc()))
+        .select((
+            claim_assessments::claim_id,
+            claim_assessments::assessed_at,
+            claim_assessments::cause,
+            claim_assessments::assessed_by,
+            claim_assessments::assessment,
+        ))
+        .load(conn)?;
     for claim in &mut out {
+        claim.assessments = history
+            .iter()
+            .filter(|h| h.0 == claim.id)
+            .map(|(_, at, cause, by, assessment)| {
+                Ok(AssessmentRecord {
+                    assessed_at: *at,
+                    cause: cause.clone(),
+                    assessed_by: by.clone(),
+                    assessment: serde_json::from_str(assessment).map_err(|e| {
+                        AppError::internal(format!("stored assessment history: {e}"))
+                    })?,
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
         claim.documents = documents
             .iter()
             .filter(|d| d.0 == claim.id)
@@ -240,12 +272,17 @@ pub fn list(conn: &mut DbConnection, fund_id: i64, filter: &ClaimFilter) -> AppR
     with_details(conn, rows)
 }
 
-/// Claims of a fund waiting for funds, first approved first.
+/// Claims of a fund waiting for funds, in the order they joined the queue
+/// (then first approved first).
 pub fn awaiting_funds(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Claim>> {
     let rows: Vec<ClaimRow> = claims::table
         .filter(claims::fund_id.eq(fund_id))
-        .filter(claims::status.eq("awaiting_funds"))
-        .order((claims::approved_at.asc(), claims::id.asc()))
+        .filter(claims::status.eq(ClaimStatus::AwaitingFunds.as_str()))
+        .order((
+            claims::queued_at.asc(),
+            claims::approved_at.asc(),
+            claims::id.asc(),
+        ))
         .select(claim_columns!())
         .load(conn)?;
     with_details(conn, rows)
@@ -276,8 +313,7 @@ pub fn insert(conn: &mut DbConnection, c: &Claim) -> AppResult<()> {
                 claims::grade.eq(&c.grade),
                 claims::description.eq(&c.description),
                 claims::currency.eq(c.currency.code()),
-                claims::status.eq(&c.status),
-                claims::rule_version.eq(&c.rule_version),
+                claims::status.eq(c.status.as_str()),
             ),
             (
                 claims::assessment.eq(serde_json::to_string(&c.assessment)?),
@@ -317,9 +353,9 @@ pub fn update(conn: &mut DbConnection, c: &Claim) -> AppResult<()> {
     diesel::update(claims::table.find(&c.id))
         .set((
             (
-                claims::status.eq(&c.status),
+                claims::status.eq(c.status.as_str()),
                 claims::claimed_amount_minor.eq(c.claimed_amount_minor),
-                claims::rule_version.eq(&c.rule_version),
+                claims::grade.eq(&c.grade),
                 claims::assessment.eq(serde_json::to_string(&c.assessment)?),
                 claims::payable_minor.eq(c.payable_minor),
                 claims::decision_outcome.eq(&c.decision_outcome),
@@ -336,7 +372,33 @@ pub fn update(conn: &mut DbConnection, c: &Claim) -> AppResult<()> {
                 claims::paid_on.eq(c.paid_on),
                 claims::payee_reference.eq(&c.payee_reference),
                 claims::appealed.eq(c.appealed),
+                claims::queued_at.eq(c.queued_at),
             ),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps an assessment in the claim's history, as the next line.
+pub fn add_assessment(
+    conn: &mut DbConnection,
+    claim_id: &str,
+    line: usize,
+    record: &AssessmentRecord,
+) -> AppResult<()> {
+    let a: &StoredAssessment = &record.assessment;
+    diesel::insert_into(claim_assessments::table)
+        .values((
+            claim_assessments::claim_id.eq(claim_id),
+            claim_assessments::line.eq(line as i32),
+            claim_assessments::assessed_at.eq(record.assessed_at),
+            claim_assessments::cause.eq(&record.cause),
+            claim_assessments::assessed_by.eq(&record.assessed_by),
+            claim_assessments::rule_version.eq(&a.rule_version),
+            claim_assessments::outcome.eq(text(&a.outcome)),
+            claim_assessments::amount_minor.eq(a.amount_minor),
+            claim_assessments::payable_minor.eq(a.payable_minor),
+            claim_assessments::assessment.eq(serde_json::to_string(a)?),
         ))
         .execute(conn)?;
     Ok(())
@@ -367,4 +429,12 @@ pub fn count_by_status(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<(
         .select((claims::status, diesel::dsl::count_star()))
         .order(claims::status.asc())
         .load(conn)?)
+}
+
+/// Forgets the approvals of a decision that no longer stands (the audit log and
+/// the event feed keep them).
+pub fn clear_approvals(conn: &mut DbConnection, claim_id: &str) -> AppResult<()> {
+    diesel::delete(claim_approvals::table.filter(claim_approvals::claim_id.eq(claim_id)))
+        .execute(conn)?;
+    Ok(())
 }

@@ -248,7 +248,7 @@ impl Recorder {
         created_by: &str,
         at: &str,
     ) -> AppResult<Result<Recorded, AppError>> {
-        match plan(fund, self, new, created_by, at) {
+        match plan(conn, fund, self, new, created_by, at) {
             Ok(Plan::Existing(c)) => Ok(Ok(Recorded::Existing(c))),
             Ok(Plan::New(c, entry)) => {
                 let entry = self.booking.commit(conn, entry)?;
@@ -360,6 +360,7 @@ enum Plan {
 /// its journal entry, writing nothing: a refusal leaves no trace, so a batch
 /// item needs no savepoint. `at` prefixes field paths (`/items/3`).
 fn plan(
+    conn: &mut DbConnection,
     fund: &Fund,
     recorder: &Recorder,
     new: &NewContribution,
@@ -480,7 +481,7 @@ fn plan(
             currency: c,
         });
     }
-    let prepared = booking.prepare(NewEntry {
+    let prepared = booking.prepare(conn, NewEntry {
         effective_date: new.paid_on,
         kind: ENTRY_KIND,
         memo: format!("Contribution of worker {worker} under {rule_version}"),

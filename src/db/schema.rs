@@ -259,7 +259,6 @@ diesel::table! {
         description -> Nullable<Text>,
         currency -> Text,
         status -> Text,
-        rule_version -> Nullable<Text>,
         assessment -> Text,
         payable_minor -> BigInt,
         decision_outcome -> Nullable<Text>,
@@ -276,6 +275,22 @@ diesel::table! {
         appealed -> Bool,
         created_at -> Timestamp,
         created_by -> Text,
+        queued_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    claim_assessments (claim_id, line) {
+        claim_id -> Text,
+        line -> Integer,
+        assessed_at -> Timestamp,
+        cause -> Text,
+        assessed_by -> Text,
+        rule_version -> Nullable<Text>,
+        outcome -> Text,
+        amount_minor -> BigInt,
+        payable_minor -> BigInt,
+        assessment -> Text,
     }
 }
 
@@ -300,7 +315,13 @@ diesel::table! {
 
 diesel::joinable!(claim_documents -> claims (claim_id));
 diesel::joinable!(claim_approvals -> claims (claim_id));
-diesel::allow_tables_to_appear_in_same_query!(claims, claim_documents, claim_approvals);
+diesel::joinable!(claim_assessments -> claims (claim_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    claims,
+    claim_documents,
+    claim_approvals,
+    claim_assessments
+);
 
 diesel::joinable!(claims -> workers (worker_id));
 diesel::allow_tables_to_appear_in_same_query!(claims, workers);

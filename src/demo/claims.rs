@@ -14,7 +14,9 @@ use super::{record_audit, Actors};
 use crate::audit::events::{self, NewEvent};
 use crate::auth::Caller;
 use crate::claims::assess::Versions;
-use crate::claims::{self, status, Claim, Decision, DecisionOutcome, NewClaim};
+use crate::claims::{
+    self, Claim, ClaimStatus, Decision, DecisionOutcome, NewClaim, Supplement,
+};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::funds::Fund;
@@ -42,18 +44,18 @@ fn request<T>(
 }
 
 /// The status each goal ends in (a paid goal may wait for funds instead).
-fn expected(goal: Goal) -> &'static [&'static str] {
+fn expected(goal: Goal) -> &'static [ClaimStatus] {
     match goal {
-        Goal::Submitted => &[status::SUBMITTED],
-        Goal::PendingDocuments => &[status::PENDING_DOCUMENTS],
-        Goal::Withdrawn => &[status::WITHDRAWN],
-        Goal::Rejected => &[status::REJECTED],
-        Goal::Appealed => &[status::APPEALED],
-        Goal::AwaitingSecondApproval => &[status::AWAITING_SECOND_APPROVAL],
-        Goal::AwaitingCommittee => &[status::AWAITING_COMMITTEE],
-        Goal::Approved => &[status::APPROVED],
-        Goal::PartiallyApproved => &[status::PARTIALLY_APPROVED],
-        Goal::Paid | Goal::PartiallyPaid => &[status::PAID, status::AWAITING_FUNDS],
+        Goal::Submitted => &[ClaimStatus::Submitted],
+        Goal::PendingDocuments => &[ClaimStatus::PendingDocuments],
+        Goal::Withdrawn => &[ClaimStatus::Withdrawn],
+        Goal::Rejected => &[ClaimStatus::Rejected],
+        Goal::Appealed => &[ClaimStatus::Appealed],
+        Goal::AwaitingSecondApproval => &[ClaimStatus::AwaitingSecondApproval],
+        Goal::AwaitingCommittee => &[ClaimStatus::AwaitingCommittee],
+        Goal::Approved => &[ClaimStatus::Approved],
+        Goal::PartiallyApproved => &[ClaimStatus::PartiallyApproved],
+        Goal::Paid | Goal::PartiallyPaid => &[ClaimStatus::Paid, ClaimStatus::AwaitingFunds],
     }
 }
 
@@ -97,7 +99,7 @@ impl<'a> ClaimDriver<'a> {
     ) -> AppResult<()> {
         for s in scenarios {
             let claim = self.drive(conn, rng, s)?;
-            if !expected(s.goal).contains(&claim.status.as_str()) {
+            if !expected(s.goal).contains(&claim.status) {
                 log::debug!(
                     "{}: claim {} of {} meant to end {:?} is {}: {:?}",
                     self.fund.code,
@@ -126,7 +128,14 @@ impl<'a> ClaimDriver<'a> {
                 conn,
                 "claim.add_documents",
                 &self.actors.officer,
-                |conn, fund| claims::add_documents(conn, fund, &claim.id, sent, None),
+                |conn, fund| {
+                    let supplement = Supplement {
+                        documents: sent.to_vec(),
+                        ..Supplement::default()
+                    };
+                    let by = &self.actors.officer.subject;
+                    claims::add_documents(conn, fund, &claim.id, &supplement, by)
+                },
             )?;
         }
         let claim = match s.goal {
@@ -136,7 +145,7 @@ impl<'a> ClaimDriver<'a> {
             Goal::Appealed => {
                 let rejected = self.reject(conn, &claim)?;
                 self.change(conn, "claim.appeal", &self.actors.officer, |conn, fund| {
-                    claims::appeal(conn, fund, &rejected.id)
+                    claims::appeal(conn, fund, &rejected.id, &self.actors.officer.subject)
                 })?
             }
             _ => self.award(conn, rng, claim, s.goal)?,
@@ -291,7 +300,7 @@ impl<'a> ClaimDriver<'a> {
         claim: Claim,
         goal: Goal,
     ) -> AppResult<Claim> {
-        if claim.status != status::SUBMITTED || claim.payable_minor == 0 {
+        if claim.status != ClaimStatus::Submitted || claim.payable_minor == 0 {
             return self.reject(conn, &claim);
         }
         let partial = matches!(goal, Goal::PartiallyApproved | Goal::PartiallyPaid);
@@ -313,11 +322,11 @@ impl<'a> ClaimDriver<'a> {
             },
         };
         let mut claim = self.decide(conn, &claim, &decision)?;
-        if claim.status == status::AWAITING_SECOND_APPROVAL && goal != Goal::AwaitingSecondApproval
+        if claim.status == ClaimStatus::AwaitingSecondApproval && goal != Goal::AwaitingSecondApproval
         {
             claim = self.approve(conn, &claim, &self.actors.approvers[0])?;
         }
-        if claim.status == status::AWAITING_COMMITTEE {
+        if claim.status == ClaimStatus::AwaitingCommittee {
             let size = self.committee_size(&claim).min(self.actors.approvers.len());
             let approvals = if goal == Goal::AwaitingCommittee {
                 rng.usize(0..size)
@@ -329,7 +338,7 @@ impl<'a> ClaimDriver<'a> {
             }
         }
         if goal.is_paid()
-            && [status::APPROVED, status::PARTIALLY_APPROVED].contains(&claim.status.as_str())
+            && [ClaimStatus::Approved, ClaimStatus::PartiallyApproved].contains(&claim.status)
         {
             claim = self.pay(conn, &claim)?;
         }
@@ -346,21 +355,21 @@ impl<'a> ClaimDriver<'a> {
         s: &Scenario,
     ) -> AppResult<()> {
         let awarded = [
-            status::APPROVED,
-            status::PARTIALLY_APPROVED,
-            status::PAID,
-            status::AWAITING_FUNDS,
+            ClaimStatus::Approved,
+            ClaimStatus::PartiallyApproved,
+            ClaimStatus::Paid,
+            ClaimStatus::AwaitingFunds,
         ];
-        let paid = [status::PAID, status::AWAITING_FUNDS].contains(&main.status.as_str());
+        let paid = [ClaimStatus::Paid, ClaimStatus::AwaitingFunds].contains(&main.status);
         for rider in riders {
             if !is_open(&rider) {
                 continue;
             }
-            match main.status.as_str() {
-                status::WITHDRAWN => {
+            match main.status {
+                ClaimStatus::Withdrawn => {
                     self.withdraw(conn, &rider)?;
                 }
-                status::REJECTED | status::APPEALED => {
+                ClaimStatus::Rejected | ClaimStatus::Appealed => {
                     self.reject(conn, &rider)?;
                 }
                 s_main if awarded.contains(&s_main) => {
@@ -374,11 +383,16 @@ impl<'a> ClaimDriver<'a> {
                             "claim.add_documents",
                             &self.actors.officer,
                             |conn, fund| {
-                                claims::add_documents(conn, fund, &rider.id, &[], Some(expense))
+                                let supplement = Supplement {
+                                    claimed_amount_minor: Some(expense),
+                                    ..Supplement::default()
+                                };
+                                let by = &self.actors.officer.subject;
+                                claims::add_documents(conn, fund, &rider.id, &supplement, by)
                             },
                         )?;
                     }
-                    if rider.status != status::SUBMITTED || rider.payable_minor == 0 {
+                    if rider.status != ClaimStatus::Submitted || rider.payable_minor == 0 {
                         self.reject(conn, &rider)?;
                         continue;
                     }
@@ -389,10 +403,10 @@ impl<'a> ClaimDriver<'a> {
                         note: None,
                     };
                     let mut rider = self.decide(conn, &rider, &approve)?;
-                    if rider.status == status::AWAITING_SECOND_APPROVAL {
+                    if rider.status == ClaimStatus::AwaitingSecondApproval {
                         rider = self.approve(conn, &rider, &self.actors.approvers[0])?;
                     }
-                    if paid && rider.status == status::APPROVED {
+                    if paid && rider.status == ClaimStatus::Approved {
                         self.pay(conn, &rider)?;
                     }
                 }
@@ -404,7 +418,7 @@ impl<'a> ClaimDriver<'a> {
 }
 
 fn is_open(claim: &Claim) -> bool {
-    [status::SUBMITTED, status::PENDING_DOCUMENTS].contains(&claim.status.as_str())
+    [ClaimStatus::Submitted, ClaimStatus::PendingDocuments].contains(&claim.status)
 }
 
 /// A partial award: 40 to 90 percent of what is payable, in whole units; none

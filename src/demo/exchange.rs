@@ -8,7 +8,7 @@
 
 use super::{record_audit, Actors};
 use crate::audit::events;
-use crate::claims::{self, status, ClaimFilter};
+use crate::claims::{self, ClaimFilter, ClaimStatus};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppResult;
 use crate::funds::Fund;
@@ -53,7 +53,7 @@ pub fn fund_waiting_claims(
     actors: &Actors,
 ) -> AppResult<usize> {
     let filter = ClaimFilter {
-        status: Some(status::AWAITING_FUNDS.to_string()),
+        status: Some(ClaimStatus::AwaitingFunds.as_str().to_string()),
         limit: PAGE,
         ..ClaimFilter::default()
     };

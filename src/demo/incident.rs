@@ -10,7 +10,7 @@ use fastrand::Rng;
 use super::plan::{add_days, day_between, WorkerPlan};
 use super::scenario::Goal;
 use crate::rules::document::{BenefitRules, Phase};
-use crate::rules::evaluate::merge_periods;
+use crate::rules::evaluate::active_spans;
 
 /// Days from the incident to the filing, at most (a few days at least).
 const FILING_DELAY_DAYS: i64 = 45;
@@ -53,9 +53,9 @@ pub fn choose(
     } else {
         first_offered
     };
-    let coverage: Vec<Span> = merge_periods(plan.coverage(reversed))
+    let coverage: Vec<Span> = active_spans(&plan.coverage(reversed))
         .into_iter()
-        .map(|p| (p.start, add_days(p.end, p.grace_days as i64)))
+        .map(|s| (s.start, s.until))
         .collect();
     let waited = add_days(coverage.first()?.0, benefit.waiting_days as i64);
     let spans = intersect(

@@ -8,14 +8,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
 use super::workers::{worker_in_scope, ENROLLERS};
+use super::extract::request_id;
 use super::write::{Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
 use crate::audit::events::NewEvent;
 use crate::auth::{Caller, Role, READERS};
 use crate::claims::assess::{Claimant, Outcome};
-use crate::claims::{self, Claim, ClaimFilter, Decision, DecisionOutcome, NewClaim};
+use crate::claims::{
+    self, AssessmentRecord, Claim, ClaimFilter, ClaimStatus, Decision, DecisionOutcome, NewClaim,
+    StoredAssessment, Supplement,
+};
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::Fund;
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 use crate::rules::document::{Phase, Relationship};
@@ -73,7 +77,9 @@ pub struct ClaimRequest {
     /// The documented expense, for reimbursement benefits (fund currency).
     #[schema(value_type = Option<String>)]
     pub claimed_amount: Option<DecimalString>,
-    /// A key of the benefit's `grades` (`"2"`), for schedule benefits.
+    /// A key of the benefit's `grades` (`"2"`), for schedule benefits; may also be
+    /// given later with the documents (medical boards grade later).
+    #[schema(max_length = 16)]
     pub grade: Option<String>,
     #[serde(default)]
     pub documents: Vec<DocumentRequest>,
@@ -136,6 +142,24 @@ fn claimed(
     })
 }
 
+const MAX_GRADE: usize = 16;
+
+fn check_grade(grade: &Option<String>, errors: &mut Vec<FieldError>) {
+    if grade
+        .as_ref()
+        .is_some_and(|g| g.is_empty() || g.chars().count() > MAX_GRADE)
+    {
+        errors.push(
+            FieldError::new(
+                "/grade",
+                "invalid_length",
+                format!("must be 1 to {MAX_GRADE} characters"),
+            )
+            .with_limit(MAX_GRADE),
+        );
+    }
+}
+
 impl ClaimRequest {
     fn validate(self, fund: &Fund, dependants: &[String]) -> AppResult<NewClaim> {
         let mut errors = Vec::new();
@@ -188,6 +212,7 @@ impl ClaimRequest {
             _ => {}
         }
         let claimed_amount_minor = claimed(&self.claimed_amount, fund.currency, &mut errors);
+        check_grade(&self.grade, &mut errors);
         let documents = documents(&self.documents, "/documents", &mut errors);
         if self
             .description
@@ -242,11 +267,35 @@ pub struct AssessmentResponse {
     pub missing_documents: Vec<String>,
 }
 
+/// One assessment in the claim's history: what the officer saw, when and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentHistoryResponse {
+    pub assessed_at: String,
+    /// Why the claim was assessed: `submitted`, `documents`, `decision`, `approval`,
+    /// `payment`, `payment_run` or `appeal`.
+    pub trigger: String,
+    /// Who made the request that caused it.
+    pub assessed_by: String,
+    pub rule_version: Option<String>,
+    pub outcome: Outcome,
+    pub payable: String,
+    pub amount: String,
+    pub reasons: Vec<String>,
+}
+
+/// Why a claim is under review: the decision no longer stands on the records as
+/// they are now, and waits for an officer's new decision.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReviewResponse {
+    /// Reason codes of the re-assessment that undermined the decision.
+    pub reasons: Vec<String>,
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RiderResponse {
     pub id: String,
     pub benefit: String,
-    pub status: String,
+    pub status: ClaimStatus,
     pub assessment: AssessmentResponse,
 }
 
@@ -301,10 +350,17 @@ pub struct ClaimResponse {
     pub description: Option<String>,
     pub documents: Vec<ClaimDocumentResponse>,
     pub currency: String,
-    /// `submitted`, `pending_documents`, `awaiting_second_approval`, `awaiting_committee`,
-    /// `approved`, `partially_approved`, `rejected`, `awaiting_funds`, `paid`, `withdrawn`, `appealed`.
-    pub status: String,
+    /// Where the claim stands (README, "Claim statuses").
+    pub status: ClaimStatus,
+    /// The latest assessment, made at the last action on the claim.
     pub assessment: AssessmentResponse,
+    /// Every assessment, oldest first: the claim is assessed again at every
+    /// decision, approval, payment, payment run, document and appeal.
+    pub assessments: Vec<AssessmentHistoryResponse>,
+    /// Present while the claim is `under_review`.
+    pub review: Option<ReviewResponse>,
+    /// When the claim joined the queue of claims waiting for funds.
+    pub queued_at: Option<String>,
     pub decision: Option<DecisionResponse>,
     pub approvals: Vec<ApprovalResponse>,
     /// The final approval's journal entry (benefit expense against benefits payable).
@@ -316,8 +372,22 @@ pub struct ClaimResponse {
     pub created_by: String,
 }
 
+fn history_response(r: &AssessmentRecord, currency: Currency) -> AssessmentHistoryResponse {
+    let a = &r.assessment;
+    AssessmentHistoryResponse {
+        assessed_at: crate::time::rfc3339(r.assessed_at),
+        trigger: r.cause.clone(),
+        assessed_by: r.assessed_by.clone(),
+        rule_version: a.rule_version.clone(),
+        outcome: a.outcome,
+        payable: format_minor(a.payable_minor, currency),
+        amount: format_minor(a.amount_minor, currency),
+        reasons: a.reasons.clone(),
+    }
+}
+
 fn assessment_response(c: &Claim) -> AssessmentResponse {
-    let a = &c.assessment;
+    let a: &StoredAssessment = &c.assessment;
     AssessmentResponse {
         rule_version: a.rule_version.clone(),
         outcome: a.outcome,
@@ -347,7 +417,7 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
             .map(|r| RiderResponse {
                 id: r.id.clone(),
                 benefit: r.benefit.clone(),
-                status: r.status.clone(),
+                status: r.status,
                 assessment: assessment_response(r),
             })
             .collect(),
@@ -387,6 +457,13 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
                 reference: r.clone(),
             })
             .collect(),
+        assessments: c
+            .assessments
+            .iter()
+            .map(|r| history_response(r, cur))
+            .collect(),
+        review: c.review_reasons().map(|reasons| ReviewResponse { reasons }),
+        queued_at: c.queued_at.map(crate::time::rfc3339),
         claimed_amount: c.claimed_amount_minor.map(|m| format_minor(m, cur)),
         approved_at: c.approved_at.map(crate::time::rfc3339),
         approval_entry_id: c.approval_entry_id.clone(),
@@ -449,6 +526,57 @@ where
             .with_events(events))
         })
         .await
+}
+
+/// After a decision or approval was refused because the records no longer allow
+/// it (its transaction rolled back), keeps a fresh assessment in its own
+/// transaction so the claim shows what the officer now sees, and sends a decision
+/// waiting for approval back to an officer (`under_review`). The refusal is the
+/// answer either way; a failure here is logged, not answered.
+async fn keep_fresh_assessment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    request_id: String,
+    id: String,
+    cause: &'static str,
+    refusal: AppError,
+) -> AppError {
+    if !matches!(
+        refusal.code,
+        ErrorCode::ClaimNotEligible | ErrorCode::DecisionExceedsPayable
+    ) {
+        return refusal;
+    }
+    let kept = web::block(move || -> AppResult<()> {
+        let mut conn = state.pool.get()?;
+        crate::db::write_transaction(&mut conn, |conn| {
+            let (_, fund) = claim_in_scope(conn, &caller, &id)?;
+            let Some((claim, events)) = claims::review(conn, &fund, &id, cause, &caller.subject)?
+            else {
+                return Ok(());
+            };
+            crate::audit::record(
+                conn,
+                &caller,
+                &crate::audit::AuditRecord {
+                    action: "claim.reassess".to_string(),
+                    fund_code: Some(fund.code.clone()),
+                    target: Some(format!("claim {}", claim.id)),
+                    request_id,
+                    outcome: format!("status:{}", claim.status),
+                    status: 200,
+                },
+            )?;
+            crate::audit::events::append(conn, &events)
+        })
+    })
+    .await;
+    match kept {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => log::error!("could not keep the fresh assessment of a refused decision: {e}"),
+        Err(e) => log::error!("could not keep the fresh assessment of a refused decision: {e}"),
+    }
+    refusal
 }
 
 /// Submit a claim for a worker (admin, officer, ministry); riders of the benefit are
@@ -515,7 +643,7 @@ pub async fn get_claim(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClaimQuery {
-    pub status: Option<String>,
+    pub status: Option<ClaimStatus>,
     pub benefit: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
@@ -544,7 +672,7 @@ pub async fn list_claims(
     let page = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = ClaimFilter {
-            status: q.status,
+            status: q.status.map(|s| s.as_str().to_string()),
             benefit: q.benefit,
             after_id: q.after,
             limit: limit + 1,
@@ -568,9 +696,13 @@ pub struct AddDocuments {
     /// The documented expense, for reimbursement benefits.
     #[schema(value_type = Option<String>)]
     pub claimed_amount: Option<DecimalString>,
+    /// The disability grade, for schedule benefits (a key of the benefit's `grades`).
+    #[schema(max_length = 16)]
+    pub grade: Option<String>,
 }
 
-/// Attach documents (and the documented expense) to a claim; it is assessed again.
+/// Attach documents (and the documented expense or the disability grade) to a claim;
+/// it is assessed again.
 #[utoipa::path(
     tag = "claims",
     request_body = AddDocuments,
@@ -592,14 +724,18 @@ pub async fn add_claim_documents(
         &req,
         path.into_inner(),
         body,
-        |conn, _, fund, id, input: AddDocuments| {
+        |conn, caller, fund, id, input: AddDocuments| {
             let mut errors = Vec::new();
-            let docs = documents(&input.documents, "/documents", &mut errors);
-            let amount = claimed(&input.claimed_amount, fund.currency, &mut errors);
+            let supplement = Supplement {
+                documents: documents(&input.documents, "/documents", &mut errors),
+                claimed_amount_minor: claimed(&input.claimed_amount, fund.currency, &mut errors),
+                grade: input.grade,
+            };
+            check_grade(&supplement.grade, &mut errors);
             if !errors.is_empty() {
                 return Err(AppError::validation(errors));
             }
-            claims::add_documents(conn, fund, id, &docs, amount)
+            claims::add_documents(conn, fund, id, &supplement, &caller.subject)
         },
     )
     .await
@@ -643,11 +779,13 @@ pub async fn decide_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    let review = (state.clone(), caller.clone(), request_id(&req));
+    let id = path.into_inner();
     let mutation = Mutation::new(&req, state, caller, "claim.decide", DECIDERS);
-    claim_action(
+    let answer = claim_action(
         mutation,
         &req,
-        path.into_inner(),
+        id.clone(),
         body,
         |conn, caller, fund, id, input: DecisionRequest| {
             let mut errors = Vec::new();
@@ -668,7 +806,14 @@ pub async fn decide_claim(
             claims::decide(conn, fund, id, &decision, caller)
         },
     )
-    .await
+    .await;
+    match answer {
+        Err(e) => {
+            let (state, caller, request) = review;
+            Err(keep_fresh_assessment(state, caller, request, id, claims::cause::DECISION, e).await)
+        }
+        ok => ok,
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -697,17 +842,26 @@ pub async fn approve_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    let review = (state.clone(), caller.clone(), request_id(&req));
+    let id = path.into_inner();
     let mutation = Mutation::new(&req, state, caller, "claim.approve", APPROVERS);
-    claim_action(
+    let answer = claim_action(
         mutation,
         &req,
-        path.into_inner(),
+        id.clone(),
         body,
         |conn, caller, fund, id, input: NoteRequest| {
             claims::approve(conn, fund, id, caller, input.note)
         },
     )
-    .await
+    .await;
+    match answer {
+        Err(e) => {
+            let (state, caller, request) = review;
+            Err(keep_fresh_assessment(state, caller, request, id, claims::cause::APPROVAL, e).await)
+        }
+        ok => ok,
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -857,7 +1011,7 @@ pub async fn appeal_claim(
         &req,
         path.into_inner(),
         body,
-        |conn, _, fund, id, _: NoteRequest| claims::appeal(conn, fund, id),
+        |conn, caller, fund, id, _: NoteRequest| claims::appeal(conn, fund, id, &caller.subject),
     )
     .await
 }

@@ -52,8 +52,11 @@ pub struct RuleVersionList {
 ///
 /// The whole document is validated (RULES.md); every bad field is listed by JSON path. Versions
 /// are immutable: a label or start date already used is 409 `RULE_VERSION_EXISTS`, and a version
-/// that would change the rules for a contribution already recorded is 409
-/// `RULES_WOULD_CHANGE_RECORDS`. When contributions are charged in another currency than the
+/// that would change which version governs a record already made is 409
+/// `RULES_WOULD_CHANGE_RECORDS`: a contribution (the version in force on its `paid_on`;
+/// `contribution_id` names the first) or a claim of any status (the version in force on its
+/// `incident_date`; `claims` names up to 10, `claim_count` counts them). Start a new version
+/// after the last payment date and incident date. When contributions are charged in another currency than the
 /// fund's, cash, tax and income accounts in that currency are created (`1000-USD`, ...).
 #[utoipa::path(
     tag = "rules",

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::funds::{is_country, Fund};
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 use crate::rules::document::Relationship;
-use crate::rules::evaluate::{active_on, merge_periods};
+use crate::rules::evaluate::{active_on, active_spans};
 use crate::workers::{
     self, Contract, ContractEvents, Dependant, NewContract, NewDependant, NewWorker, Sex, Worker,
 };
@@ -828,21 +828,30 @@ pub struct CoveragePeriodResponse {
 pub struct MembershipResponse {
     pub worker_id: String,
     pub on: NaiveDate,
-    /// Whether the worker is covered on `on`, counting grace days.
+    /// Whether the worker is active on `on`: inside the active span (coverage
+    /// plus that period's own grace) of some standing contribution.
     pub active: bool,
-    /// The last day the worker counts as active (coverage end plus grace), when active.
+    /// The last day of the merged active span containing `on` (the last day the
+    /// worker counts as active without paying again), when active.
     pub active_until: Option<NaiveDate>,
     /// Coverage bought by each standing contribution (reversed ones excluded).
     pub periods: Vec<CoveragePeriodResponse>,
-    /// The same periods with overlapping and adjacent ones merged.
+    /// The active spans of those periods (each from its start to its end plus
+    /// its own grace), merged where they overlap or touch, in date order.
     pub merged: Vec<MergedPeriod>,
 }
 
+/// Periods whose active spans overlap or touch, merged.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MergedPeriod {
+    /// The first day of its earliest period.
     pub start: NaiveDate,
+    /// The last day of coverage of any of its periods (grace excluded).
     pub end: NaiveDate,
+    /// Days from `end` to `active_until`: the grace that outlasts the coverage.
     pub grace_days: u32,
+    /// The last active day of the span: the latest of its periods' end plus own grace.
+    pub active_until: NaiveDate,
 }
 
 /// A worker's membership on a date, from the coverage of their contributions.
@@ -875,12 +884,13 @@ pub async fn get_membership(
             on,
             active: until.is_some(),
             active_until: until,
-            merged: merge_periods(periods)
+            merged: active_spans(&periods)
                 .into_iter()
-                .map(|p| MergedPeriod {
-                    start: p.start,
-                    end: p.end,
-                    grace_days: p.grace_days,
+                .map(|s| MergedPeriod {
+                    start: s.start,
+                    end: s.end,
+                    grace_days: s.grace_days(),
+                    active_until: s.until,
                 })
                 .collect(),
             periods: coverage

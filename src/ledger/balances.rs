@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 /// The most lines one statement returns; a longer range is refused.
 pub const MAX_STATEMENT_LINES: i64 = 10_000;
 
-fn sum_amount() -> diesel::expression::SqlLiteral<BigInt> {
+pub(super) fn sum_amount() -> diesel::expression::SqlLiteral<BigInt> {
     sql::<BigInt>("CAST(SUM(postings.amount_minor) AS BIGINT)")
 }
 

@@ -22,6 +22,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::accounts::{list_accounts, Account};
+use super::balances::sum_amount;
 use super::chain::entry_hash;
 use super::entries::{
     already_reversed, check_balanced, check_shape, JournalEntry, NewEntry, Posting,
@@ -128,7 +129,7 @@ impl Booking {
 
     /// Books `entry`: [`Booking::prepare`] then [`Booking::commit`].
     pub fn post(&mut self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<JournalEntry> {
-        let prepared = self.prepare(entry)?;
+        let prepared = self.prepare(conn, entry)?;
         self.commit(conn, prepared)
     }
 
@@ -136,8 +137,10 @@ impl Booking {
     /// Refused unless: it has 2 to 200 positive postings; every account is the
     /// fund's and in the posting's currency; debits equal credits per currency;
     /// it is dated after the closed period; and no account that may not go
-    /// negative would. Commit it before preparing the next entry.
-    pub fn prepare(&self, entry: NewEntry) -> AppResult<PreparedEntry> {
+    /// negative would, as of any date from the entry's effective date on (see
+    /// [`Booking::check_guard`]; only an entry that takes from such an account
+    /// reads anything). Commit it before preparing the next entry.
+    pub fn prepare(&self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<PreparedEntry> {
         check_shape(&entry)?;
         let mut errors = Vec::new();
         for (i, p) in entry.postings.iter().enumerate() {
@@ -191,24 +194,9 @@ impl Booking {
                 account.debits_minor + debits,
                 account.credits_minor + credits,
             );
-            let balance = account.account_type.balance(new_debits, new_credits);
-            if !account.allow_negative && balance < 0 {
-                return Err(AppError::new(
-                    ErrorCode::InsufficientFunds,
-                    format!(
-                        "account {} ({}) would go to {} {}; it may not go below zero",
-                        account.code,
-                        account.name,
-                        format_minor(balance, account.currency),
-                        account.currency
-                    ),
-                )
-                .with("account", &account.code)
-                .with(
-                    "available",
-                    format_minor(account.balance_minor(), account.currency),
-                )
-                .with("currency", account.currency.code()));
+            let change = account.account_type.balance(*debits, *credits);
+            if !account.allow_negative && change < 0 {
+                self.check_guard(conn, account, entry.effective_date, change)?;
             }
             new_totals.push((code.to_string(), new_debits, new_credits));
         }
@@ -244,6 +232,77 @@ impl Booking {
             entry: booked,
             new_totals,
         })
+    }
+
+    /// The overdraft guard: taking `change` (negative, on the account's normal
+    /// side) from `account` with effective date `date` must leave it at or
+    /// above zero as of every date from `date` on, not only today. The balance
+    /// as of a day `d` is the current balance less the net movement dated after
+    /// `d`, so one query (the account's postings dated after `date`, summed per
+    /// date and side; index `postings_account_date`) plus the entries this
+    /// session keeps unwritten gives every as-of balance that can differ. The
+    /// refusal names the first date the account would go below zero (`as_of`)
+    /// and what it can spare from `date` on (`available`: the lowest balance as
+    /// of any of those dates).
+    fn check_guard(
+        &self,
+        conn: &mut DbConnection,
+        account: &Account,
+        date: NaiveDate,
+        change: i64,
+    ) -> AppResult<()> {
+        let rows: Vec<(NaiveDate, String, i64)> = postings::table
+            .filter(postings::account_id.eq(account.id))
+            .filter(postings::effective_date.gt(date))
+            .group_by((postings::effective_date, postings::side))
+            .select((postings::effective_date, postings::side, sum_amount()))
+            .load(conn)?;
+        // Net movement on the normal side per later date.
+        let mut later: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+        let normal = account.account_type.normal_side();
+        let signed = |side: Side, amount: i64| if side == normal { amount } else { -amount };
+        for (day, side, amount) in rows {
+            let side = Side::parse(&side).expect("stored sides are debit or credit");
+            *later.entry(day).or_default() += signed(side, amount);
+        }
+        for e in self.deferred.iter().flatten() {
+            if e.effective_date > date {
+                for p in e.postings.iter().filter(|p| p.account == account.code) {
+                    *later.entry(e.effective_date).or_default() += signed(p.side, p.amount_minor);
+                }
+            }
+        }
+        // As of `date`, then as of each later date with postings.
+        let mut before = account.balance_minor() - later.values().sum::<i64>();
+        let mut available = before;
+        let mut overdrawn = (before + change < 0).then_some((date, before + change));
+        for (day, net) in later {
+            before += net;
+            available = available.min(before);
+            if overdrawn.is_none() && before + change < 0 {
+                overdrawn = Some((day, before + change));
+            }
+        }
+        let Some((as_of, balance)) = overdrawn else {
+            return Ok(());
+        };
+        Err(AppError::new(
+            ErrorCode::InsufficientFunds,
+            format!(
+                "account {} ({}) would read {} {} as of {as_of}; it may not go below zero on any date",
+                account.code,
+                account.name,
+                format_minor(balance, account.currency),
+                account.currency
+            ),
+        )
+        .with("account", &account.code)
+        .with(
+            "available",
+            format_minor(available.max(0), account.currency),
+        )
+        .with("currency", account.currency.code())
+        .with("as_of", as_of.to_string()))
     }
 
     /// Writes a prepared entry and its postings and moves the balances and chain

@@ -243,32 +243,61 @@ pub struct Period {
     pub grace_days: u32,
 }
 
-/// Overlapping or adjacent periods merged, in date order. A merged period keeps
-/// the grace of the period that ends last.
-pub fn merge_periods(mut periods: Vec<Period>) -> Vec<Period> {
-    periods.sort_by_key(|p| (p.start, p.end));
-    let mut merged: Vec<Period> = Vec::new();
-    for p in periods {
+/// The days a worker counts as active, from one or more coverage periods
+/// whose active spans overlap or touch (RULES.md, `membership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveSpan {
+    /// The first day of the earliest period.
+    pub start: NaiveDate,
+    /// The last day of coverage of any of its periods (grace excluded).
+    pub end: NaiveDate,
+    /// The last active day: the latest of its periods' end plus own grace.
+    pub until: NaiveDate,
+}
+
+impl ActiveSpan {
+    /// The days of grace after the last day of coverage (`until` − `end`).
+    pub fn grace_days(&self) -> u32 {
+        (self.until - self.end).num_days() as u32
+    }
+}
+
+/// The active spans of `periods`, in date order. Each period keeps its own
+/// grace: its active span runs from its start to its end plus its
+/// `grace_days`. Spans that overlap or touch (one ends the day before the
+/// next starts) merge; a gap of a day or more keeps them apart. So paying
+/// again never shortens cover: a period with less grace bought inside another
+/// period's span extends that span or leaves it as it is.
+pub fn active_spans(periods: &[Period]) -> Vec<ActiveSpan> {
+    let mut spans: Vec<ActiveSpan> = periods
+        .iter()
+        .map(|p| ActiveSpan {
+            start: p.start,
+            end: p.end,
+            until: p.end + Days::new(p.grace_days as u64),
+        })
+        .collect();
+    spans.sort_by_key(|s| (s.start, s.until));
+    let mut merged: Vec<ActiveSpan> = Vec::with_capacity(spans.len());
+    for s in spans {
         match merged.last_mut() {
-            Some(last) if p.start <= last.end + Days::new(1) => {
-                if p.end > last.end || (p.end == last.end && p.grace_days > last.grace_days) {
-                    last.end = p.end;
-                    last.grace_days = p.grace_days;
-                }
+            Some(last) if s.start <= last.until + Days::new(1) => {
+                last.end = last.end.max(s.end);
+                last.until = last.until.max(s.until);
             }
-            _ => merged.push(p),
+            _ => merged.push(s),
         }
     }
     merged
 }
 
 /// Whether the worker is active on `date`, and the last day they count as
-/// active (the period's end plus its grace).
+/// active: the last day of the merged active span containing `date`.
 pub fn active_on(periods: &[Period], date: NaiveDate) -> Option<NaiveDate> {
-    merge_periods(periods.to_vec()).into_iter().find_map(|p| {
-        let until = p.end + Days::new(p.grace_days as u64);
-        (p.start <= date && date <= until).then_some(until)
-    })
+    active_spans(periods)
+        .into_iter()
+        .find(|s| s.start <= date && date <= s.until)
+        .map(|s| s.until)
 }
 
 #[cfg(test)]
@@ -310,29 +339,100 @@ mod tests {
         assert_eq!(version_in_force(&versions, d("2000-01-01")), None);
     }
 
-    #[test]
-    fn adjacent_and_overlapping_periods_merge_and_grace_extends_activity() {
-        let p = |s: &str, e: &str, g: u32| Period {
+    fn p(s: &str, e: &str, g: u32) -> Period {
+        Period {
             start: d(s),
             end: d(e),
             grace_days: g,
-        };
-        let merged = merge_periods(vec![
+        }
+    }
+
+    fn span(s: &str, e: &str, until: &str) -> ActiveSpan {
+        ActiveSpan {
+            start: d(s),
+            end: d(e),
+            until: d(until),
+        }
+    }
+
+    #[test]
+    fn adjacent_and_overlapping_periods_merge_and_grace_extends_activity() {
+        let spans = active_spans(&[
             p("2020-01-01", "2020-06-30", 0),
             p("2020-07-01", "2020-12-31", 10),
             p("2020-03-01", "2020-04-01", 0),
             p("2022-01-01", "2022-12-31", 0),
         ]);
         assert_eq!(
-            merged,
+            spans,
             vec![
-                p("2020-01-01", "2020-12-31", 10),
-                p("2022-01-01", "2022-12-31", 0)
+                span("2020-01-01", "2020-12-31", "2021-01-10"),
+                span("2022-01-01", "2022-12-31", "2022-12-31")
             ]
         );
+        assert_eq!(spans[0].grace_days(), 10);
         let periods = vec![p("2020-01-01", "2020-12-31", 30)];
         assert_eq!(active_on(&periods, d("2021-01-30")), Some(d("2021-01-30")));
         assert_eq!(active_on(&periods, d("2021-01-31")), None);
         assert_eq!(active_on(&periods, d("2019-12-31")), None);
+    }
+
+    #[test]
+    fn a_second_payment_with_less_grace_never_shortens_cover() {
+        // Bought inside the first period's grace, with no grace of its own.
+        let periods = [
+            p("2020-01-01", "2020-12-31", 90),
+            p("2021-01-15", "2021-01-31", 0),
+        ];
+        assert_eq!(
+            active_spans(&periods),
+            vec![span("2020-01-01", "2021-01-31", "2021-03-31")]
+        );
+        for date in ["2021-01-05", "2021-01-20", "2021-02-15", "2021-03-31"] {
+            assert_eq!(active_on(&periods, d(date)), Some(d("2021-03-31")), "{date}");
+        }
+        assert_eq!(active_on(&periods, d("2021-04-01")), None);
+        // Overlapping coverage that ends later with less grace: still A's grace.
+        let periods = [
+            p("2020-01-01", "2020-12-31", 90),
+            p("2020-12-01", "2021-01-31", 0),
+        ];
+        assert_eq!(active_on(&periods, d("2021-02-15")), Some(d("2021-03-31")));
+        // A period that outlasts the first's grace carries the span on.
+        let periods = [
+            p("2020-01-01", "2020-12-31", 90),
+            p("2021-03-15", "2021-05-14", 0),
+        ];
+        assert_eq!(active_on(&periods, d("2021-01-20")), Some(d("2021-05-14")));
+    }
+
+    #[test]
+    fn spans_that_touch_merge_and_a_day_apart_do_not() {
+        // Active through 2021-01-30; the next period starts the day after.
+        let touching = [
+            p("2020-01-01", "2020-12-31", 30),
+            p("2021-01-31", "2021-06-30", 0),
+        ];
+        assert_eq!(
+            active_spans(&touching),
+            vec![span("2020-01-01", "2021-06-30", "2021-06-30")]
+        );
+        assert_eq!(active_on(&touching, d("2021-01-15")), Some(d("2021-06-30")));
+        // One day with no cover in between: two spans, inactive that day.
+        let apart = [
+            p("2020-01-01", "2020-12-31", 30),
+            p("2021-02-01", "2021-06-30", 0),
+        ];
+        assert_eq!(
+            active_spans(&apart),
+            vec![
+                span("2020-01-01", "2020-12-31", "2021-01-30"),
+                span("2021-02-01", "2021-06-30", "2021-06-30")
+            ]
+        );
+        assert_eq!(active_on(&apart, d("2021-01-15")), Some(d("2021-01-30")));
+        assert_eq!(active_on(&apart, d("2021-01-31")), None);
+        assert_eq!(active_on(&apart, d("2021-02-01")), Some(d("2021-06-30")));
+        assert_eq!(active_spans(&[]), vec![]);
     }
 }

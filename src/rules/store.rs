@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::document::RuleDocument;
 use super::validate::validate;
-use crate::db::schema::{contributions, rule_versions};
+use crate::db::schema::{claims, contributions, rule_versions};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::funds::{lock_fund, Fund};
@@ -73,9 +73,17 @@ pub fn version_table(
         .collect())
 }
 
+/// The most claims a refusal to publish names (`claim_count` counts them all).
+const MAX_NAMED_CLAIMS: i64 = 10;
+
 /// Publishes a version after validating it. Refused (409) when its label or start
-/// date is taken, or when it would change which rules govern a contribution
-/// already recorded. Creates the accounts the contribution currency needs.
+/// date is taken, or when it would change which version governs a record: a
+/// contribution (the version in force on its `paid_on`) or a claim (the version
+/// in force on its `incident_date`). Every claim counts, whatever its status: a
+/// recorded claim keeps the rules it was assessed and decided under, and
+/// withdrawn or rejected ones too (an appeal or an audit re-reads them under
+/// the same rules), which keeps the rule simple to state and to check.
+/// Creates the accounts the contribution currency needs.
 pub fn publish(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -105,6 +113,7 @@ pub fn publish(
         .map(|v| v.effective_from)
         .filter(|d| *d > doc.effective_from)
         .min();
+    // The dates this version would govern: from its start to the next start.
     let mut affected = contributions::table
         .filter(contributions::fund_id.eq(fund.id))
         .filter(contributions::paid_on.ge(doc.effective_from))
@@ -112,21 +121,61 @@ pub fn publish(
     if let Some(next) = next_start {
         affected = affected.filter(contributions::paid_on.lt(next));
     }
-    let affected: Vec<(String, NaiveDate)> = affected
-        .order(contributions::paid_on.asc())
-        .limit(5)
+    let contribution: Option<(String, NaiveDate)> = affected
+        .order((contributions::paid_on.asc(), contributions::id.asc()))
         .select((contributions::id, contributions::paid_on))
+        .first(conn)
+        .optional()?;
+    let in_range = || {
+        let mut q = claims::table
+            .filter(claims::fund_id.eq(fund.id))
+            .filter(claims::incident_date.ge(doc.effective_from))
+            .into_boxed();
+        if let Some(next) = next_start {
+            q = q.filter(claims::incident_date.lt(next));
+        }
+        q
+    };
+    let claim_ids: Vec<String> = in_range()
+        .order((claims::incident_date.asc(), claims::id.asc()))
+        .limit(MAX_NAMED_CLAIMS)
+        .select(claims::id)
         .load(conn)?;
-    if let Some((first_id, first_date)) = affected.first() {
-        return Err(AppError::new(
+    let claim_count = if claim_ids.is_empty() {
+        0
+    } else {
+        in_range().count().get_result::<i64>(conn)?
+    };
+    if contribution.is_some() || claim_count > 0 {
+        let mut recorded = Vec::new();
+        if let Some((_, paid_on)) = &contribution {
+            recorded.push(format!("contributions already recorded (the first paid on {paid_on})"));
+        }
+        if claim_count > 0 {
+            recorded.push(format!(
+                "{claim_count} claim{} already recorded (the first {})",
+                if claim_count == 1 { "" } else { "s" },
+                claim_ids[0]
+            ));
+        }
+        let mut problem = AppError::new(
             ErrorCode::RulesWouldChangeRecords,
             format!(
-                "a version effective from {} would change the rules for contributions already recorded (the first paid on {first_date}); \
-                 choose an effective_from after the last recorded one",
-                doc.effective_from
+                "a version effective from {} would change the rules for {}; \
+                 choose an effective_from after the last recorded payment date and incident date",
+                doc.effective_from,
+                recorded.join(" and ")
             ),
-        )
-        .with("contribution_id", first_id));
+        );
+        if let Some((id, _)) = &contribution {
+            problem = problem.with("contribution_id", id);
+        }
+        if claim_count > 0 {
+            problem = problem
+                .with("claims", &claim_ids)
+                .with("claim_count", claim_count);
+        }
+        return Err(problem);
     }
     let now = crate::time::now();
     let text = serde_json::to_string(&doc)?;

@@ -252,6 +252,11 @@ fn nepal_death_benefit_follows_the_incident_date() {
     assert_eq!(august.expect(201)["assessment"]["payable"], "700000.00");
 }
 
+/// Payments are dated no earlier than their approval (today, in these tests).
+fn today() -> String {
+    mwf::time::today().to_string()
+}
+
 fn fund_cash(app: &TestApp, fund: &str, amount: &str, currency: &str) {
     app.transfer(fund, "2018-01-02", "1000", "3100", amount, currency)
         .expect(201);
@@ -287,7 +292,7 @@ fn an_award_above_the_threshold_waits_for_a_second_different_approver() {
     app.post(
         &format!("/v1/claims/{id}/payment"),
         &officer,
-        &json!({"paid_on": "2018-07-01"}),
+        &json!({"paid_on": today()}),
     )
     .assert_problem(409, "CLAIM_STATUS_CONFLICT");
     let olivia_admin = app.token_for("olivia", Role::Admin, &["*"]);
@@ -312,10 +317,10 @@ fn an_award_above_the_threshold_waits_for_a_second_different_approver() {
     let paid = app.post(
         &format!("/v1/claims/{id}/payment"),
         &officer,
-        &json!({"paid_on": "2018-07-01", "payee_reference": "BANK-1"}),
+        &json!({"paid_on": today(), "payee_reference": "BANK-1"}),
     );
     assert_eq!(paid.expect(200)["status"], "paid");
-    assert_eq!(paid.body["payment"]["paid_on"], "2018-07-01");
+    assert_eq!(paid.body["payment"]["paid_on"], today());
     assert_eq!(app.balance("PH-OWWA", "1000"), "300000.00");
     assert_eq!(app.balance("PH-OWWA", "2000"), "0.00");
     // Illegal transitions name the current status.
@@ -374,20 +379,20 @@ fn with_cash_for_one_claim_one_is_paid_the_other_waits_until_a_payment_run() {
     let paid = app.post(
         &format!("/v1/claims/{first}/payment"),
         &app.admin(),
-        &json!({"paid_on": "2026-03-10"}),
+        &json!({"paid_on": today()}),
     );
     assert_eq!(paid.expect(200)["status"], "paid");
     let waiting = app.post(
         &format!("/v1/claims/{second}/payment"),
         &app.admin(),
-        &json!({"paid_on": "2026-03-10"}),
+        &json!({"paid_on": today()}),
     );
     assert_eq!(waiting.expect(200)["status"], "awaiting_funds");
     assert_eq!(app.balance("KE-MWF", "1000"), "2000.00");
     let run = app.post(
         "/v1/funds/KE-MWF/payment-runs",
         &app.admin(),
-        &json!({"paid_on": "2026-03-11"}),
+        &json!({"paid_on": today()}),
     );
     assert_eq!(run.expect(200)["paid"], json!([]));
     assert_eq!(run.body["waiting"], json!([second]));
@@ -395,7 +400,7 @@ fn with_cash_for_one_claim_one_is_paid_the_other_waits_until_a_payment_run() {
     let run = app.post(
         "/v1/funds/KE-MWF/payment-runs",
         &app.admin(),
-        &json!({"paid_on": "2026-03-12"}),
+        &json!({"paid_on": today()}),
     );
     assert_eq!(run.expect(200)["paid"], json!([second]));
     assert_eq!(
@@ -427,7 +432,7 @@ fn racing_payments_never_overdraw_cash() {
                     let r = app.post(
                         &format!("/v1/claims/{id}/payment"),
                         &app.admin(),
-                        &json!({"paid_on": "2026-03-10"}),
+                        &json!({"paid_on": today()}),
                     );
                     r.expect(200)["status"].as_str().unwrap().to_string()
                 })
@@ -509,7 +514,7 @@ fn decisions_are_bounded_by_the_payable_amount_and_rejections_appealed_once() {
     app.post(
         &path("payment"),
         &app.admin(),
-        &json!({"paid_on": "2026-03-10"}),
+        &json!({"paid_on": today()}),
     )
     .assert_problem(409, "CLAIM_STATUS_CONFLICT");
     app.post(&path("withdrawal"), &app.admin(), &json!({}))

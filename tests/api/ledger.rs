@@ -511,7 +511,7 @@ fn a_booking_refuses_before_writing_and_writes_balances_once_at_close() {
         booking.post(conn, entry("1000", "4200", 100))?;
         // Cash would go negative: refused by prepare, nothing written, no number used.
         let refused = booking
-            .prepare(entry("6100", "1000", 101))
+            .prepare(conn, entry("6100", "1000", 101))
             .err()
             .expect("overdraft refused");
         assert_eq!(refused.code, mwf::error::ErrorCode::InsufficientFunds);
@@ -579,4 +579,66 @@ fn verification_during_concurrent_bookings_sees_one_consistent_snapshot() {
     }
     let last = app.get("/v1/funds/KE-MWF/ledger/verify", &app.admin());
     assert_eq!(last.body["entries_checked"], 90);
+}
+
+#[test]
+fn cash_cannot_be_overdrawn_as_of_any_date_from_the_entry_on() {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    // 1,000 in on 10 January, 3,000 more on 1 June: 4,000 today.
+    app.transfer("KE-MWF", "2026-01-10", "1000", "3100", "1000.00", "KES")
+        .expect(201);
+    app.transfer("KE-MWF", "2026-06-01", "1000", "3100", "3000.00", "KES")
+        .expect(201);
+    // Today's balance would cover 2,965 dated 1 March, but cash as of
+    // 1 March..31 May would read -1,965: refused, naming the first such date.
+    let res = app.transfer("KE-MWF", "2026-03-01", "6100", "1000", "2965.00", "KES");
+    let body = res.assert_problem(409, "INSUFFICIENT_FUNDS");
+    assert_eq!(body["account"], "1000");
+    assert_eq!(body["as_of"], "2026-03-01");
+    assert_eq!(body["available"], "1000.00");
+    assert_eq!(body["currency"], "KES");
+    assert_eq!(app.get("/v1/funds/KE-MWF", &app.admin()).body["entries"], 2);
+    assert_eq!(
+        app.account("KE-MWF", "1000", Some("2026-03-01"))["balance"],
+        "1000.00"
+    );
+    // The same amount dated today is covered on every date from today on.
+    let today = mwf::time::today().to_string();
+    app.transfer("KE-MWF", &today, "6100", "1000", "2965.00", "KES")
+        .expect(201);
+    assert_eq!(app.balance("KE-MWF", "1000"), "1035.00");
+    // Back-dated, what every later date can spare is accepted...
+    app.transfer("KE-MWF", "2026-03-01", "6100", "1000", "1000.00", "KES")
+        .expect(201);
+    // ...and a cent more is refused even dated before the dip: as of
+    // 1 February there would be 999.99 left, as of 1 March -0.01.
+    let res = app.transfer("KE-MWF", "2026-02-01", "6100", "1000", "0.01", "KES");
+    let body = res.assert_problem(409, "INSUFFICIENT_FUNDS");
+    assert_eq!(body["as_of"], "2026-03-01");
+    assert_eq!(body["available"], "0.00");
+    // Entries that add to cash are never refused by the guard, whatever their date.
+    app.transfer("KE-MWF", "2026-01-01", "1000", "3100", "5.00", "KES")
+        .expect(201);
+    for date in [
+        "2026-01-01",
+        "2026-01-10",
+        "2026-02-01",
+        "2026-03-01",
+        "2026-05-31",
+        "2026-06-01",
+        today.as_str(),
+    ] {
+        let balance = app.account("KE-MWF", "1000", Some(date))["balance"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!balance.starts_with('-'), "cash as of {date} is {balance}");
+    }
+    assert_eq!(
+        app.account("KE-MWF", "1000", Some("2026-03-01"))["balance"],
+        "5.00"
+    );
+    assert_eq!(app.balance("KE-MWF", "1000"), "40.00");
+    app.assert_books_balance("KE-MWF");
 }

@@ -281,7 +281,7 @@ fn claims_statistics_count_and_sum_claims_filed_in_the_period() {
     app.post(
         &format!("/v1/claims/{id}/payment"),
         &app.admin(),
-        &json!({"paid_on": "2026-03-10"}),
+        &json!({"paid_on": mwf::time::today().to_string()}),
     )
     .expect(200);
     let pending = distress(&members[1], "2026-03-20", "1000.00");

@@ -132,3 +132,53 @@ fn versions_are_immutable_and_may_not_rewrite_recorded_contributions() {
         .batch_execute("UPDATE rule_versions SET document = '{}'")
         .is_err());
 }
+
+#[test]
+fn a_version_may_not_change_the_rules_of_a_recorded_claim() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let (worker, contract) = app.enroll("KE-MWF", "K1", ("2026-02-01", "2027-01-31"));
+    app.contribute(
+        "KE-MWF",
+        &worker,
+        Some(&contract),
+        "2026-03-01",
+        ("2000.00", "KES", "2000.00"),
+    )
+    .expect(201);
+    let claim = app.post(
+        &format!("/v1/workers/{worker}/claims"),
+        &app.admin(),
+        &json!({"benefit": "HARDSHIP", "incident_date": "2026-05-10", "incident_phase": "abroad",
+                "filed_on": "2026-05-20", "claimant": {"relationship": "worker"}, "claimed_amount": "1000.00"}),
+    );
+    let claim_id = claim.expect(201)["id"].as_str().unwrap().to_string();
+    assert_eq!(claim.body["assessment"]["rule_version"], "KE-MWF-2026");
+    // After every contribution, but on or before the claim's incident date.
+    let mut later = kenya_2026();
+    later["version"] = json!("KE-MWF-2026B");
+    for start in ["2026-04-01", "2026-05-10"] {
+        later["effective_from"] = json!(start);
+        let res = app.post("/v1/funds/KE-MWF/rules", &app.admin(), &later);
+        let body = res.assert_problem(409, "RULES_WOULD_CHANGE_RECORDS");
+        assert_eq!(body["claims"], json!([claim_id]), "{body}");
+        assert_eq!(body["claim_count"], 1);
+        assert!(body.get("contribution_id").is_none(), "{body}");
+    }
+    // A withdrawn claim keeps its rules too.
+    let withdrawn = app.post(
+        &format!("/v1/claims/{claim_id}/withdrawal"),
+        &app.admin(),
+        &json!({"note": "no longer needed"}),
+    );
+    assert_eq!(withdrawn.expect(200)["status"], "withdrawn");
+    later["effective_from"] = json!("2026-05-01");
+    app.post("/v1/funds/KE-MWF/rules", &app.admin(), &later)
+        .assert_problem(409, "RULES_WOULD_CHANGE_RECORDS");
+    // After every incident date and every payment date: accepted.
+    later["effective_from"] = json!("2026-05-11");
+    let res = app.post("/v1/funds/KE-MWF/rules", &app.admin(), &later);
+    assert_eq!(res.expect(201)["effective_from"], "2026-05-11");
+    let claim = app.get(&format!("/v1/claims/{claim_id}"), &app.admin());
+    assert_eq!(claim.expect(200)["assessment"]["rule_version"], "KE-MWF-2026");
+}

@@ -241,3 +241,67 @@ fn a_batch_enrolls_the_good_items_and_reports_each_bad_one() {
     )
     .assert_problem(400, "LIMIT_EXCEEDED");
 }
+
+#[test]
+fn paying_again_inside_the_grace_never_shortens_membership() {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    let kenya = mwf::demo::fund_file("KE-MWF").unwrap().versions[0].clone();
+    // 12 months and 90 days of grace, then from December 2020 two months and none.
+    let mut generous = kenya.clone();
+    generous["version"] = json!("KE-2020");
+    generous["effective_from"] = json!("2020-01-01");
+    generous["membership"] = json!({"validity": "fixed_months", "months": 12, "grace_days": 90});
+    let mut strict = kenya;
+    strict["version"] = json!("KE-2020B");
+    strict["effective_from"] = json!("2020-12-01");
+    strict["membership"] = json!({"validity": "fixed_months", "months": 2, "grace_days": 0});
+    app.post("/v1/funds/KE-MWF/rules", &app.admin(), &generous)
+        .expect(201);
+    let (worker, contract) = app.enroll("KE-MWF", "K1", ("2019-12-01", "2021-11-30"));
+    let pay = |paid_on: &str| {
+        app.contribute(
+            "KE-MWF",
+            &worker,
+            Some(&contract),
+            paid_on,
+            ("2000.00", "KES", "2000.00"),
+        )
+        .expect(201)
+        .clone()
+    };
+    // Covered 2020-01-01..2020-12-31, active through 2021-03-31.
+    pay("2020-01-01");
+    app.post("/v1/funds/KE-MWF/rules", &app.admin(), &strict)
+        .expect(201);
+    // Covered 2020-12-01..2021-01-31 under rules without grace.
+    let second = pay("2020-12-01");
+    assert_eq!(
+        second["coverage"],
+        json!({"start": "2020-12-01", "end": "2021-01-31"})
+    );
+    let membership = |on: &str| {
+        app.get(
+            &format!("/v1/workers/{worker}/membership?on={on}"),
+            &app.admin(),
+        )
+        .expect(200)
+        .clone()
+    };
+    let m = membership("2021-01-20");
+    assert_eq!(m["active"], true);
+    assert_eq!(m["active_until"], "2021-03-31", "{m}");
+    assert_eq!(
+        m["merged"],
+        json!([{"start": "2020-01-01", "end": "2021-01-31", "grace_days": 59, "active_until": "2021-03-31"}])
+    );
+    assert_eq!(membership("2021-02-15")["active_until"], "2021-03-31");
+    assert_eq!(membership("2021-04-01")["active"], false);
+    // A payment inside the first period's grace joins its active span.
+    pay("2021-03-15");
+    let m = membership("2021-01-20");
+    assert_eq!(m["active_until"], "2021-05-14", "{m}");
+    assert_eq!(m["merged"].as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(membership("2021-04-01")["active_until"], "2021-05-14");
+    assert_eq!(membership("2021-05-15")["active"], false);
+}
