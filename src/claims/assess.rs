@@ -40,7 +40,6 @@ pub mod reason {
 /// Rule versions by start date, with their labels.
 pub type Versions = Vec<(NaiveDate, (String, RuleDocument))>;
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimant {
     pub relationship: Relationship,
@@ -286,7 +285,9 @@ pub fn assess(
     // are all that is missing.
     let blocking = caps_leave_nothing
         || checks.0.iter().any(|c| {
-            !c.passed && !matches!(c.check, "documents" | "caps") && !c.reason.is_some_and(awaits_papers)
+            !c.passed
+                && !matches!(c.check, "documents" | "caps")
+                && !c.reason.is_some_and(awaits_papers)
         });
     let waiting_for_papers = !documents_missing.is_empty()
         || checks.0.iter().any(|c| c.reason.is_some_and(awaits_papers));
@@ -1060,6 +1061,64 @@ mod tests {
             (Outcome::Eligible, 10_000_000),
             "{:?}",
             a.checks
+        );
+    }
+
+    #[test]
+    fn ineligible_wins_over_pending_and_a_grade_may_come_later() {
+        let (v, kes) = versions("KE-MWF");
+        let mut worker = family();
+        worker.coverage = vec![Period {
+            start: d("2026-02-01"),
+            end: d("2028-01-31"),
+            grace_days: 30,
+        }];
+        // No grade yet, certificate attached: only papers are missing.
+        let ungraded = claim(
+            "INVALIDITY",
+            "2026-06-01",
+            Phase::Abroad,
+            Relationship::Worker,
+            None,
+            &["MEDICAL_CERTIFICATE"],
+        );
+        let a = assess(&v, kes, &ungraded, &worker, &[]);
+        assert_eq!(a.outcome, Outcome::PendingDocuments);
+        assert_eq!(failed(&a), vec![reason::GRADE_REQUIRED]);
+        // The lifetime cap is used up: nothing to pay, so no papers are asked for.
+        let used = OtherClaim {
+            benefit: "INVALIDITY".into(),
+            incident_date: d("2026-03-01"),
+            claimant: Claimant {
+                relationship: Relationship::Worker,
+                dependant_id: None,
+            },
+            status: ClaimStatus::Approved,
+            awarded_minor: 40_000_000,
+        };
+        let bare = claim(
+            "INVALIDITY",
+            "2026-06-01",
+            Phase::Abroad,
+            Relationship::Worker,
+            None,
+            &[],
+        );
+        let a = assess(&v, kes, &bare, &worker, std::slice::from_ref(&used));
+        assert_eq!((a.outcome, a.payable_minor), (Outcome::Ineligible, 0));
+        assert!(
+            a.reasons.contains(&reason::LIFETIME_CAP_REACHED),
+            "{:?}",
+            a.reasons
+        );
+        // An award under review does not count.
+        let reviewed = OtherClaim {
+            status: ClaimStatus::UnderReview,
+            ..used
+        };
+        assert_eq!(
+            assess(&v, kes, &ungraded, &worker, &[reviewed]).outcome,
+            Outcome::PendingDocuments
         );
     }
 }

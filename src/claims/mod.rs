@@ -340,14 +340,9 @@ fn assess_now(
     .into())
 }
 
-/// Makes `assessment` the claim's latest and keeps it in the claim's history.
-fn keep_assessment(
-    conn: &mut DbConnection,
-    claim: &mut Claim,
-    assessment: StoredAssessment,
-    cause: &str,
-    by: &str,
-) -> AppResult<()> {
+/// Makes `assessment` the claim's latest and adds it to the claim's history in
+/// memory; [`keep_assessment`] also writes it.
+fn adopt(claim: &mut Claim, assessment: StoredAssessment, cause: &str, by: &str) {
     claim.rule_version = assessment.rule_version.clone();
     claim.payable_minor = assessment.payable_minor;
     claim.assessment = assessment.clone();
@@ -357,8 +352,24 @@ fn keep_assessment(
         assessed_by: by.to_string(),
         assessment,
     });
+}
+
+/// Writes the last assessment of the claim's history.
+fn write_last_assessment(conn: &mut DbConnection, claim: &Claim) -> AppResult<()> {
     let line = claim.assessments.len();
     store::add_assessment(conn, &claim.id, line, &claim.assessments[line - 1])
+}
+
+/// Makes `assessment` the claim's latest and keeps it in the claim's history.
+fn keep_assessment(
+    conn: &mut DbConnection,
+    claim: &mut Claim,
+    assessment: StoredAssessment,
+    cause: &str,
+    by: &str,
+) -> AppResult<()> {
+    adopt(claim, assessment, cause, by);
+    write_last_assessment(conn, claim)
 }
 
 /// Assesses `claim` against the records as they are now and keeps the
@@ -538,19 +549,12 @@ fn submit_one(
         approvals: Vec::new(),
         assessments: Vec::new(),
     };
+    let assessment = assess_now(conn, fund, versions, worker, &claim)?;
+    adopt(&mut claim, assessment, cause::SUBMITTED, created_by);
+    claim.status = status_after_assessment(&claim);
     // The claim row first: its assessment history references it.
     store::insert(conn, &claim)?;
-    reassess(
-        conn,
-        fund,
-        versions,
-        worker,
-        &mut claim,
-        cause::SUBMITTED,
-        created_by,
-    )?;
-    claim.status = status_after_assessment(&claim);
-    store::update(conn, &claim)?;
+    write_last_assessment(conn, &claim)?;
     Ok(claim)
 }
 
@@ -606,9 +610,7 @@ pub fn add_documents(
     let mut claim = fresh(conn, fund, id)?;
     status::ensure_may(&claim.id, Action::AddDocuments, claim.status)?;
     let existing = claim.documents.len();
-    claim
-        .documents
-        .extend(supplement.documents.iter().cloned());
+    claim.documents.extend(supplement.documents.iter().cloned());
     if supplement.claimed_amount_minor.is_some() {
         claim.claimed_amount_minor = supplement.claimed_amount_minor;
     }
@@ -714,7 +716,12 @@ fn award_amount(claim: &Claim, decision: &Decision) -> AppResult<i64> {
 
 /// Reverses the expense booked when the claim was approved (a claim under
 /// review rejected or reduced). Its entry keeps the claim as its source.
-fn reverse_award(conn: &mut DbConnection, fund: &Fund, claim: &mut Claim, by: &str) -> AppResult<()> {
+fn reverse_award(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    claim: &mut Claim,
+    by: &str,
+) -> AppResult<()> {
     let Some(entry_id) = claim.approval_entry_id.take() else {
         return Ok(());
     };
@@ -804,7 +811,9 @@ pub fn decide(
     } else {
         match claim.assessment.track {
             Some(Track::Discretionary) => claim.move_to(action, ClaimStatus::AwaitingCommittee)?,
-            _ if amount > threshold => claim.move_to(action, ClaimStatus::AwaitingSecondApproval)?,
+            _ if amount > threshold => {
+                claim.move_to(action, ClaimStatus::AwaitingSecondApproval)?
+            }
             _ => finalize(conn, fund, &mut claim, action)?,
         }
     }
@@ -947,11 +956,9 @@ pub fn review(
     }
     keep_assessment(conn, &mut claim, assessment, cause, by)?;
     let mut events = vec![event(fund, event_kind::CLAIM_REASSESSED, &claim)];
-    if action == Action::Approve {
-        if undermined(&claim) {
-            claim.move_to(action, ClaimStatus::UnderReview)?;
-            events.push(event(fund, event_kind::CLAIM_REVIEW_REQUIRED, &claim));
-        }
+    if action == Action::Approve && undermined(&claim) {
+        claim.move_to(action, ClaimStatus::UnderReview)?;
+        events.push(event(fund, event_kind::CLAIM_REVIEW_REQUIRED, &claim));
     }
     store::update(conn, &claim)?;
     Ok(Some((claim, events)))
@@ -962,17 +969,20 @@ fn check_paid_on(claim: &Claim, paid_on: NaiveDate) -> AppResult<()> {
     let today = crate::time::today();
     let approved_on = claim.approved_at.map(|t| t.date());
     let problem = if paid_on > today {
-        Some(("in_future", format!("a payment is dated today ({today}) or earlier")))
-    } else if let Some(approved_on) = approved_on.filter(|a| paid_on < *a) {
         Some((
-            "before_approval",
-            format!(
-                "claim {} was approved on {approved_on}; its payment is dated on or after that",
-                claim.id
-            ),
+            "in_future",
+            format!("a payment is dated today ({today}) or earlier"),
         ))
     } else {
-        None
+        approved_on.filter(|a| paid_on < *a).map(|approved_on| {
+            (
+                "before_approval",
+                format!(
+                    "claim {} was approved on {approved_on}; its payment is dated on or after that",
+                    claim.id
+                ),
+            )
+        })
     };
     match problem {
         None => Ok(()),
@@ -1000,12 +1010,10 @@ pub fn pay(
     status::ensure_may(&claim.id, Action::Pay, claim.status)?;
     check_paid_on(&claim, paid_on)?;
     claim.payee_reference = payee_reference.or(claim.payee_reference.clone());
-    let queue = store::awaiting_funds(conn, fund.id)?;
-    let ahead = queue
-        .iter()
-        .take_while(|w| w.id != claim.id)
-        .any(|w| w.currency == claim.currency);
-    let events = if ahead {
+    // Claims are paid in the fund's currency, so the fund's queue is the
+    // currency's: a claim not at its head would overtake the claims before it.
+    let head = store::head_of_queue(conn, fund.id)?;
+    let events = if head.is_some_and(|h| h != claim.id) {
         reassess_now(conn, fund, &mut claim, cause::PAYMENT, by)?;
         if undermined(&claim) {
             send_to_review(fund, &mut claim, Action::Pay)?
@@ -1013,7 +1021,15 @@ pub fn pay(
             queue_for_funds(fund, &mut claim, Action::Pay)?
         }
     } else {
-        pay_in(conn, &mut booking, fund, &mut claim, paid_on, by, Action::Pay)?
+        pay_in(
+            conn,
+            &mut booking,
+            fund,
+            &mut claim,
+            paid_on,
+            by,
+            Action::Pay,
+        )?
     };
     store::update(conn, &claim)?;
     booking.close(conn)?;

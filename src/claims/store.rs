@@ -179,7 +179,10 @@ fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<C
         .load(conn)?;
     let history: Vec<AssessmentRow> = claim_assessments::table
         .filter(claim_assessments::claim_id.eq_any(&ids))
-        .order((claim_assessments::claim_id.asc(), claim_assessments::line.asc()))
+        .order((
+            claim_assessments::claim_id.asc(),
+            claim_assessments::line.asc(),
+        ))
         .select((
             claim_assessments::claim_id,
             claim_assessments::assessed_at,
@@ -270,6 +273,21 @@ pub fn list(conn: &mut DbConnection, fund_id: i64, filter: &ClaimFilter) -> AppR
         .select(claim_columns!())
         .load(conn)?;
     with_details(conn, rows)
+}
+
+/// The claim at the head of the fund's queue of claims waiting for funds.
+pub fn head_of_queue(conn: &mut DbConnection, fund_id: i64) -> AppResult<Option<String>> {
+    Ok(claims::table
+        .filter(claims::fund_id.eq(fund_id))
+        .filter(claims::status.eq(ClaimStatus::AwaitingFunds.as_str()))
+        .order((
+            claims::queued_at.asc(),
+            claims::approved_at.asc(),
+            claims::id.asc(),
+        ))
+        .select(claims::id)
+        .first(conn)
+        .optional()?)
 }
 
 /// Claims of a fund waiting for funds, in the order they joined the queue

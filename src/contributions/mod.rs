@@ -481,15 +481,18 @@ fn plan(
             currency: c,
         });
     }
-    let prepared = booking.prepare(conn, NewEntry {
-        effective_date: new.paid_on,
-        kind: ENTRY_KIND,
-        memo: format!("Contribution of worker {worker} under {rule_version}"),
-        source: Some(("contribution".to_string(), id.clone())),
-        created_by: created_by.to_string(),
-        reverses: None,
-        postings,
-    })?;
+    let prepared = booking.prepare(
+        conn,
+        NewEntry {
+            effective_date: new.paid_on,
+            kind: ENTRY_KIND,
+            memo: format!("Contribution of worker {worker} under {rule_version}"),
+            source: Some(("contribution".to_string(), id.clone())),
+            created_by: created_by.to_string(),
+            reverses: None,
+            postings,
+        },
+    )?;
     let contribution = Contribution {
         id,
         fund_code: fund.code.clone(),

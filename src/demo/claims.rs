@@ -14,9 +14,7 @@ use super::{record_audit, Actors};
 use crate::audit::events::{self, NewEvent};
 use crate::auth::Caller;
 use crate::claims::assess::Versions;
-use crate::claims::{
-    self, Claim, ClaimStatus, Decision, DecisionOutcome, NewClaim, Supplement,
-};
+use crate::claims::{self, Claim, ClaimStatus, Decision, DecisionOutcome, NewClaim, Supplement};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::funds::Fund;
@@ -322,7 +320,8 @@ impl<'a> ClaimDriver<'a> {
             },
         };
         let mut claim = self.decide(conn, &claim, &decision)?;
-        if claim.status == ClaimStatus::AwaitingSecondApproval && goal != Goal::AwaitingSecondApproval
+        if claim.status == ClaimStatus::AwaitingSecondApproval
+            && goal != Goal::AwaitingSecondApproval
         {
             claim = self.approve(conn, &claim, &self.actors.approvers[0])?;
         }

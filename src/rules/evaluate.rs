@@ -389,7 +389,11 @@ mod tests {
             vec![span("2020-01-01", "2021-01-31", "2021-03-31")]
         );
         for date in ["2021-01-05", "2021-01-20", "2021-02-15", "2021-03-31"] {
-            assert_eq!(active_on(&periods, d(date)), Some(d("2021-03-31")), "{date}");
+            assert_eq!(
+                active_on(&periods, d(date)),
+                Some(d("2021-03-31")),
+                "{date}"
+            );
         }
         assert_eq!(active_on(&periods, d("2021-04-01")), None);
         // Overlapping coverage that ends later with less grace: still A's grace.

@@ -149,7 +149,9 @@ pub fn publish(
     if contribution.is_some() || claim_count > 0 {
         let mut recorded = Vec::new();
         if let Some((_, paid_on)) = &contribution {
-            recorded.push(format!("contributions already recorded (the first paid on {paid_on})"));
+            recorded.push(format!(
+                "contributions already recorded (the first paid on {paid_on})"
+            ));
         }
         if claim_count > 0 {
             recorded.push(format!(

@@ -511,12 +511,8 @@ fn decisions_are_bounded_by_the_payable_amount_and_rejections_appealed_once() {
         &json!({"outcome": "reject", "reasons": ["FRAUD_SUSPECTED"]}),
     );
     assert_eq!(rejected.expect(200)["status"], "rejected");
-    app.post(
-        &path("payment"),
-        &app.admin(),
-        &json!({"paid_on": today()}),
-    )
-    .assert_problem(409, "CLAIM_STATUS_CONFLICT");
+    app.post(&path("payment"), &app.admin(), &json!({"paid_on": today()}))
+        .assert_problem(409, "CLAIM_STATUS_CONFLICT");
     app.post(&path("withdrawal"), &app.admin(), &json!({}))
         .assert_problem(409, "CLAIM_STATUS_CONFLICT");
     let appealed = app.post(

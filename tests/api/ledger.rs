@@ -642,3 +642,63 @@ fn cash_cannot_be_overdrawn_as_of_any_date_from_the_entry_on() {
     assert_eq!(app.balance("KE-MWF", "1000"), "40.00");
     app.assert_books_balance("KE-MWF");
 }
+
+#[test]
+fn the_guard_counts_entries_a_booking_has_not_yet_written() {
+    use mwf::error::{AppError, ErrorCode};
+    use mwf::ledger::{Booking, NewEntry, NewPosting, Side};
+    use mwf::money::Currency;
+
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    let fund_id = mwf::funds::find_fund(&mut app.connection(), "KE-MWF")
+        .unwrap()
+        .unwrap()
+        .id;
+    let kes = Currency::parse("KES").unwrap();
+    let entry = |date: &str, debit: &str, credit: &str, amount: i64| NewEntry {
+        effective_date: date.parse().unwrap(),
+        kind: "adjustment",
+        memo: format!("{debit} {amount}"),
+        source: None,
+        created_by: "test".into(),
+        reverses: None,
+        postings: vec![
+            NewPosting {
+                account: debit.into(),
+                side: Side::Debit,
+                amount_minor: amount,
+                currency: kes,
+            },
+            NewPosting {
+                account: credit.into(),
+                side: Side::Credit,
+                amount_minor: amount,
+                currency: kes,
+            },
+        ],
+    };
+    let mut conn = app.connection();
+    mwf::db::write_transaction(&mut conn, |conn| -> Result<(), AppError> {
+        let mut booking = Booking::open(conn, fund_id)?;
+        booking.post(conn, entry("2026-01-05", "1000", "4200", 100))?;
+        booking.defer_inserts();
+        // Kept in memory, not yet in the postings table.
+        booking.post(conn, entry("2026-03-01", "1000", "4200", 500))?;
+        let refused = booking
+            .prepare(conn, entry("2026-02-01", "6100", "1000", 101))
+            .err()
+            .expect("cash as of February is 100");
+        assert_eq!(refused.code, ErrorCode::InsufficientFunds);
+        booking.post(conn, entry("2026-02-01", "6100", "1000", 100))?;
+        booking.post(conn, entry("2026-03-02", "6100", "1000", 500))?;
+        booking.close(conn)
+    })
+    .unwrap();
+    assert_eq!(app.balance("KE-MWF", "1000"), "0.00");
+    assert_eq!(
+        app.account("KE-MWF", "1000", Some("2026-02-01"))["balance"],
+        "0.00"
+    );
+    app.assert_books_balance("KE-MWF");
+}

@@ -139,10 +139,20 @@ fn a_one_time_benefit_is_not_approved_twice_for_the_same_death() {
     // Both were eligible when filed: neither had been decided.
     assert_eq!(first["assessment"]["outcome"], "eligible");
     assert_eq!(second["assessment"]["outcome"], "eligible");
-    let approved = decide(&app, &app.admin(), &id(&first), json!({"outcome": "approve"}));
+    let approved = decide(
+        &app,
+        &app.admin(),
+        &id(&first),
+        json!({"outcome": "approve"}),
+    );
     assert_eq!(approved.expect(200)["status"], "approved");
 
-    let refused = decide(&app, &app.admin(), &id(&second), json!({"outcome": "approve"}));
+    let refused = decide(
+        &app,
+        &app.admin(),
+        &id(&second),
+        json!({"outcome": "approve"}),
+    );
     let problem = refused.assert_problem(422, "CLAIM_NOT_ELIGIBLE");
     assert_eq!(problem["reasons"], json!(["MAX_CLAIMS_REACHED"]));
     // The refusal is not written, but the claim shows what the officer now sees.
@@ -175,8 +185,16 @@ fn two_invalidity_awards_never_exceed_the_lifetime_cap() {
     app.load_fund("KE-MWF");
     let f = kenya_family(&app, "KE-F1");
     let certificate = ["MEDICAL_CERTIFICATE"];
-    let first = file(&app, &f.worker, invalidity("2026-06-01", Some("2"), &certificate));
-    let second = file(&app, &f.worker, invalidity("2026-07-01", Some("2"), &certificate));
+    let first = file(
+        &app,
+        &f.worker,
+        invalidity("2026-06-01", Some("2"), &certificate),
+    );
+    let second = file(
+        &app,
+        &f.worker,
+        invalidity("2026-07-01", Some("2"), &certificate),
+    );
     assert_eq!(first["assessment"]["payable"], "300000.00");
     assert_eq!(second["assessment"]["payable"], "300000.00");
     // Both decided before either is approved: 300,000 is above the 250,000 threshold.
@@ -186,7 +204,13 @@ fn two_invalidity_awards_never_exceed_the_lifetime_cap() {
         let d = decide(&app, &officer, &id(c), json!({"outcome": "approve"}));
         assert_eq!(d.expect(200)["status"], "awaiting_second_approval");
     }
-    let approve = |c: &Value| app.post(&format!("/v1/claims/{}/approvals", id(c)), &approver, &json!({}));
+    let approve = |c: &Value| {
+        app.post(
+            &format!("/v1/claims/{}/approvals", id(c)),
+            &approver,
+            &json!({}),
+        )
+    };
     assert_eq!(approve(&first).expect(200)["status"], "approved");
     // The second approval sees the first award: 100,000 of the cap is left.
     let refused = approve(&second);
@@ -199,10 +223,18 @@ fn two_invalidity_awards_never_exceed_the_lifetime_cap() {
     assert_eq!(now["status"], "under_review");
     assert_eq!(now["assessment"]["outcome"], "partially_eligible");
     assert_eq!(now["assessment"]["payable"], "100000.00");
-    assert_eq!(now["assessment"]["reasons"], json!(["LIFETIME_CAP_REACHED"]));
+    assert_eq!(
+        now["assessment"]["reasons"],
+        json!(["LIFETIME_CAP_REACHED"])
+    );
     assert_eq!(triggers(&now), vec!["submitted", "decision", "approval"]);
     // An officer re-decides within what is left.
-    let too_much = decide(&app, &officer, &id(&second), json!({"outcome": "approve", "amount": "300000.00"}));
+    let too_much = decide(
+        &app,
+        &officer,
+        &id(&second),
+        json!({"outcome": "approve", "amount": "300000.00"}),
+    );
     assert_eq!(
         too_much.assert_problem(422, "DECISION_EXCEEDS_PAYABLE")["payable"],
         "100000.00"
@@ -243,9 +275,19 @@ fn a_death_benefit_is_not_approved_or_paid_once_the_only_contribution_bounced() 
     // The accident award is approved by two before the cheque bounces.
     let officer = app.token_for("olivia", Role::Officer, &["PH-OWWA"]);
     let approver = app.token_for("amara", Role::Approver, &["PH-OWWA"]);
-    decide(&app, &officer, &id(&paid_claim), json!({"outcome": "approve"})).expect(200);
-    app.post(&format!("/v1/claims/{}/approvals", id(&paid_claim)), &approver, &json!({}))
-        .expect(200);
+    decide(
+        &app,
+        &officer,
+        &id(&paid_claim),
+        json!({"outcome": "approve"}),
+    )
+    .expect(200);
+    app.post(
+        &format!("/v1/claims/{}/approvals", id(&paid_claim)),
+        &approver,
+        &json!({}),
+    )
+    .expect(200);
     assert_eq!(app.balance("PH-OWWA", "5100"), "200000.00");
     app.post(
         &format!("/v1/contributions/{}/reversal", f.contribution),
@@ -254,7 +296,12 @@ fn a_death_benefit_is_not_approved_or_paid_once_the_only_contribution_bounced() 
     )
     .expect(200);
 
-    let refused = decide(&app, &officer, &id(&refused_claim), json!({"outcome": "approve"}));
+    let refused = decide(
+        &app,
+        &officer,
+        &id(&refused_claim),
+        json!({"outcome": "approve"}),
+    );
     assert_eq!(
         refused.assert_problem(422, "CLAIM_NOT_ELIGIBLE")["reasons"],
         json!(["MEMBERSHIP_INACTIVE"])
@@ -334,7 +381,13 @@ fn a_back_dated_payment_never_overdraws_cash_as_of_any_date() {
                "claimant": {"relationship": "worker"}, "claimed_amount": "5000.00",
                "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]}),
     );
-    decide(&app, &app.admin(), &id(&claim), json!({"outcome": "approve"})).expect(200);
+    decide(
+        &app,
+        &app.admin(),
+        &id(&claim),
+        json!({"outcome": "approve"}),
+    )
+    .expect(200);
     let tomorrow = (mwf::time::today() + chrono::Days::new(1)).to_string();
     app.transfer("KE-MWF", &tomorrow, "1000", "3100", "10000.00", "KES")
         .expect(201);
@@ -346,7 +399,10 @@ fn a_back_dated_payment_never_overdraws_cash_as_of_any_date() {
         &json!({"paid_on": today()}),
     );
     assert_eq!(paid.expect(200)["status"], "awaiting_funds");
-    assert_eq!(app.account("KE-MWF", "1000", Some(&today()))["balance"], "2000.00");
+    assert_eq!(
+        app.account("KE-MWF", "1000", Some(&today()))["balance"],
+        "2000.00"
+    );
 }
 
 #[test]
@@ -396,7 +452,11 @@ fn a_grade_given_after_filing_completes_the_claim() {
     let app = spawn();
     app.load_fund("KE-MWF");
     let f = kenya_family(&app, "KE-F3");
-    let c = file(&app, &f.worker, invalidity("2026-06-01", None, &["MEDICAL_CERTIFICATE"]));
+    let c = file(
+        &app,
+        &f.worker,
+        invalidity("2026-06-01", None, &["MEDICAL_CERTIFICATE"]),
+    );
     assert_eq!(c["status"], "pending_documents");
     assert_eq!(c["assessment"]["outcome"], "pending_documents");
     let graded = app.post(
@@ -434,4 +494,85 @@ fn an_ineligible_claim_is_not_asked_for_documents() {
         c["assessment"]["reasons"],
         json!(["MEMBERSHIP_INACTIVE", "MISSING_DOCUMENTS"])
     );
+}
+
+#[test]
+fn a_contract_found_to_have_ended_early_is_seen_by_the_decision() {
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let res = app.post(
+        "/v1/funds/NP-FEWF/workers",
+        &app.admin(),
+        &json!({
+            "document_type": "passport", "document_number": "NP-F1", "given_name": "Sita", "family_name": "Rai",
+            "date_of_birth": "1985-02-02", "sex": "female",
+            "dependants": [{"name": "Hari Rai", "relationship": "child"}],
+            "contracts": [{"employer": "E", "destination_country": "QA", "start_date": "2016-01-01", "end_date": "2019-12-31"}]
+        }),
+    );
+    let w = res.expect(201).clone();
+    let worker = w["id"].as_str().unwrap();
+    let contract = w["contracts"][0]["id"].as_str().unwrap();
+    app.contribute(
+        "NP-FEWF",
+        worker,
+        Some(contract),
+        "2016-01-01",
+        ("500.00", "NPR", "500.00"),
+    )
+    .expect(201);
+    let c = file(
+        &app,
+        worker,
+        json!({"benefit": "DEATH", "incident_date": "2017-05-01", "incident_phase": "abroad", "filed_on": "2017-06-01",
+               "claimant": {"relationship": "child", "dependant_id": w["dependants"][0]["id"]},
+               "documents": docs(&["DEATH_CERTIFICATE", "PROOF_OF_RELATIONSHIP", "CLAIMANT_ID", "LABOUR_PERMIT"])}),
+    );
+    assert_eq!(c["assessment"]["outcome"], "eligible");
+    // The employer reports the contract ended in January: coverage ran to then.
+    app.patch(
+        &format!("/v1/workers/{worker}/contracts/{contract}"),
+        &app.admin(),
+        &json!({"terminated_on": "2017-01-31"}),
+    )
+    .expect(200);
+    let refused = decide(&app, &app.admin(), &id(&c), json!({"outcome": "approve"}));
+    assert_eq!(
+        refused.assert_problem(422, "CLAIM_NOT_ELIGIBLE")["reasons"],
+        json!(["MEMBERSHIP_INACTIVE"])
+    );
+    assert_eq!(get(&app, &id(&c))["assessment"]["outcome"], "ineligible");
+}
+
+#[test]
+fn two_siblings_decided_at_once_get_one_award() {
+    let app = spawn();
+    let f = philippine_family(&app);
+    let claims: Vec<String> = f
+        .children
+        .iter()
+        .map(|child| id(&file(&app, &f.worker, child_death(child))))
+        .collect();
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = claims
+            .iter()
+            .map(|c| {
+                let app = &app;
+                s.spawn(move || {
+                    let r = decide(app, &app.admin(), c, json!({"outcome": "approve"}));
+                    (r.status, r.body["code"].as_str().unwrap_or("").to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let approved = answers.iter().filter(|a| a.0 == 200).count();
+    assert_eq!(approved, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .any(|a| a.0 == 422 && a.1 == "CLAIM_NOT_ELIGIBLE"),
+        "{answers:?}"
+    );
+    assert_eq!(app.balance("PH-OWWA", "5100"), "100000.00");
 }

@@ -180,5 +180,8 @@ fn a_version_may_not_change_the_rules_of_a_recorded_claim() {
     let res = app.post("/v1/funds/KE-MWF/rules", &app.admin(), &later);
     assert_eq!(res.expect(201)["effective_from"], "2026-05-11");
     let claim = app.get(&format!("/v1/claims/{claim_id}"), &app.admin());
-    assert_eq!(claim.expect(200)["assessment"]["rule_version"], "KE-MWF-2026");
+    assert_eq!(
+        claim.expect(200)["assessment"]["rule_version"],
+        "KE-MWF-2026"
+    );
 }

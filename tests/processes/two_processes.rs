@@ -29,7 +29,10 @@ const AMOUNT: &str = "2000.00";
 /// Cash granted before the race, so that the first claims' payments through both
 /// processes at once find enough for one of them.
 const GRANT: &str = "100000.00";
-const PAID_ON: &str = "2026-03-10";
+/// Payments are dated no earlier than their approval, which is today.
+fn paid_on() -> String {
+    mwf::time::today().to_string()
+}
 /// Manual entries taking cash out (to bank charges) while claims are paid, each
 /// sent to both processes at once: booked once, or refused `INSUFFICIENT_FUNDS`.
 const WITHDRAWALS: usize = 5;
@@ -216,7 +219,7 @@ fn two_processes_on_one_database(db: Database) {
                             .try_post(
                                 &format!("/v1/claims/{id}/payment"),
                                 None,
-                                &json!({"paid_on": PAID_ON, "payee_reference": format!("BANK-{name}")}),
+                                &json!({"paid_on": paid_on(), "payee_reference": format!("BANK-{name}")}),
                             )
                             .unwrap_or_else(|e| panic!("payment of {id} via {name}: {e}"));
                         (id.clone(), name, res)
@@ -232,7 +235,7 @@ fn two_processes_on_one_database(db: Database) {
                     .map(|w| {
                         std::thread::sleep(Duration::from_millis(250));
                         let key = format!("w{w}");
-                        let body = json!({"effective_date": PAID_ON, "memo": format!("Transfer {w} to the bank"), "postings": [
+                        let body = json!({"effective_date": paid_on(), "memo": format!("Transfer {w} to the bank"), "postings": [
                             {"account": "6100", "side": "debit", "amount": WITHDRAWAL, "currency": "KES"},
                             {"account": "1000", "side": "credit", "amount": WITHDRAWAL, "currency": "KES"}]});
                         let path = format!("/v1/funds/{FUND}/journal-entries");
@@ -264,7 +267,7 @@ fn two_processes_on_one_database(db: Database) {
                             .try_post(
                                 &format!("/v1/funds/{FUND}/payment-runs"),
                                 None,
-                                &json!({"paid_on": PAID_ON}),
+                                &json!({"paid_on": paid_on()}),
                             )
                             .unwrap_or_else(|e| panic!("payment run via {name}: {e}"));
                         runs.push((name, res));
@@ -293,7 +296,7 @@ fn two_processes_on_one_database(db: Database) {
                 s.spawn(move || {
                     let res = client.post(
                         &format!("/v1/funds/{FUND}/payment-runs"),
-                        &json!({"paid_on": PAID_ON}),
+                        &json!({"paid_on": paid_on()}),
                     );
                     (name, res)
                 })
@@ -537,4 +540,431 @@ fn two_processes_on_one_database(db: Database) {
     a.assert_books_balance(FUND);
     b.assert_books_balance(FUND);
     assert_cli_verifies(&db, FUND, entries.len());
+}
+
+/// One family's claims, all filed first, then decided, approved and paid through
+/// two processes at once: four children claiming their parent's death (a
+/// `max_claims: 1` benefit, and its `max_claims: 1` rider each), and six
+/// invalidity claims of the worker against one lifetime cap. Each claim is
+/// pushed along by two actors, one per process, racing each other and every
+/// other claim. Never more awards than `max_claims`, never more than the cap,
+/// every refusal `DECISION_EXCEEDS_PAYABLE`, `CLAIM_NOT_ELIGIBLE` or
+/// `CLAIM_STATUS_CONFLICT`, cash never below zero, and the ledger verifies.
+mod one_family {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Barrier;
+    use std::time::{Duration, Instant};
+
+    use rust_decimal::Decimal;
+    use serde_json::{json, Value};
+
+    use crate::server::{
+        admin_token, assert_cli_verifies, decimal, journal_without_gaps, short, Client, Database,
+        Response, Server,
+    };
+
+    const FUND: &str = "KE-MWF";
+    const CHILDREN: usize = 4;
+    const DEATH: &str = "DEATH_NATURAL";
+    const RIDER: &str = "REPATRIATION_OF_REMAINS";
+    const INVALIDITY: &str = "INVALIDITY";
+    /// Grades of the invalidity claims: 300,000, 200,000, 200,000, 300,000,
+    /// 100,000 and 200,000 of a 400,000 lifetime cap (above 250,000 a second
+    /// approver is needed).
+    const GRADES: [&str; 6] = ["2", "3", "3", "2", "4", "3"];
+    const LIFETIME_CAP: &str = "400000.00";
+    /// More than every award the rules allow (death 300,000, rider 100,000,
+    /// invalidity 400,000), less than what they would cost without the limits.
+    const GRANT: &str = "1000000.00";
+    /// Requests one actor makes for its claim at most.
+    const ACTOR_STEPS: usize = 10;
+    const REFUSALS: [&str; 3] = [
+        "DECISION_EXCEEDS_PAYABLE",
+        "CLAIM_NOT_ELIGIBLE",
+        "CLAIM_STATUS_CONFLICT",
+    ];
+    const AWARDED: [&str; 4] = ["approved", "partially_approved", "awaiting_funds", "paid"];
+
+    #[test]
+    fn two_processes_on_one_postgresql_never_award_a_family_beyond_max_claims_or_a_lifetime_cap() {
+        let Some(db) = Database::postgres() else {
+            println!("skipped: needs TEST_DATABASE_URL (a PostgreSQL server) to run two processes on one PostgreSQL database");
+            return;
+        };
+        one_family_through_two_processes(db);
+    }
+
+    #[test]
+    fn two_processes_on_one_sqlite_file_never_award_a_family_beyond_max_claims_or_a_lifetime_cap() {
+        one_family_through_two_processes(Database::sqlite());
+    }
+
+    /// A token of `role` for `subject`, minted by `mwf token`.
+    fn token(role: &str, subject: &str) -> String {
+        let out = crate::server::mwf(
+            &[
+                "token",
+                "--role",
+                role,
+                "--subject",
+                subject,
+                "--lifetime",
+                "2h",
+            ],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "mwf token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// One process as seen by one actor: an officer and an approver of its own.
+    struct Desk {
+        name: &'static str,
+        officer: Client,
+        approver: Client,
+    }
+
+    /// (claim label, desk, action, answer) of every request of the race.
+    type Answers = Vec<(String, &'static str, &'static str, Response)>;
+
+    /// Pushes one claim along through one process until it is paid, waiting for
+    /// funds, rejected or out of steps: decides (approve; after a refusal or
+    /// under review with nothing left, reject), approves, pays.
+    fn actor(desk: &Desk, label: &str, id: &str, paid_on: &str) -> Answers {
+        let mut answers = Vec::new();
+        let mut refused_approval = false;
+        for _ in 0..ACTOR_STEPS {
+            let claim = desk.officer.get(&format!("/v1/claims/{id}"));
+            let status = claim.expect(200)["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let (action, client, body) = match status.as_str() {
+                "submitted" | "appealed" | "under_review" if !refused_approval => (
+                    "decision",
+                    &desk.officer,
+                    json!({"outcome": "approve", "note": format!("by {}", desk.name)}),
+                ),
+                "submitted" | "appealed" | "under_review" => (
+                    "decision",
+                    &desk.officer,
+                    json!({"outcome": "reject", "reasons": ["LIMIT_USED"]}),
+                ),
+                "awaiting_second_approval" | "awaiting_committee" => {
+                    ("approval", &desk.approver, json!({"note": desk.name}))
+                }
+                "approved" | "partially_approved" => (
+                    "payment",
+                    &desk.officer,
+                    json!({"paid_on": paid_on, "payee_reference": format!("BANK-{label}")}),
+                ),
+                _ => break,
+            };
+            let segment = if action == "approval" {
+                "approvals"
+            } else {
+                action
+            };
+            let path = format!("/v1/claims/{id}/{segment}");
+            let res = client
+                .try_post(&path, None, &body)
+                .unwrap_or_else(|e| panic!("{label} {action} via {}: {e}", desk.name));
+            if action == "decision"
+                && matches!(
+                    res.body["code"].as_str(),
+                    Some("DECISION_EXCEEDS_PAYABLE" | "CLAIM_NOT_ELIGIBLE")
+                )
+            {
+                refused_approval = true;
+            }
+            answers.push((label.to_string(), desk.name, action, res));
+        }
+        answers
+    }
+
+    fn one_family_through_two_processes(db: Database) {
+        let started = Instant::now();
+        let server_a = Server::start(&db, "family-a");
+        let server_b = Server::start(&db, "family-b");
+        let admin = admin_token("family-admin");
+        let a = Client::new(&server_a, &admin);
+        let b = Client::new(&server_b, &admin);
+        let desks = [
+            Desk {
+                name: "a",
+                officer: Client::new(&server_a, &token("officer", "officer-a")),
+                approver: Client::new(&server_a, &token("approver", "approver-a")),
+            },
+            Desk {
+                name: "b",
+                officer: Client::new(&server_b, &token("officer", "officer-b")),
+                approver: Client::new(&server_b, &token("approver", "approver-b")),
+            },
+        ];
+
+        // The family: a worker without a spouse (the children rank first), covered
+        // from 2026-01-05, and cash for every award the rules allow.
+        a.load_fund(FUND);
+        let children: Vec<Value> = (0..CHILDREN)
+            .map(|k| json!({"name": format!("Child {k}"), "relationship": "child"}))
+            .collect();
+        let worker = b.post(
+            &format!("/v1/funds/{FUND}/workers"),
+            &json!({
+                "document_type": "passport", "document_number": "FAMILY-1", "given_name": "Achieng",
+                "family_name": "Odhiambo", "date_of_birth": "1985-09-09", "sex": "female",
+                "dependants": children,
+                "contracts": [{"employer": "Gulf Builders", "destination_country": "QA",
+                               "start_date": "2026-01-02", "end_date": "2028-06-30"}]
+            }),
+        );
+        let worker = worker.expect(201).clone();
+        let worker_id = worker["id"].as_str().unwrap().to_string();
+        let contract = worker["contracts"][0]["id"].as_str().unwrap().to_string();
+        a.post(
+            &format!("/v1/funds/{FUND}/contributions"),
+            &json!({"worker_id": worker_id, "contract_id": contract, "paid_on": "2026-01-05", "amount": "3000.00",
+                    "currency": "KES", "payers": [{"type": "worker", "amount": "3000.00"}]}),
+        )
+        .expect(201);
+        b.post(
+            &format!("/v1/funds/{FUND}/journal-entries"),
+            &json!({"effective_date": "2026-01-05", "memo": "Grant", "postings": [
+                {"account": "1000", "side": "debit", "amount": GRANT, "currency": "KES"},
+                {"account": "4200", "side": "credit", "amount": GRANT, "currency": "KES"}]}),
+        )
+        .expect(201);
+
+        // Every claim filed before any is decided: each assessed in full.
+        let mut claims: Vec<(String, String)> = Vec::new();
+        for (k, child) in worker["dependants"].as_array().unwrap().iter().enumerate() {
+            let via = if k % 2 == 0 { &a } else { &b };
+            let res = via.post(
+                &format!("/v1/workers/{worker_id}/claims"),
+                &json!({"benefit": DEATH, "incident_date": "2026-07-01", "incident_phase": "abroad",
+                        "filed_on": "2026-07-10",
+                        "claimant": {"relationship": "child", "dependant_id": child["id"]},
+                        "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-1"},
+                                      {"type": "PROOF_OF_RELATIONSHIP", "reference": format!("BC-{k}")},
+                                      {"type": "CLAIMANT_ID", "reference": format!("ID-{k}")}]}),
+            );
+            let body = res.expect(201);
+            assert_eq!(body["assessment"]["payable"], "300000.00", "{}", res.text);
+            claims.push((
+                format!("death-{k}"),
+                body["id"].as_str().unwrap().to_string(),
+            ));
+            let rider = body["riders"][0]["id"].as_str().unwrap().to_string();
+            let documented = via.post(
+                &format!("/v1/claims/{rider}/documents"),
+                &json!({"documents": [{"type": "TRANSPORT_RECEIPTS", "reference": format!("TR-{k}")}],
+                        "claimed_amount": "100000.00"}),
+            );
+            assert_eq!(
+                documented.expect(200)["assessment"]["payable"],
+                "100000.00",
+                "{}",
+                documented.text
+            );
+            claims.push((format!("rider-{k}"), rider));
+        }
+        let incidents = [
+            "2026-03-15",
+            "2026-04-12",
+            "2026-05-20",
+            "2026-07-01",
+            "2026-08-25",
+            "2026-10-05",
+        ];
+        for (k, (grade, incident)) in GRADES.iter().zip(incidents).enumerate() {
+            let via = if k % 2 == 0 { &b } else { &a };
+            let res = via.post(
+                &format!("/v1/workers/{worker_id}/claims"),
+                &json!({"benefit": INVALIDITY, "incident_date": incident, "incident_phase": "abroad",
+                        "filed_on": "2026-11-01", "claimant": {"relationship": "worker"}, "grade": grade,
+                        "documents": [{"type": "MEDICAL_CERTIFICATE", "reference": format!("MC-{k}")}]}),
+            );
+            let body = res.expect(201);
+            assert_eq!(body["assessment"]["outcome"], "eligible", "{}", res.text);
+            claims.push((
+                format!("invalidity-{k}-grade-{grade}"),
+                body["id"].as_str().unwrap().to_string(),
+            ));
+        }
+
+        // The race: two actors per claim, one per process, all at once, while
+        // payment runs go through both processes.
+        let paid_on = chrono::Utc::now().date_naive().to_string();
+        let racing = AtomicBool::new(true);
+        let barrier = Barrier::new(claims.len() * desks.len());
+        let (answers, runs) = std::thread::scope(|s| {
+            let actors: Vec<_> = claims
+                .iter()
+                .flat_map(|(label, id)| {
+                    let (barrier, paid_on) = (&barrier, &paid_on);
+                    desks.iter().map(move |desk| {
+                        s.spawn(move || {
+                            barrier.wait();
+                            actor(desk, label, id, paid_on)
+                        })
+                    })
+                })
+                .collect();
+            let runners: Vec<_> = [(&a, "a"), (&b, "b")]
+                .into_iter()
+                .map(|(client, name)| {
+                    let (racing, paid_on) = (&racing, &paid_on);
+                    s.spawn(move || {
+                        let mut runs = Vec::new();
+                        while racing.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(40));
+                            let res = client
+                                .try_post(
+                                    &format!("/v1/funds/{FUND}/payment-runs"),
+                                    None,
+                                    &json!({"paid_on": paid_on}),
+                                )
+                                .unwrap_or_else(|e| panic!("payment run via {name}: {e}"));
+                            runs.push((name, res));
+                        }
+                        runs
+                    })
+                })
+                .collect();
+            let answers: Answers = actors.into_iter().flat_map(|h| h.join().unwrap()).collect();
+            racing.store(false, Ordering::SeqCst);
+            let runs: Vec<(&str, Response)> = runners
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            (answers, runs)
+        });
+
+        let mut problems: Vec<String> = Vec::new();
+        let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+        for (label, desk, action, res) in &answers {
+            let outcome = res.body["status"]
+                .as_str()
+                .or(res.body["code"].as_str())
+                .unwrap_or("?");
+            *tally.entry(format!("{action} {outcome}")).or_default() += 1;
+            let refusal_ok = res.body["code"]
+                .as_str()
+                .is_some_and(|c| REFUSALS.contains(&c));
+            if res.status >= 300 && !refusal_ok {
+                problems.push(format!(
+                    "{label} {action} via {desk}: {} {}",
+                    res.status,
+                    short(&res.text)
+                ));
+            }
+        }
+        for (name, res) in &runs {
+            if res.status != 200 {
+                problems.push(format!(
+                    "payment run via {name}: {} {}",
+                    res.status,
+                    short(&res.text)
+                ));
+            }
+        }
+
+        // What the family was awarded, as the service lists it.
+        let listed = a.list_all(&format!("/v1/funds/{FUND}/claims"));
+        let awards = |benefit: &str| -> Vec<&Value> {
+            listed
+                .iter()
+                .filter(|c| c["benefit"] == benefit)
+                .filter(|c| AWARDED.contains(&c["status"].as_str().unwrap_or_default()))
+                .collect()
+        };
+        let amount = |c: &Value| decimal(&c["decision"]["amount"]);
+        let statuses: Vec<String> = claims
+            .iter()
+            .map(|(label, id)| {
+                let c = listed.iter().find(|c| c["id"] == id.as_str()).unwrap();
+                format!(
+                    "{label} {} {}",
+                    c["status"].as_str().unwrap_or("?"),
+                    c["decision"]["amount"].as_str().unwrap_or("-")
+                )
+            })
+            .collect();
+        for benefit in [DEATH, RIDER] {
+            if awards(benefit).len() > 1 {
+                problems.push(format!(
+                    "{} awards of {benefit} (max_claims 1)",
+                    awards(benefit).len()
+                ));
+            }
+        }
+        let invalidity: Decimal = awards(INVALIDITY).iter().map(|c| amount(c)).sum();
+        if invalidity > LIFETIME_CAP.parse::<Decimal>().unwrap() {
+            problems.push(format!(
+                "invalidity awards add up to {invalidity}, over the lifetime cap {LIFETIME_CAP}"
+            ));
+        }
+        // Benefits payable holds what was awarded and not yet paid.
+        let unpaid: Decimal = listed
+            .iter()
+            .filter(|c| {
+                ["approved", "partially_approved", "awaiting_funds"]
+                    .contains(&c["status"].as_str().unwrap_or_default())
+                    || (c["status"] == "under_review" && c["approval_entry_id"].is_string())
+            })
+            .map(amount)
+            .sum();
+        let payable = a.balance(FUND, "2000");
+        if payable != unpaid {
+            problems.push(format!(
+                "benefits payable is {payable}, the unpaid awards add up to {unpaid}"
+            ));
+        }
+
+        // Cash never below zero in commit order; the ledger verifies.
+        let entries = journal_without_gaps(&b, FUND);
+        let mut cash = Decimal::ZERO;
+        for e in &entries {
+            for p in e["postings"].as_array().unwrap() {
+                if p["account"] == "1000" {
+                    let x = decimal(&p["amount"]);
+                    cash += if p["side"] == "debit" { x } else { -x };
+                }
+            }
+            if cash < Decimal::ZERO {
+                problems.push(format!("cash is {cash} after entry #{}", e["sequence"]));
+            }
+        }
+
+        println!(
+            "one family through two processes on {}: {} requests ({tally:?}), {} payment runs, \
+             claims {statuses:?}, {} journal entries, in {:.1} s",
+            db.backend(),
+            answers.len(),
+            runs.len(),
+            entries.len(),
+            started.elapsed().as_secs_f64()
+        );
+        assert!(
+            problems.is_empty(),
+            "{} problems:\n{}\nclaims: {statuses:#?}\nlog of a:\n{}\nlog of b:\n{}",
+            problems.len(),
+            problems
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n"),
+            server_a.log_tail(),
+            server_b.log_tail()
+        );
+        a.assert_books_balance(FUND);
+        b.assert_books_balance(FUND);
+        assert_cli_verifies(&db, FUND, entries.len());
+    }
 }
