@@ -501,6 +501,16 @@ fn claim_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> AppResu
     Ok((claim, fund))
 }
 
+/// What the audit log says a claim action did: the claim and the status it
+/// left it in, with the reasons when it went back to an officer
+/// (`claim 0193… under_review MEMBERSHIP_INACTIVE`).
+fn audit_target(claim: &Claim) -> String {
+    match claim.review_reasons() {
+        Some(reasons) => format!("claim {} {} {}", claim.id, claim.status, reasons.join(",")),
+        None => format!("claim {} {}", claim.id, claim.status),
+    }
+}
+
 /// Runs a change of one claim: scope check, the service call, the full claim as the answer.
 async fn claim_action<T, F>(
     mutation: Mutation,
@@ -519,11 +529,10 @@ where
         .run(req, body, move |conn, caller, input: T| {
             let (_, fund) = claim_in_scope(conn, caller, &id)?;
             let (claim, events) = change(conn, caller, &fund, &id, input)?;
-            Ok(Done::ok(
-                format!("claim {}", claim.id),
-                full_response(conn, claim, &fund)?,
+            Ok(
+                Done::ok(audit_target(&claim), full_response(conn, claim, &fund)?)
+                    .with_events(events),
             )
-            .with_events(events))
         })
         .await
 }
@@ -561,7 +570,7 @@ async fn keep_fresh_assessment(
                 &crate::audit::AuditRecord {
                     action: "claim.reassess".to_string(),
                     fund_code: Some(fund.code.clone()),
-                    target: Some(format!("claim {}", claim.id)),
+                    target: Some(audit_target(&claim)),
                     request_id,
                     outcome: "succeeded".to_string(),
                     status: 200,

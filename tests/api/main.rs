@@ -13,6 +13,7 @@ mod helpers;
 mod idempotency;
 mod ledger;
 mod limits;
+mod model;
 mod reassessment;
 mod reports;
 mod rules;

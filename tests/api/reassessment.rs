@@ -323,6 +323,20 @@ fn a_death_benefit_is_not_approved_or_paid_once_the_only_contribution_bounced() 
         .unwrap()
         .iter()
         .any(|e| e["type"] == "claim.review_required" && e["subject_id"] == c["id"]));
+    let log = app.get("/v1/audit-log?limit=200", &app.admin());
+    let target = format!(
+        "claim {} under_review MEMBERSHIP_INACTIVE",
+        c["id"].as_str().unwrap()
+    );
+    assert!(
+        log.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "claim.pay" && r["target"] == target.as_str()),
+        "{}",
+        log.text
+    );
     // Paying again is refused while it is under review; rejecting reverses the expense.
     app.post(
         &format!("/v1/claims/{}/payment", id(&paid_claim)),
