@@ -180,6 +180,7 @@ fn http_child(path: &str, format: &str) {
         public_key_files: vec![],
         issuer: "mwf".into(),
         audience: "mwf".into(),
+        max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
     };
     let token = mint_token(
         SECRET.as_bytes(),
@@ -196,6 +197,7 @@ fn http_child(path: &str, format: &str) {
         jwt,
         pool_size: 4,
         workers: 2,
+        client_request_timeout: std::time::Duration::from_secs(10),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -50,6 +50,7 @@ impl Server {
             public_key_files: vec![],
             issuer: "mwf".into(),
             audience: "mwf".into(),
+            max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
         };
         let token = mint_token(
             SECRET.as_bytes(),
@@ -66,6 +67,7 @@ impl Server {
             jwt,
             pool_size: 16,
             workers: 2,
+            client_request_timeout: Duration::from_secs(10),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -19,6 +19,9 @@ pub struct JwtSettings {
     pub public_key_files: Vec<PathBuf>,
     pub issuer: String,
     pub audience: String,
+    /// The longest lifetime accepted (`MWF_JWT_MAX_LIFETIME_SECONDS`): exp − iat,
+    /// or exp − now for a token without `iat`.
+    pub max_lifetime_seconds: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +35,14 @@ pub struct Settings {
     pub pool_size: u32,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// How long a client may take to send a request's head, and then its body
+    /// (`MWF_CLIENT_REQUEST_TIMEOUT_SECONDS`).
+    pub client_request_timeout: std::time::Duration,
 }
+
+/// The time a client has for a request's head and then for its body, unless
+/// configured: 10 seconds.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS: u64 = 10;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -162,9 +172,19 @@ impl Settings {
                 public_key_files,
                 issuer,
                 audience,
+                max_lifetime_seconds: parse_number(
+                    "MWF_JWT_MAX_LIFETIME_SECONDS",
+                    crate::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+                    60..=crate::auth::MAX_TOKEN_LIFETIME_SECONDS,
+                )?,
             },
             pool_size: parse_number("MWF_DB_POOL_SIZE", 8, 1..=MAX_POOL_SIZE)?,
             workers: parse_number("MWF_WORKERS", 0, 0..=256)?,
+            client_request_timeout: std::time::Duration::from_secs(parse_number(
+                "MWF_CLIENT_REQUEST_TIMEOUT_SECONDS",
+                DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
+                1..=600,
+            )?),
         })
     }
 

@@ -24,6 +24,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     UnsupportedMediaType,
     PayloadTooLarge,
+    RequestTimeout,
+    HeadersTooLarge,
     MalformedJson,
     InvalidQuery,
     InvalidPathParameter,
@@ -31,6 +33,7 @@ pub enum ErrorCode {
     ValidationFailed,
     LimitExceeded,
     EntryUnbalanced,
+    AmountLimitExceeded,
     InsufficientFunds,
     PeriodClosed,
     PeriodAlreadyClosed,
@@ -71,6 +74,8 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::RequestTimeout,
+        ErrorCode::HeadersTooLarge,
         ErrorCode::MalformedJson,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidPathParameter,
@@ -78,6 +83,7 @@ impl ErrorCode {
         ErrorCode::ValidationFailed,
         ErrorCode::LimitExceeded,
         ErrorCode::EntryUnbalanced,
+        ErrorCode::AmountLimitExceeded,
         ErrorCode::InsufficientFunds,
         ErrorCode::PeriodClosed,
         ErrorCode::PeriodAlreadyClosed,
@@ -115,10 +121,14 @@ impl ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             MalformedJson | InvalidQuery | InvalidPathParameter | InvalidHeader | LimitExceeded => {
                 StatusCode::BAD_REQUEST
             }
-            ValidationFailed | EntryUnbalanced => StatusCode::UNPROCESSABLE_ENTITY,
+            ValidationFailed | EntryUnbalanced | AmountLimitExceeded => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             InsufficientFunds | PeriodClosed | PeriodAlreadyClosed | AlreadyReversed
             | NotReversible | FundAlreadyExists | AccountAlreadyExists | IdempotencyKeyReused => {
                 StatusCode::CONFLICT
@@ -157,6 +167,8 @@ impl ErrorCode {
             MethodNotAllowed => "Method not allowed",
             UnsupportedMediaType => "Unsupported media type",
             PayloadTooLarge => "Payload too large",
+            RequestTimeout => "Request body too slow",
+            HeadersTooLarge => "Request headers too large",
             MalformedJson => "Malformed JSON",
             InvalidQuery => "Invalid query parameter",
             InvalidPathParameter => "Invalid path parameter",
@@ -164,6 +176,7 @@ impl ErrorCode {
             ValidationFailed => "Validation failed",
             LimitExceeded => "Limit exceeded",
             EntryUnbalanced => "Journal entry does not balance",
+            AmountLimitExceeded => "Amount limit exceeded",
             InsufficientFunds => "Insufficient funds",
             PeriodClosed => "Accounting period closed",
             PeriodAlreadyClosed => "Period already closed",
@@ -271,6 +284,10 @@ pub struct AppError {
     pub extra: Map<String, Value>,
     /// Headers the response must carry (`Allow`, `WWW-Authenticate`).
     pub headers: Vec<(header::HeaderName, String)>,
+    /// The fund of the record a refused change had found, for the audit log
+    /// (never shown to the client): see [`AppError::in_fund`]. Boxed to keep
+    /// the error small (clippy's `result_large_err`).
+    pub fund_code: Option<Box<str>>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -283,7 +300,15 @@ impl AppError {
             errors: Vec::new(),
             extra: Map::new(),
             headers: Vec::new(),
+            fund_code: None,
         }
+    }
+
+    /// Names the fund of the record this refusal concerns, so that its audit
+    /// record names it too. A refusal before the record was found has none.
+    pub fn in_fund(mut self, code: &str) -> Self {
+        self.fund_code.get_or_insert_with(|| code.into());
+        self
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {

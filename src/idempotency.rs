@@ -1,11 +1,19 @@
 //! Stored responses of requests sent with an `Idempotency-Key`, so that a retry
 //! returns the original response and never books twice. Keys are scoped to the
-//! caller (`sub`) and kept in the database, so every process sees them.
+//! caller (`Caller::principal`: issuer and subject) and kept in the database, so every process sees them.
+//!
+//! A keyed change claims its key first in its transaction ([`claim`]): an
+//! identical request racing it blocks on the primary key until the first
+//! commits, then finds the key taken and replays the stored response, instead
+//! of running the change again and being refused by what the first one did. A
+//! replay is answered only to a caller whose token covers the fund of the
+//! stored response ([`replay`]).
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::auth::Caller;
 use crate::db::schema::idempotency_keys;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -18,6 +26,20 @@ pub struct StoredResponse {
     pub request_hash: String,
     pub status: u16,
     pub body: String,
+    /// The fund of what was answered: only tokens covering it get a replay.
+    /// `None` only for keys stored before funds were recorded with them.
+    pub fund_code: Option<String>,
+}
+
+type StoredRow = (String, i32, String, Option<String>);
+
+fn stored((request_hash, status, body, fund_code): StoredRow) -> StoredResponse {
+    StoredResponse {
+        request_hash,
+        status: status as u16,
+        body,
+        fund_code,
+    }
 }
 
 pub fn lookup(
@@ -25,32 +47,98 @@ pub fn lookup(
     actor: &str,
     key: &str,
 ) -> QueryResult<Option<StoredResponse>> {
-    let row: Option<(String, i32, String)> = idempotency_keys::table
+    let row: Option<StoredRow> = idempotency_keys::table
         .find((actor, key))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::status,
             idempotency_keys::response_body,
+            idempotency_keys::fund_code,
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(request_hash, status, body)| StoredResponse {
-        request_hash,
-        status: status as u16,
-        body,
-    }))
+    debug_assert!(
+        row.as_ref().is_none_or(|r| r.1 != PENDING),
+        "a claimed key is only seen by its own transaction"
+    );
+    Ok(row.map(stored))
 }
 
-/// The stored response to replay for a repeat of the request `request_hash`, or
-/// the refusal of a key used before for a different request.
-pub fn replay(stored: StoredResponse, request_hash: &str) -> AppResult<StoredResponse> {
+/// The stored response to replay to `caller` for a repeat of the request
+/// `request_hash`; or the refusal of a key used before for a different request;
+/// or, when the caller's token does not cover the fund of the stored response,
+/// 404 as for any record of a fund outside the token (the role was checked
+/// before the key was looked up, as for any request).
+pub fn replay(
+    stored: StoredResponse,
+    request_hash: &str,
+    caller: &Caller,
+) -> AppResult<StoredResponse> {
     if stored.request_hash != request_hash {
         return Err(AppError::new(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different request; use a new key for a new request",
         ));
     }
+    let in_scope = match &stored.fund_code {
+        Some(code) => caller.may_access_fund(code),
+        None => caller.all_funds(),
+    };
+    if !in_scope {
+        return Err(AppError::not_found(
+            "no such record in the funds this token covers",
+        ));
+    }
     Ok(stored)
+}
+
+/// The status of a key claimed by a transaction that has not finished: never
+/// committed (the change stores its response before committing, or rolls back).
+const PENDING: i32 = 0;
+
+/// Claims `key` for the caller's transaction before the change runs. If an
+/// identical request holds it uncommitted, this waits for that transaction
+/// (PostgreSQL blocks on the primary key; SQLite writers are serialised): a
+/// unique violation then means the key is stored and the caller should roll
+/// back and replay. The claim is completed by [`complete`] or undone by the
+/// rollback.
+pub fn claim(
+    conn: &mut DbConnection,
+    actor: &str,
+    key: &str,
+    request_hash: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::actor.eq(actor),
+            idempotency_keys::idempotency_key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::status.eq(PENDING),
+            idempotency_keys::response_body.eq(""),
+            idempotency_keys::created_at.eq(crate::time::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores the response of a key claimed in this transaction by [`claim`].
+pub fn complete(
+    conn: &mut DbConnection,
+    actor: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> QueryResult<()> {
+    debug_assert!(response.status != PENDING as u16);
+    let updated = diesel::update(idempotency_keys::table.find((actor, key)))
+        .set((
+            idempotency_keys::status.eq(response.status as i32),
+            idempotency_keys::response_body.eq(&response.body),
+            idempotency_keys::fund_code.eq(&response.fund_code),
+        ))
+        .filter(idempotency_keys::status.eq(PENDING))
+        .execute(conn)?;
+    assert_eq!(updated, 1, "the key was claimed in this transaction");
+    Ok(())
 }
 
 /// The stored responses of several (actor, key) pairs, read in one query per
@@ -67,7 +155,7 @@ pub fn lookup_all(
     for (actor, keys) in by_actor {
         for chunk in keys.chunks(500) {
             // The primary key is (actor, key): both are named so it is used.
-            let rows: Vec<(String, String, i32, String)> = idempotency_keys::table
+            let rows: Vec<(String, String, i32, String, Option<String>)> = idempotency_keys::table
                 .filter(idempotency_keys::actor.eq(actor))
                 .filter(idempotency_keys::idempotency_key.eq_any(chunk))
                 .select((
@@ -75,30 +163,16 @@ pub fn lookup_all(
                     idempotency_keys::request_hash,
                     idempotency_keys::status,
                     idempotency_keys::response_body,
+                    idempotency_keys::fund_code,
                 ))
                 .load(conn)?;
-            for (key, request_hash, status, body) in rows {
-                let response = StoredResponse {
-                    request_hash,
-                    status: status as u16,
-                    body,
-                };
+            for (key, request_hash, status, body, fund_code) in rows {
+                let response = stored((request_hash, status, body, fund_code));
                 found.insert((actor.to_string(), key), response);
             }
         }
     }
     Ok(found)
-}
-
-/// Stores the response in the caller's transaction. A unique violation means a
-/// concurrent request with the same key committed first.
-pub fn store(
-    conn: &mut DbConnection,
-    actor: &str,
-    key: &str,
-    response: &StoredResponse,
-) -> QueryResult<()> {
-    store_all(conn, &[(actor, key, response)])
 }
 
 /// Stores several responses with one multi-row INSERT. A unique violation means
@@ -118,6 +192,7 @@ pub fn store_all(
                 idempotency_keys::status.eq(response.status as i32),
                 idempotency_keys::response_body.eq(&response.body),
                 idempotency_keys::created_at.eq(now),
+                idempotency_keys::fund_code.eq(&response.fund_code),
             )
         })
         .collect();

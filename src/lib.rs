@@ -6,6 +6,7 @@ pub mod auth;
 pub mod claims;
 pub mod config;
 pub mod contributions;
+pub mod date;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -33,7 +33,8 @@ enum Command {
         /// The token's subject (who is calling).
         #[arg(long, default_value = "cli")]
         subject: String,
-        /// Lifetime: a number with s, m, h or d (e.g. 12h, 30d); at most 366d.
+        /// Lifetime: a number with s, m, h or d (e.g. 12h, 1d); at most what the
+        /// server accepts (MWF_JWT_MAX_LIFETIME_SECONDS, 24h by default).
         #[arg(long, default_value = "12h")]
         lifetime: String,
     },
@@ -226,6 +227,12 @@ fn token(
         }
     }
     let seconds = parse_lifetime(lifetime)?;
+    if seconds > settings.jwt.max_lifetime_seconds {
+        return Err(format!(
+            "--lifetime {lifetime}: the server accepts tokens of at most {}s (MWF_JWT_MAX_LIFETIME_SECONDS)",
+            settings.jwt.max_lifetime_seconds
+        ));
+    }
     let secret = startup::signing_secret(settings)?.ok_or(
         "no HS256 secret: set MWF_JWT_SECRET (public keys can verify tokens but not mint them)",
     )?;

@@ -162,16 +162,18 @@ pub fn to_minor(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> 
     to_minor_signed(amount, currency)
 }
 
-/// Like [`to_minor`] but accepts zero and negative amounts.
+/// Like [`to_minor`] but accepts zero and negative amounts. An amount is
+/// written with at most the currency's decimals: `"1500.000"` is refused for a
+/// two-decimal currency even though its last digit is zero, because a partner
+/// who sends three decimals has made an error somewhere that we should not hide.
 pub fn to_minor_signed(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
-    let normalized = amount.normalize();
-    if normalized.scale() > currency.exponent() {
+    if amount.scale() > currency.exponent() {
         return Err(MoneyError::TooManyDecimals {
             currency: currency.code().to_string(),
             allowed: currency.exponent(),
         });
     }
-    let scaled = normalized
+    let scaled = amount
         .checked_mul(Decimal::from(10i64.pow(currency.exponent())))
         .ok_or(MoneyError::TooLarge)?;
     let minor = i64::try_from(scaled).map_err(|_| MoneyError::TooLarge)?;
@@ -232,8 +234,15 @@ mod tests {
     }
 
     #[test]
-    fn trailing_zeros_beyond_the_minor_unit_are_exact_and_accepted() {
-        let d = DecimalString::parse("10.5000").unwrap().0;
+    fn more_decimals_than_the_currency_has_are_refused_even_when_zero() {
+        let d = DecimalString::parse("1500.000").unwrap().0;
+        assert!(matches!(
+            to_minor(d, kes()),
+            Err(MoneyError::TooManyDecimals { allowed: 2, .. })
+        ));
+        let d = DecimalString::parse("10.50").unwrap().0;
+        assert_eq!(to_minor(d, kes()), Ok(1050));
+        let d = DecimalString::parse("10.5").unwrap().0;
         assert_eq!(to_minor(d, kes()), Ok(1050));
     }
 

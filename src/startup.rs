@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlers, Logger};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpServer, ResponseError};
+use futures_util::FutureExt;
 use utoipa_actix_web::AppExt;
 
 use crate::auth::{self, Role, Verifier};
@@ -73,7 +74,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("MWF_BIND {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let server = serve(listener, pool, verifier, settings.workers)?;
+        let server = serve(listener, pool, verifier, &settings)?;
         Ok(Application {
             port,
             server,
@@ -94,8 +95,9 @@ fn serve(
     listener: TcpListener,
     pool: db::DbPool,
     verifier: Verifier,
-    workers: usize,
+    settings: &Settings,
 ) -> Result<Server, String> {
+    let client_timeout = settings.client_request_timeout;
     let committer = http::group::Committer::start(pool.clone());
     let state = web::Data::new(AppState { pool, committer });
     let verifier = web::Data::new(verifier);
@@ -107,6 +109,33 @@ fn serve(
             .app_data(verifier.clone())
             .app_data(routes.clone())
             .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
+            // Innermost: an oversized head is refused (431) and a body that runs
+            // out of time is answered 408 here.
+            .wrap_fn(move |mut req, srv| {
+                if let Some(refusal) = http::deadline::head_refusal(&req) {
+                    let res = req.into_response(refusal.error_response());
+                    return async move { Ok(res) }.boxed_local();
+                }
+                let deadline = http::deadline::limit_body_time(&mut req, client_timeout);
+                let call = srv.call(req);
+                async move {
+                    let res = call.await?;
+                    Ok(if deadline.expired() {
+                        http::deadline::timed_out(res, client_timeout)
+                    } else {
+                        res.map_into_boxed_body()
+                    })
+                }
+                .boxed_local()
+            })
+            // A path parameter breaking the rule for strings is refused before routing.
+            .wrap_fn(|req, srv| {
+                use futures_util::future::{ready, Either, TryFutureExt};
+                match http::text::path_refusal(&req) {
+                    Some(refusal) => Either::Left(ready(Ok(req.error_response(refusal)))),
+                    None => Either::Right(srv.call(req).map_ok(|res| res.map_into_boxed_body())),
+                }
+            })
             .wrap(ErrorHandlers::new().default_handler(problem::to_problem))
             .wrap_fn(|req, srv| {
                 let id = problem::assign_request_id(&req);
@@ -128,10 +157,11 @@ fn serve(
             .service(http::docs::swagger_ui(api.clone()))
             .default_service(web::to(problem::no_route))
     })
+    .client_request_timeout(client_timeout)
     .listen(listener)
     .map_err(|e| e.to_string())?;
-    if workers > 0 {
-        server = server.workers(workers);
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
     }
     Ok(server.run())
 }

@@ -70,7 +70,8 @@ pub struct AuditFilter {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub actor: Option<String>,
-    /// Only records for these funds (and records with no fund) unless `None`.
+    /// Only records for these funds unless `None` (records with no fund, the
+    /// refusals of unknown ids, are read only by tokens of every fund).
     pub fund_codes: Option<Vec<String>>,
     pub after_id: i64,
     pub limit: i64,

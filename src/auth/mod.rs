@@ -14,15 +14,20 @@ use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
 use crate::config::JwtSettings;
 use crate::error::{AppError, AppResult, ErrorCode};
 
-/// The longest lifetime `mwf token` mints: 366 days.
+/// The longest token lifetime that may be configured: 366 days.
 pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 366 * 24 * 3600;
-/// Clock skew tolerated when checking `exp`.
-const LEEWAY_SECONDS: u64 = 30;
+/// The token lifetime accepted when none is configured: 24 hours.
+pub const DEFAULT_TOKEN_LIFETIME_SECONDS: i64 = 24 * 3600;
+/// Clock skew tolerated when checking `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECONDS: i64 = 30;
+/// The longest `sub` accepted, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 255;
 
 /// What a caller may do. `admin` does everything; `officer` works workers,
 /// contributions and claims; `approver` gives second and committee approvals;
@@ -54,7 +59,8 @@ impl Role {
     }
 }
 
-/// The claims mwf reads from a token.
+/// The claims mwf reads from a token. Times are seconds since 1970 (JWT
+/// NumericDate); mwf checks them itself, so a bad one is named, never "missing".
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -64,25 +70,79 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub iss: String,
     pub aud: String,
 }
 
+/// Who vouched for a token: mwf's own shared secret (HS256, `mwf token`), or an
+/// identity provider's public key (RS256, ES256). The same `sub` from each is a
+/// different caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issuer {
+    SharedSecret,
+    PublicKey,
+}
+
+impl Issuer {
+    fn tag(self) -> &'static str {
+        match self {
+            Issuer::SharedSecret => "secret",
+            Issuer::PublicKey => "public-key",
+        }
+    }
+}
+
+/// Separates the issuer's tag from the subject in a principal.
+const PRINCIPAL_SEPARATOR: char = '|';
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The token's `sub` as written: for display and the audit log.
     pub subject: String,
+    /// The issuer and the subject together: what four-eyes and idempotency compare.
+    principal: String,
     pub role: Role,
     funds: Vec<String>,
 }
 
 impl Caller {
+    /// A caller vouched for by mwf's own secret (the demo, `mwf token`).
     pub fn new(subject: impl Into<String>, role: Role, funds: Vec<String>) -> Caller {
+        Caller::issued_by(Issuer::SharedSecret, subject, role, funds)
+    }
+
+    pub fn issued_by(
+        issuer: Issuer,
+        subject: impl Into<String>,
+        role: Role,
+        funds: Vec<String>,
+    ) -> Caller {
+        let subject = subject.into();
+        let normalised: String = subject.nfc().collect();
         Caller {
-            subject: subject.into(),
+            principal: format!("{}{PRINCIPAL_SEPARATOR}{normalised}", issuer.tag()),
+            subject,
             role,
             funds,
         }
+    }
+
+    /// The issuer and the subject together (`secret|olivia`,
+    /// `public-key|olivia`), the subject in Unicode NFC: two callers are the
+    /// same person only when their principals are equal. Subjects with
+    /// whitespace around them are refused at the edge (see [`check_subject`]),
+    /// so two spellings of one name are one principal.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// True when `recorded` (a principal stored by an earlier request, or a bare
+    /// subject stored before principals existed) names this caller.
+    pub fn is(&self, recorded: &str) -> bool {
+        recorded == self.principal || (!is_principal(recorded) && recorded == self.subject)
     }
 
     /// True when the token's fund list covers `fund_code`.
@@ -120,6 +180,49 @@ impl Caller {
     }
 }
 
+fn is_principal(recorded: &str) -> bool {
+    recorded
+        .split_once(PRINCIPAL_SEPARATOR)
+        .is_some_and(|(tag, _)| {
+            [Issuer::SharedSecret, Issuer::PublicKey]
+                .iter()
+                .any(|i| i.tag() == tag)
+        })
+}
+
+/// The subject a stored principal names, for display; a bare subject stored
+/// before principals existed is returned as it is.
+pub fn displayed_subject(recorded: &str) -> &str {
+    match recorded.split_once(PRINCIPAL_SEPARATOR) {
+        Some((_, subject)) if is_principal(recorded) => subject,
+        _ => recorded,
+    }
+}
+
+/// A `sub` is 1 to 255 characters, without control characters and without
+/// whitespace around it, so two spellings of one name cannot be two callers.
+pub fn check_subject(sub: &str) -> Result<(), String> {
+    let chars = sub.chars().count();
+    if chars == 0 || sub.trim().is_empty() {
+        return Err("claim sub is empty".into());
+    }
+    if chars > MAX_SUBJECT_CHARS {
+        return Err(format!(
+            "claim sub is {chars} characters long; at most {MAX_SUBJECT_CHARS} are accepted"
+        ));
+    }
+    if let Some(c) = sub.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "claim sub contains the control character U+{:04X}",
+            c as u32
+        ));
+    }
+    if sub.trim() != sub {
+        return Err("claim sub begins or ends with whitespace".into());
+    }
+    Ok(())
+}
+
 /// Roles allowed to read ledgers and funds.
 pub const READERS: &[Role] = &[
     Role::Admin,
@@ -138,6 +241,7 @@ pub struct Verifier {
     ec_keys: Vec<DecodingKey>,
     issuer: String,
     audience: String,
+    max_lifetime_seconds: i64,
 }
 
 impl Verifier {
@@ -168,21 +272,16 @@ impl Verifier {
             ec_keys,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            max_lifetime_seconds: settings.max_lifetime_seconds,
         })
     }
 
     pub fn verify(&self, token: &str) -> AppResult<Caller> {
-        let invalid = |why: &str| {
-            AppError::new(
-                ErrorCode::TokenInvalid,
-                format!("the bearer token is not valid: {why}"),
-            )
-        };
         let header = decode_header(token).map_err(|_| invalid("malformed token"))?;
-        let keys: Vec<&DecodingKey> = match header.alg {
-            Algorithm::HS256 => self.secret.iter().collect(),
-            Algorithm::RS256 => self.rsa_keys.iter().collect(),
-            Algorithm::ES256 => self.ec_keys.iter().collect(),
+        let (issuer, keys): (Issuer, Vec<&DecodingKey>) = match header.alg {
+            Algorithm::HS256 => (Issuer::SharedSecret, self.secret.iter().collect()),
+            Algorithm::RS256 => (Issuer::PublicKey, self.rsa_keys.iter().collect()),
+            Algorithm::ES256 => (Issuer::PublicKey, self.ec_keys.iter().collect()),
             _ => return Err(invalid("algorithm not accepted (HS256, RS256, ES256)")),
         };
         if keys.is_empty() {
@@ -191,35 +290,31 @@ impl Verifier {
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = LEEWAY_SECONDS;
+        // The times are checked below, with messages that name the claim.
+        validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         let mut last_error = invalid("bad signature");
         for key in keys {
-            match decode::<Claims>(token, key, &validation) {
+            match decode::<serde_json::Value>(token, key, &validation) {
                 Ok(data) => {
-                    let claims = data.claims;
-                    if claims.sub.trim().is_empty() {
-                        return Err(invalid("empty sub"));
-                    }
-                    return Ok(Caller::new(claims.sub, claims.role, claims.funds));
+                    let claims = self.check_claims(data.claims)?;
+                    return Ok(Caller::issued_by(
+                        issuer,
+                        claims.sub,
+                        claims.role,
+                        claims.funds,
+                    ));
                 }
                 Err(e) => {
                     use jsonwebtoken::errors::ErrorKind;
                     last_error = match e.kind() {
-                        ErrorKind::ExpiredSignature => {
-                            return Err(AppError::new(
-                                ErrorCode::TokenExpired,
-                                "the bearer token has expired",
-                            ))
-                        }
                         ErrorKind::InvalidIssuer => return Err(invalid("wrong issuer")),
                         ErrorKind::InvalidAudience => return Err(invalid("wrong audience")),
                         ErrorKind::MissingRequiredClaim(c) => {
                             return Err(invalid(&format!("missing claim {c}")))
                         }
-                        ErrorKind::Json(_) => {
-                            return Err(invalid("claims are not sub, role, funds, exp, iss, aud"))
-                        }
+                        ErrorKind::Json(_) => return Err(invalid("claims are not a JSON object")),
                         _ => invalid("bad signature"),
                     };
                 }
@@ -227,6 +322,76 @@ impl Verifier {
         }
         Err(last_error)
     }
+
+    /// The claims of a token whose signature, issuer and audience are good:
+    /// their types, the times (`exp`, `nbf`, `iat` with [`LEEWAY_SECONDS`]),
+    /// the lifetime and the subject.
+    fn check_claims(&self, raw: serde_json::Value) -> AppResult<Claims> {
+        if raw.get("exp").is_none() {
+            return Err(invalid("missing claim exp"));
+        }
+        let claims: Claims = serde_path_to_error::deserialize(raw).map_err(|e| {
+            let path = e.path().to_string();
+            let claim = path.split(['.', '[']).next().unwrap_or_default();
+            match claim {
+                "exp" | "nbf" | "iat" => invalid(&format!(
+                    "claim {claim} is not a time in whole seconds since 1970"
+                )),
+                "" | "?" => invalid(&format!("claims: {}", e.inner())),
+                _ => invalid(&format!("claim {claim}: {}", e.inner())),
+            }
+        })?;
+        let now = chrono::Utc::now().timestamp();
+        if claims.exp.saturating_add(LEEWAY_SECONDS) < now {
+            return Err(AppError::new(
+                ErrorCode::TokenExpired,
+                "the bearer token has expired (exp is in the past)",
+            ));
+        }
+        if let Some(nbf) = claims
+            .nbf
+            .filter(|nbf| *nbf > now.saturating_add(LEEWAY_SECONDS))
+        {
+            return Err(invalid(&format!(
+                "it is not valid before {} (nbf is {} seconds from now)",
+                rfc3339_or_number(nbf),
+                nbf.saturating_sub(now)
+            )));
+        }
+        if let Some(iat) = claims
+            .iat
+            .filter(|iat| *iat > now.saturating_add(LEEWAY_SECONDS))
+        {
+            return Err(invalid(&format!(
+                "it claims to be issued at {}, in the future (iat is {} seconds from now)",
+                rfc3339_or_number(iat),
+                iat.saturating_sub(now)
+            )));
+        }
+        let lifetime = claims.exp.saturating_sub(claims.iat.unwrap_or(now));
+        if lifetime > self.max_lifetime_seconds.saturating_add(LEEWAY_SECONDS) {
+            return Err(invalid(&format!(
+                "its lifetime (exp - {}) is {lifetime} seconds; at most {} are accepted",
+                if claims.iat.is_some() { "iat" } else { "now" },
+                self.max_lifetime_seconds
+            )));
+        }
+        check_subject(&claims.sub).map_err(|why| invalid(&why))?;
+        Ok(claims)
+    }
+}
+
+fn invalid(why: &str) -> AppError {
+    AppError::new(
+        ErrorCode::TokenInvalid,
+        format!("the bearer token is not valid: {why}"),
+    )
+}
+
+fn rfc3339_or_number(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| seconds.to_string())
 }
 
 /// Mints an HS256 token (for `mwf token`, development mode and tests).
@@ -245,6 +410,7 @@ pub fn mint_token(
         funds: funds.to_vec(),
         exp: now + lifetime_seconds,
         iat: Some(now),
+        nbf: None,
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
     };
@@ -320,4 +486,33 @@ fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
         }
     };
     verifier.verify(token).map_err(challenge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subject_is_one_to_255_characters_without_control_characters_or_surrounding_space() {
+        assert!(check_subject("olivia").is_ok());
+        assert!(check_subject(&"é".repeat(MAX_SUBJECT_CHARS)).is_ok());
+        for bad in ["", "   ", "a\u{0}b", "a\nb", " olivia", "olivia\u{a0}"] {
+            assert!(check_subject(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_subject(&"é".repeat(MAX_SUBJECT_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn the_principal_joins_issuer_and_normalised_subject_and_displays_the_subject() {
+        let secret = Caller::new("Jose\u{301}", Role::Officer, vec![]);
+        let key = Caller::issued_by(Issuer::PublicKey, "Jos\u{e9}", Role::Officer, vec![]);
+        assert_eq!(secret.principal(), "secret|Jos\u{e9}");
+        assert_eq!(key.principal(), "public-key|Jos\u{e9}");
+        assert!(secret.is("secret|Jos\u{e9}"));
+        assert!(!key.is(secret.principal()));
+        // A bare subject recorded before principals existed still counts.
+        assert!(secret.is("Jose\u{301}"));
+        assert_eq!(displayed_subject("public-key|olivia"), "olivia");
+        assert_eq!(displayed_subject("olivia|x"), "olivia|x");
+    }
 }

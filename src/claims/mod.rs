@@ -794,7 +794,8 @@ pub fn decide(
     claim.decided_amount_minor = Some(amount);
     claim.decision_reasons = decision.reasons.clone();
     claim.decision_note = decision.note.clone();
-    claim.decided_by = Some(decider.subject.clone());
+    // The principal (issuer and subject), so four-eyes compares people, not spellings.
+    claim.decided_by = Some(decider.principal().to_string());
     claim.decided_at = Some(crate::time::now());
     if action == Action::Reject {
         claim.move_to(action, ClaimStatus::Rejected)?;
@@ -849,7 +850,10 @@ fn finalize(
             kind: APPROVAL_KIND,
             memo: format!("Award of {} to claim {}", claim.benefit, claim.id),
             source: Some(("claim".to_string(), claim.id.clone())),
-            created_by: claim.decided_by.clone().unwrap_or_default(),
+            created_by: crate::auth::displayed_subject(
+                claim.decided_by.as_deref().unwrap_or_default(),
+            )
+            .to_string(),
             reverses: None,
             postings: vec![
                 NewPosting {
@@ -889,13 +893,13 @@ pub fn approve(
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
     let mut claim = fresh(conn, fund, id)?;
     status::ensure_may(&claim.id, Action::Approve, claim.status)?;
-    if claim.decided_by.as_deref() == Some(approver.subject.as_str()) {
+    if claim.decided_by.as_deref().is_some_and(|d| approver.is(d)) {
         return Err(AppError::new(
             ErrorCode::SelfApproval,
             "the officer who decided may not approve their own decision",
         ));
     }
-    if claim.approvals.iter().any(|a| a.0 == approver.subject) {
+    if claim.approvals.iter().any(|a| approver.is(&a.0)) {
         return Err(AppError::new(
             ErrorCode::AlreadyApproved,
             format!("{} has already approved this claim", approver.subject),
@@ -909,10 +913,10 @@ pub fn approve(
     if amount > claim.payable_minor {
         return Err(exceeds_payable(&claim, amount));
     }
-    store::add_approval(conn, &claim.id, &approver.subject, note.as_deref())?;
+    store::add_approval(conn, &claim.id, approver.principal(), note.as_deref())?;
     claim
         .approvals
-        .push((approver.subject.clone(), note, crate::time::now()));
+        .push((approver.principal().to_string(), note, crate::time::now()));
     let (_, committee_size) = approval_rules(conn, fund, &claim)?;
     let needed = if claim.status == ClaimStatus::AwaitingCommittee {
         committee_size as usize

@@ -70,6 +70,7 @@ diesel::table! {
         status -> Integer,
         response_body -> Text,
         created_at -> Timestamp,
+        fund_code -> Nullable<Text>,
     }
 }
 

@@ -165,7 +165,7 @@ impl<'a> ClaimDriver<'a> {
             conn,
             &self.actors.officer,
             "worker.update_contract",
-            None,
+            Some(&self.fund.code),
             200,
             |conn| {
                 let found = workers::find_contract(conn, &worker.worker_id, id)?
@@ -194,7 +194,7 @@ impl<'a> ClaimDriver<'a> {
             conn,
             &self.actors.officer,
             "claim.submit",
-            None,
+            Some(&self.fund.code),
             201,
             |conn| {
                 let found = workers::find_worker(conn, &worker.worker_id)?
@@ -215,7 +215,7 @@ impl<'a> ClaimDriver<'a> {
         caller: &Caller,
         f: impl FnOnce(&mut DbConnection, &Fund) -> AppResult<(Claim, Vec<NewEvent>)>,
     ) -> AppResult<Claim> {
-        request(conn, caller, action, None, 200, |conn| {
+        request(conn, caller, action, Some(&self.fund.code), 200, |conn| {
             let (claim, events) = f(conn, self.fund)?;
             let target = format!("claim {}", claim.id);
             Ok((claim, target, events))

@@ -336,10 +336,10 @@ fn generate_fund(
 
     progress.stage(format!("{code}: workers"), Some(workers as u64));
     let mut enrolled = record::enroll(conn, fund, actors, plans, progress)?;
-    record::add_later_contracts(conn, actors, &mut enrolled)?;
+    record::add_later_contracts(conn, fund, actors, &mut enrolled)?;
     progress.stage(format!("{code}: contributions"), Some(payments as u64));
     record::record_contributions(conn, fund, actors, &mut enrolled, progress)?;
-    record::record_contract_events(conn, actors, &enrolled)?;
+    record::record_contract_events(conn, fund, actors, &enrolled)?;
     record::reverse_some(conn, &mut rng, fund, actors, &mut enrolled)?;
 
     // Paid claims are chosen to leave a quarter of the cash in the fund.

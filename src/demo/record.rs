@@ -89,6 +89,7 @@ pub fn enroll(
 /// Adds each worker's later contracts, as `POST /v1/workers/{id}/contracts` would.
 pub fn add_later_contracts(
     conn: &mut DbConnection,
+    fund: &Fund,
     actors: &Actors,
     enrolled: &mut [Enrolled],
 ) -> AppResult<()> {
@@ -101,7 +102,7 @@ pub fn add_later_contracts(
                     conn,
                     &actors.ministry,
                     "worker.add_contract",
-                    None,
+                    Some(&fund.code),
                     target,
                     201,
                 )?;
@@ -197,6 +198,7 @@ pub fn record_contributions(
 /// `PATCH /v1/workers/{id}/contracts/{contract_id}` would, one per contract.
 pub fn record_contract_events(
     conn: &mut DbConnection,
+    fund: &Fund,
     actors: &Actors,
     enrolled: &[Enrolled],
 ) -> AppResult<()> {
@@ -219,7 +221,7 @@ pub fn record_contract_events(
                     conn,
                     &actors.ministry,
                     "worker.update_contract",
-                    None,
+                    Some(&fund.code),
                     target,
                     200,
                 )?;
@@ -265,7 +267,7 @@ pub fn reverse_some(
                 conn,
                 &actors.officer,
                 "contribution.reverse",
-                None,
+                Some(&fund.code),
                 format!("contribution {id}"),
                 200,
             )?;

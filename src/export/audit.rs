@@ -1,10 +1,12 @@
 //! The audit-log export: every record the filter selects, oldest first, as CSV
 //! or JSON Lines, read a page at a time.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::csv_text;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::db::DbConnection;
 use crate::progress::Progress;
@@ -39,13 +41,13 @@ const PAGE: i64 = 5_000;
 struct Record<'a> {
     id: i64,
     occurred_at: String,
-    actor: &'a str,
-    role: &'a str,
-    action: &'a str,
-    fund: Option<&'a str>,
-    target: Option<&'a str>,
-    request_id: &'a str,
-    outcome: &'a str,
+    actor: Cow<'a, str>,
+    role: Cow<'a, str>,
+    action: Cow<'a, str>,
+    fund: Option<Cow<'a, str>>,
+    target: Option<Cow<'a, str>>,
+    request_id: Cow<'a, str>,
+    outcome: Cow<'a, str>,
     status: i32,
 }
 
@@ -54,14 +56,29 @@ impl<'a> Record<'a> {
         Record {
             id: e.id,
             occurred_at: rfc3339(e.occurred_at),
-            actor: &e.actor,
-            role: &e.role,
-            action: &e.action,
-            fund: e.fund_code.as_deref(),
-            target: e.target.as_deref(),
-            request_id: &e.request_id,
-            outcome: &e.outcome,
+            actor: Cow::Borrowed(&e.actor),
+            role: Cow::Borrowed(&e.role),
+            action: Cow::Borrowed(&e.action),
+            fund: e.fund_code.as_deref().map(Cow::Borrowed),
+            target: e.target.as_deref().map(Cow::Borrowed),
+            request_id: Cow::Borrowed(&e.request_id),
+            outcome: Cow::Borrowed(&e.outcome),
             status: e.status,
+        }
+    }
+
+    /// The record as a CSV row: every text cell through [`csv_text`] (a
+    /// subject or target chosen by a caller may look like a formula).
+    fn for_csv(e: &'a AuditEntry) -> Record<'a> {
+        Record {
+            actor: csv_text(&e.actor),
+            role: csv_text(&e.role),
+            action: csv_text(&e.action),
+            fund: e.fund_code.as_deref().map(csv_text),
+            target: e.target.as_deref().map(csv_text),
+            request_id: csv_text(&e.request_id),
+            outcome: csv_text(&e.outcome),
+            ..Record::of(e)
         }
     }
 }
@@ -80,7 +97,7 @@ pub fn write_audit_log(
             // Records serialise to the header's columns, in field order.
             let mut w = ::csv::Writer::from_writer(&mut *out);
             let n = for_each_record(conn, filter, progress, |e| {
-                w.serialize(Record::of(e)).map_err(io::Error::other)
+                w.serialize(Record::for_csv(e)).map_err(io::Error::other)
             })?;
             if n == 0 {
                 w.write_record([

@@ -63,7 +63,7 @@ impl LedgerWriter for BeancountWriter {
             )?;
             for a in &x.accounts {
                 let t = totals.get(&a.id).copied().unwrap_or_default();
-                let amount = t.debits_minor - t.credits_minor;
+                let amount = t.debits_less_credits();
                 if amount != 0 {
                     writeln!(
                         out,
@@ -131,7 +131,7 @@ impl LedgerWriter for BeancountWriter {
                 out,
                 "{on} balance {}  {} ~ {} {}",
                 x.journal_name(a.id),
-                format_minor(t.debits_minor - t.credits_minor, a.currency),
+                format_minor(t.debits_less_credits(), a.currency),
                 format_minor(0, a.currency),
                 a.currency.code()
             )?;

@@ -1,13 +1,16 @@
 //! CSV: one row per posting with its entry's fields repeated, then one row per
 //! account for the closing balances (and the opening balances first, when the
 //! export starts at a date), and a last `chain_head` row. The `record` column
-//! says which a row is.
+//! says which a row is. Text cells that a spreadsheet could read as a formula
+//! are neutralised (see [`csv_text`]); numeric columns are written as they are.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use super::{normal_balance, ExportEntry, ExportSummary, LedgerExport, LedgerWriter, Totals};
+use super::{
+    csv_text, normal_balance, ExportEntry, ExportSummary, LedgerExport, LedgerWriter, Totals,
+};
 use crate::ledger::Account;
 use crate::money::format_minor;
 use crate::time::rfc3339;
@@ -41,9 +44,17 @@ impl CsvWriter {
         }
     }
 
+    /// Writes rows, text cells through [`csv_text`] (numeric columns as they are).
     fn emit(&mut self, out: &mut dyn Write, rows: &[[&str; 22]]) -> io::Result<()> {
         for row in rows {
-            self.csv.write_record(row)?;
+            for (column, cell) in row.iter().enumerate() {
+                if NUMERIC_COLUMNS.contains(&column) {
+                    self.csv.write_field(cell)?;
+                } else {
+                    self.csv.write_field(csv_text(cell).as_ref())?;
+                }
+            }
+            self.csv.write_record(None::<&[u8]>)?;
         }
         self.csv.flush()?;
         let mut buf = self.buf.0.borrow_mut();
@@ -52,6 +63,9 @@ impl CsvWriter {
         Ok(())
     }
 }
+
+/// The columns that hold numbers: `sequence`, `line`, `amount`, `amount_minor`.
+const NUMERIC_COLUMNS: [usize; 4] = [2, 14, 19, 20];
 
 const HEADER: [&str; 22] = [
     "record",

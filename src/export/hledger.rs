@@ -63,7 +63,7 @@ impl LedgerWriter for HledgerWriter {
             writeln!(out, "\n{open_on} * opening balances at the end of {before}")?;
             for a in &x.accounts {
                 let t = totals.get(&a.id).copied().unwrap_or_default();
-                let n = t.debits_minor - t.credits_minor;
+                let n = t.debits_less_credits();
                 if n != 0 {
                     writeln!(
                         out,
@@ -130,7 +130,7 @@ impl LedgerWriter for HledgerWriter {
                 "    {}  {} = {}",
                 x.journal_name(a.id),
                 amount(0, a.currency),
-                amount(t.debits_minor - t.credits_minor, a.currency)
+                amount(t.debits_less_credits(), a.currency)
             )?;
         }
         Ok(())

@@ -21,6 +21,7 @@ mod read;
 pub use audit::{write_audit_log, AuditFormat};
 pub use read::{ExportEntry, ExportPosting};
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -97,6 +98,15 @@ pub struct LedgerExportRequest {
 pub struct Totals {
     pub debits_minor: i64,
     pub credits_minor: i64,
+}
+
+impl Totals {
+    /// Debits less credits, the sign both journal tools give a balance. The
+    /// totals lie within the ledger's limits, so this cannot overflow (it
+    /// asserts so; see `ledger::limits`).
+    pub fn debits_less_credits(self) -> i64 {
+        AccountType::Asset.balance(self.debits_minor, self.credits_minor)
+    }
 }
 
 /// Everything that frames an export, read in the same snapshot as its entries.
@@ -436,10 +446,38 @@ fn write_preamble(x: &LedgerExport, comment: &str, out: &mut dyn Write) -> io::R
     )
 }
 
+/// A text cell of a CSV export, safe to open in a spreadsheet (OWASP, "CSV
+/// injection"): a value that begins with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'`, so a spreadsheet shows it as text and
+/// never evaluates it as a formula. Only text columns go through here; amounts
+/// and other numbers are written as they are (`-12.00` stays a number).
+pub(crate) fn csv_text(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Text for a one-line field of a plain-text journal: control characters and
 /// line breaks become spaces.
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_text;
+
+    #[test]
+    fn csv_text_cells_that_could_be_formulas_are_quoted() {
+        for s in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_text(s), format!("'{s}"));
+        }
+        for s in ["", "plain", "1-2", " =x", "'=x", "KES"] {
+            assert_eq!(csv_text(s), s);
+        }
+    }
 }

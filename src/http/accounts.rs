@@ -73,6 +73,7 @@ fn account_response(
 #[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
     /// Balances as of the end of this date, by effective date. Omit for current balances.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -265,8 +266,10 @@ pub async fn get_account(
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// First day, inclusive (by effective date).
+    #[serde(deserialize_with = "crate::date::strict")]
     pub from: NaiveDate,
     /// Last day, inclusive.
+    #[serde(deserialize_with = "crate::date::strict")]
     pub to: NaiveDate,
 }
 

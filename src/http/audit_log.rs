@@ -20,8 +20,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// First day, inclusive (UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub from: Option<NaiveDate>,
     /// Last day, inclusive (UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub to: Option<NaiveDate>,
     /// Only this actor (the token's `sub`).
     pub actor: Option<String>,

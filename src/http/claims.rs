@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::request_id;
 use super::extract::Query;
 use super::workers::{worker_in_scope, ENROLLERS};
-use super::write::{Done, Mutation};
+use super::write::{in_fund, Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
 use crate::audit::events::NewEvent;
 use crate::auth::{Caller, Role, READERS};
@@ -68,10 +68,12 @@ pub struct ClaimRequest {
     /// A benefit code of the rules in force on the incident date.
     #[schema(example = "DEATH_NATURAL")]
     pub benefit: String,
+    #[serde(deserialize_with = "crate::date::strict")]
     pub incident_date: NaiveDate,
     /// `before_departure`, `abroad`, `home_on_leave` or `after_return`.
     pub incident_phase: Phase,
     /// The day the claim was lodged (perhaps at an embassy); today when absent.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub filed_on: Option<NaiveDate>,
     pub claimant: ClaimantRequest,
     /// The documented expense, for reimbursement benefits (fund currency).
@@ -427,7 +429,7 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
                 amount: format_minor(c.decided_amount_minor.unwrap_or(0), cur),
                 reasons: c.decision_reasons.clone(),
                 note: c.decision_note.clone(),
-                decided_by: by.clone(),
+                decided_by: crate::auth::displayed_subject(by).to_string(),
                 decided_at: crate::time::rfc3339(at),
             }),
             _ => None,
@@ -436,7 +438,7 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
             .approvals
             .iter()
             .map(|(approver, note, at)| ApprovalResponse {
-                approver: approver.clone(),
+                approver: crate::auth::displayed_subject(approver).to_string(),
                 note: note.clone(),
                 approved_at: crate::time::rfc3339(*at),
             })
@@ -528,11 +530,13 @@ where
     mutation
         .run(req, body, move |conn, caller, input: T| {
             let (_, fund) = claim_in_scope(conn, caller, &id)?;
-            let (claim, events) = change(conn, caller, &fund, &id, input)?;
-            Ok(
-                Done::ok(audit_target(&claim), full_response(conn, claim, &fund)?)
-                    .with_events(events),
-            )
+            in_fund(&fund.code, || {
+                let (claim, events) = change(conn, caller, &fund, &id, input)?;
+                Ok(
+                    Done::ok(audit_target(&claim), full_response(conn, claim, &fund)?)
+                        .with_events(events),
+                )
+            })
         })
         .await
 }
@@ -612,15 +616,18 @@ pub async fn submit_claim(
     Mutation::new(&req, state, caller, "claim.submit", ENROLLERS)
         .run(&req, body, move |conn, caller, input: ClaimRequest| {
             let (worker, fund) = worker_in_scope(conn, caller, &id)?;
-            let dependants: Vec<String> = worker.dependants.iter().map(|d| d.id.clone()).collect();
-            let new = input.validate(&fund, &dependants)?;
-            let (claim, riders, events) =
-                claims::submit(conn, &fund, &worker, &new, &caller.subject)?;
-            Ok(Done::created(
-                format!("claim {}", claim.id),
-                claim_response(claim, &fund.code, riders),
-            )
-            .with_events(events))
+            in_fund(&fund.code, || {
+                let dependants: Vec<String> =
+                    worker.dependants.iter().map(|d| d.id.clone()).collect();
+                let new = input.validate(&fund, &dependants)?;
+                let (claim, riders, events) =
+                    claims::submit(conn, &fund, &worker, &new, &caller.subject)?;
+                Ok(Done::created(
+                    format!("claim {}", claim.id),
+                    claim_response(claim, &fund.code, riders),
+                )
+                .with_events(events))
+            })
         })
         .await
 }
@@ -876,6 +883,7 @@ pub async fn approve_claim(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
+    #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
     pub payee_reference: Option<String>,
 }
@@ -924,6 +932,7 @@ pub async fn pay_claim(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRunRequest {
+    #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
 }
 

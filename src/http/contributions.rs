@@ -12,7 +12,7 @@ use super::batch::{
 };
 use super::extract::{read_body, Query};
 use super::workers::ENROLLERS;
-use super::write::{Done, Mutation};
+use super::write::{in_fund, Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
 use crate::auth::{Caller, Role, READERS};
 use crate::contributions::{
@@ -68,6 +68,7 @@ pub struct ContributionRequest {
     /// The contract paid for: required when the amount or coverage depends on it.
     pub contract_id: Option<String>,
     /// The payment date; the rules in force on it apply. Not after tomorrow (UTC).
+    #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
     /// The contribution without taxes; must equal what the rules expect.
     #[schema(value_type = String, example = "2000.00")]
@@ -79,6 +80,43 @@ pub struct ContributionRequest {
     /// contribution instead of booking again.
     pub external_ref: Option<String>,
     pub received: Option<ReceivedRequest>,
+}
+
+/// How far the received amount converted at its rate may be from what the payers
+/// paid: 1 % of it (exchange rates are quoted to a few decimals), and never less
+/// than one minor unit.
+pub const RECEIVED_TOLERANCE_PERCENT: i64 = 1;
+
+/// Whether `received` converted at its rate is what the payers paid (`paid_minor`
+/// in the contribution currency), within [`RECEIVED_TOLERANCE_PERCENT`].
+fn received_matches(
+    received: &Received,
+    paid_minor: i64,
+    currency: Currency,
+    at: &str,
+) -> Result<(), FieldError> {
+    let converted = crate::money::from_minor(received.amount_minor, received.currency)
+        .checked_mul(received.exchange_rate);
+    let paid = crate::money::from_minor(paid_minor, currency);
+    let tolerance = (paid * Decimal::new(RECEIVED_TOLERANCE_PERCENT, 2))
+        .max(crate::money::from_minor(1, currency));
+    match converted {
+        Some(converted) if (converted - paid).abs() <= tolerance => Ok(()),
+        _ => Err(FieldError::new(
+            format!("{at}/received/exchange_rate"),
+            "inconsistent",
+            format!(
+                "{} {} at {} is {} {currency}, not the {} {currency} the payers paid (tolerance {RECEIVED_TOLERANCE_PERCENT} %)",
+                crate::money::format_minor(received.amount_minor, received.currency),
+                received.currency,
+                received.exchange_rate,
+                converted
+                    .map(|c| c.round_dp(currency.exponent()).to_string())
+                    .unwrap_or_else(|| "too large".to_string()),
+                crate::money::format_minor(paid_minor, currency),
+            ),
+        )),
+    }
 }
 
 impl ContributionRequest {
@@ -152,6 +190,12 @@ impl ContributionRequest {
                 exchange_rate: r.exchange_rate.0,
             })
         });
+        if let (Some(r), Some(c)) = (&received, currency) {
+            let paid: i64 = payers.iter().map(|p| p.amount_minor).sum();
+            if let Err(problem) = received_matches(r, paid, c, at) {
+                errors.push(problem);
+            }
+        }
         match currency {
             Some(currency) if errors.is_empty() => Ok(NewContribution {
                 worker_id: self.worker_id.clone(),
@@ -294,6 +338,7 @@ pub struct QuoteQuery {
     /// Required when the amount or coverage depends on the contract.
     pub contract_id: Option<String>,
     /// The payment date (default: today, UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub paid_on: Option<NaiveDate>,
 }
 
@@ -501,8 +546,10 @@ pub async fn record_contributions_batch(
 pub struct ContributionQuery {
     pub worker_id: Option<String>,
     /// First payment date, inclusive.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub from: Option<NaiveDate>,
     /// Last payment date, inclusive.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub to: Option<NaiveDate>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
@@ -625,21 +672,28 @@ pub async fn reverse_contribution(
             body,
             move |conn, caller, input: ReverseContribution| {
                 let (contribution, fund) = contribution_in_scope(conn, caller, &id)?;
-                let reason = input.reason.trim();
-                if reason.is_empty() || reason.chars().count() > 500 {
-                    return Err(AppError::field(
-                        "/reason",
-                        "invalid_length",
-                        "must be 1 to 500 characters",
-                    ));
-                }
-                let (reversed, event) =
-                    contributions::reverse(conn, &fund, &contribution, reason, &caller.subject)?;
-                Ok(Done::ok(
-                    format!("contribution {}", reversed.id),
-                    contribution_response(reversed),
-                )
-                .with_events(vec![event]))
+                in_fund(&fund.code, || {
+                    let reason = input.reason.trim();
+                    if reason.is_empty() || reason.chars().count() > 500 {
+                        return Err(AppError::field(
+                            "/reason",
+                            "invalid_length",
+                            "must be 1 to 500 characters",
+                        ));
+                    }
+                    let (reversed, event) = contributions::reverse(
+                        conn,
+                        &fund,
+                        &contribution,
+                        reason,
+                        &caller.subject,
+                    )?;
+                    Ok(Done::ok(
+                        format!("contribution {}", reversed.id),
+                        contribution_response(reversed),
+                    )
+                    .with_events(vec![event]))
+                })
             },
         )
         .await

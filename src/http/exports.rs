@@ -47,9 +47,11 @@ pub struct LedgerExportQuery {
     pub format: LedgerExportFormat,
     /// First effective date, inclusive (default: the first entry). The export
     /// then opens with the balances at the end of the day before.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub from: Option<NaiveDate>,
     /// Last effective date, inclusive (default: the last entry). Closing
     /// balances are as of its end.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub to: Option<NaiveDate>,
     /// csv and jsonl only: start after this sequence (the `next_after` of the
     /// previous page).
@@ -176,8 +178,10 @@ pub struct AuditExportQuery {
     #[param(inline)]
     pub format: AuditExportFormat,
     /// First day, inclusive (UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub from: Option<NaiveDate>,
     /// Last day, inclusive (UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub to: Option<NaiveDate>,
     /// Only this actor (the token's `sub`).
     pub actor: Option<String>,

@@ -6,6 +6,7 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use super::text;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 
 /// Turns a serde_path_to_error path into a JSON pointer (`/postings/0/amount`).
@@ -27,7 +28,7 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
 
 /// Classifies a serde message into a field error; `unknown field` and
 /// `missing field` name the field itself rather than its parent.
-fn field_error(prefix: String, message: String, separator: &str) -> FieldError {
+pub(super) fn field_error(prefix: String, message: String, separator: &str) -> FieldError {
     let quoted = |m: &str, lead: &str| {
         m.strip_prefix(lead)
             .and_then(|r| r.split('`').next())
@@ -55,7 +56,9 @@ fn field_error(prefix: String, message: String, separator: &str) -> FieldError {
     if let Some(name) = quoted(&message, "missing field `") {
         return FieldError::new(join(&name), "required", "is required");
     }
-    let code = if message.starts_with("invalid type") {
+    let code = if let Some(code) = crate::date::DateError::code_of(&message) {
+        code
+    } else if message.starts_with("invalid type") {
         "invalid_type"
     } else {
         "invalid_value"
@@ -102,14 +105,8 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppRes
             ),
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        AppError::new(
-            ErrorCode::MalformedJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-        .with("line", e.line())
-        .with("column", e.column())
-    })?;
+    let mut value = parse_unique_keys(body)?;
+    text::normalize(&mut value);
     let canonical = serde_json::to_vec(&value)?;
     let canonical_hash = hex::encode(Sha256::digest(&canonical));
     let parsed = deserialize_value(value, "")?;
@@ -119,6 +116,123 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppRes
     })
 }
 
+/// Parses JSON text into a value, refusing an object that repeats a key (a 400
+/// naming it by JSON pointer: `serde_json::Value` would silently keep the last).
+fn parse_unique_keys(body: &[u8]) -> AppResult<serde_json::Value> {
+    use serde::de::DeserializeSeed;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let mut track = serde_path_to_error::Track::new();
+    let parsed = UniqueKeys {
+        duplicate: &duplicate,
+    }
+    .deserialize(serde_path_to_error::Deserializer::new(
+        &mut json, &mut track,
+    ))
+    .and_then(|value| json.end().map(|()| value));
+    parsed.map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        let error = match duplicate.take() {
+            Some(key) => {
+                let at = format!("{}/{}", pointer(&track.path()), escape_key(&key));
+                let shown: String = key.chars().take(100).collect();
+                AppError::new(
+                    ErrorCode::MalformedJson,
+                    format!("the body repeats the key `{shown}` in one object (at {at})"),
+                )
+                .with_errors(vec![FieldError::new(
+                    at,
+                    "duplicate_key",
+                    "appears more than once in its object",
+                )])
+            }
+            None => AppError::new(
+                ErrorCode::MalformedJson,
+                format!("the body is not valid JSON: {e}"),
+            ),
+        };
+        error.with("line", line).with("column", column)
+    })
+}
+
+/// A JSON pointer segment for an object key.
+fn escape_key(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Builds a `serde_json::Value`, noting the first key an object repeats.
+#[derive(Clone, Copy)]
+struct UniqueKeys<'a> {
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                use serde::de::Error;
+                let error = A::Error::custom(format!("duplicate key `{key}`"));
+                *self.duplicate.borrow_mut() = Some(key);
+                return Err(error);
+            }
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
+}
+
 /// Deserializes a JSON value into `T`; a failure is a 422 naming the field,
 /// its JSON pointer prefixed with `prefix` (`/items/3` for a batch item).
 pub fn deserialize_value<T: DeserializeOwned>(
@@ -126,60 +240,89 @@ pub fn deserialize_value<T: DeserializeOwned>(
     prefix: &str,
 ) -> AppResult<T> {
     // A batch's items are checked one by one, each failing on its own.
+    let mut errors = Vec::new();
     if std::any::type_name::<T>() != std::any::type_name::<super::batch::BatchRequest>() {
-        let mut errors = Vec::new();
-        check_text_lengths(&value, &mut prefix.to_string(), &mut errors);
-        if !errors.is_empty() {
-            return Err(AppError::validation(errors));
+        check_strings(&value, None, &mut prefix.to_string(), &mut errors);
+    }
+    // Every bad field at once, not only the first (super::collect).
+    let read = super::collect::deserialize_all::<T>(value, prefix);
+    match read.value {
+        Some(value) if errors.is_empty() && read.errors.is_empty() => Ok(value),
+        _ => {
+            for e in read.errors {
+                if !errors.iter().any(|k| k.field == e.field) {
+                    errors.push(e);
+                }
+            }
+            Err(AppError::validation(errors))
         }
     }
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let path = format!("{prefix}{}", pointer(e.path()));
-        AppError::validation(vec![field_error(path, e.into_inner().to_string(), "/")])
-    })
 }
 
 /// The longest string any JSON body may carry, in characters (fields with a
 /// tighter bound of their own check it where they are validated).
 pub const MAX_TEXT_LENGTH: usize = 2000;
 
-/// Lists every string (and object key) of `value` longer than
-/// [`MAX_TEXT_LENGTH`], by its JSON pointer.
-fn check_text_lengths(value: &serde_json::Value, at: &mut String, errors: &mut Vec<FieldError>) {
+/// Lists every string (and object key) of `value` that breaks the rule for
+/// strings ([`text`]) or is longer than [`MAX_TEXT_LENGTH`], by its JSON pointer,
+/// one error per string. `field` is the name of the member holding `value` (a
+/// free-text field may hold line feeds).
+fn check_strings(
+    value: &serde_json::Value,
+    field: Option<&str>,
+    at: &mut String,
+    errors: &mut Vec<FieldError>,
+) {
     use serde_json::Value;
     let too_long = |s: &str| s.len() > MAX_TEXT_LENGTH && s.chars().count() > MAX_TEXT_LENGTH;
-    let push = |at: &str, errors: &mut Vec<FieldError>| {
-        let field = if at.is_empty() { "/" } else { at };
-        errors.push(
-            FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {MAX_TEXT_LENGTH} characters"),
-            )
-            .with_limit(MAX_TEXT_LENGTH),
-        );
+    let named = |at: &str| {
+        if at.is_empty() {
+            "/".to_string()
+        } else {
+            at.to_string()
+        }
+    };
+    let long = |at: &str| {
+        FieldError::new(
+            named(at),
+            "too_long",
+            format!("must be at most {MAX_TEXT_LENGTH} characters"),
+        )
+        .with_limit(MAX_TEXT_LENGTH)
     };
     match value {
-        Value::String(s) if too_long(s) => push(at, errors),
+        Value::String(s) => {
+            let line_breaks = field.is_some_and(|f| text::FREE_TEXT_FIELDS.contains(&f));
+            if let Some(fault) = text::value_fault(s, line_breaks) {
+                errors.push(FieldError::new(named(at), fault.code(), fault.message()));
+            } else if too_long(s) {
+                errors.push(long(at));
+            }
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = at.len();
                 at.push_str(&format!("/{i}"));
-                check_text_lengths(item, at, errors);
+                check_strings(item, field, at, errors);
                 at.truncate(len);
             }
         }
         Value::Object(map) => {
             for (key, item) in map {
+                // A bad key names the object itself: the key is not fit to repeat.
+                if let Some(fault) = text::lookup_fault(key) {
+                    let message = format!("has a key that {}", fault.message());
+                    errors.push(FieldError::new(named(at), fault.code(), message));
+                    continue;
+                }
                 if too_long(key) {
-                    // The object itself is named: its key is too long to repeat.
-                    push(at, errors);
+                    errors.push(long(at));
                     continue;
                 }
                 let len = at.len();
                 at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                check_text_lengths(item, at, errors);
+                at.push_str(&escape_key(key));
+                check_strings(item, Some(key), at, errors);
                 at.truncate(len);
             }
         }
@@ -227,6 +370,7 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 }
 
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
+    check_query_text(query)?;
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
     serde_path_to_error::deserialize::<_, T>(deserializer).map_err(|e| {
         let prefix = e.path().to_string();
@@ -238,6 +382,23 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
         )
         .with_errors(vec![error])
     })
+}
+
+/// Refuses a query parameter (name or value) with a control character or a
+/// bidi override, naming the parameter ([`text`]).
+fn check_query_text(query: &str) -> AppResult<()> {
+    for (name, value) in form_urlencoded_parse(query) {
+        let Some(fault) = text::lookup_fault(&name).or_else(|| text::lookup_fault(&value)) else {
+            continue;
+        };
+        let name = name.escape_debug().to_string();
+        return Err(AppError::new(
+            ErrorCode::InvalidQuery,
+            format!("{name}: {}", fault.message()),
+        )
+        .with_errors(vec![FieldError::new(name, fault.code(), fault.message())]));
+    }
+    Ok(())
 }
 
 fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {

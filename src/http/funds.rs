@@ -147,10 +147,8 @@ pub async fn create_fund(
                 ));
             }
             let fund = funds::create_fund(conn, &new)?;
-            Ok(Done::created(
-                format!("fund {}", fund.code),
-                FundResponse::from(fund),
-            ))
+            let code = fund.code.clone();
+            Ok(Done::created(format!("fund {code}"), FundResponse::from(fund)).in_fund(&code))
         })
         .await
 }
@@ -223,6 +221,7 @@ pub async fn get_fund(
 #[serde(deny_unknown_fields)]
 pub struct ClosePeriod {
     /// The last day of the period to close; not in the future.
+    #[serde(deserialize_with = "crate::date::strict")]
     pub through: NaiveDate,
 }
 

@@ -79,7 +79,7 @@ impl Job {
     fn key(&self) -> Option<(String, String)> {
         self.idempotency_key
             .as_ref()
-            .map(|k| (self.caller.subject.clone(), k.clone()))
+            .map(|k| (self.caller.principal().to_string(), k.clone()))
     }
 
     fn audit(&self, target: Option<String>, outcome: String, status: u16) -> AuditRecord {
@@ -280,7 +280,7 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
 }
 
 fn replay_after_race(conn: &mut DbConnection, job: &Job, key: &str) -> Outcome {
-    let stored = idempotency::lookup(conn, &job.caller.subject, key)?
+    let stored = idempotency::lookup(conn, job.caller.principal(), key)?
         .ok_or_else(|| AppError::internal("idempotency key vanished after a conflict"))?;
     replay(job, stored).map_err(|reused| {
         let record = |outcome, status| job.audit(None, outcome, status);
@@ -325,10 +325,11 @@ impl From<Failure> for AppError {
     }
 }
 
-/// A stored response replayed for a repeated key, or the refusal of a key
-/// reused for another request.
+/// A stored response replayed for a repeated key; or the refusal of a key
+/// reused for another request, or of a replay to a token that does not cover
+/// the fund.
 fn replay(job: &Job, stored: StoredResponse) -> Outcome {
-    idempotency::replay(stored, &job.request_hash).map(|stored| (stored, true))
+    idempotency::replay(stored, &job.request_hash, &job.caller).map(|stored| (stored, true))
 }
 
 /// Books a group inside the caller's transaction and returns each job's outcome.
@@ -350,7 +351,7 @@ fn book(conn: &mut DbConnection, jobs: &[Job]) -> Result<Vec<Outcome>, Failure> 
         .filter_map(|j| {
             j.idempotency_key
                 .as_deref()
-                .map(|k| (j.caller.subject.as_str(), k))
+                .map(|k| (j.caller.principal(), k))
         })
         .collect();
     let mut stored = if keyed.is_empty() {
@@ -452,7 +453,7 @@ fn book(conn: &mut DbConnection, jobs: &[Job]) -> Result<Vec<Outcome>, Failure> 
         .zip(&outcomes)
         .filter_map(|(job, outcome)| match (outcome, &job.idempotency_key) {
             (Ok((response, false)), Some(key)) => {
-                Some((job.caller.subject.as_str(), key.as_str(), response))
+                Some((job.caller.principal(), key.as_str(), response))
             }
             _ => None,
         })
@@ -472,5 +473,6 @@ fn stored_response<R: serde::Serialize>(
         request_hash: job.request_hash.clone(),
         status: status.as_u16(),
         body: serde_json::to_string(&body)?,
+        fund_code: Some(job.fund_code.clone()),
     })
 }

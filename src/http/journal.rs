@@ -76,6 +76,7 @@ pub struct PostingRequest {
 #[serde(deny_unknown_fields)]
 pub struct PostJournalEntry {
     /// The value date; not after tomorrow (UTC) and after any closed period.
+    #[serde(deserialize_with = "crate::date::strict")]
     pub effective_date: NaiveDate,
     #[schema(example = "Opening balance brought forward", max_length = 500)]
     pub memo: String,
@@ -244,8 +245,10 @@ pub async fn post_journal_entry(
 #[into_params(parameter_in = Query)]
 pub struct EntryQuery {
     /// First effective date, inclusive.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub from: Option<NaiveDate>,
     /// Last effective date, inclusive.
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub to: Option<NaiveDate>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
@@ -326,6 +329,7 @@ pub async fn get_journal_entry(
 #[serde(deny_unknown_fields)]
 pub struct ReverseJournalEntry {
     /// The reversal's value date (default: today, UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub effective_date: Option<NaiveDate>,
     #[schema(example = "Reversal: posted to the wrong account", max_length = 500)]
     pub memo: String,

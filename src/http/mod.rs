@@ -6,7 +6,9 @@ mod accounts;
 mod audit_log;
 mod batch;
 mod claims;
+mod collect;
 mod contributions;
+pub mod deadline;
 pub mod docs;
 mod events;
 mod exports;
@@ -19,6 +21,7 @@ mod reports;
 mod rules;
 mod stream;
 mod system;
+pub mod text;
 mod workers;
 mod write;
 

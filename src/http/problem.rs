@@ -34,6 +34,29 @@ impl RouteTable {
         RouteTable(routes)
     }
 
+    /// The parameters of `path` (name, raw segment) by the first template it
+    /// matches, if any.
+    pub fn parameters<'p>(&self, path: &'p str) -> Option<Vec<(&str, &'p str)>> {
+        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        self.0.iter().find_map(|(template, _)| {
+            let matches = template.len() == parts.len()
+                && template
+                    .iter()
+                    .zip(&parts)
+                    .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p);
+            matches.then(|| {
+                template
+                    .iter()
+                    .zip(&parts)
+                    .filter_map(|(t, p)| {
+                        let name = t.strip_prefix('{')?.strip_suffix('}')?;
+                        Some((name, *p))
+                    })
+                    .collect()
+            })
+        })
+    }
+
     /// The methods allowed on `path`, if it matches a known template.
     fn allowed(&self, path: &str) -> Option<Vec<String>> {
         let parts = segments(path);

@@ -11,6 +11,7 @@ use super::extract::Query;
 use super::{fund_in_scope, read, AppState};
 use crate::auth::{Caller, READERS};
 use crate::error::AppResult;
+use crate::ledger::limits::format_wide;
 use crate::ledger::{AccountType, Side};
 use crate::money::{format_minor, Currency};
 use crate::reports::{self, ClaimAmounts, ClaimDimension, MembershipDimension};
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct TrialBalanceQuery {
     /// The end of this date, by effective date (default: today, UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -147,6 +149,7 @@ pub async fn get_trial_balance(
 #[into_params(parameter_in = Query)]
 pub struct MembershipStatisticsQuery {
     /// The date counted (default: today, UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub as_of: Option<NaiveDate>,
     /// Comma-separated dimensions to group by, in the order wanted: `sex`,
     /// `destination`, `sector` (default `sex`; empty for the total only).
@@ -244,8 +247,10 @@ pub async fn get_membership_statistics(
 #[into_params(parameter_in = Query)]
 pub struct ClaimStatisticsQuery {
     /// First filing date, inclusive.
+    #[serde(deserialize_with = "crate::date::strict")]
     pub from: NaiveDate,
     /// Last filing date, inclusive.
+    #[serde(deserialize_with = "crate::date::strict")]
     pub to: NaiveDate,
     /// Comma-separated dimensions to group by, in the order wanted: `benefit`,
     /// `status`, `sex` (the worker's; default `benefit`; empty for the totals only).
@@ -298,10 +303,10 @@ fn amounts_response(amounts: &BTreeMap<Currency, ClaimAmounts>) -> Vec<ClaimAmou
         .iter()
         .map(|(c, a)| ClaimAmountsResponse {
             currency: c.code().to_string(),
-            claimed: format_minor(a.claimed_minor, *c),
-            assessed: format_minor(a.assessed_minor, *c),
-            approved: format_minor(a.approved_minor, *c),
-            paid: format_minor(a.paid_minor, *c),
+            claimed: format_wide(a.claimed_minor, *c),
+            assessed: format_wide(a.assessed_minor, *c),
+            approved: format_wide(a.approved_minor, *c),
+            paid: format_wide(a.paid_minor, *c),
         })
         .collect()
 }

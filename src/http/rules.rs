@@ -84,8 +84,20 @@ pub async fn publish_rules(
     let code = path.into_inner();
     Mutation::new(&req, state, caller, "rules.publish", ADMIN)
         .fund(&code)
-        .run(&req, body, move |conn, caller, doc: RuleDocument| {
+        .run(&req, body, move |conn, caller, body: serde_json::Value| {
             let fund = fund_in_scope(conn, caller, &code)?;
+            // Every bad field at once: type errors, then the rules' own checks on
+            // the fields the type errors leave alone.
+            let mut read = super::collect::deserialize_all::<RuleDocument>(body, "");
+            if let Some(doc) = &read.value {
+                if let Err(errors) = rules::validate::validate(doc, fund.currency) {
+                    read.add_checked(errors);
+                }
+            }
+            let doc = match read.value {
+                Some(doc) if read.errors.is_empty() => doc,
+                _ => return Err(AppError::validation(read.errors)),
+            };
             let version = rules::publish(conn, &fund, doc, &caller.subject)?;
             Ok(Done::created(
                 format!("rules {}", version.version),

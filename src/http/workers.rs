@@ -12,7 +12,7 @@ use super::batch::{
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
-use super::write::{Done, Mutation};
+use super::write::{in_fund, Done, Mutation};
 use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
 use crate::auth::{Caller, Role, READERS};
 use crate::db::DbConnection;
@@ -87,6 +87,7 @@ pub struct DependantRequest {
     pub name: String,
     /// `spouse`, `child`, `parent`, `sibling` or `other`.
     pub relationship: Relationship,
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub date_of_birth: Option<NaiveDate>,
     /// True when the dependant has died (they no longer block other claimants).
     #[serde(default)]
@@ -124,7 +125,9 @@ pub struct ContractRequest {
     pub destination_country: String,
     #[schema(max_length = 200)]
     pub occupation: Option<String>,
+    #[serde(deserialize_with = "crate::date::strict")]
     pub start_date: NaiveDate,
+    #[serde(deserialize_with = "crate::date::strict")]
     pub end_date: NaiveDate,
     /// Declared monthly wage (needed where contributions are a share of the wage).
     #[schema(value_type = Option<String>, example = "1200.00")]
@@ -205,6 +208,7 @@ pub struct EnrollWorker {
     pub given_name: String,
     #[schema(max_length = 200)]
     pub family_name: String,
+    #[serde(deserialize_with = "crate::date::strict")]
     pub date_of_birth: NaiveDate,
     pub sex: Sex,
     #[schema(max_length = 32)]
@@ -643,17 +647,19 @@ pub async fn add_dependant(
     let id = path.into_inner();
     Mutation::new(&req, state, caller, "worker.add_dependant", ENROLLERS)
         .run(&req, body, move |conn, caller, input: DependantRequest| {
-            let (worker, _) = worker_in_scope(conn, caller, &id)?;
-            let mut errors = Vec::new();
-            let new = input.validate("", &mut errors);
-            if !errors.is_empty() {
-                return Err(AppError::validation(errors));
-            }
-            let dependant = workers::add_dependant(conn, &worker.id, &new)?;
-            Ok(Done::created(
-                format!("worker {} dependant {}", worker.id, dependant.id),
-                DependantResponse::from(dependant),
-            ))
+            let (worker, fund) = worker_in_scope(conn, caller, &id)?;
+            in_fund(&fund.code, || {
+                let mut errors = Vec::new();
+                let new = input.validate("", &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::validation(errors));
+                }
+                let dependant = workers::add_dependant(conn, &worker.id, &new)?;
+                Ok(Done::created(
+                    format!("worker {} dependant {}", worker.id, dependant.id),
+                    DependantResponse::from(dependant),
+                ))
+            })
         })
         .await
 }
@@ -680,17 +686,19 @@ pub async fn add_contract(
     let id = path.into_inner();
     Mutation::new(&req, state, caller, "worker.add_contract", ENROLLERS)
         .run(&req, body, move |conn, caller, input: ContractRequest| {
-            let (worker, _) = worker_in_scope(conn, caller, &id)?;
-            let mut errors = Vec::new();
-            let new = input.validate("", &mut errors);
-            if !errors.is_empty() {
-                return Err(AppError::validation(errors));
-            }
-            let contract = workers::add_contract(conn, &worker.id, &new)?;
-            Ok(Done::created(
-                format!("worker {} contract {}", worker.id, contract.id),
-                ContractResponse::from(contract),
-            ))
+            let (worker, fund) = worker_in_scope(conn, caller, &id)?;
+            in_fund(&fund.code, || {
+                let mut errors = Vec::new();
+                let new = input.validate("", &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::validation(errors));
+                }
+                let contract = workers::add_contract(conn, &worker.id, &new)?;
+                Ok(Done::created(
+                    format!("worker {} contract {}", worker.id, contract.id),
+                    ContractResponse::from(contract),
+                ))
+            })
         })
         .await
 }
@@ -698,10 +706,13 @@ pub async fn add_contract(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractEventsRequest {
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub departed_on: Option<NaiveDate>,
     /// An early end: on or after the start and before `end_date`. Shortens the coverage of
     /// contributions that cover "until the contract ends".
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub terminated_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub returned_on: Option<NaiveDate>,
 }
 
@@ -734,75 +745,77 @@ pub async fn update_contract(
             &req,
             body,
             move |conn, caller, input: ContractEventsRequest| {
-                let (worker, _) = worker_in_scope(conn, caller, &id)?;
-                let contract =
-                    workers::find_contract(conn, &worker.id, &contract_id)?.ok_or_else(|| {
-                        AppError::not_found(format!(
-                            "worker {} has no contract {contract_id}",
-                            worker.id
-                        ))
-                    })?;
-                let mut errors = Vec::new();
-                for (field, date) in [
-                    ("departed_on", input.departed_on),
-                    ("terminated_on", input.terminated_on),
-                    ("returned_on", input.returned_on),
-                ] {
-                    if let Some(d) = date {
-                        if d > crate::time::today() + Days::new(1) {
+                let (worker, fund) = worker_in_scope(conn, caller, &id)?;
+                in_fund(&fund.code, || {
+                    let contract = workers::find_contract(conn, &worker.id, &contract_id)?
+                        .ok_or_else(|| {
+                            AppError::not_found(format!(
+                                "worker {} has no contract {contract_id}",
+                                worker.id
+                            ))
+                        })?;
+                    let mut errors = Vec::new();
+                    for (field, date) in [
+                        ("departed_on", input.departed_on),
+                        ("terminated_on", input.terminated_on),
+                        ("returned_on", input.returned_on),
+                    ] {
+                        if let Some(d) = date {
+                            if d > crate::time::today() + Days::new(1) {
+                                errors.push(FieldError::new(
+                                    format!("/{field}"),
+                                    "in_future",
+                                    "records what has happened: must not be in the future",
+                                ));
+                            }
+                        }
+                    }
+                    if let Some(t) = input.terminated_on {
+                        if t < contract.start_date || t >= contract.end_date {
                             errors.push(FieldError::new(
-                                format!("/{field}"),
-                                "in_future",
-                                "records what has happened: must not be in the future",
+                                "/terminated_on",
+                                "out_of_range",
+                                format!(
+                                    "an early end lies from {} to the day before {}",
+                                    contract.start_date, contract.end_date
+                                ),
                             ));
                         }
                     }
-                }
-                if let Some(t) = input.terminated_on {
-                    if t < contract.start_date || t >= contract.end_date {
+                    let departed = input.departed_on.or(contract.departed_on);
+                    if let (Some(returned), Some(departed)) = (input.returned_on, departed) {
+                        if returned < departed {
+                            errors.push(FieldError::new(
+                                "/returned_on",
+                                "before_departure",
+                                "must not be before departed_on",
+                            ));
+                        }
+                    }
+                    if input.departed_on.is_none()
+                        && input.terminated_on.is_none()
+                        && input.returned_on.is_none()
+                    {
                         errors.push(FieldError::new(
-                            "/terminated_on",
-                            "out_of_range",
-                            format!(
-                                "an early end lies from {} to the day before {}",
-                                contract.start_date, contract.end_date
-                            ),
+                            "/",
+                            "required",
+                            "give departed_on, terminated_on or returned_on",
                         ));
                     }
-                }
-                let departed = input.departed_on.or(contract.departed_on);
-                if let (Some(returned), Some(departed)) = (input.returned_on, departed) {
-                    if returned < departed {
-                        errors.push(FieldError::new(
-                            "/returned_on",
-                            "before_departure",
-                            "must not be before departed_on",
-                        ));
+                    if !errors.is_empty() {
+                        return Err(AppError::validation(errors));
                     }
-                }
-                if input.departed_on.is_none()
-                    && input.terminated_on.is_none()
-                    && input.returned_on.is_none()
-                {
-                    errors.push(FieldError::new(
-                        "/",
-                        "required",
-                        "give departed_on, terminated_on or returned_on",
-                    ));
-                }
-                if !errors.is_empty() {
-                    return Err(AppError::validation(errors));
-                }
-                let events = ContractEvents {
-                    departed_on: input.departed_on,
-                    terminated_on: input.terminated_on,
-                    returned_on: input.returned_on,
-                };
-                let updated = workers::record_contract_events(conn, &contract, &events)?;
-                Ok(Done::ok(
-                    format!("worker {} contract {}", worker.id, updated.id),
-                    ContractResponse::from(updated),
-                ))
+                    let events = ContractEvents {
+                        departed_on: input.departed_on,
+                        terminated_on: input.terminated_on,
+                        returned_on: input.returned_on,
+                    };
+                    let updated = workers::record_contract_events(conn, &contract, &events)?;
+                    Ok(Done::ok(
+                        format!("worker {} contract {}", worker.id, updated.id),
+                        ContractResponse::from(updated),
+                    ))
+                })
             },
         )
         .await
@@ -813,6 +826,7 @@ pub async fn update_contract(
 #[into_params(parameter_in = Query)]
 pub struct MembershipQuery {
     /// The date asked about (default: today, UTC).
+    #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub on: Option<NaiveDate>,
 }
 

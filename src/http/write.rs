@@ -24,6 +24,9 @@ pub struct Done<R> {
     pub body: R,
     /// Domain events to publish in the same transaction.
     pub events: Vec<NewEvent>,
+    /// The fund of the record changed, when the path does not name it
+    /// ([`Mutation::fund`]): for the audit log and the stored response.
+    pub fund: Option<String>,
 }
 
 impl<R> Done<R> {
@@ -33,6 +36,7 @@ impl<R> Done<R> {
             target: target.into(),
             body,
             events: Vec::new(),
+            fund: None,
         }
     }
 
@@ -42,12 +46,28 @@ impl<R> Done<R> {
             target: target.into(),
             body,
             events: Vec::new(),
+            fund: None,
         }
     }
 
     pub fn with_events(mut self, events: Vec<NewEvent>) -> Self {
         self.events = events;
         self
+    }
+
+    /// Names the fund of the record changed.
+    pub fn in_fund(mut self, code: &str) -> Self {
+        self.fund = Some(code.to_string());
+        self
+    }
+}
+
+/// Runs `change` of a record of fund `code` (found by the path's id): its
+/// success and its refusal both name the fund in the audit log.
+pub fn in_fund<R>(code: &str, change: impl FnOnce() -> AppResult<Done<R>>) -> AppResult<Done<R>> {
+    match change() {
+        Ok(done) => Ok(done.in_fund(code)),
+        Err(refusal) => Err(refusal.in_fund(code)),
     }
 }
 
@@ -105,7 +125,8 @@ impl Mutation {
         }
     }
 
-    /// The fund the mutation concerns, for the audit log.
+    /// The fund the path names, for the audit log (a change addressed by id
+    /// names its fund with [`Done::in_fund`] or [`in_fund`] instead).
     pub fn fund(mut self, code: &str) -> Mutation {
         self.fund_code = Some(code.to_string());
         self
@@ -220,28 +241,36 @@ impl Mutation {
         F: FnOnce(&mut DbConnection, &Caller, T) -> AppResult<Done<R>>,
     {
         if let Some(key) = &self.idempotency_key {
-            if let Some(stored) = idempotency::lookup(conn, &self.caller.subject, key)? {
+            // A retry of a request that has committed: no write transaction needed.
+            if let Some(stored) = idempotency::lookup(conn, self.caller.principal(), key)? {
                 return self.replay(conn, stored, &request_hash);
             }
         }
         let outcome = write_transaction(conn, |conn| -> Result<StoredResponse, Failure> {
-            let done = f(conn, &self.caller, input)?;
-            let response = StoredResponse {
-                request_hash: request_hash.clone(),
-                status: done.status.as_u16(),
-                body: serde_json::to_string(&done.body).map_err(AppError::from)?,
-            };
-            audit::record(
-                conn,
-                &self.caller,
-                &self.audit_record(Some(done.target), "succeeded", done.status.as_u16()),
-            )?;
-            events::append(conn, &done.events)?;
+            // The key is claimed before the change, so an identical request
+            // racing this one waits here until this one commits, then replays
+            // (it never runs the change and is refused by what this one did).
             if let Some(key) = &self.idempotency_key {
-                match idempotency::store(conn, &self.caller.subject, key, &response) {
+                match idempotency::claim(conn, self.caller.principal(), key, &request_hash) {
                     Err(e) if is_unique_violation(&e) => return Err(Failure::KeyTaken),
                     other => other?,
                 }
+            }
+            let done = f(conn, &self.caller, input)?;
+            let fund_code = done.fund.or_else(|| self.fund_code.clone());
+            debug_assert!(fund_code.is_some(), "{} names no fund", self.action);
+            let status = done.status.as_u16();
+            let response = StoredResponse {
+                request_hash: request_hash.clone(),
+                status,
+                body: serde_json::to_string(&done.body).map_err(AppError::from)?,
+                fund_code: fund_code.clone(),
+            };
+            let record = self.audit_record(fund_code, Some(done.target), "succeeded", status);
+            audit::record(conn, &self.caller, &record)?;
+            events::append(conn, &done.events)?;
+            if let Some(key) = &self.idempotency_key {
+                idempotency::complete(conn, self.caller.principal(), key, &response)?;
             }
             Ok(response)
         });
@@ -250,7 +279,7 @@ impl Mutation {
             Err(Failure::KeyTaken) => {
                 let key = self.idempotency_key.as_deref().unwrap_or_default();
                 let stored =
-                    idempotency::lookup(conn, &self.caller.subject, key)?.ok_or_else(|| {
+                    idempotency::lookup(conn, self.caller.principal(), key)?.ok_or_else(|| {
                         AppError::internal("idempotency key vanished after a conflict")
                     })?;
                 self.replay(conn, stored, &request_hash)
@@ -265,16 +294,22 @@ impl Mutation {
         stored: StoredResponse,
         request_hash: &str,
     ) -> AppResult<(StoredResponse, bool)> {
-        match idempotency::replay(stored, request_hash) {
+        match idempotency::replay(stored, request_hash, &self.caller) {
             Ok(stored) => Ok((stored, true)),
             Err(reused) => Err(self.refused(conn, reused)),
         }
     }
 
-    fn audit_record(&self, target: Option<String>, outcome: &str, status: u16) -> AuditRecord {
+    fn audit_record(
+        &self,
+        fund_code: Option<String>,
+        target: Option<String>,
+        outcome: &str,
+        status: u16,
+    ) -> AuditRecord {
         AuditRecord {
             action: self.action.to_string(),
-            fund_code: self.fund_code.clone(),
+            fund_code,
             target,
             request_id: self.request_id.clone(),
             outcome: outcome.to_string(),
@@ -283,11 +318,14 @@ impl Mutation {
     }
 
     /// Records a refused request in its own transaction and hands the error back.
+    /// It names the fund of the path, or of the record the change had found.
     fn refused(&self, conn: &mut DbConnection, error: AppError) -> AppError {
+        let fund_code =
+            (error.fund_code.as_deref().map(str::to_string)).or_else(|| self.fund_code.clone());
         audit_refusal(
             conn,
             &self.caller,
-            |outcome, status| self.audit_record(None, &outcome, status),
+            |outcome, status| self.audit_record(fund_code, None, &outcome, status),
             error,
         )
     }

@@ -8,6 +8,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
+use super::limits::narrow;
 use super::{Account, Side};
 use crate::db::schema::{accounts, journal_entries, postings};
 use crate::db::DbConnection;
@@ -16,8 +17,51 @@ use crate::error::{AppError, AppResult, ErrorCode};
 /// The most lines one statement returns; a longer range is refused.
 pub const MAX_STATEMENT_LINES: i64 = 10_000;
 
-pub(super) fn sum_amount() -> diesel::expression::SqlLiteral<BigInt> {
-    sql::<BigInt>("CAST(SUM(postings.amount_minor) AS BIGINT)")
+/// A sum of posting amounts in two parts: see [`sum_wide`].
+pub(super) type SumWide = (i64, i64);
+
+/// The part an amount is split at: a posting (at most 10^15) has a quotient of at
+/// most 10^6 and a remainder below 10^9, so each part's sum stays inside 64 bits
+/// for nine billion postings.
+const SPLIT: i64 = 1_000_000_000;
+
+/// `SUM(postings.amount_minor)` that cannot overflow on either backend (SQLite
+/// fails a 64-bit SUM that overflows; PostgreSQL sums wide but its CAST back
+/// fails): the quotients and the remainders of the amounts by 10^9 are summed
+/// apart, and [`wide`] puts them together exactly.
+pub(super) fn sum_wide() -> (
+    diesel::expression::SqlLiteral<BigInt>,
+    diesel::expression::SqlLiteral<BigInt>,
+) {
+    (
+        sql::<BigInt>(&format!(
+            "CAST(SUM(postings.amount_minor / {SPLIT}) AS BIGINT)"
+        )),
+        sql::<BigInt>(&format!(
+            "CAST(SUM(postings.amount_minor % {SPLIT}) AS BIGINT)"
+        )),
+    )
+}
+
+/// The exact sum of a [`sum_wide`].
+pub(super) fn wide((quotients, remainders): SumWide) -> i128 {
+    quotients as i128 * SPLIT as i128 + remainders as i128
+}
+
+/// Debits and credits from per-side sums, each narrowed with a check.
+fn by_side(
+    rows: impl IntoIterator<Item = (String, SumWide)>,
+    what: impl Fn() -> String,
+) -> AppResult<(i64, i64)> {
+    let (mut debits, mut credits) = (0i128, 0i128);
+    for (side, sum) in rows {
+        match Side::parse(&side) {
+            Some(Side::Debit) => debits += wide(sum),
+            Some(Side::Credit) => credits += wide(sum),
+            None => unreachable!("stored sides are debit or credit"),
+        }
+    }
+    Ok((narrow(debits, &what)?, narrow(credits, &what)?))
 }
 
 /// Debits and credits posted to each account of a fund with an effective date
@@ -27,23 +71,24 @@ pub fn balances_as_of(
     fund_id: i64,
     as_of: NaiveDate,
 ) -> AppResult<HashMap<i64, (i64, i64)>> {
-    let rows: Vec<(i64, String, i64)> = postings::table
+    let rows: Vec<(i64, String, SumWide)> = postings::table
         .inner_join(accounts::table)
         .filter(accounts::fund_id.eq(fund_id))
         .filter(postings::effective_date.le(as_of))
         .group_by((postings::account_id, postings::side))
-        .select((postings::account_id, postings::side, sum_amount()))
+        .select((postings::account_id, postings::side, sum_wide()))
         .load(conn)?;
-    let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
-    for (account_id, side, amount) in rows {
-        let t = totals.entry(account_id).or_default();
-        match Side::parse(&side) {
-            Some(Side::Debit) => t.0 += amount,
-            Some(Side::Credit) => t.1 += amount,
-            None => unreachable!("stored sides are debit or credit"),
-        }
+    let mut per_account: HashMap<i64, Vec<(String, SumWide)>> = HashMap::new();
+    for (account_id, side, sum) in rows {
+        per_account.entry(account_id).or_default().push((side, sum));
     }
-    Ok(totals)
+    per_account
+        .into_iter()
+        .map(|(id, sums)| {
+            let totals = by_side(sums, || format!("the postings of account id {id}"))?;
+            Ok((id, totals))
+        })
+        .collect()
 }
 
 fn totals_before(
@@ -51,21 +96,13 @@ fn totals_before(
     account_id: i64,
     before: NaiveDate,
 ) -> AppResult<(i64, i64)> {
-    let rows: Vec<(String, i64)> = postings::table
+    let rows: Vec<(String, SumWide)> = postings::table
         .filter(postings::account_id.eq(account_id))
         .filter(postings::effective_date.lt(before))
         .group_by(postings::side)
-        .select((postings::side, sum_amount()))
+        .select((postings::side, sum_wide()))
         .load(conn)?;
-    let mut totals = (0, 0);
-    for (side, amount) in rows {
-        match Side::parse(&side) {
-            Some(Side::Debit) => totals.0 += amount,
-            Some(Side::Credit) => totals.1 += amount,
-            None => unreachable!("stored sides are debit or credit"),
-        }
-    }
-    Ok(totals)
+    by_side(rows, || format!("the postings of account id {account_id}"))
 }
 
 #[derive(Debug, Clone)]
@@ -126,19 +163,22 @@ pub fn statement(
         )
         .with("limit", MAX_STATEMENT_LINES));
     }
-    let mut balance = opening;
+    // Running balances in i128, narrowed with a check: within the limits they
+    // never leave ±MAX_ACCOUNT_TOTAL_MINOR.
+    let mut balance = opening as i128;
     let normal = account.account_type.normal_side();
+    let what = || format!("the postings of account {}", account.code);
     let lines = rows
         .into_iter()
         .map(
             |(entry_id, sequence, effective_date, kind, memo, side, amount_minor)| {
                 let side = Side::parse(&side).expect("stored sides are valid");
                 balance += if side == normal {
-                    amount_minor
+                    amount_minor as i128
                 } else {
-                    -amount_minor
+                    -(amount_minor as i128)
                 };
-                StatementLine {
+                Ok(StatementLine {
                     entry_id,
                     sequence,
                     effective_date,
@@ -146,14 +186,14 @@ pub fn statement(
                     memo,
                     side,
                     amount_minor,
-                    balance_after_minor: balance,
-                }
+                    balance_after_minor: narrow(balance, what)?,
+                })
             },
         )
-        .collect();
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(Statement {
         opening_balance_minor: opening,
         lines,
-        closing_balance_minor: balance,
+        closing_balance_minor: narrow(balance, what)?,
     })
 }

@@ -22,16 +22,38 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::accounts::{list_accounts, Account};
-use super::balances::sum_amount;
+use super::balances::{sum_wide, wide, SumWide};
 use super::chain::entry_hash;
 use super::entries::{
-    already_reversed, check_balanced, check_shape, JournalEntry, NewEntry, Posting,
+    already_reversed, check_balanced, check_shape, totals_by_currency, JournalEntry, NewEntry,
+    Posting,
 };
+use super::limits::{self, MAX_FUND_TOTAL_MINOR};
 use super::Side;
 use crate::db::schema::{funds, journal_entries, postings};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
-use crate::money::format_minor;
+use crate::money::Currency;
+
+/// `account`'s totals once `debits` and `credits` are added, refused when
+/// either would leave `0..=MAX_ACCOUNT_TOTAL_MINOR` (a stored total already
+/// outside it, which only an altered database holds, refuses every entry that
+/// touches the account).
+fn check_account_totals(account: &Account, debits: i64, credits: i64) -> AppResult<(i64, i64)> {
+    let new_debits = account.debits_minor as i128 + debits as i128;
+    let new_credits = account.credits_minor as i128 + credits as i128;
+    for (side, total) in [(Side::Debit, new_debits), (Side::Credit, new_credits)] {
+        if !limits::within_account_limit(total) {
+            return Err(limits::account_limit_exceeded(
+                &account.code,
+                side,
+                account.currency,
+                total,
+            ));
+        }
+    }
+    Ok((new_debits as i64, new_credits as i64))
+}
 
 /// An open booking session on one fund's ledger. Call [`Booking::close`] before
 /// the transaction commits.
@@ -43,6 +65,9 @@ pub struct Booking {
     last_sequence: i64,
     chain_head: String,
     accounts: HashMap<String, Account>,
+    /// The fund's debits per currency (equal to its credits): what
+    /// [`limits::MAX_FUND_TOTAL_MINOR`] bounds.
+    fund_totals: BTreeMap<Currency, i128>,
     /// Codes of the accounts whose balances changed.
     changed: BTreeSet<String>,
     /// Entries committed but not yet inserted (see [`Booking::defer_inserts`]).
@@ -55,6 +80,8 @@ pub struct PreparedEntry {
     entry: JournalEntry,
     /// (account code, new debits, new credits).
     new_totals: Vec<(String, i64, i64)>,
+    /// (currency, the fund's new debits in it).
+    new_fund_totals: Vec<(Currency, i128)>,
 }
 
 impl PreparedEntry {
@@ -81,10 +108,14 @@ impl Booking {
                 funds::code,
             ))
             .get_result(conn)?;
-        let accounts = list_accounts(conn, fund_id)?
+        let accounts: HashMap<String, Account> = list_accounts(conn, fund_id)?
             .into_iter()
             .map(|a| (a.code.clone(), a))
             .collect();
+        let mut fund_totals = BTreeMap::new();
+        for a in accounts.values() {
+            *fund_totals.entry(a.currency).or_default() += a.debits_minor as i128;
+        }
         Ok(Booking {
             fund_id,
             fund_code,
@@ -92,6 +123,7 @@ impl Booking {
             last_sequence,
             chain_head,
             accounts,
+            fund_totals,
             changed: BTreeSet::new(),
             deferred: None,
         })
@@ -136,10 +168,12 @@ impl Booking {
     /// Checks `entry` and gives it its sequence and hash, writing nothing.
     /// Refused unless: it has 2 to 200 positive postings; every account is the
     /// fund's and in the posting's currency; debits equal credits per currency;
-    /// it is dated after the closed period; and no account that may not go
-    /// negative would, as of any date from the entry's effective date on (see
-    /// [`Booking::check_guard`]; only an entry that takes from such an account
-    /// reads anything). Commit it before preparing the next entry.
+    /// it is dated after the closed period; no account's debit or credit total,
+    /// and no currency's total in the fund, would pass its limit (see
+    /// [`limits`]); and no account that may not go negative would, as of any
+    /// date from the entry's effective date on (see [`Booking::check_guard`];
+    /// only an entry that takes from such an account reads anything). Commit it
+    /// before preparing the next entry.
     pub fn prepare(&self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<PreparedEntry> {
         check_shape(&entry)?;
         let mut errors = Vec::new();
@@ -178,7 +212,11 @@ impl Booking {
             }
         }
 
-        // New totals per account, checked against the guards before anything is written.
+        // New totals per account and per currency, checked against the limits
+        // and the guards before anything is written. An entry's own sums are
+        // small (at most 200 postings of at most 10^15); the totals are added
+        // in i128 and checked before they are narrowed.
+        let new_fund_totals = self.check_fund_totals(&entry)?;
         let mut per_account: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
         for p in &entry.postings {
             let t = per_account.entry(p.account.as_str()).or_default();
@@ -190,15 +228,15 @@ impl Booking {
         let mut new_totals = Vec::with_capacity(per_account.len());
         for (code, (debits, credits)) in &per_account {
             let account = &self.accounts[*code];
-            let (new_debits, new_credits) = (
-                account.debits_minor + debits,
-                account.credits_minor + credits,
-            );
+            let (new_debits, new_credits) = check_account_totals(account, *debits, *credits)?;
+            new_totals.push((code.to_string(), new_debits, new_credits));
+        }
+        for (code, (debits, credits)) in &per_account {
+            let account = &self.accounts[*code];
             let change = account.account_type.balance(*debits, *credits);
             if !account.allow_negative && change < 0 {
                 self.check_guard(conn, account, entry.effective_date, change)?;
             }
-            new_totals.push((code.to_string(), new_debits, new_credits));
         }
 
         let mut booked = JournalEntry {
@@ -231,7 +269,28 @@ impl Booking {
         Ok(PreparedEntry {
             entry: booked,
             new_totals,
+            new_fund_totals,
         })
+    }
+
+    /// The fund's debits per currency once `entry` is booked, refused past
+    /// [`MAX_FUND_TOTAL_MINOR`] (the entry is balanced: its credits add the same).
+    fn check_fund_totals(&self, entry: &NewEntry) -> AppResult<Vec<(Currency, i128)>> {
+        let moves = totals_by_currency(
+            entry
+                .postings
+                .iter()
+                .map(|p| (p.side, p.amount_minor, p.currency)),
+        );
+        let mut new_totals = Vec::with_capacity(moves.len());
+        for (currency, (debits, _)) in moves {
+            let total = self.fund_totals.get(&currency).copied().unwrap_or(0) + debits;
+            if total > MAX_FUND_TOTAL_MINOR as i128 {
+                return Err(limits::fund_limit_exceeded(currency, total));
+            }
+            new_totals.push((currency, total));
+        }
+        Ok(new_totals)
     }
 
     /// The overdraft guard: taking `change` (negative, on the account's normal
@@ -251,29 +310,32 @@ impl Booking {
         date: NaiveDate,
         change: i64,
     ) -> AppResult<()> {
-        let rows: Vec<(NaiveDate, String, i64)> = postings::table
+        let rows: Vec<(NaiveDate, String, SumWide)> = postings::table
             .filter(postings::account_id.eq(account.id))
             .filter(postings::effective_date.gt(date))
             .group_by((postings::effective_date, postings::side))
-            .select((postings::effective_date, postings::side, sum_amount()))
+            .select((postings::effective_date, postings::side, sum_wide()))
             .load(conn)?;
-        // Net movement on the normal side per later date.
-        let mut later: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+        // Net movement on the normal side per later date, in i128: within the
+        // limits every figure here fits in i64, but the sums are not trusted to.
+        let mut later: BTreeMap<NaiveDate, i128> = BTreeMap::new();
         let normal = account.account_type.normal_side();
-        let signed = |side: Side, amount: i64| if side == normal { amount } else { -amount };
+        let signed = |side: Side, amount: i128| if side == normal { amount } else { -amount };
         for (day, side, amount) in rows {
             let side = Side::parse(&side).expect("stored sides are debit or credit");
-            *later.entry(day).or_default() += signed(side, amount);
+            *later.entry(day).or_default() += signed(side, wide(amount));
         }
         for e in self.deferred.iter().flatten() {
             if e.effective_date > date {
                 for p in e.postings.iter().filter(|p| p.account == account.code) {
-                    *later.entry(e.effective_date).or_default() += signed(p.side, p.amount_minor);
+                    *later.entry(e.effective_date).or_default() +=
+                        signed(p.side, p.amount_minor as i128);
                 }
             }
         }
         // As of `date`, then as of each later date with postings.
-        let mut before = account.balance_minor() - later.values().sum::<i64>();
+        let change = change as i128;
+        let mut before = account.balance_minor() as i128 - later.values().sum::<i128>();
         let mut available = before;
         let mut overdrawn = (before + change < 0).then_some((date, before + change));
         for (day, net) in later {
@@ -292,14 +354,14 @@ impl Booking {
                 "account {} ({}) would read {} {} as of {as_of}; it may not go below zero on any date",
                 account.code,
                 account.name,
-                format_minor(balance, account.currency),
+                limits::format_wide(balance, account.currency),
                 account.currency
             ),
         )
         .with("account", &account.code)
         .with(
             "available",
-            format_minor(available.max(0), account.currency),
+            limits::format_wide(available.max(0), account.currency),
         )
         .with("currency", account.currency.code())
         .with("as_of", as_of.to_string()))
@@ -312,7 +374,11 @@ impl Booking {
         conn: &mut DbConnection,
         prepared: PreparedEntry,
     ) -> AppResult<JournalEntry> {
-        let PreparedEntry { entry, new_totals } = prepared;
+        let PreparedEntry {
+            entry,
+            new_totals,
+            new_fund_totals,
+        } = prepared;
         assert_eq!(
             entry.sequence,
             self.last_sequence + 1,
@@ -332,6 +398,7 @@ impl Booking {
             account.credits_minor = credits;
             self.changed.insert(code);
         }
+        self.fund_totals.extend(new_fund_totals);
         self.last_sequence = entry.sequence;
         self.chain_head = entry.hash.clone();
         Ok(entry)
@@ -397,6 +464,11 @@ impl Booking {
         let mut rows = Vec::with_capacity(self.changed.len());
         for code in &self.changed {
             let a = &self.accounts[code];
+            assert!(
+                limits::within_account_limit(a.debits_minor as i128)
+                    && limits::within_account_limit(a.credits_minor as i128),
+                "the account limits were checked before posting"
+            );
             assert!(
                 a.allow_negative || a.balance_minor() >= 0,
                 "the overdraft guard was checked before posting"

@@ -9,11 +9,12 @@ use serde_json::json;
 
 use super::booking::Booking;
 use super::chain::{CanonicalEntry, CanonicalPosting, RECORDED_AT_FORMAT};
+use super::limits::format_wide;
 use super::Side;
 use crate::db::schema::{accounts, funds, journal_entries, postings};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::money::{format_minor, Currency, MAX_AMOUNT_MINOR};
+use crate::money::{Currency, MAX_AMOUNT_MINOR};
 
 /// The most postings one entry may carry.
 pub const MAX_POSTINGS_PER_ENTRY: usize = 200;
@@ -93,16 +94,17 @@ impl JournalEntry {
     }
 }
 
-/// Debits and credits per currency of a set of postings.
+/// Debits and credits per currency of a set of postings, in i128 (verification
+/// adds stored postings, which it does not trust to be small).
 pub(super) fn totals_by_currency<'a>(
     postings: impl Iterator<Item = (Side, i64, Currency)> + 'a,
-) -> BTreeMap<Currency, (i64, i64)> {
-    let mut totals: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
+) -> BTreeMap<Currency, (i128, i128)> {
+    let mut totals: BTreeMap<Currency, (i128, i128)> = BTreeMap::new();
     for (side, amount, currency) in postings {
         let t = totals.entry(currency).or_default();
         match side {
-            Side::Debit => t.0 += amount,
-            Side::Credit => t.1 += amount,
+            Side::Debit => t.0 += amount as i128,
+            Side::Credit => t.1 += amount as i128,
         }
     }
     totals
@@ -145,8 +147,8 @@ pub(super) fn check_balanced(entry: &NewEntry) -> AppResult<()> {
         .map(|(currency, (d, c))| {
             json!({
                 "currency": currency.code(),
-                "debits": format_minor(*d, *currency),
-                "credits": format_minor(*c, *currency),
+                "debits": format_wide(*d, *currency),
+                "credits": format_wide(*c, *currency),
             })
         })
         .collect();

@@ -10,6 +10,7 @@ pub mod balances;
 mod booking;
 pub mod chain;
 mod entries;
+pub mod limits;
 mod verify;
 
 pub use accounts::{
@@ -61,12 +62,15 @@ impl AccountType {
     }
 
     /// The balance on the account's normal side: debits − credits for assets
-    /// and expenses, credits − debits otherwise.
+    /// and expenses, credits − debits otherwise. Totals within
+    /// [`limits::MAX_ACCOUNT_TOTAL_MINOR`] always have one; totals that do not
+    /// are a ledger altered behind its back, which must not be carried on.
     pub fn balance(self, debits_minor: i64, credits_minor: i64) -> i64 {
-        match self.normal_side() {
-            Side::Debit => debits_minor - credits_minor,
-            Side::Credit => credits_minor - debits_minor,
-        }
+        let balance = match self.normal_side() {
+            Side::Debit => debits_minor.checked_sub(credits_minor),
+            Side::Credit => credits_minor.checked_sub(debits_minor),
+        };
+        balance.expect("account totals lie within the ledger's limits; run `mwf verify`")
     }
 }
 

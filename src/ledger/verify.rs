@@ -2,7 +2,7 @@
 //! with the stored balances. Reports each problem with the entry or account it
 //! concerns; never stops at the first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 
 use super::chain::{entry_hash, GENESIS_HASH};
 use super::entries::{list_entries, totals_by_currency, EntryFilter};
-use super::{list_accounts, Side};
+use super::limits::{format_wide, within_account_limit, MAX_FUND_TOTAL_MINOR};
+use super::{list_accounts, Account, Side};
 use crate::db::schema::funds;
 use crate::db::DbConnection;
 use crate::error::AppResult;
@@ -25,7 +26,9 @@ const MAX_PROBLEMS: usize = 1_000;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VerificationProblem {
     /// `SEQUENCE_GAP`, `PREVIOUS_HASH_MISMATCH`, `HASH_MISMATCH`,
-    /// `ENTRY_UNBALANCED`, `BALANCE_MISMATCH`, `CHAIN_HEAD_MISMATCH`.
+    /// `ENTRY_UNBALANCED`, `BALANCE_MISMATCH`, `CHAIN_HEAD_MISMATCH`, or
+    /// `AMOUNT_LIMIT_EXCEEDED` (an account's postings or stored totals, or a
+    /// currency's postings, add up past the ledger's limits).
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<String>,
@@ -91,7 +94,9 @@ pub fn verify_fund_showing(
         chain_head: GENESIS_HASH.to_string(),
         problems: Vec::new(),
     };
-    let mut recomputed: HashMap<String, (i64, i64)> = HashMap::new();
+    // Added in i128 from the postings themselves: no sum of stored amounts can
+    // wrap, so an overflow is seen as a total past the limit, never as a match.
+    let mut recomputed: HashMap<String, (i128, i128)> = HashMap::new();
     let mut expected_sequence = 1;
     let mut previous_stored = GENESIS_HASH.to_string();
     let mut after = 0;
@@ -169,8 +174,8 @@ pub fn verify_fund_showing(
             for p in &entry.postings {
                 let t = recomputed.entry(p.account.clone()).or_default();
                 match p.side {
-                    Side::Debit => t.0 += p.amount_minor,
-                    Side::Credit => t.1 += p.amount_minor,
+                    Side::Debit => t.0 += p.amount_minor as i128,
+                    Side::Credit => t.1 += p.amount_minor as i128,
                 }
             }
             previous_stored = entry.hash.clone();
@@ -196,9 +201,45 @@ pub fn verify_fund_showing(
         );
     }
     report.chain_head = previous_stored;
-    for account in list_accounts(conn, fund_id)? {
+    check_accounts(&mut report, &list_accounts(conn, fund_id)?, &recomputed);
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// Compares each account's stored totals with its postings' and both with the
+/// limits, and each currency's postings with the fund's limit.
+fn check_accounts(
+    report: &mut Verification,
+    accounts: &[Account],
+    recomputed: &HashMap<String, (i128, i128)>,
+) {
+    let mut per_currency: BTreeMap<_, i128> = BTreeMap::new();
+    for account in accounts {
         let (debits, credits) = recomputed.get(&account.code).copied().unwrap_or_default();
-        if (debits, credits) != (account.debits_minor, account.credits_minor) {
+        *per_currency.entry(account.currency).or_default() += debits;
+        let stored = (account.debits_minor as i128, account.credits_minor as i128);
+        let posted_within = within_account_limit(debits) && within_account_limit(credits);
+        let stored_within = within_account_limit(stored.0) && within_account_limit(stored.1);
+        if !posted_within || !stored_within {
+            let whose = match (posted_within, stored_within) {
+                (false, false) => "its postings and its stored totals",
+                (false, true) => "its postings",
+                _ => "its stored totals",
+            };
+            report.problem(
+                "AMOUNT_LIMIT_EXCEEDED",
+                None,
+                Some(&account.code),
+                format!(
+                    "{whose} pass the limit of {} minor units per side: postings add up to debits {debits} / \
+                     credits {credits}, stored debits {} / credits {}",
+                    super::limits::MAX_ACCOUNT_TOTAL_MINOR,
+                    account.debits_minor,
+                    account.credits_minor
+                ),
+            );
+        }
+        if (debits, credits) != stored {
             report.problem(
                 "BALANCE_MISMATCH",
                 None,
@@ -210,6 +251,18 @@ pub fn verify_fund_showing(
             );
         }
     }
-    report.ok = report.problems.is_empty();
-    Ok(report)
+    for (currency, debits) in per_currency {
+        if debits > MAX_FUND_TOTAL_MINOR as i128 {
+            report.problem(
+                "AMOUNT_LIMIT_EXCEEDED",
+                None,
+                None,
+                format!(
+                    "the fund's postings in {currency} add up to {} {currency} on each side, past the limit of {} {currency}",
+                    format_wide(debits, currency),
+                    format_wide(MAX_FUND_TOTAL_MINOR as i128, currency)
+                ),
+            );
+        }
+    }
 }

@@ -28,17 +28,19 @@ impl Dimension {
     ];
 }
 
-/// Amounts of one currency, in minor units.
+/// Amounts of one currency, in minor units. They are sums over any number of
+/// claims (a claimed amount is the claimant's, bounded only per claim), so
+/// they are kept in i128: no count of claims can overflow them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimAmounts {
     /// What claimants asked for (claims without a claimed amount add nothing).
-    pub claimed_minor: i64,
+    pub claimed_minor: i128,
     /// What the rules make payable.
-    pub assessed_minor: i64,
+    pub assessed_minor: i128,
     /// What was finally approved and booked as an expense.
-    pub approved_minor: i64,
+    pub approved_minor: i128,
     /// What was paid out.
-    pub paid_minor: i64,
+    pub paid_minor: i128,
 }
 
 #[derive(Debug, Clone)]
@@ -60,11 +62,35 @@ pub struct ClaimStatistics {
     pub groups: Vec<ClaimGroup>,
 }
 
-fn sum_of(expression: &str) -> diesel::expression::SqlLiteral<BigInt> {
-    sql::<BigInt>(&format!("CAST(COALESCE(SUM({expression}), 0) AS BIGINT)"))
+/// The part amounts are split at, so that no SQL sum can overflow 64 bits: an
+/// amount of at most 10^15 has a quotient of at most 10^6 and a remainder
+/// below 10^9, and billions of them still add up inside 64 bits on both backends.
+const SPLIT: i64 = 1_000_000_000;
+
+/// `SUM(expression)` of non-negative amounts as two sums that cannot overflow
+/// (SQLite fails a 64-bit SUM that would), put together by [`wide`].
+fn sum_of(
+    expression: &str,
+) -> (
+    diesel::expression::SqlLiteral<BigInt>,
+    diesel::expression::SqlLiteral<BigInt>,
+) {
+    (
+        sql::<BigInt>(&format!(
+            "CAST(COALESCE(SUM(({expression}) / {SPLIT}), 0) AS BIGINT)"
+        )),
+        sql::<BigInt>(&format!(
+            "CAST(COALESCE(SUM(({expression}) % {SPLIT}), 0) AS BIGINT)"
+        )),
+    )
 }
 
-type Row = (String, String, String, String, i64, i64, i64, i64, i64);
+fn wide((quotients, remainders): (i64, i64)) -> i128 {
+    quotients as i128 * SPLIT as i128 + remainders as i128
+}
+
+type Sum = (i64, i64);
+type Row = (String, String, String, String, i64, Sum, Sum, Sum, Sum);
 
 /// Claims filed from `from` to `to` inclusive, grouped by `by`.
 pub fn claim_statistics(
@@ -125,10 +151,10 @@ pub fn claim_statistics(
             group.amounts.entry(currency).or_default(),
             amounts.entry(currency).or_default(),
         ] {
-            target.claimed_minor += claimed;
-            target.assessed_minor += assessed;
-            target.approved_minor += approved;
-            target.paid_minor += paid;
+            target.claimed_minor += wide(claimed);
+            target.assessed_minor += wide(assessed);
+            target.approved_minor += wide(approved);
+            target.paid_minor += wide(paid);
         }
     }
     Ok(ClaimStatistics {

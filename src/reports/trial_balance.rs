@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use crate::db::DbConnection;
 use crate::error::AppResult;
+use crate::ledger::limits::narrow;
 use crate::ledger::{self, Account, Side};
 use crate::money::Currency;
 
@@ -22,6 +23,8 @@ impl TrialBalanceLine {
     /// The net balance and the side it stands on (`debit` when debits are the
     /// larger, whatever the account's normal side).
     pub fn net(&self) -> (Side, i64) {
+        // Both totals lie in 0..=MAX_ACCOUNT_TOTAL_MINOR (they were narrowed from
+        // checked sums), so the difference cannot overflow.
         if self.debits_minor >= self.credits_minor {
             (Side::Debit, self.debits_minor - self.credits_minor)
         } else {
@@ -78,14 +81,30 @@ pub fn trial_balance(
             }
         })
         .collect();
+    // Summed in i128 and narrowed with a check. Every column is at most the
+    // fund's debits in the currency, which the Booking keeps within
+    // MAX_FUND_TOTAL_MINOR (< i64::MAX): only an altered database fails here.
+    let mut wide: BTreeMap<Currency, [i128; 4]> = BTreeMap::new();
     for line in &lines {
-        let t = totals.entry(line.account.currency).or_default();
-        t.debits_minor += line.debits_minor;
-        t.credits_minor += line.credits_minor;
+        let t = wide.entry(line.account.currency).or_default();
+        t[0] += line.debits_minor as i128;
+        t[1] += line.credits_minor as i128;
         match line.net() {
-            (Side::Debit, n) => t.debit_balances_minor += n,
-            (Side::Credit, n) => t.credit_balances_minor += n,
+            (Side::Debit, n) => t[2] += n as i128,
+            (Side::Credit, n) => t[3] += n as i128,
         }
+    }
+    for (currency, [debits, credits, debit_balances, credit_balances]) in wide {
+        let what = || format!("the trial balance's {currency} columns");
+        totals.insert(
+            currency,
+            CurrencyTotals {
+                debits_minor: narrow(debits, what)?,
+                credits_minor: narrow(credits, what)?,
+                debit_balances_minor: narrow(debit_balances, what)?,
+                credit_balances_minor: narrow(credit_balances, what)?,
+            },
+        );
     }
     Ok(TrialBalance {
         as_of,

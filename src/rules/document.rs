@@ -22,6 +22,7 @@ pub struct RuleDocument {
     /// A label unique within the fund (`PH-OWWA-2016`).
     pub version: String,
     /// The first day the version is in force; it ends the day before the next version's.
+    #[serde(deserialize_with = "crate::date::strict")]
     pub effective_from: NaiveDate,
     pub contribution: ContributionRules,
     pub membership: MembershipRules,

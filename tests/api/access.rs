@@ -386,3 +386,277 @@ fn token_without_an_expiry_is_refused() {
     eternal.as_object_mut().unwrap().remove("exp");
     assert_refused(&app, &hs256(&eternal, SECRET.as_bytes()), "TOKEN_INVALID");
 }
+
+/// The audit records `token` may read, oldest first.
+fn audit_log_of(app: &TestApp, token: &str) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut path = "/v1/audit-log?limit=500".to_string();
+    loop {
+        let page = app.get(&path, token);
+        let page = page.expect(200);
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => path = format!("/v1/audit-log?limit=500&after={next}"),
+            None => return items,
+        }
+    }
+}
+
+/// A worker of `fund` covered by one contribution (`paid`: date, amount,
+/// currency), with `claim` filed and approved by an officer, and a dependant
+/// added after; returns the claim.
+fn decided_claim(
+    app: &TestApp,
+    fund: &str,
+    contract: (&str, &str),
+    paid: (&str, &str, &str),
+    claim: serde_json::Value,
+) -> String {
+    let (worker, contract_id) = app.enroll(fund, &format!("{fund}-1"), contract);
+    app.contribute(
+        fund,
+        &worker,
+        Some(&contract_id),
+        paid.0,
+        (paid.1, paid.2, paid.1),
+    )
+    .expect(201);
+    let mut claim = claim;
+    if claim["claimant"]["relationship"] == "spouse" {
+        let w = app.get(&format!("/v1/workers/{worker}"), &app.admin());
+        claim["claimant"]["dependant_id"] = w.expect(200)["dependants"][0]["id"].clone();
+    }
+    let filed = app.post(
+        &format!("/v1/workers/{worker}/claims"),
+        &app.admin(),
+        &claim,
+    );
+    let id = filed.expect(201)["id"].as_str().unwrap().to_string();
+    let officer = app.token_for("olivia", Role::Officer, &[fund]);
+    app.post(
+        &format!("/v1/claims/{id}/decision"),
+        &officer,
+        &json!({"outcome": "approve"}),
+    )
+    .expect(200);
+    let child = json!({"name": "Lea", "relationship": "child", "date_of_birth": "2015-01-01"});
+    app.post(
+        &format!("/v1/workers/{worker}/dependants"),
+        &app.admin(),
+        &child,
+    )
+    .expect(201);
+    id
+}
+
+#[test]
+fn a_one_fund_auditor_reads_every_record_of_its_fund_and_none_of_another() {
+    let app = spawn();
+    app.load_fund("PH-OWWA");
+    app.load_fund("KE-MWF");
+    app.transfer("PH-OWWA", "2018-01-02", "1000", "3100", "500000.00", "PHP")
+        .expect(201);
+    let documents: Vec<serde_json::Value> = [
+        "DEATH_CERTIFICATE",
+        "PROOF_OF_RELATIONSHIP",
+        "CLAIMANT_ID",
+        "BURIAL_PERMIT_AND_FUNERAL_RECEIPT",
+        "POLICE_OR_ACCIDENT_REPORT",
+    ]
+    .iter()
+    .map(|t| json!({"type": t, "reference": "R-1"}))
+    .collect();
+    let death = json!({"benefit": "DEATH_ACCIDENT", "incident_date": "2018-05-10", "incident_phase": "abroad",
+                       "filed_on": "2018-06-01", "claimant": {"relationship": "spouse"}, "documents": documents});
+    let ph = decided_claim(
+        &app,
+        "PH-OWWA",
+        ("2017-03-15", "2019-03-14"),
+        ("2017-03-01", "25.00", "USD"),
+        death,
+    );
+    // Above the threshold: a second approval, then the payment.
+    let approver = app.token_for("amara", Role::Approver, &["PH-OWWA"]);
+    app.post(&format!("/v1/claims/{ph}/approvals"), &approver, &json!({}))
+        .expect(200);
+    let today = mwf::time::today().to_string();
+    app.post(
+        &format!("/v1/claims/{ph}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today}),
+    )
+    .expect(200);
+    // A refusal of a claim that was found names its fund too.
+    app.post(
+        &format!("/v1/claims/{ph}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today}),
+    )
+    .assert_problem(409, "CLAIM_STATUS_CONFLICT");
+    let distress = json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01", "incident_phase": "abroad",
+                          "filed_on": "2026-03-05", "claimant": {"relationship": "worker"}, "claimed_amount": "1000.00",
+                          "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]});
+    let ke = decided_claim(
+        &app,
+        "KE-MWF",
+        ("2026-02-01", "2028-07-31"),
+        ("2026-01-05", "3000.00", "KES"),
+        distress,
+    );
+    app.post(
+        &format!("/v1/claims/{ke}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today}),
+    )
+    .expect(200);
+    // An unknown claim names no fund.
+    app.post(
+        "/v1/claims/no-such-claim/payment",
+        &app.admin(),
+        &json!({"paid_on": today}),
+    )
+    .assert_problem(404, "NOT_FOUND");
+
+    let of = |fund: &str, claim: &str| {
+        let auditor = app.token(Role::Auditor, &[fund]);
+        let records = audit_log_of(&app, &auditor);
+        for r in &records {
+            assert_eq!(r["fund"], fund, "{r}");
+        }
+        let about = |action: &str| {
+            records.iter().any(|r| {
+                let target = r["target"].as_str().unwrap_or("");
+                r["action"] == action
+                    && r["outcome"] == "succeeded"
+                    && (!action.starts_with("claim.") || target.contains(claim))
+            })
+        };
+        for action in [
+            "worker.enroll",
+            "contribution.record",
+            "worker.add_dependant",
+            "claim.submit",
+            "claim.decide",
+            "claim.pay",
+        ] {
+            assert!(
+                about(action),
+                "{fund} auditor misses {action}: {records:#?}"
+            );
+        }
+        records
+    };
+    let ph_records = of("PH-OWWA", &ph);
+    assert!(ph_records
+        .iter()
+        .any(|r| r["action"] == "claim.approve" && r["outcome"] == "succeeded"));
+    assert!(ph_records
+        .iter()
+        .any(|r| r["action"] == "claim.pay" && r["outcome"] == "refused:CLAIM_STATUS_CONFLICT"));
+    assert!(ph_records
+        .iter()
+        .all(|r| !r["target"].as_str().unwrap_or("").contains(&ke)));
+    let ke_records = of("KE-MWF", &ke);
+    assert!(ke_records
+        .iter()
+        .all(|r| !r["target"].as_str().unwrap_or("").contains(&ph)));
+    // Every claim record of a fund is one its auditor reads.
+    let all = audit_log_of(&app, &app.token(Role::Auditor, &["*"]));
+    for r in &all {
+        let target = r["target"].as_str().unwrap_or("");
+        if target.contains(&ph) {
+            assert_eq!(r["fund"], "PH-OWWA", "{r}");
+        }
+        if target.contains(&ke) {
+            assert_eq!(r["fund"], "KE-MWF", "{r}");
+        }
+    }
+    let unknown = all
+        .iter()
+        .find(|r| r["action"] == "claim.pay" && r["outcome"] == "refused:NOT_FOUND")
+        .expect("the unknown claim's refusal is audited");
+    assert_eq!(unknown["fund"], serde_json::Value::Null);
+}
+
+/// Reverts and re-applies the migration that gave audit records and stored
+/// responses their fund, as an upgrade of a database written before it.
+fn upgrade_to_audit_fund(app: &TestApp) {
+    use diesel::migration::{Migration, MigrationSource};
+    use diesel_migrations::MigrationHarness;
+    use mwf::db::DbConnection;
+    fn again<DB, C>(c: &mut C, source: &diesel_migrations::EmbeddedMigrations)
+    where
+        DB: diesel::backend::Backend,
+        C: MigrationHarness<DB>,
+        diesel_migrations::EmbeddedMigrations: MigrationSource<DB>,
+    {
+        let all: Vec<Box<dyn Migration<DB>>> = source.migrations().unwrap();
+        let mine = all
+            .iter()
+            .find(|m| m.name().to_string().ends_with("_audit_fund"))
+            .expect("the audit_fund migration");
+        c.revert_migration(mine.as_ref()).unwrap();
+        c.run_migration(mine.as_ref()).unwrap();
+    }
+    match &mut app.connection() {
+        DbConnection::Sqlite(c) => again(c, &mwf::db::SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(c) => again(c, &mwf::db::POSTGRES_MIGRATIONS),
+    }
+}
+
+#[test]
+fn the_upgrade_gives_records_written_without_a_fund_the_fund_of_their_target() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let distress = json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01", "incident_phase": "abroad",
+                          "filed_on": "2026-03-05", "claimant": {"relationship": "worker"}, "claimed_amount": "1000.00",
+                          "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]});
+    let claim = decided_claim(
+        &app,
+        "KE-MWF",
+        ("2026-02-01", "2028-07-31"),
+        ("2026-01-05", "3000.00", "KES"),
+        distress,
+    );
+    let today = mwf::time::today().to_string();
+    let pay = format!("/v1/claims/{claim}/payment");
+    let wide = app.token_for("olivia", Role::Officer, &["*"]);
+    app.post_with_key(&pay, &wide, "k-pay", &json!({"paid_on": today}))
+        .expect(200);
+    // As the records of id-addressed changes were written before the upgrade.
+    app.connection()
+        .batch_execute(
+            "UPDATE audit_log SET fund_code = NULL WHERE action NOT IN ('fund.create', 'rules.publish', 'worker.enroll', 'contribution.record');
+             UPDATE idempotency_keys SET fund_code = NULL;",
+        )
+        .unwrap();
+    let auditor = app.token(Role::Auditor, &["KE-MWF"]);
+    let before = audit_log_of(&app, &auditor);
+    assert!(!before.iter().any(|r| r["action"] == "claim.pay"));
+    upgrade_to_audit_fund(&app);
+    let after = audit_log_of(&app, &auditor);
+    for action in [
+        "claim.submit",
+        "claim.decide",
+        "claim.pay",
+        "worker.add_dependant",
+    ] {
+        assert!(
+            after
+                .iter()
+                .any(|r| r["action"] == action && r["fund"] == "KE-MWF"),
+            "{action}: {after:#?}"
+        );
+    }
+    let all = audit_log_of(&app, &app.token(Role::Auditor, &["*"]));
+    assert_eq!(all.len(), after.len(), "every record names its fund");
+    // The stored response took the fund of its claim.
+    let narrow = app.token_for("olivia", Role::Officer, &["NP-FEWF"]);
+    app.post_with_key(&pay, &narrow, "k-pay", &json!({"paid_on": today}))
+        .assert_problem(404, "NOT_FOUND");
+    let own = app.token_for("olivia", Role::Officer, &["KE-MWF"]);
+    let replayed = app.post_with_key(&pay, &own, "k-pay", &json!({"paid_on": today}));
+    assert_eq!(replayed.expect(200)["status"], "paid");
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+}

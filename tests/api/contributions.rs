@@ -444,3 +444,42 @@ fn unknown_workers_and_contracts_are_refused_naming_the_field() {
     assert_eq!(errors(2)["code"], "unknown_worker");
     assert_eq!(app.balance("KE-MWF", "1000"), "2000.00");
 }
+
+#[test]
+fn money_input_has_the_currency_decimals_and_a_received_amount_that_matches_its_rate() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let (worker, contract) = app.enroll("KE-MWF", "K-MONEY", ("2026-02-01", "2027-01-31"));
+    let body = |amount: &str, received: serde_json::Value| {
+        json!({"worker_id": worker, "contract_id": contract, "paid_on": "2026-01-20", "amount": amount, "currency": "KES",
+               "payers": [{"type": "worker", "amount": "2000.00"}], "received": received})
+    };
+    let post = |b: serde_json::Value| app.post("/v1/funds/KE-MWF/contributions", &app.admin(), &b);
+    // Three decimals for a two-decimal currency, even with a trailing zero.
+    let three = post(body("2000.000", json!(null)));
+    three.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(three.error_fields(), vec!["/amount"]);
+    assert_eq!(three.body["errors"][0]["code"], "too_many_decimals");
+    // A received amount that its rate does not turn into what was paid.
+    for rate in ["0.0000000000000000000000000001", "0.0090", "1"] {
+        let wrong = post(body(
+            "2000.00",
+            json!({"amount": "250000", "currency": "UGX", "exchange_rate": rate}),
+        ));
+        wrong.assert_problem(422, "VALIDATION_FAILED");
+        assert_eq!(
+            wrong.error_fields(),
+            vec!["/received/exchange_rate"],
+            "{rate}"
+        );
+        assert_eq!(wrong.body["errors"][0]["code"], "inconsistent");
+    }
+    assert_eq!(app.balance("KE-MWF", "1000"), "0.00");
+    // 250,000 UGX at 0.00797 KES is 1,992.50: within 1 % of 2,000.
+    let fine = post(body(
+        "2000.00",
+        json!({"amount": "250000", "currency": "UGX", "exchange_rate": "0.00797"}),
+    ));
+    assert_eq!(fine.expect(201)["received"]["currency"], "UGX");
+    assert_eq!(app.balance("KE-MWF", "1000"), "2000.00");
+}

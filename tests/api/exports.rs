@@ -410,3 +410,67 @@ fn the_audit_log_exports_every_record_the_filters_select() {
     app.get("/v1/audit-log/export?format=csv", &officer)
         .assert_problem(403, "ROLE_NOT_PERMITTED");
 }
+
+#[test]
+fn formulas_in_text_cells_are_neutralised_in_csv_exports_and_amounts_stay_numbers() {
+    let app = spawn();
+    app.create_fund("EX-KE", "KE", "KES");
+    let formula = "=HYPERLINK(\"https://example.org/x\",\"open\")";
+    let intruder = app.token_for(formula, Role::Admin, &["*"]);
+    app.post(
+        "/v1/funds/EX-KE/journal-entries",
+        &intruder,
+        &json!({"effective_date": "2026-01-05", "memo": formula,
+                "postings": [
+                    {"account": "3100", "side": "debit", "amount": "12.00", "currency": "KES"},
+                    {"account": "5000", "side": "credit", "amount": "12.00", "currency": "KES"}]}),
+    )
+    .expect(201);
+    for memo in ["+1 tab", "-2", "@SUM(A1)", "\tx", "\rx"] {
+        app.post(
+            "/v1/funds/EX-KE/journal-entries",
+            &app.admin(),
+            &json!({"effective_date": "2026-01-06", "memo": memo,
+                    "postings": [
+                        {"account": "1000", "side": "debit", "amount": "1.00", "currency": "KES"},
+                        {"account": "3100", "side": "credit", "amount": "1.00", "currency": "KES"}]}),
+        );
+    }
+    let rows = csv_rows(&export(&app, "format=csv"));
+    let posting = rows
+        .iter()
+        .find(|r| r["record"] == "posting" && r["sequence"] == "1")
+        .unwrap();
+    assert_eq!(posting["memo"], format!("'{formula}"));
+    assert_eq!(posting["created_by"], format!("'{formula}"));
+    for r in rows.iter().filter(|r| r["record"] == "posting") {
+        let memo = &r["memo"];
+        assert!(
+            !memo.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{memo:?} is not neutralised"
+        );
+    }
+    // Amounts are numbers: a negative balance keeps its sign.
+    let expense = rows
+        .iter()
+        .find(|r| r["record"] == "closing_balance" && r["account"] == "5000")
+        .unwrap();
+    assert_eq!(
+        (&expense["amount"][..], &expense["amount_minor"][..]),
+        ("-12.00", "-1200")
+    );
+    // The JSON Lines export carries the text as it is.
+    let lines = jsonl(&export(&app, "format=jsonl"));
+    assert_eq!(records(&lines, "entry")[0]["memo"], formula);
+
+    let auditor = app.token(Role::Auditor, &["*"]);
+    let res = app.get("/v1/audit-log/export?format=csv", &auditor);
+    let rows = csv_rows(&res);
+    assert!(
+        rows.iter().any(|r| r["actor"] == format!("'{formula}")),
+        "{rows:?}"
+    );
+    assert!(rows.iter().all(|r| !r["actor"].starts_with('=')));
+    let res = app.get("/v1/audit-log/export?format=jsonl", &auditor);
+    assert!(jsonl(&res).iter().any(|r| r["actor"] == formula));
+}

@@ -95,6 +95,7 @@ fn jwt_settings() -> JwtSettings {
         ],
         issuer: "mwf".into(),
         audience: "mwf".into(),
+        max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
     }
 }
 
@@ -123,15 +124,24 @@ fn fresh_database() -> (TestDb, String) {
 
 /// Starts a server on a fresh database.
 pub fn spawn() -> TestApp {
+    spawn_with(|_| {})
+}
+
+/// Starts a server on a fresh database with settings changed by `configure`.
+pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (db, database_url) = fresh_database();
-    let settings = Settings {
+    let mut settings = Settings {
         database_url: database_url.clone(),
         bind: "127.0.0.1:0".into(),
         environment: Environment::Production,
         jwt: jwt_settings(),
         pool_size: 6,
         workers: 2,
+        client_request_timeout: Duration::from_secs(
+            mwf::config::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
+        ),
     };
+    configure(&mut settings);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let system = actix_web::rt::System::new();

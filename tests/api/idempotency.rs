@@ -110,3 +110,55 @@ fn a_refused_request_is_not_stored_so_a_corrected_state_can_succeed_with_the_key
         .expect(201);
     assert_eq!(app.balance("KE-MWF", "1000"), "0.00");
 }
+
+#[test]
+fn a_replay_rechecks_the_fund_scope_and_the_role_of_the_caller() {
+    use mwf::auth::Role;
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let wide = app.token_for("olivia", Role::Officer, &["*"]);
+    let narrow = app.token_for("olivia", Role::Officer, &["NP-FEWF"]);
+    let worker = json!({
+        "document_type": "passport", "document_number": "SCOPE-1",
+        "given_name": "Achieng", "family_name": "Otieno", "date_of_birth": "1994-07-12", "sex": "female",
+        "phone": "+254700000001",
+        "contracts": [{"employer": "E", "destination_country": "SA",
+                       "start_date": "2026-02-01", "end_date": "2028-07-31"}]
+    });
+    let enroll = "/v1/funds/KE-MWF/workers";
+    let enrolled = app.post_with_key(enroll, &wide, "k-enroll", &worker);
+    let enrolled = enrolled.expect(201).clone();
+    // A token limited to another fund gets what it gets for the fund itself: 404.
+    app.post_with_key(enroll, &narrow, "k-enroll", &worker)
+        .assert_problem(404, "NOT_FOUND");
+    // A role that may not enroll is refused before the key is looked up.
+    let auditor = app.token_for("olivia", Role::Auditor, &["*"]);
+    app.post_with_key(enroll, &auditor, "k-enroll", &worker)
+        .assert_problem(403, "ROLE_NOT_PERMITTED");
+    let again = app.post_with_key(enroll, &wide, "k-enroll", &worker);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+
+    // A contribution (booked by the group committer) and its reversal (addressed by id).
+    let contribution = json!({
+        "worker_id": enrolled["id"], "contract_id": enrolled["contracts"][0]["id"],
+        "paid_on": "2026-01-05", "amount": "3000.00", "currency": "KES",
+        "payers": [{"type": "worker", "amount": "3000.00"}]
+    });
+    let contribute = "/v1/funds/KE-MWF/contributions";
+    let paid = app.post_with_key(contribute, &wide, "k-pay", &contribution);
+    let id = paid.expect(201)["id"].as_str().unwrap().to_string();
+    app.post_with_key(contribute, &narrow, "k-pay", &contribution)
+        .assert_problem(404, "NOT_FOUND");
+    let reverse = format!("/v1/contributions/{id}/reversal");
+    let reason = json!({"reason": "bounced"});
+    app.post_with_key(&reverse, &wide, "k-reverse", &reason)
+        .expect(200);
+    app.post_with_key(&reverse, &narrow, "k-reverse", &reason)
+        .assert_problem(404, "NOT_FOUND");
+    let ministry = app.token_for("olivia", Role::Ministry, &["*"]);
+    app.post_with_key(&reverse, &ministry, "k-reverse", &reason)
+        .assert_problem(403, "ROLE_NOT_PERMITTED");
+    let again = app.post_with_key(&reverse, &wide, "k-reverse", &reason);
+    assert_eq!(again.expect(200)["status"], "reversed");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}

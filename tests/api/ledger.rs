@@ -466,7 +466,7 @@ fn every_change_and_every_refusal_is_in_the_audit_log() {
         .all(|r| !r["request_id"].as_str().unwrap().is_empty()));
     let only_olga = app.get("/v1/audit-log?actor=olga", &auditor);
     assert_eq!(only_olga.body["items"].as_array().unwrap().len(), 1);
-    let future = app.get("/v1/audit-log?from=2999-01-01", &auditor);
+    let future = app.get("/v1/audit-log?from=2100-12-31", &auditor);
     assert_eq!(future.body["items"], json!([]));
 }
 

@@ -336,3 +336,50 @@ fn claims_statistics_count_and_sum_claims_filed_in_the_period() {
             {"currency": "KES", "claimed": "500.00", "assessed": "500.00", "approved": "0.00", "paid": "0.00"}]}])
     );
 }
+
+#[test]
+fn claims_statistics_add_up_claimed_amounts_past_64_bits_exactly() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    for doc in ["KO1", "KO2"] {
+        let (worker, contract) = enroll_as(
+            &app,
+            "KE-MWF",
+            doc,
+            "female",
+            "SA",
+            None,
+            ("2026-02-01", "2028-07-31"),
+        );
+        app.contribute(
+            "KE-MWF",
+            &worker,
+            Some(&contract),
+            "2026-01-05",
+            ("3000.00", "KES", "3000.00"),
+        )
+        .expect(201);
+        app.post(
+            &format!("/v1/workers/{worker}/claims"),
+            &app.admin(),
+            &json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01", "incident_phase": "abroad",
+                    "filed_on": "2026-03-05", "claimant": {"relationship": "worker"}, "claimed_amount": "100.00",
+                    "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]}),
+        )
+        .expect(201);
+    }
+    // Claimed amounts are bounded per claim, not in number: stand-ins for ten
+    // thousand claims at the largest amount, whose sum passes 64 bits.
+    use diesel::connection::SimpleConnection;
+    app.connection()
+        .batch_execute("UPDATE claims SET claimed_amount_minor = 5000000000000000000")
+        .unwrap();
+    let s = app.get(
+        "/v1/funds/KE-MWF/reports/claims?from=2026-03-01&to=2026-03-31",
+        &app.token(Role::Auditor, &["*"]),
+    );
+    assert_eq!(
+        s.expect(200)["amounts"][0]["claimed"],
+        "100000000000000000.00"
+    );
+}

@@ -51,7 +51,15 @@ fn every_bad_field_of_a_rule_document_is_listed_by_path() {
     doc["benefits"][0]["covered_phases"] = json!(["abroad", "on_the_moon"]);
     let res = app.post("/v1/funds/KE-MWF/rules", &app.admin(), &doc);
     res.assert_problem(422, "VALIDATION_FAILED");
-    assert_eq!(res.error_fields(), vec!["/benefits/0/covered_phases/1"]);
+    // The type error and the rules' own errors, all at once.
+    assert_eq!(
+        res.error_fields(),
+        vec![
+            "/benefits/0/covered_phases/1",
+            "/contribution/tiers/0/amount",
+            "/contribution/allocation"
+        ]
+    );
 
     let mut doc = kenya_2026();
     doc["contribution"]["allocation"]["administration"] = json!("0.20");
@@ -184,4 +192,35 @@ fn a_version_may_not_change_the_rules_of_a_recorded_claim() {
         claim.expect(200)["assessment"]["rule_version"],
         "KE-MWF-2026"
     );
+}
+
+#[test]
+fn type_errors_and_rule_errors_of_a_document_come_back_together() {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    let mut doc = kenya_2026();
+    doc["benefits"][0]["covered_phases"] = json!(["abroad", "on_the_moon"]);
+    doc["contribution"]["allocation"]["benefit_reserve"] = json!("most of it");
+    doc["benefits"][1]["riders"] = json!(["NO_SUCH_BENEFIT"]);
+    doc["benefits"][2]["track"] = json!("lottery");
+    doc["membership"]["grace_days"] = json!("thirty");
+    let res = app.post("/v1/funds/KE-MWF/rules", &app.admin(), &doc);
+    res.assert_problem(422, "VALIDATION_FAILED");
+    let mut fields = res.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "/benefits/0/covered_phases/1",
+            "/benefits/1/riders/0",
+            "/benefits/2/track",
+            "/contribution/allocation/benefit_reserve",
+            "/membership/grace_days",
+        ],
+        "{}",
+        res.text
+    );
+    // Nothing was published.
+    let listed = app.get("/v1/funds/KE-MWF/rules", &app.admin());
+    assert_eq!(listed.expect(200)["items"], json!([]));
 }

@@ -79,7 +79,7 @@ fn enrollment_input_is_validated_field_by_field() {
     app.load_fund("KE-MWF");
     let res = app.post("/v1/funds/KE-MWF/workers", &app.admin(), &json!({
         "document_type": "Passport!", "document_number": "", "given_name": "A", "family_name": "B",
-        "date_of_birth": "2999-01-01", "sex": "female", "email": "nope",
+        "date_of_birth": "2099-01-01", "sex": "female", "email": "nope",
         "dependants": [{"name": "C", "relationship": "worker"}],
         "contracts": [{"employer": "E", "destination_country": "ZZ", "start_date": "2026-02-01", "end_date": "2025-01-01", "monthly_wage": "10.001", "wage_currency": "KES"}]
     }));

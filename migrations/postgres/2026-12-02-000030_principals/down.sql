@@ -1,0 +1,1 @@
+UPDATE idempotency_keys SET actor = substr(actor, 8) WHERE actor LIKE 'secret|%';
