@@ -372,23 +372,9 @@ fn keep_assessment(
     write_last_assessment(conn, claim)
 }
 
-/// Assesses `claim` against the records as they are now and keeps the
-/// assessment in its history.
+/// Assesses `claim` against the records as they are now (the caller holds the
+/// fund lock) and keeps the assessment in its history.
 fn reassess(
-    conn: &mut DbConnection,
-    fund: &Fund,
-    versions: &Versions,
-    worker: &Worker,
-    claim: &mut Claim,
-    cause: &str,
-    by: &str,
-) -> AppResult<()> {
-    let assessment = assess_now(conn, fund, versions, worker, claim)?;
-    keep_assessment(conn, claim, assessment, cause, by)
-}
-
-/// Reads the rules and the worker, then [`reassess`].
-fn reassess_now(
     conn: &mut DbConnection,
     fund: &Fund,
     claim: &mut Claim,
@@ -397,7 +383,8 @@ fn reassess_now(
 ) -> AppResult<()> {
     let worker = worker_of(conn, claim)?;
     let versions = versions(conn, fund)?;
-    reassess(conn, fund, &versions, &worker, claim, cause, by)
+    let assessment = assess_now(conn, fund, &versions, &worker, claim)?;
+    keep_assessment(conn, claim, assessment, cause, by)
 }
 
 fn status_after_assessment(claim: &Claim) -> ClaimStatus {
@@ -618,7 +605,7 @@ pub fn add_documents(
         claim.grade = supplement.grade.clone();
     }
     store::add_documents(conn, &claim.id, existing, &claim.documents)?;
-    reassess_now(conn, fund, &mut claim, cause::DOCUMENTS, by)?;
+    reassess(conn, fund, &mut claim, cause::DOCUMENTS, by)?;
     let next = status_after_assessment(&claim);
     claim.move_to(Action::AddDocuments, next)?;
     store::update(conn, &claim)?;
@@ -771,7 +758,7 @@ pub fn decide(
             "a rejection gives its reasons",
         ));
     }
-    reassess_now(conn, fund, &mut claim, cause::DECISION, &decider.subject)?;
+    reassess(conn, fund, &mut claim, cause::DECISION, &decider.subject)?;
     let amount = match action {
         Action::Reject => 0,
         _ => award_amount(&claim, decision)?,
@@ -905,7 +892,7 @@ pub fn approve(
             format!("{} has already approved this claim", approver.subject),
         ));
     }
-    reassess_now(conn, fund, &mut claim, cause::APPROVAL, &approver.subject)?;
+    reassess(conn, fund, &mut claim, cause::APPROVAL, &approver.subject)?;
     if let Some(refusal) = not_eligible(&claim) {
         return Err(refusal);
     }
@@ -1018,7 +1005,7 @@ pub fn pay(
     // currency's: a claim not at its head would overtake the claims before it.
     let head = store::head_of_queue(conn, fund.id)?;
     let events = if head.is_some_and(|h| h != claim.id) {
-        reassess_now(conn, fund, &mut claim, cause::PAYMENT, by)?;
+        reassess(conn, fund, &mut claim, cause::PAYMENT, by)?;
         if undermined(&claim) {
             send_to_review(fund, &mut claim, Action::Pay)?
         } else {
@@ -1070,7 +1057,7 @@ fn pay_in(
         Action::PaymentRun => cause::PAYMENT_RUN,
         _ => cause::PAYMENT,
     };
-    reassess_now(conn, fund, claim, cause, by)?;
+    reassess(conn, fund, claim, cause, by)?;
     if undermined(claim) {
         return send_to_review(fund, claim, action);
     }
@@ -1196,7 +1183,7 @@ pub fn appeal(
     claim.decided_amount_minor = None;
     claim.decided_by = None;
     claim.decided_at = None;
-    reassess_now(conn, fund, &mut claim, cause::APPEAL, by)?;
+    reassess(conn, fund, &mut claim, cause::APPEAL, by)?;
     let next = status_after_assessment(&claim);
     claim.move_to(Action::Appeal, next)?;
     store::update(conn, &claim)?;

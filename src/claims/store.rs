@@ -228,13 +228,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Claim>> {
     Ok(with_details(conn, rows)?.pop())
 }
 
-/// All claims of a worker (for duplicate, limit and cap checks).
+/// All claims of a worker, for duplicate, limit and cap checks: their rows
+/// only (no documents, approvals or assessment history, which those checks
+/// do not read).
 pub fn of_worker(conn: &mut DbConnection, worker_id: &str) -> AppResult<Vec<Claim>> {
     let rows: Vec<ClaimRow> = claims::table
         .filter(claims::worker_id.eq(worker_id))
         .select(claim_columns!())
         .load(conn)?;
-    with_details(conn, rows)
+    rows.into_iter().map(from_row).collect()
 }
 
 pub fn riders_of(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Claim>> {
@@ -275,9 +277,10 @@ pub fn list(conn: &mut DbConnection, fund_id: i64, filter: &ClaimFilter) -> AppR
     with_details(conn, rows)
 }
 
-/// The claim at the head of the fund's queue of claims waiting for funds.
-pub fn head_of_queue(conn: &mut DbConnection, fund_id: i64) -> AppResult<Option<String>> {
-    Ok(claims::table
+/// A fund's queue of claims waiting for funds, in the order they joined it
+/// (then first approved first).
+fn queue(fund_id: i64) -> claims::BoxedQuery<'static, crate::db::DbBackend> {
+    claims::table
         .filter(claims::fund_id.eq(fund_id))
         .filter(claims::status.eq(ClaimStatus::AwaitingFunds.as_str()))
         .order((
@@ -285,24 +288,17 @@ pub fn head_of_queue(conn: &mut DbConnection, fund_id: i64) -> AppResult<Option<
             claims::approved_at.asc(),
             claims::id.asc(),
         ))
-        .select(claims::id)
-        .first(conn)
-        .optional()?)
+        .into_boxed()
 }
 
-/// Claims of a fund waiting for funds, in the order they joined the queue
-/// (then first approved first).
+/// The claim at the head of the fund's queue of claims waiting for funds.
+pub fn head_of_queue(conn: &mut DbConnection, fund_id: i64) -> AppResult<Option<String>> {
+    Ok(queue(fund_id).select(claims::id).first(conn).optional()?)
+}
+
+/// Claims of a fund waiting for funds, in queue order.
 pub fn awaiting_funds(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Claim>> {
-    let rows: Vec<ClaimRow> = claims::table
-        .filter(claims::fund_id.eq(fund_id))
-        .filter(claims::status.eq(ClaimStatus::AwaitingFunds.as_str()))
-        .order((
-            claims::queued_at.asc(),
-            claims::approved_at.asc(),
-            claims::id.asc(),
-        ))
-        .select(claim_columns!())
-        .load(conn)?;
+    let rows: Vec<ClaimRow> = queue(fund_id).select(claim_columns!()).load(conn)?;
     with_details(conn, rows)
 }
 

@@ -133,19 +133,16 @@ pub fn deserialize_all<T: DeserializeOwned>(value: Value, prefix: &str) -> Colle
     loop {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(read) => {
-                if collected.errors.is_empty() {
-                    collected.value = Some(read);
-                } else if small {
-                    // Read from the repaired copy: for the semantic checks only.
-                    collected.value = Some(read);
-                }
+                // With errors, this was read from the repaired copy: for the
+                // semantic checks only.
+                collected.value = Some(read);
                 return collected;
             }
             Err(e) => e,
         };
         let mut at = tokens(err.path());
         let message = err.into_inner().to_string();
-        let path = format!("{prefix}{}", pointer_of(&at));
+        let path = format!("{prefix}{}", render(&at));
         let error = field_error(path, message.clone(), "/");
         if collected
             .errors
@@ -177,10 +174,6 @@ pub fn deserialize_all<T: DeserializeOwned>(value: Value, prefix: &str) -> Colle
         }
         collected.repaired.push(format!("{prefix}{place}"));
     }
-}
-
-fn pointer_of(tokens: &[Token]) -> String {
-    render(tokens)
 }
 
 fn remove(value: &mut Value, at: &[Token]) -> bool {
