@@ -2,7 +2,7 @@
 //! `application/problem+json`. Every error a client can see has a stable
 //! [`ErrorCode`]; each code has exactly one HTTP status.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -276,66 +276,181 @@ pub struct Problem {
     pub extra: Map<String, Value>,
 }
 
+/// Why a request did not succeed: a **refusal** the caller can act on (a 4xx
+/// answer, audited, decided before anything was written), or a **failure** of
+/// the service (a 5xx: the database, the pool, a bug), which spoils the
+/// transaction it happened in, is never audited, and is logged once, where the
+/// response is made. Code that must tell them apart matches on the variant.
 #[derive(Debug)]
-pub struct AppError {
+pub enum AppError {
+    Refused(Box<Refusal>),
+    Failed(Box<Failure>),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// A refusal: its stable code, what the client is told, and where it applies.
+#[derive(Debug)]
+pub struct Refusal {
     pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub extra: Map<String, Value>,
     /// Headers the response must carry (`Allow`, `WWW-Authenticate`).
-    pub headers: Vec<(header::HeaderName, String)>,
+    pub headers: Vec<(&'static str, String)>,
     /// The fund of the record a refused change had found, for the audit log
     /// (never shown to the client): see [`AppError::in_fund`]. Boxed to keep
-    /// the error small (clippy's `result_large_err`).
+    /// results small (clippy's `result_large_err`).
     pub fund_code: Option<Box<str>>,
+    /// Whether `detail` was made from `errors` ([`AppError::validation`]), so
+    /// that it is made again when their paths move ([`Refusal::nested_under`]).
+    detail_from_errors: bool,
 }
 
-pub type AppResult<T> = Result<T, AppError>;
+impl Refusal {
+    /// The refusal of an item of a batch: its field paths (`/worker_id`) put
+    /// under the item's position (`/items/3`). Only the batch layer knows it.
+    /// A field named without a pointer (`contract_id`) keeps its name.
+    pub fn nested_under(mut self, at: &str) -> Refusal {
+        for error in self.errors.iter_mut().filter(|e| e.field.starts_with('/')) {
+            error.field = format!("{at}{}", error.field);
+        }
+        if self.detail_from_errors {
+            self.detail = validation_detail(&self.errors);
+        }
+        self
+    }
+}
+
+/// A failure of the service, with its cause kept for the log (and for the
+/// callers that must recognise one, such as a unique key taken by a racing
+/// transaction: [`AppError::is_unique_violation`]).
+#[derive(Debug)]
+pub struct Failure {
+    /// The database or its pool cannot be reached: a 503 the client may retry.
+    unavailable: bool,
+    cause: Cause,
+}
+
+#[derive(Debug)]
+enum Cause {
+    Database(diesel::result::Error),
+    Pool(r2d2::Error),
+    Other(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            Cause::Database(e) => write!(f, "database: {e}"),
+            Cause::Pool(e) => write!(f, "database pool: {e}"),
+            Cause::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+impl Failure {
+    pub fn code(&self) -> ErrorCode {
+        if self.unavailable {
+            ErrorCode::ServiceUnavailable
+        } else {
+            ErrorCode::InternalError
+        }
+    }
+
+    /// What the client is told: never the cause.
+    fn detail(&self) -> &'static str {
+        if self.unavailable {
+            "the database is not reachable; retry later"
+        } else {
+            "an unexpected error occurred; it has been logged"
+        }
+    }
+}
+
+fn validation_detail(errors: &[FieldError]) -> String {
+    match errors {
+        [one] => format!("{}: {}", one.field, one.message),
+        many => format!("{} fields are invalid", many.len()),
+    }
+}
 
 impl AppError {
+    /// A refusal with its stable code (a 4xx; failures are made by
+    /// [`AppError::internal`], [`AppError::unavailable`] and the conversions).
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        AppError {
+        debug_assert!(
+            !matches!(
+                code,
+                ErrorCode::InternalError | ErrorCode::ServiceUnavailable
+            ),
+            "{code:?} is a failure, not a refusal"
+        );
+        AppError::Refused(Box::new(Refusal {
             code,
             detail: detail.into(),
             errors: Vec::new(),
             extra: Map::new(),
             headers: Vec::new(),
             fund_code: None,
+            detail_from_errors: false,
+        }))
+    }
+
+    /// An unexpected failure: its cause is logged where the response is made;
+    /// the client sees a bare 500 without internals.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::failed(false, Cause::Other(cause.to_string()))
+    }
+
+    /// The service cannot reach what it needs (a 503 the client may retry).
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        Self::failed(true, Cause::Other(cause.to_string()))
+    }
+
+    fn failed(unavailable: bool, cause: Cause) -> Self {
+        AppError::Failed(Box::new(Failure { unavailable, cause }))
+    }
+
+    /// Applies `change` to a refusal; a failure stays as it is.
+    fn refusal_mut(mut self, change: impl FnOnce(&mut Refusal)) -> Self {
+        if let AppError::Refused(refusal) = &mut self {
+            change(refusal);
         }
+        self
     }
 
     /// Names the fund of the record this refusal concerns, so that its audit
     /// record names it too. A refusal before the record was found has none.
-    pub fn in_fund(mut self, code: &str) -> Self {
-        self.fund_code.get_or_insert_with(|| code.into());
-        self
+    pub fn in_fund(self, code: &str) -> Self {
+        self.refusal_mut(|r| {
+            r.fund_code.get_or_insert_with(|| code.into());
+        })
     }
 
-    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
-        self
+    pub fn with_errors(self, errors: Vec<FieldError>) -> Self {
+        self.refusal_mut(|r| r.errors = errors)
     }
 
-    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        self.extra.insert(
-            key.to_string(),
-            serde_json::to_value(value).unwrap_or(Value::Null),
-        );
-        self
+    pub fn with(self, key: &str, value: impl Serialize) -> Self {
+        self.refusal_mut(|r| {
+            r.extra.insert(
+                key.to_string(),
+                serde_json::to_value(value).unwrap_or(Value::Null),
+            );
+        })
     }
 
-    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
+    pub fn with_header(self, name: &'static str, value: impl Into<String>) -> Self {
+        self.refusal_mut(|r| r.headers.push((name, value.into())))
     }
 
     /// A 422 listing every invalid field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = match errors.as_slice() {
-            [one] => format!("{}: {}", one.field, one.message),
-            many => format!("{} fields are invalid", many.len()),
-        };
-        AppError::new(ErrorCode::ValidationFailed, detail).with_errors(errors)
+        let detail = validation_detail(&errors);
+        AppError::new(ErrorCode::ValidationFailed, detail)
+            .with_errors(errors)
+            .refusal_mut(|r| r.detail_from_errors = true)
     }
 
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
@@ -353,45 +468,99 @@ impl AppError {
         AppError::new(ErrorCode::NotFound, what)
     }
 
-    /// An unexpected failure: logged with its cause, shown to the client as a
-    /// bare 500 without internals.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        log::error!("internal error: {cause}");
-        AppError::new(
-            ErrorCode::InternalError,
-            "an unexpected error occurred; it has been logged",
-        )
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Refused(r) => r.code,
+            AppError::Failed(f) => f.code(),
+        }
+    }
+
+    /// What the client is told.
+    pub fn detail(&self) -> &str {
+        match self {
+            AppError::Refused(r) => &r.detail,
+            AppError::Failed(f) => f.detail(),
+        }
+    }
+
+    /// What an operator running a command is told: a refusal's detail, or a
+    /// failure's cause (the command line has no log to send it to).
+    pub fn explain(&self) -> String {
+        match self {
+            AppError::Refused(r) => r.detail.clone(),
+            AppError::Failed(f) => f.to_string(),
+        }
+    }
+
+    /// The fund a refused change had found ([`AppError::in_fund`]).
+    pub fn fund_code(&self) -> Option<&str> {
+        match self {
+            AppError::Refused(r) => r.fund_code.as_deref(),
+            AppError::Failed(_) => None,
+        }
+    }
+
+    /// Whether this is the database refusing a row whose unique key another
+    /// transaction holds (an idempotency key claimed by a racing request).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, AppError::Failed(f) if matches!(
+            &f.cause,
+            Cause::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        ))
     }
 
     pub fn problem(&self) -> Problem {
+        let code = self.code();
+        let (errors, extra) = match self {
+            AppError::Refused(r) => (r.errors.clone(), r.extra.clone()),
+            AppError::Failed(_) => (Vec::new(), Map::new()),
+        };
         Problem {
-            problem_type: format!("urn:mwf:problem:{}", self.code.as_str().to_lowercase()),
-            title: self.code.title().to_string(),
-            status: self.code.status().as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.as_str(),
-            errors: self.errors.clone(),
-            extra: self.extra.clone(),
+            problem_type: format!("urn:mwf:problem:{}", code.as_str().to_lowercase()),
+            title: code.title().to_string(),
+            status: code.status().as_u16(),
+            detail: self.detail().to_string(),
+            code: code.as_str(),
+            errors,
+            extra,
         }
     }
 }
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.detail)
+        match self {
+            AppError::Refused(r) => write!(f, "{}: {}", r.code.as_str(), r.detail),
+            AppError::Failed(failure) => write!(f, "{}: {failure}", failure.code().as_str()),
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        AppError::Refused(Box::new(refusal))
     }
 }
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
-        self.code.status()
+        self.code().status()
     }
 
+    /// The one place a failure is logged: where its response is made.
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        for (name, value) in &self.headers {
-            response.insert_header((name.clone(), value.clone()));
+        match self {
+            AppError::Refused(refusal) => {
+                for (name, value) in &refusal.headers {
+                    response.insert_header((*name, value.clone()));
+                }
+            }
+            AppError::Failed(failure) => log::error!("{failure}"),
         }
         response.json(self.problem())
     }
@@ -399,29 +568,25 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::internal(format!("database: {e}"))
+        AppError::failed(false, Cause::Database(e))
     }
 }
 
 impl From<r2d2::Error> for AppError {
     fn from(e: r2d2::Error) -> Self {
-        log::error!("database pool: {e}");
-        AppError::new(
-            ErrorCode::ServiceUnavailable,
-            "the database is not reachable; retry later",
-        )
+        AppError::failed(true, Cause::Pool(e))
     }
 }
 
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::internal(format!("blocking task: {e}"))
+        AppError::internal(format_args!("blocking task: {e}"))
     }
 }
 
 impl From<serde_json::Error> for AppError {
     fn from(e: serde_json::Error) -> Self {
-        AppError::internal(format!("json: {e}"))
+        AppError::internal(format_args!("json: {e}"))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod contributions;
 pub mod date;
 pub mod db;
 pub mod demo;
+pub mod envelope;
 pub mod error;
 pub mod export;
 pub mod funds;

@@ -275,14 +275,10 @@ fn export(
         };
         let export = mwf::export::prepare(conn, found, request)?;
         let mut progress = mwf::progress::Progress::new(format!("{fund} entries"), Some(total));
-        mwf::export::write(conn, &export, &mut out, &mut progress).map_err(|e| {
-            mwf::error::AppError::new(
-                mwf::error::ErrorCode::InternalError,
-                format!("writing the export: {e}"),
-            )
-        })
+        mwf::export::write(conn, &export, &mut out, &mut progress)
+            .map_err(|e| mwf::error::AppError::internal(format_args!("writing the export: {e}")))
     })
-    .map_err(|e| e.detail)?;
+    .map_err(|e| e.explain())?;
     if let Some(path) = output {
         eprintln!(
             "{fund}: {} entries, {} postings written to {}",

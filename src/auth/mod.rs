@@ -460,7 +460,7 @@ impl FromRequest for Caller {
 }
 
 fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
-    let challenge = |e: AppError| e.with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"mwf\"");
+    let challenge = |e: AppError| e.with_header("WWW-Authenticate", "Bearer realm=\"mwf\"");
     let verifier = req
         .app_data::<web::Data<Verifier>>()
         .ok_or_else(|| AppError::internal("no verifier configured"))?;

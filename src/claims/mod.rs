@@ -32,7 +32,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
-use crate::funds::{lock_fund, Fund};
+use crate::funds::{lock_fund, Fund, FundLock};
 use crate::ledger::{reverse_entry, Booking, NewEntry, NewPosting, Reversal, Side};
 use crate::money::{format_minor, to_minor, Currency};
 use crate::rules::document::{Phase, Relationship, RuleDocument, Track};
@@ -320,15 +320,17 @@ fn ranking_before(claim: &Claim, others: Vec<Claim>) -> Vec<OtherClaim> {
         .collect()
 }
 
-/// Assesses `claim` against the records as they are now (the caller holds the
-/// fund lock), writing nothing.
+/// Assesses `claim` against the records as they are now (under the fund lock,
+/// so nothing they say can change before the transaction ends), writing nothing.
 fn assess_now(
     conn: &mut DbConnection,
+    lock: &FundLock,
     fund: &Fund,
     versions: &Versions,
     worker: &Worker,
     claim: &Claim,
 ) -> AppResult<StoredAssessment> {
+    debug_assert!(lock.holds(fund), "assessed under another fund's lock");
     let others = ranking_before(claim, store::of_worker(conn, &worker.id)?);
     Ok(assess(
         versions,
@@ -372,10 +374,11 @@ fn keep_assessment(
     write_last_assessment(conn, claim)
 }
 
-/// Assesses `claim` against the records as they are now (the caller holds the
-/// fund lock) and keeps the assessment in its history.
+/// Assesses `claim` against the records as they are now (under the fund lock)
+/// and keeps the assessment in its history.
 fn reassess(
     conn: &mut DbConnection,
+    lock: &FundLock,
     fund: &Fund,
     claim: &mut Claim,
     cause: &str,
@@ -383,7 +386,7 @@ fn reassess(
 ) -> AppResult<()> {
     let worker = worker_of(conn, claim)?;
     let versions = versions(conn, fund)?;
-    let assessment = assess_now(conn, fund, &versions, &worker, claim)?;
+    let assessment = assess_now(conn, lock, fund, &versions, &worker, claim)?;
     keep_assessment(conn, claim, assessment, cause, by)
 }
 
@@ -445,7 +448,7 @@ pub fn submit(
     new: &NewClaim,
     created_by: &str,
 ) -> AppResult<(Claim, Vec<Claim>, Vec<NewEvent>)> {
-    lock_fund(conn, fund.id)?;
+    let lock = lock_fund(conn, fund.id)?;
     let versions = versions(conn, fund)?;
     let riders: Vec<String> =
         crate::rules::evaluate::version_in_force(&versions, new.incident_date)
@@ -455,7 +458,7 @@ pub fn submit(
             .map(|b| b.riders.clone())
             .unwrap_or_default();
     let mut events = Vec::new();
-    let main = submit_one(conn, fund, &versions, worker, new, None, created_by)?;
+    let main = submit_one(conn, &lock, fund, &versions, worker, new, None, created_by)?;
     events.push(event(fund, event_kind::CLAIM_SUBMITTED, &main));
     let mut rider_claims = Vec::new();
     for rider in riders {
@@ -467,6 +470,7 @@ pub fn submit(
         };
         let c = submit_one(
             conn,
+            &lock,
             fund,
             &versions,
             worker,
@@ -480,8 +484,10 @@ pub fn submit(
     Ok((main, rider_claims, events))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn submit_one(
     conn: &mut DbConnection,
+    lock: &FundLock,
     fund: &Fund,
     versions: &Versions,
     worker: &Worker,
@@ -536,7 +542,7 @@ fn submit_one(
         approvals: Vec::new(),
         assessments: Vec::new(),
     };
-    let assessment = assess_now(conn, fund, versions, worker, &claim)?;
+    let assessment = assess_now(conn, lock, fund, versions, worker, &claim)?;
     adopt(&mut claim, assessment, cause::SUBMITTED, created_by);
     claim.status = status_after_assessment(&claim);
     // The claim row first: its assessment history references it.
@@ -563,9 +569,9 @@ pub fn count_by_status(conn: &mut DbConnection, fund: &Fund) -> AppResult<Vec<(S
 }
 
 /// Locks the fund and reads the claim afresh: the basis of every change.
-fn fresh(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<Claim> {
-    lock_fund(conn, fund.id)?;
-    found(conn, id)
+fn fresh(conn: &mut DbConnection, fund: &Fund, id: &str) -> AppResult<(FundLock, Claim)> {
+    let lock = lock_fund(conn, fund.id)?;
+    Ok((lock, found(conn, id)?))
 }
 
 fn found(conn: &mut DbConnection, id: &str) -> AppResult<Claim> {
@@ -594,7 +600,7 @@ pub fn add_documents(
     supplement: &Supplement,
     by: &str,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
-    let mut claim = fresh(conn, fund, id)?;
+    let (lock, mut claim) = fresh(conn, fund, id)?;
     status::ensure_may(&claim.id, Action::AddDocuments, claim.status)?;
     let existing = claim.documents.len();
     claim.documents.extend(supplement.documents.iter().cloned());
@@ -605,7 +611,7 @@ pub fn add_documents(
         claim.grade = supplement.grade.clone();
     }
     store::add_documents(conn, &claim.id, existing, &claim.documents)?;
-    reassess(conn, fund, &mut claim, cause::DOCUMENTS, by)?;
+    reassess(conn, &lock, fund, &mut claim, cause::DOCUMENTS, by)?;
     let next = status_after_assessment(&claim);
     claim.move_to(Action::AddDocuments, next)?;
     store::update(conn, &claim)?;
@@ -745,7 +751,7 @@ pub fn decide(
     decision: &Decision,
     decider: &Caller,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
-    let mut claim = fresh(conn, fund, id)?;
+    let (lock, mut claim) = fresh(conn, fund, id)?;
     let action = match decision.outcome {
         DecisionOutcome::Reject => Action::Reject,
         _ => Action::Award,
@@ -758,7 +764,14 @@ pub fn decide(
             "a rejection gives its reasons",
         ));
     }
-    reassess(conn, fund, &mut claim, cause::DECISION, &decider.subject)?;
+    reassess(
+        conn,
+        &lock,
+        fund,
+        &mut claim,
+        cause::DECISION,
+        &decider.subject,
+    )?;
     let amount = match action {
         Action::Reject => 0,
         _ => award_amount(&claim, decision)?,
@@ -878,7 +891,7 @@ pub fn approve(
     approver: &Caller,
     note: Option<String>,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
-    let mut claim = fresh(conn, fund, id)?;
+    let (lock, mut claim) = fresh(conn, fund, id)?;
     status::ensure_may(&claim.id, Action::Approve, claim.status)?;
     if claim.decided_by.as_deref().is_some_and(|d| approver.is(d)) {
         return Err(AppError::new(
@@ -892,7 +905,14 @@ pub fn approve(
             format!("{} has already approved this claim", approver.subject),
         ));
     }
-    reassess(conn, fund, &mut claim, cause::APPROVAL, &approver.subject)?;
+    reassess(
+        conn,
+        &lock,
+        fund,
+        &mut claim,
+        cause::APPROVAL,
+        &approver.subject,
+    )?;
     if let Some(refusal) = not_eligible(&claim) {
         return Err(refusal);
     }
@@ -932,7 +952,7 @@ pub fn review(
     cause: &str,
     by: &str,
 ) -> AppResult<Option<(Claim, Vec<NewEvent>)>> {
-    let mut claim = fresh(conn, fund, id)?;
+    let (lock, mut claim) = fresh(conn, fund, id)?;
     let action = match claim.status {
         ClaimStatus::AwaitingSecondApproval | ClaimStatus::AwaitingCommittee => Action::Approve,
         ClaimStatus::Submitted | ClaimStatus::Appealed | ClaimStatus::UnderReview => Action::Award,
@@ -940,7 +960,7 @@ pub fn review(
     };
     let worker = worker_of(conn, &claim)?;
     let versions = versions(conn, fund)?;
-    let assessment = assess_now(conn, fund, &versions, &worker, &claim)?;
+    let assessment = assess_now(conn, &lock, fund, &versions, &worker, &claim)?;
     if assessment == claim.assessment {
         // Nothing changed since the last assessment: the refusal was the request's own.
         return Ok(None);
@@ -1005,7 +1025,7 @@ pub fn pay(
     // currency's: a claim not at its head would overtake the claims before it.
     let head = store::head_of_queue(conn, fund.id)?;
     let events = if head.is_some_and(|h| h != claim.id) {
-        reassess(conn, fund, &mut claim, cause::PAYMENT, by)?;
+        reassess(conn, booking.lock(), fund, &mut claim, cause::PAYMENT, by)?;
         if undermined(&claim) {
             send_to_review(fund, &mut claim, Action::Pay)?
         } else {
@@ -1057,7 +1077,7 @@ fn pay_in(
         Action::PaymentRun => cause::PAYMENT_RUN,
         _ => cause::PAYMENT,
     };
-    reassess(conn, fund, claim, cause, by)?;
+    reassess(conn, booking.lock(), fund, claim, cause, by)?;
     if undermined(claim) {
         return send_to_review(fund, claim, action);
     }
@@ -1095,7 +1115,7 @@ fn pay_in(
             claim.move_to(action, ClaimStatus::Paid)?;
             Ok(vec![event(fund, event_kind::CLAIM_PAID, claim)])
         }
-        Err(e) if e.code == ErrorCode::InsufficientFunds => queue_for_funds(fund, claim, action),
+        Err(e) if e.code() == ErrorCode::InsufficientFunds => queue_for_funds(fund, claim, action),
         Err(e) => Err(e),
     }
 }
@@ -1153,7 +1173,7 @@ pub fn withdraw(
     fund: &Fund,
     id: &str,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
-    let mut claim = fresh(conn, fund, id)?;
+    let (_lock, mut claim) = fresh(conn, fund, id)?;
     status::ensure_may(&claim.id, Action::Withdraw, claim.status)?;
     claim.move_to(Action::Withdraw, ClaimStatus::Withdrawn)?;
     store::update(conn, &claim)?;
@@ -1170,7 +1190,7 @@ pub fn appeal(
     id: &str,
     by: &str,
 ) -> AppResult<(Claim, Vec<NewEvent>)> {
-    let mut claim = fresh(conn, fund, id)?;
+    let (lock, mut claim) = fresh(conn, fund, id)?;
     status::ensure_may(&claim.id, Action::Appeal, claim.status)?;
     if claim.appealed {
         return Err(AppError::new(
@@ -1183,7 +1203,7 @@ pub fn appeal(
     claim.decided_amount_minor = None;
     claim.decided_by = None;
     claim.decided_at = None;
-    reassess(conn, fund, &mut claim, cause::APPEAL, by)?;
+    reassess(conn, &lock, fund, &mut claim, cause::APPEAL, by)?;
     let next = status_after_assessment(&claim);
     claim.move_to(Action::Appeal, next)?;
     store::update(conn, &claim)?;

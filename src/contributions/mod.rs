@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contribution_payers, contributions};
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
 use crate::funds::{lock_fund, Fund};
 use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal, Side};
 use crate::money::{format_minor, Currency};
@@ -172,12 +172,34 @@ impl FundRules {
     }
 }
 
+/// Records contributions of one fund in the caller's transaction, as a batch,
+/// a group of single requests or the demo asks: each item is recorded and
+/// booked, or refused having written nothing (its refusal is its answer, and
+/// the others go on). The outer `Err` is a failure that spoils the transaction
+/// (roll it back: `?` does). `items` pairs each contribution with who records
+/// it. The fund's ledger is opened once (which locks the fund), its rules and
+/// what the items name are read in a few queries, and the rows are inserted
+/// with one multi-row INSERT per table, so a batch costs a few statements
+/// however many contributions it holds.
+pub fn record_many(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    items: &[(&NewContribution, &str)],
+) -> AppResult<Vec<Result<Recorded, Refusal>>> {
+    let mut recorder = begin_recording(conn, fund, items.iter().map(|(new, _)| *new))?;
+    let recorded = items
+        .iter()
+        .map(|(new, created_by)| recorder.record(conn, fund, new, created_by))
+        .collect::<AppResult<Vec<_>>>()?;
+    recorder.finish(conn)?;
+    debug_assert_eq!(recorded.len(), items.len());
+    Ok(recorded)
+}
+
 /// Records contributions of one fund within one transaction: the fund's
 /// ledger opened for booking (which locks the fund) and its rules read once.
-/// Rows are kept in memory and inserted by [`Recorder::finish`] with one
-/// multi-row INSERT per table, so a batch or a group of requests costs a few
-/// statements however many contributions it holds.
-pub struct Recorder {
+/// Rows are kept in memory and inserted by [`Recorder::finish`].
+struct Recorder {
     rules: FundRules,
     booking: Booking,
     /// The contributions already recorded under the items' `external_ref`s,
@@ -198,7 +220,7 @@ const REF_CHUNK: usize = 500;
 /// references, and their workers with their contracts. The fund lock, taken
 /// first, keeps other processes from recording under the same references until
 /// this transaction ends. Finish with [`Recorder::finish`].
-pub fn begin_recording<'a>(
+fn begin_recording<'a>(
     conn: &mut DbConnection,
     fund: &Fund,
     items: impl IntoIterator<Item = &'a NewContribution>,
@@ -238,17 +260,15 @@ pub fn begin_recording<'a>(
 
 impl Recorder {
     /// Records one contribution. The outer `Err` is a failure that spoils the
-    /// transaction (roll it back: `?` does); the inner `Err` is a refusal that
-    /// wrote nothing, so a batch goes on with its next item.
-    pub fn record(
+    /// transaction; the inner `Err` is a refusal that wrote nothing.
+    fn record(
         &mut self,
         conn: &mut DbConnection,
         fund: &Fund,
         new: &NewContribution,
         created_by: &str,
-        at: &str,
-    ) -> AppResult<Result<Recorded, AppError>> {
-        match plan(conn, fund, self, new, created_by, at) {
+    ) -> AppResult<Result<Recorded, Refusal>> {
+        match plan(conn, fund, self, new, created_by) {
             Ok(Plan::Existing(c)) => Ok(Ok(Recorded::Existing(c))),
             Ok(Plan::New(c, entry)) => {
                 let entry = self.booking.commit(conn, entry)?;
@@ -259,21 +279,14 @@ impl Recorder {
                 self.pending.push((*c).clone());
                 Ok(Ok(Recorded::Created(*c, event)))
             }
-            Err(e)
-                if matches!(
-                    e.code,
-                    ErrorCode::InternalError | ErrorCode::ServiceUnavailable
-                ) =>
-            {
-                Err(e)
-            }
-            Err(refusal) => Ok(Err(refusal)),
+            Err(AppError::Refused(refusal)) => Ok(Err(*refusal)),
+            Err(failure) => Err(failure),
         }
     }
 
     /// Inserts the journal entries and the contributions recorded, then writes
     /// the ledger's balances and chain head; call before commit.
-    pub fn finish(mut self, conn: &mut DbConnection) -> AppResult<()> {
+    fn finish(mut self, conn: &mut DbConnection) -> AppResult<()> {
         self.booking.flush(conn)?;
         insert(conn, self.booking.fund_id(), &self.pending)?;
         self.booking.close(conn)
@@ -356,132 +369,31 @@ enum Plan {
     New(Box<Contribution>, PreparedEntry),
 }
 
-/// Makes every check of a contribution under the fund's `rules` and prepares
+/// Makes every check of a contribution under the fund's rules and prepares
 /// its journal entry, writing nothing: a refusal leaves no trace, so a batch
-/// item needs no savepoint. `at` prefixes field paths (`/items/3`).
+/// item needs no savepoint. Field paths are the item's own (`/worker_id`);
+/// a batch puts them under the item's position.
 fn plan(
     conn: &mut DbConnection,
     fund: &Fund,
     recorder: &Recorder,
     new: &NewContribution,
     created_by: &str,
-    at: &str,
 ) -> AppResult<Plan> {
-    let (rules, booking) = (&recorder.rules, &recorder.booking);
-    if let Some(external_ref) = &new.external_ref {
-        if let Some(existing) = recorder.known_refs.get(external_ref).cloned() {
-            let same = existing.worker_id == new.worker_id
-                && existing.paid_on == new.paid_on
-                && existing.amount_minor == new.amount_minor
-                && existing.currency == new.currency;
-            if !same {
-                return Err(AppError::new(
-                    ErrorCode::ExternalRefConflict,
-                    format!("external_ref {external_ref} already names contribution {} with other details", existing.id),
-                )
-                .with("contribution_id", &existing.id));
-            }
-            return Ok(Plan::Existing(existing));
-        }
+    if let Some(existing) = already_recorded(recorder, new)? {
+        return Ok(Plan::Existing(existing));
     }
-    let (worker, contract) =
-        known_worker_and_contract(&recorder.known_workers, fund, new, &format!("{at}/"))?;
+    let (worker, contract) = known_worker_and_contract(&recorder.known_workers, fund, new, "/")?;
+    let versioned = recorder.rules.quote(contract.as_ref(), new.paid_on)?;
+    check_amount(new, &versioned)?;
+    check_payers(new, &versioned)?;
     let VersionedQuote {
         rule_version,
         quote,
-        payers: allowed_payers,
-    } = rules.quote(contract.as_ref(), new.paid_on)?;
-    if quote.currency != new.currency || quote.amount_minor != new.amount_minor {
-        return Err(AppError::new(
-            ErrorCode::ContributionAmountMismatch,
-            format!(
-                "the rules in force on {} ({rule_version}) expect {} {} (plus taxes {}), not {} {}",
-                new.paid_on,
-                format_minor(quote.amount_minor, quote.currency),
-                quote.currency,
-                format_minor(quote.total_minor - quote.amount_minor, quote.currency),
-                format_minor(new.amount_minor, new.currency),
-                new.currency
-            ),
-        )
-        .with(
-            "expected",
-            json!({
-                "amount": format_minor(quote.amount_minor, quote.currency),
-                "currency": quote.currency.code(),
-                "total": format_minor(quote.total_minor, quote.currency),
-                "rule_version": rule_version,
-            }),
-        ));
-    }
-    let mut errors = Vec::new();
-    for (i, payer) in new.payers.iter().enumerate() {
-        if !allowed_payers.contains(&payer.payer_type) {
-            errors.push(FieldError::new(
-                format!("{at}/payers/{i}/type"),
-                "payer_not_allowed",
-                format!(
-                    "{rule_version} accepts payments from {}",
-                    allowed_payers
-                        .iter()
-                        .map(|p| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
-    }
-    let paid: i64 = new.payers.iter().map(|p| p.amount_minor).sum();
-    if paid != quote.total_minor {
-        return Err(AppError::new(
-            ErrorCode::PayersDoNotAddUp,
-            format!(
-                "the payers' parts add up to {} but the contribution with taxes is {} {}",
-                format_minor(paid, quote.currency),
-                format_minor(quote.total_minor, quote.currency),
-                quote.currency
-            ),
-        )
-        .with(
-            "expected_total",
-            format_minor(quote.total_minor, quote.currency),
-        ));
-    }
-
+        ..
+    } = versioned;
     let id = Uuid::now_v7().to_string();
-    let c = quote.currency;
-    let account = |base: &str| currency_account(base, fund.currency, c);
-    let mut postings = vec![NewPosting {
-        account: account("1000"),
-        side: Side::Debit,
-        amount_minor: quote.total_minor,
-        currency: c,
-    }];
-    for (base, amount) in [
-        ("4000", quote.benefit_reserve_minor),
-        ("4100", quote.administration_minor),
-    ] {
-        if amount > 0 {
-            postings.push(NewPosting {
-                account: account(base),
-                side: Side::Credit,
-                amount_minor: amount,
-                currency: c,
-            });
-        }
-    }
-    for tax in quote.taxes.iter().filter(|t| t.amount_minor > 0) {
-        postings.push(NewPosting {
-            account: account("2100"),
-            side: Side::Credit,
-            amount_minor: tax.amount_minor,
-            currency: c,
-        });
-    }
-    let prepared = booking.prepare(
+    let prepared = recorder.booking.prepare(
         conn,
         NewEntry {
             effective_date: new.paid_on,
@@ -490,61 +402,222 @@ fn plan(
             source: Some(("contribution".to_string(), id.clone())),
             created_by: created_by.to_string(),
             reverses: None,
-            postings,
+            postings: postings(fund, &quote),
         },
     )?;
-    let contribution = Contribution {
+    let decided = Decided {
         id,
-        fund_code: fund.code.clone(),
-        worker_id: worker,
-        contract_id: new.contract_id.clone(),
+        worker,
         rule_version,
-        paid_on: new.paid_on,
-        currency: c,
-        amount_minor: quote.amount_minor,
-        taxes: quote
-            .taxes
-            .iter()
-            .map(|t| TaxLine {
-                code: t.code.clone(),
-                rate: t.rate.to_string(),
-                amount_minor: t.amount_minor,
-            })
-            .collect(),
-        total_minor: quote.total_minor,
-        benefit_reserve_minor: quote.benefit_reserve_minor,
-        administration_minor: quote.administration_minor,
-        external_ref: new.external_ref.clone(),
-        received: new
-            .received
-            .as_ref()
-            .map(|r| (r.amount_minor, r.currency, r.exchange_rate.to_string())),
-        coverage_start: quote.coverage_start,
-        coverage_end: quote.coverage_end,
-        coverage_basis: match quote.validity {
-            crate::rules::document::Validity::FixedMonths => "fixed_months",
-            crate::rules::document::Validity::ContractEnd => "contract_end",
-        }
-        .to_string(),
-        grace_days: quote.grace_days as i32,
         journal_entry_id: prepared.entry().id.clone(),
-        status: "recorded".to_string(),
-        reversal_entry_id: None,
-        reversal_reason: None,
-        reversed_at: None,
-        created_at: crate::time::now(),
-        created_by: created_by.to_string(),
-        payers: new
-            .payers
-            .iter()
-            .map(|p| Payer {
-                payer_type: p.payer_type.as_str().to_string(),
-                amount_minor: p.amount_minor,
-                reference: p.reference.clone(),
-            })
-            .collect(),
+        created_by,
     };
+    let contribution = decided.contribution(fund, new, &quote);
     Ok(Plan::New(Box::new(contribution), prepared))
+}
+
+/// The contribution already recorded under the item's `external_ref`, if it
+/// has the same details; a reference used for other details is refused.
+fn already_recorded(recorder: &Recorder, new: &NewContribution) -> AppResult<Option<Contribution>> {
+    let Some(external_ref) = &new.external_ref else {
+        return Ok(None);
+    };
+    let Some(existing) = recorder.known_refs.get(external_ref) else {
+        return Ok(None);
+    };
+    let same = existing.worker_id == new.worker_id
+        && existing.paid_on == new.paid_on
+        && existing.amount_minor == new.amount_minor
+        && existing.currency == new.currency;
+    if !same {
+        return Err(AppError::new(
+            ErrorCode::ExternalRefConflict,
+            format!(
+                "external_ref {external_ref} already names contribution {} with other details",
+                existing.id
+            ),
+        )
+        .with("contribution_id", &existing.id));
+    }
+    Ok(Some(existing.clone()))
+}
+
+/// Refuses an amount or currency other than the rules in force expect.
+fn check_amount(new: &NewContribution, versioned: &VersionedQuote) -> AppResult<()> {
+    let VersionedQuote {
+        rule_version,
+        quote,
+        ..
+    } = versioned;
+    if quote.currency == new.currency && quote.amount_minor == new.amount_minor {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::ContributionAmountMismatch,
+        format!(
+            "the rules in force on {} ({rule_version}) expect {} {} (plus taxes {}), not {} {}",
+            new.paid_on,
+            format_minor(quote.amount_minor, quote.currency),
+            quote.currency,
+            format_minor(quote.total_minor - quote.amount_minor, quote.currency),
+            format_minor(new.amount_minor, new.currency),
+            new.currency
+        ),
+    )
+    .with(
+        "expected",
+        json!({
+            "amount": format_minor(quote.amount_minor, quote.currency),
+            "currency": quote.currency.code(),
+            "total": format_minor(quote.total_minor, quote.currency),
+            "rule_version": rule_version,
+        }),
+    ))
+}
+
+/// Refuses payers the rules in force do not accept (each named), and parts
+/// that do not add up to the contribution with its taxes.
+fn check_payers(new: &NewContribution, versioned: &VersionedQuote) -> AppResult<()> {
+    let VersionedQuote {
+        rule_version,
+        quote,
+        payers: allowed,
+    } = versioned;
+    let errors: Vec<FieldError> = (new.payers.iter().enumerate())
+        .filter(|(_, payer)| !allowed.contains(&payer.payer_type))
+        .map(|(i, _)| {
+            let accepted: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
+            FieldError::new(
+                format!("/payers/{i}/type"),
+                "payer_not_allowed",
+                format!(
+                    "{rule_version} accepts payments from {}",
+                    accepted.join(", ")
+                ),
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let paid: i64 = new.payers.iter().map(|p| p.amount_minor).sum();
+    if paid == quote.total_minor {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::PayersDoNotAddUp,
+        format!(
+            "the payers' parts add up to {} but the contribution with taxes is {} {}",
+            format_minor(paid, quote.currency),
+            format_minor(quote.total_minor, quote.currency),
+            quote.currency
+        ),
+    )
+    .with(
+        "expected_total",
+        format_minor(quote.total_minor, quote.currency),
+    ))
+}
+
+/// The contribution's postings: cash received, credited to the benefit
+/// reserve, administration and the taxes collected.
+fn postings(fund: &Fund, quote: &Quote) -> Vec<NewPosting> {
+    let c = quote.currency;
+    let account = |base: &str| currency_account(base, fund.currency, c);
+    let posting = |base: &str, side, amount_minor| NewPosting {
+        account: account(base),
+        side,
+        amount_minor,
+        currency: c,
+    };
+    let mut postings = vec![posting("1000", Side::Debit, quote.total_minor)];
+    for (base, amount) in [
+        ("4000", quote.benefit_reserve_minor),
+        ("4100", quote.administration_minor),
+    ] {
+        if amount > 0 {
+            postings.push(posting(base, Side::Credit, amount));
+        }
+    }
+    for tax in quote.taxes.iter().filter(|t| t.amount_minor > 0) {
+        postings.push(posting("2100", Side::Credit, tax.amount_minor));
+    }
+    debug_assert_eq!(
+        (postings.iter())
+            .filter(|p| p.side == Side::Credit)
+            .map(|p| p.amount_minor)
+            .sum::<i64>(),
+        quote.total_minor,
+        "a contribution's credits add up to what was received"
+    );
+    postings
+}
+
+/// What recording decided about a new contribution, besides its request.
+struct Decided<'a> {
+    id: String,
+    worker: String,
+    rule_version: String,
+    journal_entry_id: String,
+    created_by: &'a str,
+}
+
+impl Decided<'_> {
+    /// The contribution as it will be inserted.
+    fn contribution(self, fund: &Fund, new: &NewContribution, quote: &Quote) -> Contribution {
+        let c = quote.currency;
+        Contribution {
+            id: self.id,
+            fund_code: fund.code.clone(),
+            worker_id: self.worker,
+            contract_id: new.contract_id.clone(),
+            rule_version: self.rule_version,
+            paid_on: new.paid_on,
+            currency: c,
+            amount_minor: quote.amount_minor,
+            taxes: quote
+                .taxes
+                .iter()
+                .map(|t| TaxLine {
+                    code: t.code.clone(),
+                    rate: t.rate.to_string(),
+                    amount_minor: t.amount_minor,
+                })
+                .collect(),
+            total_minor: quote.total_minor,
+            benefit_reserve_minor: quote.benefit_reserve_minor,
+            administration_minor: quote.administration_minor,
+            external_ref: new.external_ref.clone(),
+            received: new
+                .received
+                .as_ref()
+                .map(|r| (r.amount_minor, r.currency, r.exchange_rate.to_string())),
+            coverage_start: quote.coverage_start,
+            coverage_end: quote.coverage_end,
+            coverage_basis: match quote.validity {
+                crate::rules::document::Validity::FixedMonths => "fixed_months",
+                crate::rules::document::Validity::ContractEnd => "contract_end",
+            }
+            .to_string(),
+            grace_days: quote.grace_days as i32,
+            journal_entry_id: self.journal_entry_id,
+            status: "recorded".to_string(),
+            reversal_entry_id: None,
+            reversal_reason: None,
+            reversed_at: None,
+            created_at: crate::time::now(),
+            created_by: self.created_by.to_string(),
+            payers: new
+                .payers
+                .iter()
+                .map(|p| Payer {
+                    payer_type: p.payer_type.as_str().to_string(),
+                    amount_minor: p.amount_minor,
+                    reference: p.reference.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Inserts recorded contributions and their payers, after their journal entries.

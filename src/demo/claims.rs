@@ -10,12 +10,13 @@ use fastrand::Rng;
 
 use super::record::Enrolled;
 use super::scenario::{Goal, Scenario};
-use super::{record_audit, Actors};
-use crate::audit::events::{self, NewEvent};
+use super::{seal, Actors};
+use crate::audit::events::NewEvent;
 use crate::auth::Caller;
 use crate::claims::assess::Versions;
 use crate::claims::{self, Claim, ClaimStatus, Decision, DecisionOutcome, NewClaim, Supplement};
 use crate::db::{write_transaction, DbConnection};
+use crate::envelope::Done;
 use crate::error::{AppError, AppResult};
 use crate::funds::Fund;
 use crate::money::{from_minor, round_to_minor};
@@ -24,19 +25,19 @@ use crate::rules::evaluate::version_in_force;
 use crate::workers::{self, ContractEvents};
 
 /// Runs one request: `change` makes it, then the audit record and the events
-/// are written in the same transaction, as `http::write::Mutation` does.
+/// are written in the same transaction by the envelope every request goes through.
 fn request<T>(
     conn: &mut DbConnection,
     caller: &Caller,
-    action: &str,
-    fund_code: Option<&str>,
+    action: &'static str,
+    fund_code: &str,
     status: u16,
     change: impl FnOnce(&mut DbConnection) -> AppResult<(T, String, Vec<NewEvent>)>,
 ) -> AppResult<T> {
     write_transaction(conn, |conn| {
         let (value, target, new_events) = change(conn)?;
-        record_audit(conn, caller, action, fund_code, target, status)?;
-        events::append(conn, &new_events)?;
+        let done = Done::new(status, target, ()).with_events(new_events);
+        seal(conn, caller, action, fund_code, done)?;
         Ok(value)
     })
 }
@@ -165,7 +166,7 @@ impl<'a> ClaimDriver<'a> {
             conn,
             &self.actors.officer,
             "worker.update_contract",
-            Some(&self.fund.code),
+            &self.fund.code,
             200,
             |conn| {
                 let found = workers::find_contract(conn, &worker.worker_id, id)?
@@ -194,7 +195,7 @@ impl<'a> ClaimDriver<'a> {
             conn,
             &self.actors.officer,
             "claim.submit",
-            Some(&self.fund.code),
+            &self.fund.code,
             201,
             |conn| {
                 let found = workers::find_worker(conn, &worker.worker_id)?
@@ -211,11 +212,11 @@ impl<'a> ClaimDriver<'a> {
     fn change(
         &self,
         conn: &mut DbConnection,
-        action: &str,
+        action: &'static str,
         caller: &Caller,
         f: impl FnOnce(&mut DbConnection, &Fund) -> AppResult<(Claim, Vec<NewEvent>)>,
     ) -> AppResult<Claim> {
-        request(conn, caller, action, Some(&self.fund.code), 200, |conn| {
+        request(conn, caller, action, &self.fund.code, 200, |conn| {
             let (claim, events) = f(conn, self.fund)?;
             let target = format!("claim {}", claim.id);
             Ok((claim, target, events))

@@ -6,10 +6,10 @@
 //! waiting claims, and a payment run pays them in approval order. The rest keep
 //! waiting for the next exchange.
 
-use super::{record_audit, Actors};
-use crate::audit::events;
+use super::{seal, Actors};
 use crate::claims::{self, ClaimFilter, ClaimStatus};
 use crate::db::{write_transaction, DbConnection};
+use crate::envelope::Done;
 use crate::error::AppResult;
 use crate::funds::Fund;
 use crate::ledger::{self, AccountType, NewAccount, NewEntry, NewPosting, Side};
@@ -81,15 +81,13 @@ pub fn fund_waiting_claims(
         let (paid, _, new_events) =
             claims::payment_run(conn, fund, today, &actors.officer.subject)?;
         let target = format!("payment run: {} paid", paid.len());
-        record_audit(
+        seal(
             conn,
             &actors.officer,
             "claim.payment_run",
-            Some(&fund.code),
-            target,
-            200,
+            &fund.code,
+            Done::ok(target, ()).with_events(new_events),
         )?;
-        events::append(conn, &new_events)?;
         Ok(paid.len())
     })
 }
@@ -121,13 +119,12 @@ fn sell(
                 allow_negative: true,
             };
             ledger::create_account(conn, fund.id, &new)?;
-            record_audit(
+            seal(
                 conn,
                 &actors.admin,
                 "account.create",
-                Some(&fund.code),
-                format!("account {code}"),
-                201,
+                &fund.code,
+                Done::created(format!("account {code}"), ()),
             )
         })?;
     }
@@ -171,13 +168,12 @@ fn sell(
                 ],
             },
         )?;
-        record_audit(
+        seal(
             conn,
             &actors.admin,
             "journal_entry.post",
-            Some(&fund.code),
-            format!("journal_entry {}", entry.id),
-            201,
+            &fund.code,
+            Done::created(format!("journal_entry {}", entry.id), ()),
         )
     })
 }

@@ -30,9 +30,9 @@ use fastrand::Rng;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::audit::{self, AuditRecord};
 use crate::auth::{Caller, Role};
 use crate::db::{read_snapshot, write_transaction, DbConnection};
+use crate::envelope::{Done, Envelope};
 use crate::error::{AppError, AppResult};
 use crate::funds::{self, Fund, NewFund};
 use crate::money::Currency;
@@ -94,23 +94,21 @@ impl Actors {
 }
 
 /// Writes the audit record of one of the demo's requests, as the API would.
-fn record_audit(
+fn seal(
     conn: &mut DbConnection,
     caller: &Caller,
-    action: &str,
-    fund_code: Option<&str>,
-    target: String,
-    status: u16,
+    action: &'static str,
+    fund_code: &str,
+    done: Done<()>,
 ) -> AppResult<()> {
-    let record = AuditRecord {
-        action: action.to_string(),
-        fund_code: fund_code.map(str::to_string),
-        target: Some(target),
+    let envelope = Envelope {
+        caller: caller.clone(),
+        action,
+        fund_code: Some(fund_code.to_string()),
         request_id: "mwf-demo".to_string(),
-        outcome: "succeeded".to_string(),
-        status,
+        keyed: None,
     };
-    audit::record(conn, caller, &record)
+    envelope.seal(conn, done).map(drop)
 }
 
 /// The example fund files, by fund code.
@@ -169,13 +167,12 @@ pub fn load_funds(conn: &mut DbConnection) -> Result<Vec<String>, String> {
                             .map_err(|e| AppError::internal(e.to_string()))?,
                     };
                     let fund = funds::create_fund(conn, &new)?;
-                    record_audit(
+                    seal(
                         conn,
                         &caller,
                         "fund.create",
-                        Some(code),
-                        format!("fund {code}"),
-                        201,
+                        code,
+                        Done::created(format!("fund {code}"), ()),
                     )?;
                     fund
                 }
@@ -193,13 +190,12 @@ pub fn load_funds(conn: &mut DbConnection) -> Result<Vec<String>, String> {
                 }
                 let label = doc.version.clone();
                 rules::publish(conn, &fund, doc, &caller.subject)?;
-                record_audit(
+                seal(
                     conn,
                     &caller,
                     "rules.publish",
-                    Some(code),
-                    format!("rules {label}"),
-                    201,
+                    code,
+                    Done::created(format!("rules {label}"), ()),
                 )?;
                 published += 1;
             }
@@ -208,7 +204,7 @@ pub fn load_funds(conn: &mut DbConnection) -> Result<Vec<String>, String> {
                 file.fund.name
             ))
         })
-        .map_err(|e| format!("{code}: {}", e.detail))?;
+        .map_err(|e| format!("{code}: {}", e.explain()))?;
         report.push(line);
     }
     Ok(report)
@@ -286,7 +282,7 @@ pub fn run(
     let actors = Actors::new();
     let mut reports = Vec::new();
     for (position, (code, _)) in FUND_FILES.iter().enumerate() {
-        let failed = |e: AppError| format!("{code}: {}", e.detail);
+        let failed = |e: AppError| format!("{code}: {}", e.explain());
         let fund = funds::find_fund(conn, code)
             .map_err(failed)?
             .expect("load_funds created it");
@@ -382,10 +378,10 @@ fn verify(conn: &mut DbConnection, progress: &mut Progress) -> Result<(), String
     let mut failures = Vec::new();
     for (code, _) in FUND_FILES {
         let fund = funds::find_fund(conn, code)
-            .map_err(|e| e.detail)?
+            .map_err(|e| e.explain())?
             .expect("load_funds created it");
         let report = read_snapshot(conn, |conn| crate::ledger::verify_fund(conn, fund.id))
-            .map_err(|e| format!("{code}: {}", e.detail))?;
+            .map_err(|e| format!("{code}: {}", e.explain()))?;
         if !report.ok {
             let first = report
                 .problems

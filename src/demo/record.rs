@@ -11,10 +11,11 @@
 use fastrand::Rng;
 
 use super::plan::{pick, WorkerPlan};
-use super::{record_audit, Actors};
-use crate::audit::events::{self, NewEvent};
+use super::{seal, Actors};
+use crate::audit::events::NewEvent;
 use crate::contributions::{self, NewContribution, Recorded};
 use crate::db::{write_transaction, DbConnection};
+use crate::envelope::Done;
 use crate::error::{AppError, AppResult};
 use crate::funds::{lock_fund, Fund};
 use crate::progress::Progress;
@@ -52,12 +53,11 @@ pub fn enroll(
     while remaining.peek().is_some() {
         let batch: Vec<WorkerPlan> = remaining.by_ref().take(BATCH_ITEMS).collect();
         let done = write_transaction(conn, |conn| -> AppResult<Vec<Enrolled>> {
-            lock_fund(conn, fund.id)?;
+            let lock = lock_fund(conn, fund.id)?;
             let mut events = Vec::with_capacity(batch.len());
             let mut done = Vec::with_capacity(batch.len());
             for plan in batch {
-                let worker =
-                    workers::enroll(conn, fund.id, &plan.worker, &actors.ministry.subject)?;
+                let worker = workers::enroll(conn, &lock, &plan.worker, &actors.ministry.subject)?;
                 events.push(workers::enrolled_event(&fund.code, &worker));
                 done.push(Enrolled {
                     worker_id: worker.id.clone(),
@@ -70,15 +70,13 @@ pub fn enroll(
                 progress.add(1);
             }
             let target = format!("workers: {} enrolled, 0 failed", done.len());
-            record_audit(
+            seal(
                 conn,
                 &actors.ministry,
                 "worker.enroll_batch",
-                Some(&fund.code),
-                target,
-                200,
+                &fund.code,
+                Done::ok(target, ()).with_events(events),
             )?;
-            events::append(conn, &events)?;
             Ok(done)
         })?;
         enrolled.extend(done);
@@ -98,13 +96,12 @@ pub fn add_later_contracts(
             for contract in e.plan.contracts.iter().skip(1) {
                 let added = workers::add_contract(conn, &e.worker_id, &contract.new)?;
                 let target = format!("worker {} contract {}", e.worker_id, added.id);
-                record_audit(
+                seal(
                     conn,
                     &actors.ministry,
                     "worker.add_contract",
-                    Some(&fund.code),
-                    target,
-                    201,
+                    &fund.code,
+                    Done::created(target, ()),
                 )?;
                 e.contract_ids.push(added.id);
             }
@@ -150,41 +147,39 @@ pub fn record_contributions(
                     }
                 })
                 .collect();
-            let mut recorder = contributions::begin_recording(conn, fund, &items)?;
+            let by = actors.ministry.subject.as_str();
+            let pairs: Vec<(&NewContribution, &str)> = items.iter().map(|new| (new, by)).collect();
+            let recorded = contributions::record_many(conn, fund, &pairs)?;
             let mut events: Vec<NewEvent> = Vec::with_capacity(batch.len());
             let mut ids = Vec::with_capacity(batch.len());
-            for (index, new) in items.iter().enumerate() {
-                let payment_ref = new.external_ref.as_deref().unwrap_or_default();
-                let at = format!("/items/{index}");
-                match recorder.record(conn, fund, new, &actors.ministry.subject, &at)? {
+            for (new, recorded) in items.iter().zip(recorded) {
+                match recorded {
                     Ok(Recorded::Created(c, event)) => {
                         events.push(event);
                         ids.push(c.id);
                     }
                     Ok(Recorded::Existing(c)) => ids.push(c.id),
                     Err(refusal) => {
-                        return Err(AppError::internal(format!(
+                        return Err(AppError::internal(format_args!(
                             "the demo planned a contribution the rules refuse ({}): {}",
-                            payment_ref, refusal.detail
+                            new.external_ref.as_deref().unwrap_or_default(),
+                            refusal.detail
                         )))
                     }
                 }
-                progress.add(1);
             }
-            recorder.finish(conn)?;
+            progress.add(batch.len() as u64);
             let target = format!(
                 "contributions: {} recorded, 0 existing, 0 failed",
                 ids.len()
             );
-            record_audit(
+            seal(
                 conn,
                 &actors.ministry,
                 "contribution.record_batch",
-                Some(&fund.code),
-                target,
-                200,
+                &fund.code,
+                Done::ok(target, ()).with_events(events),
             )?;
-            events::append(conn, &events)?;
             Ok(ids)
         })?;
         for ((w, p), id) in batch.iter().zip(ids) {
@@ -217,13 +212,12 @@ pub fn record_contract_events(
                     .ok_or_else(|| AppError::internal("a demo contract vanished"))?;
                 workers::record_contract_events(conn, &contract, &events)?;
                 let target = format!("worker {} contract {id}", e.worker_id);
-                record_audit(
+                seal(
                     conn,
                     &actors.ministry,
                     "worker.update_contract",
-                    Some(&fund.code),
-                    target,
-                    200,
+                    &fund.code,
+                    Done::ok(target, ()),
                 )?;
             }
         }
@@ -263,15 +257,13 @@ pub fn reverse_some(
                 .ok_or_else(|| AppError::internal("a demo contribution vanished"))?;
             let (_, event) =
                 contributions::reverse(conn, fund, &contribution, reason, &actors.officer.subject)?;
-            record_audit(
+            seal(
                 conn,
                 &actors.officer,
                 "contribution.reverse",
-                Some(&fund.code),
-                format!("contribution {id}"),
-                200,
-            )?;
-            events::append(conn, &[event])
+                &fund.code,
+                Done::ok(format!("contribution {id}"), ()).with_events(vec![event]),
+            )
         })?;
         e.reversed.push(last);
         reversed += 1;

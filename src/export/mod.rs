@@ -350,7 +350,7 @@ pub fn write(
 
 /// A database failure in the middle of a stream: the stream is cut.
 fn io_error(e: AppError) -> io::Error {
-    io::Error::other(format!("{}: {}", e.code.as_str(), e.detail))
+    io::Error::other(e.to_string())
 }
 
 /// The balance of `totals` on the account's normal side.

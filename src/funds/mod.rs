@@ -180,13 +180,53 @@ pub fn close_period(conn: &mut DbConnection, fund: &Fund, through: NaiveDate) ->
     }
 }
 
-/// Takes the fund's row lock for the rest of the transaction. Every booking and
-/// every rule publication of a fund takes it first, so they are ordered.
-pub fn lock_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<()> {
-    diesel::update(funds::table.find(fund_id))
-        .set(funds::last_sequence.eq(funds::last_sequence))
-        .execute(conn)?;
-    Ok(())
+/// Proof that the transaction holds a fund's row lock, made only by
+/// [`lock_fund`]. Functions that must run under the lock (a booking, a claim's
+/// re-assessment, an enrollment's duplicate check, a rule publication) take
+/// one, so a caller cannot forget to take it. It also carries what the lock
+/// read: the ledger's head as of the lock, which only this transaction can now
+/// change.
+#[derive(Debug)]
+pub struct FundLock {
+    fund_id: i64,
+    pub(crate) code: String,
+    pub(crate) last_sequence: i64,
+    pub(crate) chain_head: String,
+    pub(crate) closed_through: Option<NaiveDate>,
+}
+
+impl FundLock {
+    pub fn fund_id(&self) -> i64 {
+        self.fund_id
+    }
+
+    /// Whether this is the lock of `fund` (for `debug_assert!`s).
+    pub fn holds(&self, fund: &Fund) -> bool {
+        self.fund_id == fund.id
+    }
+}
+
+/// Takes the fund's row lock for the rest of the transaction (an `UPDATE` of
+/// its row, which orders every booking, re-assessment, enrollment and rule
+/// publication of the fund across processes) and reads the ledger's head.
+pub fn lock_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<FundLock> {
+    let (last_sequence, chain_head, closed_through, code) =
+        diesel::update(funds::table.find(fund_id))
+            .set(funds::last_sequence.eq(funds::last_sequence))
+            .returning((
+                funds::last_sequence,
+                funds::chain_head,
+                funds::closed_through,
+                funds::code,
+            ))
+            .get_result(conn)?;
+    Ok(FundLock {
+        fund_id,
+        code,
+        last_sequence,
+        chain_head,
+        closed_through,
+    })
 }
 
 /// The code of the fund with `id`.

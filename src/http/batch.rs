@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::extract::deserialize_value;
-use crate::error::{AppError, AppResult, ErrorCode, FieldError, Problem};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError, Problem, Refusal};
 
 /// The most items one batch may carry.
 pub const MAX_BATCH_ITEMS: usize = 10_000;
@@ -45,7 +45,7 @@ pub fn parse_items<T: serde::de::DeserializeOwned>(
         .items
         .into_iter()
         .enumerate()
-        .map(|(i, value)| deserialize_value(value, &format!("/items/{i}")))
+        .map(|(i, value)| deserialize_value(value, &item_path(i)))
         .collect())
 }
 
@@ -87,10 +87,18 @@ impl BatchItemResult {
         Self::with(index, "existing", fields)
     }
 
-    pub fn failed(index: usize, error: &AppError) -> Self {
+    /// An item refused: its problem, whose field paths are already the
+    /// batch's (`/items/3/worker_id`).
+    pub fn failed(index: usize, refusal: Refusal) -> Self {
         let mut result = Self::with(index, "failed", Value::Null);
-        result.problem = serde_json::to_value(error.problem()).ok();
+        result.problem = serde_json::to_value(AppError::from(refusal).problem()).ok();
         result
+    }
+
+    /// An item a domain function refused: its field paths (`/worker_id`) put
+    /// under the item's position.
+    pub fn refused(index: usize, refusal: Refusal) -> Self {
+        Self::failed(index, refusal.nested_under(&item_path(index)))
     }
 }
 
@@ -118,18 +126,17 @@ impl BatchResponse {
 }
 
 /// Sorts an item's outcome: refusals (decided before the item wrote anything)
-/// become the item's answer; a failure of the database spoils the transaction and
-/// fails the whole batch (outer `Err`), so nothing is half-written.
-pub fn refusal_or_fatal<T>(outcome: AppResult<T>) -> AppResult<Result<T, AppError>> {
+/// become the item's answer; a failure spoils the transaction and fails the
+/// whole batch (outer `Err`), so nothing is half-written.
+pub fn refusal_or_fatal<T>(outcome: AppResult<T>) -> AppResult<Result<T, Refusal>> {
     match outcome {
-        Err(e)
-            if matches!(
-                e.code,
-                ErrorCode::InternalError | ErrorCode::ServiceUnavailable
-            ) =>
-        {
-            Err(e)
-        }
-        other => Ok(other),
+        Ok(value) => Ok(Ok(value)),
+        Err(AppError::Refused(refusal)) => Ok(Err(*refusal)),
+        Err(failure) => Err(failure),
     }
+}
+
+/// Where item `index` of a batch is: what its field paths are put under.
+pub fn item_path(index: usize) -> String {
+    format!("/items/{index}")
 }

@@ -555,7 +555,7 @@ async fn keep_fresh_assessment(
     refusal: AppError,
 ) -> AppError {
     if !matches!(
-        refusal.code,
+        refusal.code(),
         ErrorCode::ClaimNotEligible | ErrorCode::DecisionExceedsPayable
     ) {
         return refusal;

@@ -8,7 +8,8 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    parse_items, BatchItemResult, BatchRequest, BatchResponse, MAX_BATCH_BODY_BYTES,
+    item_path, parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
 use super::workers::ENROLLERS;
@@ -20,7 +21,7 @@ use crate::contributions::{
     Recorded,
 };
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Refusal};
 use crate::funds::Fund;
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 use crate::rules::document::PayerType;
@@ -276,6 +277,21 @@ pub struct ContributionResponse {
     pub created_by: String,
 }
 
+/// What recording one contribution answers: 201 with the new contribution,
+/// or 200 with the one already recorded under its `external_ref`.
+pub fn recorded_done(recorded: Recorded) -> Done<ContributionResponse> {
+    match recorded {
+        Recorded::Created(c, event) => {
+            let target = format!("contribution {}", c.id);
+            Done::created(target, contribution_response(c)).with_events(vec![event])
+        }
+        Recorded::Existing(c) => {
+            let target = format!("contribution {} (existing)", c.id);
+            Done::ok(target, contribution_response(c))
+        }
+    }
+}
+
 pub fn contribution_response(c: Contribution) -> ContributionResponse {
     let cur = c.currency;
     ContributionResponse {
@@ -456,14 +472,20 @@ pub async fn record_contribution(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
+    let committer = state.committer.clone();
     Mutation::new(&req, state, caller, "contribution.record", ENROLLERS)
         .fund(&code)
-        .run_grouped(&req, body, |caller, input: ContributionRequest| {
-            if !caller.may_access_fund(&code) {
-                return Err(AppError::not_found(format!("no fund {code}")));
-            }
-            input.validate("")
-        })
+        .run_grouped(
+            &req,
+            body,
+            |caller, input: ContributionRequest| {
+                if !caller.may_access_fund(&code) {
+                    return Err(AppError::not_found(format!("no fund {code}")));
+                }
+                input.validate("")
+            },
+            |envelope, new| committer.submit(envelope, new),
+        )
         .await
 }
 
@@ -499,37 +521,37 @@ pub async fn record_contributions_batch(
         .fund(&code)
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
-            let items: Vec<AppResult<NewContribution>> = parse_items::<ContributionRequest>(input)?
-                .into_iter()
-                .enumerate()
-                .map(|(index, item)| item.and_then(|r| r.validate(&format!("/items/{index}"))))
+            let items: Vec<Result<NewContribution, Refusal>> =
+                parse_items::<ContributionRequest>(input)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| {
+                        refusal_or_fatal(item.and_then(|r| r.validate(&item_path(index))))
+                    })
+                    .collect::<AppResult<_>>()?;
+            let valid: Vec<(&NewContribution, &str)> = items
+                .iter()
+                .flatten()
+                .map(|new| (new, caller.subject.as_str()))
                 .collect();
-            let mut recorder = contributions::begin_recording(conn, &fund, items.iter().flatten())?;
+            let mut recorded = contributions::record_many(conn, &fund, &valid)?.into_iter();
             let mut events = Vec::new();
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
-                let recorded = match item {
-                    Ok(new) => recorder.record(
-                        conn,
-                        &fund,
-                        &new,
-                        &caller.subject,
-                        &format!("/items/{index}"),
-                    )?,
-                    Err(refusal) => Err(refusal),
-                };
-                results.push(match recorded {
-                    Ok(Recorded::Created(c, event)) => {
-                        events.push(event);
-                        BatchItemResult::created(index, json!({"contribution_id": c.id}))
-                    }
-                    Ok(Recorded::Existing(c)) => {
-                        BatchItemResult::existing(index, json!({"contribution_id": c.id}))
-                    }
-                    Err(problem) => BatchItemResult::failed(index, &problem),
-                });
+                results.push(
+                    match item.map(|_| recorded.next().expect("one outcome per valid item")) {
+                        Ok(Ok(Recorded::Created(c, event))) => {
+                            events.push(event);
+                            BatchItemResult::created(index, json!({"contribution_id": c.id}))
+                        }
+                        Ok(Ok(Recorded::Existing(c))) => {
+                            BatchItemResult::existing(index, json!({"contribution_id": c.id}))
+                        }
+                        Ok(Err(refusal)) => BatchItemResult::refused(index, refusal),
+                        Err(invalid) => BatchItemResult::failed(index, invalid),
+                    },
+                );
             }
-            recorder.finish(conn)?;
             let response = BatchResponse::new(results);
             let target = format!(
                 "contributions: {} recorded, {} existing, {} failed",

@@ -29,20 +29,16 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
 use diesel::connection::SimpleConnection;
 use tokio::sync::oneshot;
 
-use super::contributions::contribution_response;
-use super::write::{audit_refusal, refusal_outcome};
-use crate::audit::events::{self, NewEvent};
-use crate::audit::{self, AuditRecord};
-use crate::auth::Caller;
-use crate::contributions::{self, NewContribution, Recorded};
-use crate::db::{is_unique_violation, write_transaction, DbConnection, DbPool, PooledDb};
-use crate::error::{AppError, AppResult, ErrorCode};
+use super::contributions::recorded_done;
+use crate::contributions::{self, NewContribution};
+use crate::db::{write_transaction, DbConnection, DbPool, PooledDb};
+use crate::envelope::{self, Envelope, Sealed};
+use crate::error::{AppError, AppResult};
 use crate::funds::{find_fund, Fund};
-use crate::idempotency::{self, StoredResponse};
+use crate::idempotency::StoredResponse;
 
 /// The most requests booked in one transaction.
 pub const MAX_GROUP: usize = 512;
@@ -55,16 +51,11 @@ const GATHER_GAP: Duration = Duration::from_micros(500);
 /// What a request ends with: the stored response and whether it is a replay.
 pub type Outcome = AppResult<(StoredResponse, bool)>;
 
-/// One request to record a contribution, checked and parsed by the handler.
+/// One request to record a contribution: the envelope the handler made
+/// (caller, fund of the path, key) and the contribution it checked.
 pub struct Job {
-    pub caller: Caller,
-    pub fund_code: String,
-    pub new: NewContribution,
-    pub idempotency_key: Option<String>,
-    /// Route and canonical body: a key reused for another request is refused.
-    pub request_hash: String,
-    pub request_id: String,
-    pub action: &'static str,
+    envelope: Envelope,
+    new: NewContribution,
     reply: Option<oneshot::Sender<Outcome>>,
 }
 
@@ -77,20 +68,15 @@ impl Job {
     }
 
     fn key(&self) -> Option<(String, String)> {
-        self.idempotency_key
-            .as_ref()
-            .map(|k| (self.caller.principal().to_string(), k.clone()))
+        let keyed = self.envelope.keyed.as_ref()?;
+        Some((
+            self.envelope.caller.principal().to_string(),
+            keyed.key.clone(),
+        ))
     }
 
-    fn audit(&self, target: Option<String>, outcome: String, status: u16) -> AuditRecord {
-        AuditRecord {
-            action: self.action.to_string(),
-            fund_code: Some(self.fund_code.clone()),
-            target,
-            request_id: self.request_id.clone(),
-            outcome,
-            status,
-        }
+    fn fund_code(&self) -> &str {
+        self.envelope.fund_code.as_deref().unwrap_or_default()
     }
 }
 
@@ -111,27 +97,16 @@ impl Committer {
         Committer { queue }
     }
 
-    /// Queues a request and waits for its outcome.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn submit(
-        &self,
-        caller: Caller,
-        fund_code: String,
-        new: NewContribution,
-        idempotency_key: Option<String>,
-        request_hash: String,
-        request_id: String,
-        action: &'static str,
-    ) -> Outcome {
+    /// Queues a request (its envelope names the fund) and waits for its outcome.
+    pub async fn submit(&self, envelope: Envelope, new: NewContribution) -> Outcome {
+        debug_assert!(
+            envelope.fund_code.is_some(),
+            "a grouped request names its fund"
+        );
         let (reply, outcome) = oneshot::channel();
         let job = Job {
-            caller,
-            fund_code,
+            envelope,
             new,
-            idempotency_key,
-            request_hash,
-            request_id,
-            action,
             reply: Some(reply),
         };
         self.queue
@@ -232,12 +207,10 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
     let conn = match held.get() {
         Ok(conn) => conn,
         Err(e) => {
-            log::error!("database pool: {e}");
+            let unavailable = AppError::from(e);
+            log::error!("{unavailable}");
             for job in jobs.iter_mut() {
-                job.answer(Err(AppError::new(
-                    ErrorCode::ServiceUnavailable,
-                    "the database is not reachable; retry later",
-                )));
+                job.answer(Err(AppError::unavailable("the database pool")));
             }
             return;
         }
@@ -265,115 +238,110 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
             }
         }
         Err(failure) => {
+            // Another process may have committed this key first: answer as it did.
             let job = &mut jobs[0];
-            let outcome = match (&failure, job.idempotency_key.clone()) {
-                // Another process committed this key first: answer as it did.
-                (Failure::Db(e), Some(key)) if is_unique_violation(e) => {
-                    replay_after_race(conn, job, &key)
-                }
-                _ => Err(failure.into()),
-            };
+            let envelope = &job.envelope;
+            let outcome = envelope
+                .replay_after_race(conn, failure)
+                .map(|stored| (stored, true))
+                .map_err(|e| envelope.record_refusal(conn, e));
             job.answer(outcome);
             held.discard();
         }
     }
 }
 
-fn replay_after_race(conn: &mut DbConnection, job: &Job, key: &str) -> Outcome {
-    let stored = idempotency::lookup(conn, job.caller.principal(), key)?
-        .ok_or_else(|| AppError::internal("idempotency key vanished after a conflict"))?;
-    replay(job, stored).map_err(|reused| {
-        let record = |outcome, status| job.audit(None, outcome, status);
-        audit_refusal(conn, &job.caller, record, reused)
-    })
-}
-
-/// Why a group's transaction failed.
-#[derive(Debug)]
-enum Failure {
-    Db(diesel::result::Error),
-    App(AppError),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Db(e) => write!(f, "database: {e}"),
-            Failure::App(e) => write!(f, "{}: {}", e.code.as_str(), e.detail),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for Failure {
-    fn from(e: diesel::result::Error) -> Self {
-        Failure::Db(e)
-    }
-}
-
-impl From<AppError> for Failure {
-    fn from(e: AppError) -> Self {
-        Failure::App(e)
-    }
-}
-
-impl From<Failure> for AppError {
-    fn from(f: Failure) -> Self {
-        match f {
-            Failure::Db(e) => e.into(),
-            Failure::App(e) => e,
-        }
-    }
-}
-
-/// A stored response replayed for a repeated key; or the refusal of a key
-/// reused for another request, or of a replay to a token that does not cover
-/// the fund.
-fn replay(job: &Job, stored: StoredResponse) -> Outcome {
-    idempotency::replay(stored, &job.request_hash, &job.caller).map(|stored| (stored, true))
-}
-
 /// Books a group inside the caller's transaction and returns each job's outcome.
 /// An `Err` spoils the whole group (the caller rolls back); a refusal is an
 /// outcome like any other and is audited here.
-fn book(conn: &mut DbConnection, jobs: &[Job]) -> Result<Vec<Outcome>, Failure> {
-    let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
-    if let DbConnection::Postgresql(c) = conn {
-        // diesel keeps prepared statements per connection, and after five runs
-        // PostgreSQL may switch one to a generic plan made without the values:
-        // planned while the table was small, the idempotency lookup (`actor = $1
-        // AND key = ANY($2)`) then read every key of the actor, 2–12 ms a group
-        // instead of 0.2 ms. Plan this transaction's statements for their values.
-        c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
-    }
-
-    let keyed: Vec<(&str, &str)> = jobs
-        .iter()
-        .filter_map(|j| {
-            j.idempotency_key
-                .as_deref()
-                .map(|k| (j.caller.principal(), k))
-        })
-        .collect();
-    let mut stored = if keyed.is_empty() {
-        HashMap::new()
-    } else {
-        idempotency::lookup_all(conn, &keyed)?
-    };
-    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
-        if let Some(response) = job.key().and_then(|key| stored.remove(&key)) {
-            *outcome = Some(replay(job, response));
+fn book(conn: &mut DbConnection, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
+    plan_for_values(conn)?;
+    let mut outcomes = replays(conn, jobs)?;
+    let mut sealed: Vec<Option<Sealed>> = jobs.iter().map(|_| None).collect();
+    for (fund, members) in funds_in_lock_order(conn, jobs, &mut outcomes)?.values() {
+        let items: Vec<(&NewContribution, &str)> = (members.iter())
+            .map(|&i| (&jobs[i].new, jobs[i].envelope.caller.subject.as_str()))
+            .collect();
+        let recorded = contributions::record_many(conn, fund, &items)?;
+        for (&i, result) in members.iter().zip(recorded) {
+            outcomes[i] = Some(match result {
+                Ok(recorded) => {
+                    let success = jobs[i].envelope.succeeded(recorded_done(recorded))?;
+                    let response = success.response.clone().expect("a success has a response");
+                    sealed[i] = Some(success);
+                    Ok((response, false))
+                }
+                Err(refusal) => Err(refusal.into()),
+            });
         }
     }
+    let outcomes: Vec<Outcome> = (outcomes.into_iter())
+        .map(|o| o.expect("every job has an outcome"))
+        .collect();
+    let mut traces = Vec::with_capacity(jobs.len());
+    for ((job, outcome), sealed) in jobs.iter().zip(&outcomes).zip(sealed) {
+        let refused = match outcome {
+            Err(AppError::Refused(refusal)) => Some(job.envelope.refused(refusal)),
+            _ => None,
+        };
+        traces.extend(sealed.or(refused).map(|s| (&job.envelope, s)));
+    }
+    envelope::write_all(conn, traces)?;
+    Ok(outcomes)
+}
 
-    // Funds in ascending id order, so that processes booking groups that span
-    // several funds take the fund locks in one order and never deadlock.
+/// Plans this transaction's statements for their values, on PostgreSQL.
+///
+/// diesel keeps prepared statements per connection, and after five runs
+/// PostgreSQL may switch one to a generic plan made without the values:
+/// planned while the table was small, the idempotency lookup (`actor = $1 AND
+/// key = ANY($2)`) then read every key of the actor, 2–12 ms a group instead of
+/// 0.2 ms.
+fn plan_for_values(conn: &mut DbConnection) -> AppResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
+    }
+    Ok(())
+}
+
+/// The outcome of every job whose key has a stored response: its replay (or
+/// the refusal of a key reused for another request or another fund).
+fn replays(conn: &mut DbConnection, jobs: &[Job]) -> AppResult<Vec<Option<Outcome>>> {
+    let keyed: Vec<(&str, &str)> = (jobs.iter())
+        .filter_map(|j| {
+            let keyed = j.envelope.keyed.as_ref()?;
+            Some((j.envelope.caller.principal(), keyed.key.as_str()))
+        })
+        .collect();
+    let mut stored = match keyed.is_empty() {
+        true => HashMap::new(),
+        false => crate::idempotency::lookup_all(conn, &keyed)?,
+    };
+    Ok(jobs
+        .iter()
+        .map(|job| {
+            let response = job.key().and_then(|key| stored.remove(&key))?;
+            Some(job.envelope.replay(response).map(|r| (r, true)))
+        })
+        .collect())
+}
+
+/// The funds of the jobs still to book, in ascending id order (so processes
+/// booking groups that span several funds lock them in one order and never
+/// deadlock), each with its jobs. A job whose fund does not exist or is
+/// outside its token gets its refusal.
+fn funds_in_lock_order(
+    conn: &mut DbConnection,
+    jobs: &[Job],
+    outcomes: &mut [Option<Outcome>],
+) -> AppResult<BTreeMap<i64, (Fund, Vec<usize>)>> {
     let mut funds: BTreeMap<i64, (Fund, Vec<usize>)> = BTreeMap::new();
     let mut by_code: HashMap<&str, Option<i64>> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
         if outcomes[i].is_some() {
             continue;
         }
-        let code = job.fund_code.as_str();
+        let code = job.fund_code();
         let fund_id = match by_code.get(code) {
             Some(id) => *id,
             None => {
@@ -387,92 +355,12 @@ fn book(conn: &mut DbConnection, jobs: &[Job]) -> Result<Vec<Outcome>, Failure> 
             }
         };
         match fund_id {
-            Some(id) if job.caller.may_access_fund(code) => funds.get_mut(&id).unwrap().1.push(i),
+            Some(id) if job.envelope.caller.may_access_fund(code) => {
+                funds.get_mut(&id).expect("inserted above").1.push(i)
+            }
             _ => outcomes[i] = Some(Err(AppError::not_found(format!("no fund {code}")))),
         }
     }
-
-    let mut audit_records = Vec::with_capacity(jobs.len());
-    let mut new_events: Vec<NewEvent> = Vec::new();
-    for (fund, members) in funds.values() {
-        if members.is_empty() {
-            continue;
-        }
-        let members_new = members.iter().map(|&i| &jobs[i].new);
-        let mut recorder = contributions::begin_recording(conn, fund, members_new)?;
-        for &i in members {
-            let job = &jobs[i];
-            let recorded = recorder.record(conn, fund, &job.new, &job.caller.subject, "")?;
-            outcomes[i] = Some(
-                match recorded {
-                    Ok(Recorded::Created(c, event)) => {
-                        new_events.push(event);
-                        let target = format!("contribution {}", c.id);
-                        stored_response(job, StatusCode::CREATED, contribution_response(c))
-                            .map(|r| (r, target))
-                    }
-                    Ok(Recorded::Existing(c)) => {
-                        let target = format!("contribution {} (existing)", c.id);
-                        stored_response(job, StatusCode::OK, contribution_response(c))
-                            .map(|r| (r, target))
-                    }
-                    Err(refusal) => Err(refusal),
-                }
-                .map(|(response, target)| {
-                    audit_records.push((
-                        i,
-                        job.audit(Some(target), "succeeded".into(), response.status),
-                    ));
-                    (response, false)
-                }),
-            );
-        }
-        recorder.finish(conn)?;
-    }
-
-    let outcomes: Vec<Outcome> = outcomes
-        .into_iter()
-        .map(|o| o.expect("every job has an outcome"))
-        .collect();
-    for (i, (job, outcome)) in jobs.iter().zip(&outcomes).enumerate() {
-        if let Err(refusal) = outcome {
-            let (outcome, status) = refusal_outcome(refusal);
-            let record = job.audit(None, outcome, status);
-            audit_records.push((i, record));
-        }
-    }
-    audit_records.sort_by_key(|(i, _)| *i);
-    let records: Vec<(&Caller, &AuditRecord)> = audit_records
-        .iter()
-        .map(|(i, record)| (&jobs[*i].caller, record))
-        .collect();
-    audit::record_all(conn, &records)?;
-    events::append(conn, &new_events)?;
-    let to_store: Vec<(&str, &str, &StoredResponse)> = jobs
-        .iter()
-        .zip(&outcomes)
-        .filter_map(|(job, outcome)| match (outcome, &job.idempotency_key) {
-            (Ok((response, false)), Some(key)) => {
-                Some((job.caller.principal(), key.as_str(), response))
-            }
-            _ => None,
-        })
-        .collect();
-    if !to_store.is_empty() {
-        idempotency::store_all(conn, &to_store)?;
-    }
-    Ok(outcomes)
-}
-
-fn stored_response<R: serde::Serialize>(
-    job: &Job,
-    status: StatusCode,
-    body: R,
-) -> AppResult<StoredResponse> {
-    Ok(StoredResponse {
-        request_hash: job.request_hash.clone(),
-        status: status.as_u16(),
-        body: serde_json::to_string(&body)?,
-        fund_code: Some(job.fund_code.clone()),
-    })
+    funds.retain(|_, (_, members)| !members.is_empty());
+    Ok(funds)
 }

@@ -105,7 +105,7 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
                     methods.join(", ")
                 ),
             )
-            .with_header(header::ALLOW, methods.join(", "))
+            .with_header("Allow", methods.join(", "))
             .error_response()
         }
         None => AppError::new(
@@ -159,7 +159,11 @@ pub fn to_problem<B: MessageBody + 'static>(
             .map(|e| e.to_string())
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string()),
     };
-    let mut error = AppError::new(code, detail);
+    let mut error = match code {
+        ErrorCode::ServiceUnavailable => AppError::unavailable(detail),
+        ErrorCode::InternalError => AppError::internal(detail),
+        _ => AppError::new(code, detail),
+    };
     if code == ErrorCode::PayloadTooLarge {
         error = error.with("limit_bytes", super::MAX_BODY_BYTES);
     }

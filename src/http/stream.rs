@@ -86,7 +86,7 @@ impl Write for ChannelWriter {
 /// Turns an error of the writing phase into an [`AppError`] for [`stream`].
 pub fn write_failed(e: io::Error) -> AppError {
     if e.kind() == io::ErrorKind::BrokenPipe {
-        AppError::new(crate::error::ErrorCode::ServiceUnavailable, e.to_string())
+        AppError::unavailable(e)
     } else {
         AppError::internal(e)
     }
@@ -115,8 +115,8 @@ where
                     let _ = head.send(Err(e));
                 }
                 None => {
-                    log::warn!("streamed response cut short: {}", e.detail);
-                    let _ = tx.blocking_send(Err(io::Error::other(e.detail)));
+                    log::warn!("streamed response cut short: {e}");
+                    let _ = tx.blocking_send(Err(io::Error::other(e.detail().to_string())));
                 }
             }
         }

@@ -462,8 +462,8 @@ pub async fn enroll_worker(
         .run(&req, body, move |conn, caller, input: EnrollWorker| {
             let fund = fund_in_scope(conn, caller, &code)?;
             let new = input.validate("")?;
-            crate::funds::lock_fund(conn, fund.id)?;
-            let worker = workers::enroll(conn, fund.id, &new, &caller.subject)?;
+            let lock = crate::funds::lock_fund(conn, fund.id)?;
+            let worker = workers::enroll(conn, &lock, &new, &caller.subject)?;
             let event = workers::enrolled_event(&fund.code, &worker);
             Ok(Done::created(
                 format!("worker {}", worker.id),
@@ -506,20 +506,20 @@ pub async fn enroll_workers_batch(
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
             let items = parse_items::<EnrollWorker>(input)?;
-            crate::funds::lock_fund(conn, fund.id)?;
+            let lock = crate::funds::lock_fund(conn, fund.id)?;
             let mut events = Vec::new();
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
                 let outcome = item.and_then(|request| {
                     let new = request.validate(&format!("/items/{index}"))?;
-                    workers::enroll(conn, fund.id, &new, &caller.subject)
+                    workers::enroll(conn, &lock, &new, &caller.subject)
                 });
                 results.push(match refusal_or_fatal(outcome)? {
                     Ok(worker) => {
                         events.push(workers::enrolled_event(&fund.code, &worker));
                         BatchItemResult::created(index, json!({"worker_id": worker.id}))
                     }
-                    Err(problem) => BatchItemResult::failed(index, &problem),
+                    Err(refusal) => BatchItemResult::failed(index, refusal),
                 });
             }
             let response = BatchResponse::new(results);

@@ -30,9 +30,10 @@ use super::entries::{
 };
 use super::limits::{self, MAX_FUND_TOTAL_MINOR};
 use super::Side;
-use crate::db::schema::{funds, journal_entries, postings};
+use crate::db::schema::{journal_entries, postings};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::funds::{lock_fund, FundLock};
 use crate::money::Currency;
 
 /// `account`'s totals once `debits` and `credits` are added, refused when
@@ -59,6 +60,8 @@ fn check_account_totals(account: &Account, debits: i64, credits: i64) -> AppResu
 /// the transaction commits.
 #[must_use = "a Booking must be closed for its balances and chain head to be written"]
 pub struct Booking {
+    /// The fund's row lock, taken by [`Booking::open`].
+    lock: FundLock,
     fund_id: i64,
     fund_code: String,
     closed_through: Option<NaiveDate>,
@@ -94,20 +97,13 @@ impl PreparedEntry {
 impl Booking {
     /// Locks the fund's row and reads its chain head, closed period and accounts.
     pub fn open(conn: &mut DbConnection, fund_id: i64) -> AppResult<Booking> {
-        let (last_sequence, chain_head, closed_through, fund_code): (
-            i64,
-            String,
-            Option<NaiveDate>,
-            String,
-        ) = diesel::update(funds::table.find(fund_id))
-            .set(funds::last_sequence.eq(funds::last_sequence))
-            .returning((
-                funds::last_sequence,
-                funds::chain_head,
-                funds::closed_through,
-                funds::code,
-            ))
-            .get_result(conn)?;
+        let lock = lock_fund(conn, fund_id)?;
+        let (last_sequence, chain_head, closed_through, fund_code) = (
+            lock.last_sequence,
+            lock.chain_head.clone(),
+            lock.closed_through,
+            lock.code.clone(),
+        );
         let accounts: HashMap<String, Account> = list_accounts(conn, fund_id)?
             .into_iter()
             .map(|a| (a.code.clone(), a))
@@ -117,6 +113,7 @@ impl Booking {
             *fund_totals.entry(a.currency).or_default() += a.debits_minor as i128;
         }
         Ok(Booking {
+            lock,
             fund_id,
             fund_code,
             closed_through,
@@ -127,6 +124,12 @@ impl Booking {
             changed: BTreeSet::new(),
             deferred: None,
         })
+    }
+
+    /// The fund lock this booking holds: what functions that must run under
+    /// it take as proof.
+    pub fn lock(&self) -> &FundLock {
+        &self.lock
     }
 
     /// From now on [`Booking::commit`] keeps entries in memory and

@@ -134,13 +134,14 @@ mod tests {
         assert!(!within_account_limit(-1));
         let kes = Currency::parse("KES").unwrap();
         let e = account_limit_exceeded("5000", Side::Debit, kes, 9_000_000_000_000_001);
-        assert_eq!(e.code, ErrorCode::AmountLimitExceeded);
-        assert_eq!(e.extra["limit"], "90000000000000.00");
-        assert_eq!(e.extra["account"], "5000");
-        assert!(e.detail.contains("90000000000000.01"), "{}", e.detail);
-        let e = fund_limit_exceeded(kes, 10_000_000_000_000_000_000);
-        assert_eq!(e.extra["limit"], "90000000000000000.00");
-        assert!(e.detail.contains("100000000000000000.00"), "{}", e.detail);
+        assert_eq!(e.code(), ErrorCode::AmountLimitExceeded);
+        let p = e.problem();
+        assert_eq!(p.extra["limit"], "90000000000000.00");
+        assert_eq!(p.extra["account"], "5000");
+        assert!(p.detail.contains("90000000000000.01"), "{}", p.detail);
+        let p = fund_limit_exceeded(kes, 10_000_000_000_000_000_000).problem();
+        assert_eq!(p.extra["limit"], "90000000000000000.00");
+        assert!(p.detail.contains("100000000000000000.00"), "{}", p.detail);
     }
 
     #[test]

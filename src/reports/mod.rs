@@ -97,10 +97,14 @@ mod tests {
 
     #[test]
     fn unknown_and_repeated_dimensions_are_refused_naming_by() {
-        let e = parse_dimensions(Some("a,c"), OFFERED, &[]).unwrap_err();
+        let e = parse_dimensions(Some("a,c"), OFFERED, &[])
+            .unwrap_err()
+            .problem();
         assert_eq!(e.errors[0].code, "unknown_dimension");
         assert_eq!(e.errors[0].field, "by");
-        let e = parse_dimensions(Some("a,a"), OFFERED, &[]).unwrap_err();
+        let e = parse_dimensions(Some("a,a"), OFFERED, &[])
+            .unwrap_err()
+            .problem();
         assert_eq!(e.errors[0].code, "repeated_dimension");
     }
 }

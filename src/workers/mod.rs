@@ -13,6 +13,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contracts, contributions, dependants, workers};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::funds::FundLock;
 use crate::money::Currency;
 use crate::rules::document::Relationship;
 use crate::rules::evaluate::{ContractTerms, Period};
@@ -166,17 +167,18 @@ fn existing_by_document(
         .optional()?)
 }
 
-/// Enrolls a worker in the caller's transaction, which must hold the fund's
-/// lock (`funds::lock_fund`): enrollments of a fund are then ordered, and the
-/// duplicate check below is final on any number of processes. The same identity
-/// document in the fund is a 409 naming the existing worker, refused before
-/// anything is written.
+/// Enrolls a worker in the caller's transaction, which holds the fund's lock
+/// (`lock`): enrollments of a fund are then ordered, and the duplicate check
+/// below is final on any number of processes. The same identity document in
+/// the fund is a 409 naming the existing worker, refused before anything is
+/// written.
 pub fn enroll(
     conn: &mut DbConnection,
-    fund_id: i64,
+    lock: &FundLock,
     new: &NewWorker,
     created_by: &str,
 ) -> AppResult<Worker> {
+    let fund_id = lock.fund_id();
     if let Some(existing) =
         existing_by_document(conn, fund_id, &new.document_type, &new.document_number)?
     {

@@ -514,7 +514,7 @@ fn a_booking_refuses_before_writing_and_writes_balances_once_at_close() {
             .prepare(conn, entry("6100", "1000", 101))
             .err()
             .expect("overdraft refused");
-        assert_eq!(refused.code, mwf::error::ErrorCode::InsufficientFunds);
+        assert_eq!(refused.code(), mwf::error::ErrorCode::InsufficientFunds);
         booking.post(conn, entry("6100", "1000", 40))?;
         assert_eq!(booking.account("1000").unwrap().balance_minor(), 60);
         booking.close(conn)
@@ -689,7 +689,7 @@ fn the_guard_counts_entries_a_booking_has_not_yet_written() {
             .prepare(conn, entry("2026-02-01", "6100", "1000", 101))
             .err()
             .expect("cash as of February is 100");
-        assert_eq!(refused.code, ErrorCode::InsufficientFunds);
+        assert_eq!(refused.code(), ErrorCode::InsufficientFunds);
         booking.post(conn, entry("2026-02-01", "6100", "1000", 100))?;
         booking.post(conn, entry("2026-03-02", "6100", "1000", 500))?;
         booking.close(conn)
