@@ -96,88 +96,17 @@ where
 }
 
 impl Settings {
+    /// Reads every variable in turn; the first bad one is the error.
     pub fn from_env() -> Result<Settings, ConfigError> {
-        let environment = match var("MWF_ENV")?.as_deref().map(str::trim) {
-            None | Some("development") => Environment::Development,
-            Some("production") => Environment::Production,
-            Some(other) => {
-                return Err(ConfigError {
-                    variable: "MWF_ENV",
-                    message: format!("must be \"development\" or \"production\", got {other:?}"),
-                })
-            }
-        };
-        let database_url = var("DATABASE_URL")?.unwrap_or_else(|| "mwf.db".to_string());
-        if database_url.starts_with("postgresql://") || database_url.starts_with("postgres://") {
-            // accepted as is; libpq reports connection problems at start.
-        } else if database_url.contains("://") {
-            return Err(ConfigError {
-                variable: "DATABASE_URL",
-                message: format!(
-                    "must be postgres://... or a SQLite file path, got a {} URL",
-                    database_url.split("://").next().unwrap_or_default()
-                ),
-            });
-        }
-        let bind = var("MWF_BIND")?.unwrap_or_else(|| "127.0.0.1:8080".to_string());
-        if bind.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError {
-                variable: "MWF_BIND",
-                message: format!(
-                    "must be an address and port such as 127.0.0.1:8080, got {bind:?}"
-                ),
-            });
-        }
-        let secret = match var("MWF_JWT_SECRET")? {
-            Some(s) if s.len() < MIN_SECRET_BYTES => {
-                return Err(ConfigError {
-                    variable: "MWF_JWT_SECRET",
-                    message: format!("must be at least {MIN_SECRET_BYTES} bytes, got {}", s.len()),
-                })
-            }
-            other => other.map(String::into_bytes),
-        };
-        let public_key_files: Vec<PathBuf> = var("MWF_JWT_PUBLIC_KEYS")?
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from)
-                    .collect()
-            })
-            .unwrap_or_default();
-        for file in &public_key_files {
-            if !file.is_file() {
-                return Err(ConfigError {
-                    variable: "MWF_JWT_PUBLIC_KEYS",
-                    message: format!("{} is not a readable file", file.display()),
-                });
-            }
-        }
-        if environment == Environment::Production && secret.is_none() && public_key_files.is_empty()
-        {
-            return Err(ConfigError {
-                variable: "MWF_JWT_SECRET",
-                message: "MWF_ENV=production needs MWF_JWT_SECRET or MWF_JWT_PUBLIC_KEYS".into(),
-            });
-        }
-        let issuer = var("MWF_JWT_ISSUER")?.unwrap_or_else(|| "mwf".to_string());
-        let audience = var("MWF_JWT_AUDIENCE")?.unwrap_or_else(|| "mwf".to_string());
+        let environment = environment()?;
+        let database_url = database_url()?;
+        let bind = bind_address()?;
+        let jwt = jwt_settings(environment)?;
         Ok(Settings {
             database_url,
             bind,
             environment,
-            jwt: JwtSettings {
-                secret,
-                public_key_files,
-                issuer,
-                audience,
-                max_lifetime_seconds: parse_number(
-                    "MWF_JWT_MAX_LIFETIME_SECONDS",
-                    crate::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
-                    60..=crate::auth::MAX_TOKEN_LIFETIME_SECONDS,
-                )?,
-            },
+            jwt,
             pool_size: parse_number("MWF_DB_POOL_SIZE", 8, 1..=MAX_POOL_SIZE)?,
             workers: parse_number("MWF_WORKERS", 0, 0..=256)?,
             client_request_timeout: std::time::Duration::from_secs(parse_number(
@@ -191,4 +120,103 @@ impl Settings {
     pub fn is_postgres(&self) -> bool {
         crate::db::is_postgres_url(&self.database_url)
     }
+}
+
+/// `MWF_ENV`: development unless it says production.
+fn environment() -> Result<Environment, ConfigError> {
+    match var("MWF_ENV")?.as_deref().map(str::trim) {
+        None | Some("development") => Ok(Environment::Development),
+        Some("production") => Ok(Environment::Production),
+        Some(other) => Err(ConfigError {
+            variable: "MWF_ENV",
+            message: format!("must be \"development\" or \"production\", got {other:?}"),
+        }),
+    }
+}
+
+/// `DATABASE_URL`: a PostgreSQL URL or a SQLite file path (`mwf.db` by default).
+fn database_url() -> Result<String, ConfigError> {
+    let database_url = var("DATABASE_URL")?.unwrap_or_else(|| "mwf.db".to_string());
+    if database_url.starts_with("postgresql://") || database_url.starts_with("postgres://") {
+        // accepted as is; libpq reports connection problems at start.
+    } else if database_url.contains("://") {
+        return Err(ConfigError {
+            variable: "DATABASE_URL",
+            message: format!(
+                "must be postgres://... or a SQLite file path, got a {} URL",
+                database_url.split("://").next().unwrap_or_default()
+            ),
+        });
+    }
+    Ok(database_url)
+}
+
+/// `MWF_BIND`: an address and port (`127.0.0.1:8080` by default).
+fn bind_address() -> Result<String, ConfigError> {
+    let bind = var("MWF_BIND")?.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    if bind.parse::<std::net::SocketAddr>().is_err() {
+        return Err(ConfigError {
+            variable: "MWF_BIND",
+            message: format!("must be an address and port such as 127.0.0.1:8080, got {bind:?}"),
+        });
+    }
+    Ok(bind)
+}
+
+/// The token settings; production needs key material of some kind.
+fn jwt_settings(environment: Environment) -> Result<JwtSettings, ConfigError> {
+    let secret = jwt_secret()?;
+    let public_key_files = public_key_files()?;
+    if environment == Environment::Production && secret.is_none() && public_key_files.is_empty() {
+        return Err(ConfigError {
+            variable: "MWF_JWT_SECRET",
+            message: "MWF_ENV=production needs MWF_JWT_SECRET or MWF_JWT_PUBLIC_KEYS".into(),
+        });
+    }
+    let issuer = var("MWF_JWT_ISSUER")?.unwrap_or_else(|| "mwf".to_string());
+    let audience = var("MWF_JWT_AUDIENCE")?.unwrap_or_else(|| "mwf".to_string());
+    Ok(JwtSettings {
+        secret,
+        public_key_files,
+        issuer,
+        audience,
+        max_lifetime_seconds: parse_number(
+            "MWF_JWT_MAX_LIFETIME_SECONDS",
+            crate::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+            60..=crate::auth::MAX_TOKEN_LIFETIME_SECONDS,
+        )?,
+    })
+}
+
+/// `MWF_JWT_SECRET`: at least [`MIN_SECRET_BYTES`] bytes, if given.
+fn jwt_secret() -> Result<Option<Vec<u8>>, ConfigError> {
+    match var("MWF_JWT_SECRET")? {
+        Some(s) if s.len() < MIN_SECRET_BYTES => Err(ConfigError {
+            variable: "MWF_JWT_SECRET",
+            message: format!("must be at least {MIN_SECRET_BYTES} bytes, got {}", s.len()),
+        }),
+        other => Ok(other.map(String::into_bytes)),
+    }
+}
+
+/// `MWF_JWT_PUBLIC_KEYS`: comma-separated PEM files, each of which must exist.
+fn public_key_files() -> Result<Vec<PathBuf>, ConfigError> {
+    let files: Vec<PathBuf> = var("MWF_JWT_PUBLIC_KEYS")?
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    for file in &files {
+        if !file.is_file() {
+            return Err(ConfigError {
+                variable: "MWF_JWT_PUBLIC_KEYS",
+                message: format!("{} is not a readable file", file.display()),
+            });
+        }
+    }
+    Ok(files)
 }

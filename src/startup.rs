@@ -3,11 +3,14 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use actix_web::dev::{Server, Service};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Server, Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer, ResponseError};
+use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use utoipa_actix_web::AppExt;
 
@@ -104,58 +107,13 @@ fn serve(
     let api = http::openapi();
     let routes = web::Data::new(problem::RouteTable::from_openapi(&api));
     let mut server = HttpServer::new(move || {
-        let (app, _) = App::new()
-            .app_data(state.clone())
-            .app_data(verifier.clone())
-            .app_data(routes.clone())
-            .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
-            // Innermost: an oversized head is refused (431) and a body that runs
-            // out of time is answered 408 here.
-            .wrap_fn(move |mut req, srv| {
-                if let Some(refusal) = http::deadline::head_refusal(&req) {
-                    let res = req.into_response(refusal.error_response());
-                    return async move { Ok(res) }.boxed_local();
-                }
-                let deadline = http::deadline::limit_body_time(&mut req, client_timeout);
-                let call = srv.call(req);
-                async move {
-                    let res = call.await?;
-                    Ok(if deadline.expired() {
-                        http::deadline::timed_out(res, client_timeout)
-                    } else {
-                        res.map_into_boxed_body()
-                    })
-                }
-                .boxed_local()
-            })
-            // A path parameter breaking the rule for strings is refused before routing.
-            .wrap_fn(|req, srv| {
-                use futures_util::future::{ready, Either, TryFutureExt};
-                match http::text::path_refusal(&req) {
-                    Some(refusal) => Either::Left(ready(Ok(req.error_response(refusal)))),
-                    None => Either::Right(srv.call(req).map_ok(|res| res.map_into_boxed_body())),
-                }
-            })
-            .wrap(ErrorHandlers::new().default_handler(problem::to_problem))
-            .wrap_fn(|req, srv| {
-                let id = problem::assign_request_id(&req);
-                let call = srv.call(req);
-                async move {
-                    let mut res = call.await?;
-                    if let Ok(value) = HeaderValue::from_str(&id) {
-                        res.headers_mut()
-                            .insert(HeaderName::from_static("x-request-id"), value);
-                    }
-                    Ok(res)
-                }
-            })
-            .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
-            .into_utoipa_app()
-            .configure(http::routes)
-            .split_for_parts();
-        app.route("/docs", web::get().to(http::docs::redirect_to_docs))
-            .service(http::docs::swagger_ui(api.clone()))
-            .default_service(web::to(problem::no_route))
+        application(
+            state.clone(),
+            verifier.clone(),
+            routes.clone(),
+            api.clone(),
+            client_timeout,
+        )
     })
     .client_request_timeout(client_timeout)
     .listen(listener)
@@ -164,4 +122,89 @@ fn serve(
         server = server.workers(settings.workers);
     }
     Ok(server.run())
+}
+
+/// One worker's application: the shared state, the middleware from the
+/// innermost (deadlines) to the outermost (the access log), the API's routes,
+/// the docs and the problem answer for unknown routes.
+fn application(
+    state: web::Data<AppState>,
+    verifier: web::Data<Verifier>,
+    routes: web::Data<problem::RouteTable>,
+    api: utoipa::openapi::OpenApi,
+    client_timeout: Duration,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = App::new()
+        .app_data(state)
+        .app_data(verifier)
+        .app_data(routes)
+        .app_data(web::PayloadConfig::new(http::MAX_BODY_BYTES))
+        // Innermost: an oversized head is refused (431) and a body that runs
+        // out of time is answered 408 here.
+        .wrap_fn(move |req, srv| enforce_deadlines(req, srv, client_timeout))
+        // A path parameter breaking the rule for strings is refused before routing.
+        .wrap_fn(|req, srv| {
+            use futures_util::future::{ready, Either, TryFutureExt};
+            match http::text::path_refusal(&req) {
+                Some(refusal) => Either::Left(ready(Ok(req.error_response(refusal)))),
+                None => Either::Right(srv.call(req).map_ok(|res| res.map_into_boxed_body())),
+            }
+        })
+        .wrap(ErrorHandlers::new().default_handler(problem::to_problem))
+        .wrap_fn(|req, srv| {
+            let id = problem::assign_request_id(&req);
+            let call = srv.call(req);
+            async move {
+                let mut res = call.await?;
+                if let Ok(value) = HeaderValue::from_str(&id) {
+                    res.headers_mut()
+                        .insert(HeaderName::from_static("x-request-id"), value);
+                }
+                Ok(res)
+            }
+        })
+        .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
+        .into_utoipa_app()
+        .configure(http::routes)
+        .split_for_parts();
+    app.route("/docs", web::get().to(http::docs::redirect_to_docs))
+        .service(http::docs::swagger_ui(api))
+        .default_service(web::to(problem::no_route))
+}
+
+/// Refuses an oversized head (431) before the request goes on, and answers 408
+/// for a request whose body did not arrive within `client_timeout`.
+fn enforce_deadlines<S, B>(
+    mut req: ServiceRequest,
+    srv: &S,
+    client_timeout: Duration,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    if let Some(refusal) = http::deadline::head_refusal(&req) {
+        let res = req.into_response(refusal.error_response());
+        return async move { Ok(res) }.boxed_local();
+    }
+    let deadline = http::deadline::limit_body_time(&mut req, client_timeout);
+    let call = srv.call(req);
+    async move {
+        let res = call.await?;
+        Ok(if deadline.expired() {
+            http::deadline::timed_out(res, client_timeout)
+        } else {
+            res.map_into_boxed_body()
+        })
+    }
+    .boxed_local()
 }

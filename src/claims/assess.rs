@@ -212,7 +212,11 @@ fn same_claimant(a: &Claimant, b: &Claimant) -> bool {
     a.relationship == b.relationship && a.dependant_id == b.dependant_id
 }
 
-/// Assesses `claim` under the version in force on its incident date.
+/// A failed check: its reason code and what the officer reads.
+type Failure = (&'static str, String);
+
+/// Assesses `claim` under the version in force on its incident date: every
+/// check of RULES.md in its order, then the amount, the documents and the caps.
 pub fn assess(
     versions: &[(NaiveDate, (String, RuleDocument))],
     currency: Currency,
@@ -247,15 +251,7 @@ pub fn assess(
 
     let amount = benefit_amount(&benefit.amount, currency, claim);
     checks.add("amount", amount.as_ref().err().cloned());
-    let amount_known = amount.is_ok();
-    let amount_minor = amount.unwrap_or(0);
-
-    let documents_missing: Vec<String> = benefit
-        .documents
-        .iter()
-        .filter(|d| !claim.documents.contains(*d))
-        .cloned()
-        .collect();
+    let documents_missing = missing_documents(benefit, claim);
     checks.add(
         "documents",
         (!documents_missing.is_empty()).then(|| {
@@ -265,43 +261,16 @@ pub fn assess(
             )
         }),
     );
-
-    // What the caps leave: of the amount when it is known, else whether they
-    // leave anything at all (a claim whose caps leave nothing is ineligible even
-    // while its papers are missing).
-    let (capped, cap_failure) = if amount_known {
-        apply_caps(doc, benefit, currency, claim, others, amount_minor)
-    } else {
-        match apply_caps(doc, benefit, currency, claim, others, i64::MAX) {
-            (0, failure) => (0, failure),
-            _ => (0, None),
-        }
-    };
+    let (capped, cap_failure) = caps_leave(doc, benefit, currency, claim, others, &amount);
     checks.add("caps", cap_failure.clone());
-    let caps_leave_nothing = cap_failure.is_some() && capped == 0;
 
-    // Ineligible wins over pending: documents (and the papers that give the
-    // amount: the documented expense, the grade) are asked for only when they
-    // are all that is missing.
-    let blocking = caps_leave_nothing
-        || checks.0.iter().any(|c| {
-            !c.passed
-                && !matches!(c.check, "documents" | "caps")
-                && !c.reason.is_some_and(awaits_papers)
-        });
-    let waiting_for_papers = !documents_missing.is_empty()
-        || checks.0.iter().any(|c| c.reason.is_some_and(awaits_papers));
-    let (outcome, payable_minor) = if blocking {
-        (Outcome::Ineligible, 0)
-    } else if waiting_for_papers {
-        (Outcome::PendingDocuments, capped)
-    } else if capped == 0 {
-        (Outcome::Ineligible, 0)
-    } else if cap_failure.is_some() {
-        (Outcome::PartiallyEligible, capped)
-    } else {
-        (Outcome::Eligible, capped)
-    };
+    let amount_minor = amount.unwrap_or(0);
+    let (outcome, payable_minor) =
+        outcome_of(&checks, &documents_missing, capped, cap_failure.is_some());
+    debug_assert!(
+        (0..=amount_minor).contains(&payable_minor),
+        "the caps only ever reduce the amount"
+    );
     let reasons = checks.0.iter().filter_map(|c| c.reason).collect();
     Assessment {
         rule_version: Some(version.clone()),
@@ -315,6 +284,70 @@ pub fn assess(
     }
 }
 
+/// The benefit's required documents that the claim lacks, in the rules' order.
+fn missing_documents(benefit: &BenefitRules, claim: &ClaimFacts) -> Vec<String> {
+    benefit
+        .documents
+        .iter()
+        .filter(|d| !claim.documents.contains(*d))
+        .cloned()
+        .collect()
+}
+
+/// What the caps leave: of the amount when it is known, else whether they
+/// leave anything at all (a claim whose caps leave nothing is ineligible even
+/// while its papers are missing).
+fn caps_leave(
+    doc: &RuleDocument,
+    benefit: &BenefitRules,
+    currency: Currency,
+    claim: &ClaimFacts,
+    others: &[OtherClaim],
+    amount: &Result<i64, Failure>,
+) -> (i64, Option<Failure>) {
+    match amount {
+        Ok(amount_minor) => apply_caps(doc, benefit, currency, claim, others, *amount_minor),
+        Err(_) => match apply_caps(doc, benefit, currency, claim, others, i64::MAX) {
+            (0, failure) => (0, failure),
+            _ => (0, None),
+        },
+    }
+}
+
+/// The outcome and what is payable, from the checks made. Ineligible wins over
+/// pending: documents (and the papers that give the amount: the documented
+/// expense, the grade) are asked for only when they are all that is missing.
+fn outcome_of(
+    checks: &Checks,
+    documents_missing: &[String],
+    capped: i64,
+    caps_reduced: bool,
+) -> (Outcome, i64) {
+    let caps_leave_nothing = caps_reduced && capped == 0;
+    let blocking = caps_leave_nothing
+        || checks.0.iter().any(|c| {
+            !c.passed
+                && !matches!(c.check, "documents" | "caps")
+                && !c.reason.is_some_and(awaits_papers)
+        });
+    let waiting_for_papers = !documents_missing.is_empty()
+        || checks.0.iter().any(|c| c.reason.is_some_and(awaits_papers));
+    if blocking {
+        (Outcome::Ineligible, 0)
+    } else if waiting_for_papers {
+        (Outcome::PendingDocuments, capped)
+    } else if capped == 0 {
+        (Outcome::Ineligible, 0)
+    } else if caps_reduced {
+        (Outcome::PartiallyEligible, capped)
+    } else {
+        (Outcome::Eligible, capped)
+    }
+}
+
+/// The checks of RULES.md after the version and the benefit are found, in the
+/// table's order; a check that does not apply to this benefit or claimant is
+/// not reported.
 fn run_checks(
     checks: &mut Checks,
     doc: &RuleDocument,
@@ -323,39 +356,85 @@ fn run_checks(
     worker: &WorkerFacts,
     others: &[OtherClaim],
 ) {
-    let window_end = claim.incident_date + Days::new(benefit.filing_window_days as u64);
-    checks.add(
-        "filing_window",
-        (claim.filed_on > window_end).then(|| {
-            (
-                reason::FILING_WINDOW_EXPIRED,
-                format!(
-                    "filed on {}, the window closed on {window_end}",
-                    claim.filed_on
-                ),
-            )
-        }),
-    );
-
+    checks.add("filing_window", check_filing_window(benefit, claim));
     if benefit.requires_active_membership {
+        checks.add("active_membership", check_active_membership(claim, worker));
+    }
+    checks.add(
+        "waiting_period",
+        check_waiting_period(benefit, claim, worker),
+    );
+    checks.add(
+        "incident_phase",
+        check_incident_phase(benefit, claim, worker),
+    );
+    checks.add(
+        "claimant_eligible",
+        check_claimant_eligible(benefit, &claim.claimant, worker),
+    );
+    if claim.claimant.relationship != Relationship::Worker {
         checks.add(
-            "active_membership",
-            active_on(&worker.coverage, claim.incident_date)
-                .is_none()
-                .then(|| {
-                    (
-                        reason::MEMBERSHIP_INACTIVE,
-                        format!(
-                            "the worker was not an active member on {}",
-                            claim.incident_date
-                        ),
-                    )
-                }),
+            "claimant_priority",
+            check_claimant_priority(doc, benefit, &claim.claimant, worker),
         );
     }
+    checks.add(
+        "duplicate_event",
+        check_duplicate_event(benefit, claim, others),
+    );
 
+    let awarded: Vec<&OtherClaim> = others
+        .iter()
+        .filter(|o| o.benefit == benefit.code && o.status.is_award())
+        .collect();
+    if let Some(max) = benefit.max_claims {
+        checks.add("max_claims", check_max_claims(benefit, max, &awarded));
+    }
+    if let Some(limit) = benefit.per_family_limit {
+        checks.add(
+            "per_family_limit",
+            check_family_limit(limit, &claim.claimant, &awarded),
+        );
+    }
+}
+
+/// Filed within `filing_window_days` of the incident.
+fn check_filing_window(benefit: &BenefitRules, claim: &ClaimFacts) -> Option<Failure> {
+    let window_end = claim.incident_date + Days::new(benefit.filing_window_days as u64);
+    (claim.filed_on > window_end).then(|| {
+        (
+            reason::FILING_WINDOW_EXPIRED,
+            format!(
+                "filed on {}, the window closed on {window_end}",
+                claim.filed_on
+            ),
+        )
+    })
+}
+
+/// The worker was active on the incident date.
+fn check_active_membership(claim: &ClaimFacts, worker: &WorkerFacts) -> Option<Failure> {
+    active_on(&worker.coverage, claim.incident_date)
+        .is_none()
+        .then(|| {
+            (
+                reason::MEMBERSHIP_INACTIVE,
+                format!(
+                    "the worker was not an active member on {}",
+                    claim.incident_date
+                ),
+            )
+        })
+}
+
+/// The incident came at least `waiting_days` after the first coverage began.
+fn check_waiting_period(
+    benefit: &BenefitRules,
+    claim: &ClaimFacts,
+    worker: &WorkerFacts,
+) -> Option<Failure> {
     let first_start = worker.coverage.iter().map(|p| p.start).min();
-    let waiting = match first_start {
+    match first_start {
         Some(start) => {
             let met_on = start + Days::new(benefit.waiting_days as u64);
             (claim.incident_date < met_on).then(|| {
@@ -373,10 +452,17 @@ fn run_checks(
             "the worker has no coverage, so no waiting period has run".to_string(),
         )),
         None => None,
-    };
-    checks.add("waiting_period", waiting);
+    }
+}
 
-    let phase = if !benefit.covered_phases.contains(&claim.incident_phase) {
+/// The incident's phase is covered, and an incident after return falls within
+/// `days_after_return`.
+fn check_incident_phase(
+    benefit: &BenefitRules,
+    claim: &ClaimFacts,
+    worker: &WorkerFacts,
+) -> Option<Failure> {
+    if !benefit.covered_phases.contains(&claim.incident_phase) {
         Some((
             reason::INCIDENT_PHASE_NOT_COVERED,
             format!(
@@ -385,39 +471,56 @@ fn run_checks(
             ),
         ))
     } else if claim.incident_phase == Phase::AfterReturn {
-        let contract = worker
-            .contracts
-            .iter()
-            .filter(|c| c.start_date <= claim.incident_date)
-            .max_by_key(|c| c.start_date);
-        let days = benefit.days_after_return.unwrap_or(0) as u64;
-        match contract.and_then(|c| c.returned_on) {
-            Some(returned)
-                if returned <= claim.incident_date
-                    && claim.incident_date <= returned + Days::new(days) =>
-            {
-                None
-            }
-            Some(returned) => Some((
-                reason::COVERAGE_TAIL_EXPIRED,
-                format!("returned on {returned}; coverage after return lasts {days} days"),
-            )),
-            None => Some((
-                reason::COVERAGE_TAIL_EXPIRED,
-                "no return is recorded on the worker's contract".to_string(),
-            )),
-        }
+        check_coverage_tail(benefit, claim, worker)
     } else {
         None
-    };
-    checks.add("incident_phase", phase);
+    }
+}
 
-    let claimant = &claim.claimant;
+/// An incident after return: the claim's contract (the latest to start on or
+/// before the incident) records a return on or before it, at most
+/// `days_after_return` days earlier.
+fn check_coverage_tail(
+    benefit: &BenefitRules,
+    claim: &ClaimFacts,
+    worker: &WorkerFacts,
+) -> Option<Failure> {
+    let contract = worker
+        .contracts
+        .iter()
+        .filter(|c| c.start_date <= claim.incident_date)
+        .max_by_key(|c| c.start_date);
+    let days = benefit.days_after_return.unwrap_or(0) as u64;
+    match contract.and_then(|c| c.returned_on) {
+        Some(returned)
+            if returned <= claim.incident_date
+                && claim.incident_date <= returned + Days::new(days) =>
+        {
+            None
+        }
+        Some(returned) => Some((
+            reason::COVERAGE_TAIL_EXPIRED,
+            format!("returned on {returned}; coverage after return lasts {days} days"),
+        )),
+        None => Some((
+            reason::COVERAGE_TAIL_EXPIRED,
+            "no return is recorded on the worker's contract".to_string(),
+        )),
+    }
+}
+
+/// The claimant's relationship may claim the benefit, and a dependant is
+/// registered on the worker with that relationship.
+fn check_claimant_eligible(
+    benefit: &BenefitRules,
+    claimant: &Claimant,
+    worker: &WorkerFacts,
+) -> Option<Failure> {
     let dependant = claimant
         .dependant_id
         .as_ref()
         .and_then(|id| worker.dependants.iter().find(|d| &d.id == id));
-    let eligible = if !benefit.claimants.contains(&claimant.relationship) {
+    let ineligible = if !benefit.claimants.contains(&claimant.relationship) {
         Some(format!(
             "{} may not claim {}",
             claimant.relationship.as_str(),
@@ -434,103 +537,111 @@ fn run_checks(
             )),
         }
     };
-    checks.add(
-        "claimant_eligible",
-        eligible.map(|d| (reason::CLAIMANT_NOT_ELIGIBLE, d)),
+    ineligible.map(|d| (reason::CLAIMANT_NOT_ELIGIBLE, d))
+}
+
+/// No living dependant whose relationship the benefit allows ranks before a
+/// dependant claimant in `claimant_order`.
+fn check_claimant_priority(
+    doc: &RuleDocument,
+    benefit: &BenefitRules,
+    claimant: &Claimant,
+    worker: &WorkerFacts,
+) -> Option<Failure> {
+    debug_assert_ne!(
+        claimant.relationship,
+        Relationship::Worker,
+        "priority applies only to claims by a dependant"
     );
-
-    if claimant.relationship != Relationship::Worker {
-        let rank = |r: Relationship| {
-            doc.claimant_order
-                .iter()
-                .position(|o| *o == r)
-                .unwrap_or(usize::MAX)
-        };
-        let own = rank(claimant.relationship);
-        let higher = worker
-            .dependants
+    let rank = |r: Relationship| {
+        doc.claimant_order
             .iter()
-            .filter(|d| {
-                !d.deceased
-                    && benefit.claimants.contains(&d.relationship)
-                    && rank(d.relationship) < own
-            })
-            .min_by_key(|d| rank(d.relationship));
-        checks.add(
-            "claimant_priority",
-            higher.map(|d| {
-                (
-                    reason::HIGHER_PRIORITY_CLAIMANT,
-                    format!(
-                        "a living {} ranks before a {}",
-                        d.relationship.as_str(),
-                        claimant.relationship.as_str()
-                    ),
-                )
-            }),
-        );
-    }
+            .position(|o| *o == r)
+            .unwrap_or(usize::MAX)
+    };
+    let own = rank(claimant.relationship);
+    let higher = worker
+        .dependants
+        .iter()
+        .filter(|d| {
+            !d.deceased && benefit.claimants.contains(&d.relationship) && rank(d.relationship) < own
+        })
+        .min_by_key(|d| rank(d.relationship));
+    higher.map(|d| {
+        (
+            reason::HIGHER_PRIORITY_CLAIMANT,
+            format!(
+                "a living {} ranks before a {}",
+                d.relationship.as_str(),
+                claimant.relationship.as_str()
+            ),
+        )
+    })
+}
 
+/// No other claim of the same benefit, incident date and claimant is open or
+/// approved.
+fn check_duplicate_event(
+    benefit: &BenefitRules,
+    claim: &ClaimFacts,
+    others: &[OtherClaim],
+) -> Option<Failure> {
     let duplicate = others.iter().any(|o| {
         o.benefit == benefit.code
             && o.incident_date == claim.incident_date
-            && same_claimant(&o.claimant, claimant)
+            && same_claimant(&o.claimant, &claim.claimant)
             && !o.status.is_closed_without_award()
     });
-    checks.add(
-        "duplicate_event",
-        duplicate.then(|| {
-            (
-                reason::DUPLICATE_EVENT,
-                format!(
-                    "another {} claim for {} is open or decided",
-                    benefit.code, claim.incident_date
-                ),
-            )
-        }),
-    );
+    duplicate.then(|| {
+        (
+            reason::DUPLICATE_EVENT,
+            format!(
+                "another {} claim for {} is open or decided",
+                benefit.code, claim.incident_date
+            ),
+        )
+    })
+}
 
-    let decided: Vec<&OtherClaim> = others
+/// Fewer than `max` claims of the benefit awarded (`awarded`: the worker's
+/// awards of this benefit).
+fn check_max_claims(benefit: &BenefitRules, max: u32, awarded: &[&OtherClaim]) -> Option<Failure> {
+    debug_assert!(awarded
         .iter()
-        .filter(|o| o.benefit == benefit.code && o.status.is_award())
+        .all(|o| o.benefit == benefit.code && o.status.is_award()));
+    (awarded.len() as u32 >= max).then(|| {
+        (
+            reason::MAX_CLAIMS_REACHED,
+            format!(
+                "{} of {max} allowed {} claims already awarded",
+                awarded.len(),
+                benefit.code
+            ),
+        )
+    })
+}
+
+/// Fewer than `limit` distinct dependants have been awarded the benefit, unless
+/// the claimant is already one of them.
+fn check_family_limit(limit: u32, claimant: &Claimant, awarded: &[&OtherClaim]) -> Option<Failure> {
+    debug_assert!(awarded.iter().all(|o| o.status.is_award()));
+    let family: BTreeSet<&str> = awarded
+        .iter()
+        .filter_map(|o| o.claimant.dependant_id.as_deref())
         .collect();
-    if let Some(max) = benefit.max_claims {
-        checks.add(
-            "max_claims",
-            (decided.len() as u32 >= max).then(|| {
-                (
-                    reason::MAX_CLAIMS_REACHED,
-                    format!(
-                        "{} of {max} allowed {} claims already awarded",
-                        decided.len(),
-                        benefit.code
-                    ),
-                )
-            }),
-        );
-    }
-    if let Some(limit) = benefit.per_family_limit {
-        let family: BTreeSet<&str> = decided
-            .iter()
-            .filter_map(|o| o.claimant.dependant_id.as_deref())
-            .collect();
-        let already = claimant
-            .dependant_id
-            .as_deref()
-            .is_some_and(|d| family.contains(d));
-        checks.add(
-            "per_family_limit",
-            (!already && family.len() as u32 >= limit).then(|| {
-                (
-                    reason::PER_FAMILY_LIMIT_REACHED,
-                    format!(
-                        "{} of {limit} family members have already benefited",
-                        family.len()
-                    ),
-                )
-            }),
-        );
-    }
+    let already = claimant
+        .dependant_id
+        .as_deref()
+        .is_some_and(|d| family.contains(d));
+    (!already && family.len() as u32 >= limit).then(|| {
+        (
+            reason::PER_FAMILY_LIMIT_REACHED,
+            format!(
+                "{} of {limit} family members have already benefited",
+                family.len()
+            ),
+        )
+    })
 }
 
 /// Reduces `amount_minor` to what the annual and lifetime caps leave.
@@ -557,6 +668,11 @@ fn apply_caps(
         .iter()
         .filter(|o| o.status.is_award() && group(&o.benefit) == own_group)
         .collect();
+    debug_assert!(amount_minor >= 0, "amounts are never negative");
+    debug_assert!(
+        counted.iter().all(|o| o.awarded_minor >= 0),
+        "awards are never negative"
+    );
     let mut payable = amount_minor;
     let mut failure = None;
     if let Some(cap) = &benefit.annual_cap {

@@ -102,42 +102,19 @@ fn sell(
     sold_minor: i64,
     rate: i64,
 ) -> AppResult<()> {
+    debug_assert!(
+        sold_minor > 0 && rate > 0,
+        "only a positive amount is sold, at a positive rate"
+    );
     let foreign_clearing = format!("{CLEARING}-{}", currency.code());
     for (code, account_currency) in [
         (CLEARING.to_string(), fund.currency),
         (foreign_clearing.clone(), currency),
     ] {
-        write_transaction(conn, |conn| -> AppResult<()> {
-            if ledger::find_account(conn, fund.id, &code)?.is_some() {
-                return Ok(());
-            }
-            let new = NewAccount {
-                code: code.clone(),
-                name: format!("Currency exchange clearing ({})", account_currency.code()),
-                account_type: AccountType::Asset,
-                currency: account_currency,
-                allow_negative: true,
-            };
-            ledger::create_account(conn, fund.id, &new)?;
-            seal(
-                conn,
-                &actors.admin,
-                "account.create",
-                &fund.code,
-                Done::created(format!("account {code}"), ()),
-            )
-        })?;
+        open_clearing_account(conn, fund, actors, &code, account_currency)?;
     }
     let bought_minor = sold_minor * rate;
-    let memo = format!(
-        "Sale of {} {} for {} {} at {rate} {} per {}, to pay benefits",
-        format_minor(sold_minor, currency),
-        currency.code(),
-        format_minor(bought_minor, fund.currency),
-        fund.currency.code(),
-        fund.currency.code(),
-        currency.code(),
-    );
+    let memo = exchange_memo(currency, sold_minor, fund.currency, bought_minor, rate);
     let posting = |account: &str, side, amount_minor, currency| NewPosting {
         account: account.to_string(),
         side,
@@ -176,4 +153,54 @@ fn sell(
             Done::created(format!("journal_entry {}", entry.id), ()),
         )
     })
+}
+
+/// Opens the clearing account `code` in `currency` unless the fund has it, as
+/// the admin's request would (with its audit record).
+fn open_clearing_account(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    actors: &Actors,
+    code: &str,
+    currency: Currency,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| -> AppResult<()> {
+        if ledger::find_account(conn, fund.id, code)?.is_some() {
+            return Ok(());
+        }
+        let new = NewAccount {
+            code: code.to_string(),
+            name: format!("Currency exchange clearing ({})", currency.code()),
+            account_type: AccountType::Asset,
+            currency,
+            allow_negative: true,
+        };
+        ledger::create_account(conn, fund.id, &new)?;
+        seal(
+            conn,
+            &actors.admin,
+            "account.create",
+            &fund.code,
+            Done::created(format!("account {code}"), ()),
+        )
+    })
+}
+
+/// The journal entry's memo: what was sold, for what, at which rate.
+fn exchange_memo(
+    sold: Currency,
+    sold_minor: i64,
+    bought: Currency,
+    bought_minor: i64,
+    rate: i64,
+) -> String {
+    format!(
+        "Sale of {} {} for {} {} at {rate} {} per {}, to pay benefits",
+        format_minor(sold_minor, sold),
+        sold.code(),
+        format_minor(bought_minor, bought),
+        bought.code(),
+        bought.code(),
+        sold.code(),
+    )
 }

@@ -163,49 +163,15 @@ pub fn plan_worker(
     index: usize,
 ) -> WorkerPlan {
     let today = calendar.today;
-    let sex = match rng.u32(0..1000) {
-        0..=4 => Sex::Other,
-        5..=9 => Sex::Unspecified,
-        _ if rng.u32(0..100) < origin.female_percent => Sex::Female,
-        _ => Sex::Male,
-    };
-    let female = match sex {
-        Sex::Female => true,
-        Sex::Male => false,
-        _ => rng.bool(),
-    };
-    let given_name = pick(
-        rng,
-        if female {
-            origin.female_names
-        } else {
-            origin.male_names
-        },
-    );
+    let sex = pick_sex(rng, origin);
+    let female = named_as_female(rng, sex);
+    let given_name = pick_given_name(rng, origin, female);
     let family_name = pick(rng, origin.family_names);
     let age_days = rng.i64(23 * 365..=55 * 365);
     let date_of_birth = add_days(today, -age_days);
-    let sector = weighted(
-        rng,
-        if female {
-            origin.female_sectors
-        } else {
-            origin.male_sectors
-        },
-    );
-    let email = (rng.u32(0..100) < 30).then(|| {
-        format!(
-            "{}.{}{}@example.org",
-            given_name.replace(' ', "").to_lowercase(),
-            family_name.replace(' ', "").to_lowercase(),
-            index
-        )
-    });
-    let phone = Some(format!(
-        "{}{:08}",
-        origin.phone_prefix,
-        rng.u32(10_000_000..100_000_000)
-    ));
+    let sector = pick_sector(rng, origin, female);
+    let email = maybe_email(rng, given_name, family_name, index);
+    let phone = Some(phone_number(rng, origin));
     let dependants = dependants(rng, origin, family_name, date_of_birth, female, today);
     let window_start = first_payment_day(versions, calendar);
     let lapses = rng.u32(0..100) < LAPSING_PERCENT;
@@ -220,6 +186,11 @@ pub fn plan_worker(
         lapses,
         today,
         index,
+    );
+    debug_assert!(!contracts.is_empty(), "every worker has a first contract");
+    debug_assert!(
+        payments.iter().all(|p| p.contract < contracts.len()),
+        "payments pay for the worker's own contracts"
     );
     WorkerPlan {
         worker: NewWorker {
@@ -238,6 +209,72 @@ pub fn plan_worker(
         contracts,
         payments,
     }
+}
+
+/// A few workers are of another or unspecified sex; the rest female in the
+/// origin's share.
+fn pick_sex(rng: &mut Rng, origin: &Origin) -> Sex {
+    match rng.u32(0..1000) {
+        0..=4 => Sex::Other,
+        5..=9 => Sex::Unspecified,
+        _ if rng.u32(0..100) < origin.female_percent => Sex::Female,
+        _ => Sex::Male,
+    }
+}
+
+/// Whether the worker's name (and sector) are drawn from the female lists: by
+/// sex, and at random for another or unspecified sex.
+fn named_as_female(rng: &mut Rng, sex: Sex) -> bool {
+    match sex {
+        Sex::Female => true,
+        Sex::Male => false,
+        _ => rng.bool(),
+    }
+}
+
+/// A given name from the origin's list of women's or men's names.
+fn pick_given_name(rng: &mut Rng, origin: &Origin, female: bool) -> &'static str {
+    pick(
+        rng,
+        if female {
+            origin.female_names
+        } else {
+            origin.male_names
+        },
+    )
+}
+
+/// An occupation sector, weighted as the origin's women or men work.
+fn pick_sector(rng: &mut Rng, origin: &Origin, female: bool) -> &'static str {
+    weighted(
+        rng,
+        if female {
+            origin.female_sectors
+        } else {
+            origin.male_sectors
+        },
+    )
+}
+
+/// An e-mail address for three workers in ten, unique by the worker's `index`.
+fn maybe_email(rng: &mut Rng, given_name: &str, family_name: &str, index: usize) -> Option<String> {
+    (rng.u32(0..100) < 30).then(|| {
+        format!(
+            "{}.{}{}@example.org",
+            given_name.replace(' ', "").to_lowercase(),
+            family_name.replace(' ', "").to_lowercase(),
+            index
+        )
+    })
+}
+
+/// A mobile number under the origin's prefix.
+fn phone_number(rng: &mut Rng, origin: &Origin) -> String {
+    format!(
+        "{}{:08}",
+        origin.phone_prefix,
+        rng.u32(10_000_000..100_000_000)
+    )
 }
 
 fn dependant(

@@ -167,52 +167,9 @@ impl ClaimRequest {
         let mut errors = Vec::new();
         let today = crate::time::today();
         let filed_on = self.filed_on.unwrap_or(today);
-        if filed_on > today {
-            errors.push(FieldError::new(
-                "/filed_on",
-                "in_future",
-                "must not be in the future",
-            ));
-        }
-        if self.incident_date > filed_on {
-            errors.push(FieldError::new(
-                "/incident_date",
-                "after_filing",
-                "must not be after filed_on",
-            ));
-        }
-        let code_ok = !self.benefit.is_empty()
-            && self.benefit.len() <= 64
-            && self
-                .benefit
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-        if !code_ok {
-            errors.push(FieldError::new(
-                "/benefit",
-                "invalid_format",
-                "a benefit code: upper-case letters, digits or '_'",
-            ));
-        }
-        match (&self.claimant.relationship, &self.claimant.dependant_id) {
-            (Relationship::Worker, Some(_)) => errors.push(FieldError::new(
-                "/claimant/dependant_id",
-                "not_applicable",
-                "the worker claims for themselves",
-            )),
-            (Relationship::Worker, None) => {}
-            (_, None) => errors.push(FieldError::new(
-                "/claimant/dependant_id",
-                "required",
-                "name the dependant who claims",
-            )),
-            (_, Some(id)) if !dependants.contains(id) => errors.push(FieldError::new(
-                "/claimant/dependant_id",
-                "unknown_dependant",
-                "is not a dependant registered on the worker",
-            )),
-            _ => {}
-        }
+        check_claim_dates(self.incident_date, filed_on, today, &mut errors);
+        check_benefit_code(&self.benefit, &mut errors);
+        check_claimant(&self.claimant, dependants, &mut errors);
         let claimed_amount_minor = claimed(&self.claimed_amount, fund.currency, &mut errors);
         check_grade(&self.grade, &mut errors);
         let documents = documents(&self.documents, "/documents", &mut errors);
@@ -243,6 +200,70 @@ impl ClaimRequest {
             documents,
             description: self.description,
         })
+    }
+}
+
+/// A claim is filed no later than today, and its incident no later than its filing.
+fn check_claim_dates(
+    incident_date: NaiveDate,
+    filed_on: NaiveDate,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) {
+    if filed_on > today {
+        errors.push(FieldError::new(
+            "/filed_on",
+            "in_future",
+            "must not be in the future",
+        ));
+    }
+    if incident_date > filed_on {
+        errors.push(FieldError::new(
+            "/incident_date",
+            "after_filing",
+            "must not be after filed_on",
+        ));
+    }
+}
+
+/// The benefit's code has the form of a code (whether the rules have it is
+/// the assessment's `BENEFIT_NOT_COVERED`).
+fn check_benefit_code(benefit: &str, errors: &mut Vec<FieldError>) {
+    let code_ok = !benefit.is_empty()
+        && benefit.len() <= 64
+        && benefit
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !code_ok {
+        errors.push(FieldError::new(
+            "/benefit",
+            "invalid_format",
+            "a benefit code: upper-case letters, digits or '_'",
+        ));
+    }
+}
+
+/// The worker claims without a dependant; anyone else names a dependant
+/// registered on the worker (one of `dependants`).
+fn check_claimant(claimant: &ClaimantRequest, dependants: &[String], errors: &mut Vec<FieldError>) {
+    match (&claimant.relationship, &claimant.dependant_id) {
+        (Relationship::Worker, Some(_)) => errors.push(FieldError::new(
+            "/claimant/dependant_id",
+            "not_applicable",
+            "the worker claims for themselves",
+        )),
+        (Relationship::Worker, None) => {}
+        (_, None) => errors.push(FieldError::new(
+            "/claimant/dependant_id",
+            "required",
+            "name the dependant who claims",
+        )),
+        (_, Some(id)) if !dependants.contains(id) => errors.push(FieldError::new(
+            "/claimant/dependant_id",
+            "unknown_dependant",
+            "is not a dependant registered on the worker",
+        )),
+        _ => {}
     }
 }
 
@@ -414,26 +435,8 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
     let cur = c.currency;
     ClaimResponse {
         assessment: assessment_response(&c),
-        riders: riders
-            .iter()
-            .map(|r| RiderResponse {
-                id: r.id.clone(),
-                benefit: r.benefit.clone(),
-                status: r.status,
-                assessment: assessment_response(r),
-            })
-            .collect(),
-        decision: match (&c.decision_outcome, &c.decided_by, c.decided_at) {
-            (Some(outcome), Some(by), Some(at)) => Some(DecisionResponse {
-                outcome: outcome.clone(),
-                amount: format_minor(c.decided_amount_minor.unwrap_or(0), cur),
-                reasons: c.decision_reasons.clone(),
-                note: c.decision_note.clone(),
-                decided_by: crate::auth::displayed_subject(by).to_string(),
-                decided_at: crate::time::rfc3339(at),
-            }),
-            _ => None,
-        },
+        riders: riders.iter().map(rider_response).collect(),
+        decision: decision_response(&c),
         approvals: c
             .approvals
             .iter()
@@ -443,14 +446,7 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
                 approved_at: crate::time::rfc3339(*at),
             })
             .collect(),
-        payment: match (c.paid_on, &c.payment_entry_id) {
-            (Some(paid_on), Some(entry)) => Some(PaymentResponse {
-                paid_on,
-                payee_reference: c.payee_reference.clone(),
-                journal_entry_id: entry.clone(),
-            }),
-            _ => None,
-        },
+        payment: payment_response(&c),
         documents: c
             .documents
             .iter()
@@ -486,6 +482,42 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
         status: c.status,
         appealed: c.appealed,
         created_by: c.created_by,
+    }
+}
+
+fn rider_response(r: &Claim) -> RiderResponse {
+    RiderResponse {
+        id: r.id.clone(),
+        benefit: r.benefit.clone(),
+        status: r.status,
+        assessment: assessment_response(r),
+    }
+}
+
+/// The decision, once an officer has made one.
+fn decision_response(c: &Claim) -> Option<DecisionResponse> {
+    match (&c.decision_outcome, &c.decided_by, c.decided_at) {
+        (Some(outcome), Some(by), Some(at)) => Some(DecisionResponse {
+            outcome: outcome.clone(),
+            amount: format_minor(c.decided_amount_minor.unwrap_or(0), c.currency),
+            reasons: c.decision_reasons.clone(),
+            note: c.decision_note.clone(),
+            decided_by: crate::auth::displayed_subject(by).to_string(),
+            decided_at: crate::time::rfc3339(at),
+        }),
+        _ => None,
+    }
+}
+
+/// The payment, once the claim is paid.
+fn payment_response(c: &Claim) -> Option<PaymentResponse> {
+    match (c.paid_on, &c.payment_entry_id) {
+        (Some(paid_on), Some(entry)) => Some(PaymentResponse {
+            paid_on,
+            payee_reference: c.payee_reference.clone(),
+            journal_entry_id: entry.clone(),
+        }),
+        _ => None,
     }
 }
 

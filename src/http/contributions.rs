@@ -133,24 +133,10 @@ impl ContributionRequest {
         let currency = Currency::parse(&self.currency)
             .map_err(|e| errors.push(FieldError::money(format!("{at}/currency"), &e)))
             .ok();
-        let mut amount_minor = 0;
-        let mut payers = Vec::new();
-        if let Some(c) = currency {
-            match to_minor(self.amount.0, c) {
-                Ok(m) => amount_minor = m,
-                Err(e) => errors.push(FieldError::money(format!("{at}/amount"), &e)),
-            }
-            for (i, p) in self.payers.iter().enumerate() {
-                match to_minor(p.amount.0, c) {
-                    Ok(m) => payers.push(NewPayer {
-                        payer_type: p.payer_type,
-                        amount_minor: m,
-                        reference: p.reference.clone(),
-                    }),
-                    Err(e) => errors.push(FieldError::money(format!("{at}/payers/{i}/amount"), &e)),
-                }
-            }
-        }
+        let (amount_minor, payers) = match currency {
+            Some(c) => self.amounts_in(c, at, &mut errors),
+            None => (0, Vec::new()),
+        };
         if self.payers.is_empty() || self.payers.len() > MAX_PAYERS {
             errors.push(FieldError::new(
                 format!("{at}/payers"),
@@ -158,39 +144,11 @@ impl ContributionRequest {
                 format!("name 1 to {MAX_PAYERS} payers"),
             ));
         }
-        if let Some(r) = &self.external_ref {
-            if r.is_empty() || r.len() > 128 || !r.bytes().all(|b| b.is_ascii_graphic()) {
-                errors.push(
-                    FieldError::new(
-                        format!("{at}/external_ref"),
-                        "invalid_format",
-                        "must be 1 to 128 visible ASCII characters",
-                    )
-                    .with_limit(128),
-                );
-            }
-        }
-        let received = self.received.as_ref().and_then(|r| {
-            let c = Currency::parse(&r.currency)
-                .map_err(|e| errors.push(FieldError::money(format!("{at}/received/currency"), &e)))
-                .ok()?;
-            let amount = to_minor(r.amount.0, c)
-                .map_err(|e| errors.push(FieldError::money(format!("{at}/received/amount"), &e)))
-                .ok()?;
-            if r.exchange_rate.0 <= Decimal::ZERO {
-                errors.push(FieldError::new(
-                    format!("{at}/received/exchange_rate"),
-                    "not_positive",
-                    "must be positive",
-                ));
-                return None;
-            }
-            Some(Received {
-                amount_minor: amount,
-                currency: c,
-                exchange_rate: r.exchange_rate.0,
-            })
-        });
+        check_external_ref(at, &self.external_ref, &mut errors);
+        let received = self
+            .received
+            .as_ref()
+            .and_then(|r| r.validate(at, &mut errors));
         if let (Some(r), Some(c)) = (&received, currency) {
             let paid: i64 = payers.iter().map(|p| p.amount_minor).sum();
             if let Err(problem) = received_matches(r, paid, c, at) {
@@ -210,6 +168,75 @@ impl ContributionRequest {
             }),
             _ => Err(AppError::validation(errors)),
         }
+    }
+
+    /// The amount and each payer's part in minor units of `currency`; a part
+    /// that is not a valid amount is reported and left out.
+    fn amounts_in(
+        &self,
+        currency: Currency,
+        at: &str,
+        errors: &mut Vec<FieldError>,
+    ) -> (i64, Vec<NewPayer>) {
+        let mut amount_minor = 0;
+        match to_minor(self.amount.0, currency) {
+            Ok(m) => amount_minor = m,
+            Err(e) => errors.push(FieldError::money(format!("{at}/amount"), &e)),
+        }
+        let mut payers = Vec::new();
+        for (i, p) in self.payers.iter().enumerate() {
+            match to_minor(p.amount.0, currency) {
+                Ok(m) => payers.push(NewPayer {
+                    payer_type: p.payer_type,
+                    amount_minor: m,
+                    reference: p.reference.clone(),
+                }),
+                Err(e) => errors.push(FieldError::money(format!("{at}/payers/{i}/amount"), &e)),
+            }
+        }
+        (amount_minor, payers)
+    }
+}
+
+/// The partner's own id, if given: 1 to 128 visible ASCII characters.
+fn check_external_ref(at: &str, external_ref: &Option<String>, errors: &mut Vec<FieldError>) {
+    if let Some(r) = external_ref {
+        if r.is_empty() || r.len() > 128 || !r.bytes().all(|b| b.is_ascii_graphic()) {
+            errors.push(
+                FieldError::new(
+                    format!("{at}/external_ref"),
+                    "invalid_format",
+                    "must be 1 to 128 visible ASCII characters",
+                )
+                .with_limit(128),
+            );
+        }
+    }
+}
+
+impl ReceivedRequest {
+    /// The amount as received, if its currency, amount and rate are valid; the
+    /// first bad one is reported.
+    fn validate(&self, at: &str, errors: &mut Vec<FieldError>) -> Option<Received> {
+        let c = Currency::parse(&self.currency)
+            .map_err(|e| errors.push(FieldError::money(format!("{at}/received/currency"), &e)))
+            .ok()?;
+        let amount = to_minor(self.amount.0, c)
+            .map_err(|e| errors.push(FieldError::money(format!("{at}/received/amount"), &e)))
+            .ok()?;
+        if self.exchange_rate.0 <= Decimal::ZERO {
+            errors.push(FieldError::new(
+                format!("{at}/received/exchange_rate"),
+                "not_positive",
+                "must be positive",
+            ));
+            return None;
+        }
+        Some(Received {
+            amount_minor: amount,
+            currency: c,
+            exchange_rate: self.exchange_rate.0,
+        })
     }
 }
 

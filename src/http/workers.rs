@@ -227,59 +227,15 @@ impl EnrollWorker {
     /// Validates the request; `at` prefixes field paths (`/items/3` in a batch).
     pub fn validate(&self, at: &str) -> AppResult<NewWorker> {
         let mut errors = Vec::new();
-        let document_type = self.document_type.trim().to_string();
-        if document_type.is_empty()
-            || document_type.len() > 32
-            || !document_type
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_')
-        {
-            errors.push(FieldError::new(
-                format!("{at}/document_type"),
-                "invalid_format",
-                "must be 1 to 32 lower-case letters or '_' (passport, national_id)",
-            ));
-        }
-        let document_number = workers::normalize_document_number(&self.document_number);
-        if document_number.is_empty()
-            || document_number.len() > 64
-            || !document_number
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
-        {
-            errors.push(FieldError::new(
-                format!("{at}/document_number"),
-                "invalid_format",
-                "must be 1 to 64 letters, digits, '-' or '/'",
-            ));
-        }
+        let document_type = document_type(at, &self.document_type, &mut errors);
+        let document_number = document_number(at, &self.document_number, &mut errors);
         past_date(
             format!("{at}/date_of_birth"),
             self.date_of_birth,
             &mut errors,
         );
-        if let Some(email) = &self.email {
-            if !email.contains('@') || email.chars().count() > MAX_TEXT {
-                errors.push(FieldError::new(
-                    format!("{at}/email"),
-                    "invalid_format",
-                    "must be an e-mail address",
-                ));
-            }
-        }
-        if let Some(phone) = &self.phone {
-            let ok = (4..=32).contains(&phone.len())
-                && phone
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
-            if !ok {
-                errors.push(FieldError::new(
-                    format!("{at}/phone"),
-                    "invalid_format",
-                    "must be 4 to 32 digits, spaces, '+', '-', '(' or ')'",
-                ));
-            }
-        }
+        check_email(at, &self.email, &mut errors);
+        check_phone(at, &self.phone, &mut errors);
         if self.dependants.len() > 50 || self.contracts.len() > 50 {
             errors.push(FieldError::new(
                 format!("{at}/dependants"),
@@ -318,6 +274,73 @@ impl EnrollWorker {
             Ok(worker)
         } else {
             Err(AppError::validation(errors))
+        }
+    }
+}
+
+/// The identity document's type, trimmed: 1 to 32 lower-case letters or '_'.
+fn document_type(at: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let document_type = raw.trim().to_string();
+    if document_type.is_empty()
+        || document_type.len() > 32
+        || !document_type
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        errors.push(FieldError::new(
+            format!("{at}/document_type"),
+            "invalid_format",
+            "must be 1 to 32 lower-case letters or '_' (passport, national_id)",
+        ));
+    }
+    document_type
+}
+
+/// The identity document's number as compared (upper-cased, without spaces):
+/// 1 to 64 letters, digits, '-' or '/'.
+fn document_number(at: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let document_number = workers::normalize_document_number(raw);
+    if document_number.is_empty()
+        || document_number.len() > 64
+        || !document_number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
+    {
+        errors.push(FieldError::new(
+            format!("{at}/document_number"),
+            "invalid_format",
+            "must be 1 to 64 letters, digits, '-' or '/'",
+        ));
+    }
+    document_number
+}
+
+/// An e-mail address, if given: something with an '@', of at most [`MAX_TEXT`] characters.
+fn check_email(at: &str, email: &Option<String>, errors: &mut Vec<FieldError>) {
+    if let Some(email) = email {
+        if !email.contains('@') || email.chars().count() > MAX_TEXT {
+            errors.push(FieldError::new(
+                format!("{at}/email"),
+                "invalid_format",
+                "must be an e-mail address",
+            ));
+        }
+    }
+}
+
+/// A phone number, if given: 4 to 32 digits, spaces, '+', '-', '(' or ')'.
+fn check_phone(at: &str, phone: &Option<String>, errors: &mut Vec<FieldError>) {
+    if let Some(phone) = phone {
+        let ok = (4..=32).contains(&phone.len())
+            && phone
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
+        if !ok {
+            errors.push(FieldError::new(
+                format!("{at}/phone"),
+                "invalid_format",
+                "must be 4 to 32 digits, spaces, '+', '-', '(' or ')'",
+            ));
         }
     }
 }
@@ -754,62 +777,7 @@ pub async fn update_contract(
                                 worker.id
                             ))
                         })?;
-                    let mut errors = Vec::new();
-                    for (field, date) in [
-                        ("departed_on", input.departed_on),
-                        ("terminated_on", input.terminated_on),
-                        ("returned_on", input.returned_on),
-                    ] {
-                        if let Some(d) = date {
-                            if d > crate::time::today() + Days::new(1) {
-                                errors.push(FieldError::new(
-                                    format!("/{field}"),
-                                    "in_future",
-                                    "records what has happened: must not be in the future",
-                                ));
-                            }
-                        }
-                    }
-                    if let Some(t) = input.terminated_on {
-                        if t < contract.start_date || t >= contract.end_date {
-                            errors.push(FieldError::new(
-                                "/terminated_on",
-                                "out_of_range",
-                                format!(
-                                    "an early end lies from {} to the day before {}",
-                                    contract.start_date, contract.end_date
-                                ),
-                            ));
-                        }
-                    }
-                    let departed = input.departed_on.or(contract.departed_on);
-                    if let (Some(returned), Some(departed)) = (input.returned_on, departed) {
-                        if returned < departed {
-                            errors.push(FieldError::new(
-                                "/returned_on",
-                                "before_departure",
-                                "must not be before departed_on",
-                            ));
-                        }
-                    }
-                    if input.departed_on.is_none()
-                        && input.terminated_on.is_none()
-                        && input.returned_on.is_none()
-                    {
-                        errors.push(FieldError::new(
-                            "/",
-                            "required",
-                            "give departed_on, terminated_on or returned_on",
-                        ));
-                    }
-                    if !errors.is_empty() {
-                        return Err(AppError::validation(errors));
-                    }
-                    let events = ContractEvents {
-                        departed_on: input.departed_on,
-                        terminated_on: input.terminated_on,
-                        returned_on: input.returned_on,
-                    };
+                    let events = contract_events(&input, &contract)?;
                     let updated = workers::record_contract_events(conn, &contract, &events)?;
                     Ok(Done::ok(
                         format!("worker {} contract {}", worker.id, updated.id),
@@ -819,6 +787,68 @@ pub async fn update_contract(
             },
         )
         .await
+}
+
+/// The events of the request, if they fit the contract: none in the future, an
+/// early end within the contract, a return not before the departure, and at
+/// least one event given. Every bad field is reported at once.
+fn contract_events(
+    input: &ContractEventsRequest,
+    contract: &Contract,
+) -> AppResult<ContractEvents> {
+    let mut errors = Vec::new();
+    for (field, date) in [
+        ("departed_on", input.departed_on),
+        ("terminated_on", input.terminated_on),
+        ("returned_on", input.returned_on),
+    ] {
+        if let Some(d) = date {
+            if d > crate::time::today() + Days::new(1) {
+                errors.push(FieldError::new(
+                    format!("/{field}"),
+                    "in_future",
+                    "records what has happened: must not be in the future",
+                ));
+            }
+        }
+    }
+    if let Some(t) = input.terminated_on {
+        if t < contract.start_date || t >= contract.end_date {
+            errors.push(FieldError::new(
+                "/terminated_on",
+                "out_of_range",
+                format!(
+                    "an early end lies from {} to the day before {}",
+                    contract.start_date, contract.end_date
+                ),
+            ));
+        }
+    }
+    let departed = input.departed_on.or(contract.departed_on);
+    if let (Some(returned), Some(departed)) = (input.returned_on, departed) {
+        if returned < departed {
+            errors.push(FieldError::new(
+                "/returned_on",
+                "before_departure",
+                "must not be before departed_on",
+            ));
+        }
+    }
+    if input.departed_on.is_none() && input.terminated_on.is_none() && input.returned_on.is_none() {
+        errors.push(FieldError::new(
+            "/",
+            "required",
+            "give departed_on, terminated_on or returned_on",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    Ok(ContractEvents {
+        departed_on: input.departed_on,
+        terminated_on: input.terminated_on,
+        returned_on: input.returned_on,
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -100,33 +100,8 @@ pub fn claim_statistics(
     to: NaiveDate,
     by: Vec<Dimension>,
 ) -> AppResult<ClaimStatistics> {
-    let rows: Vec<Row> = claims::table
-        .inner_join(workers::table)
-        .filter(claims::fund_id.eq(fund_id))
-        .filter(claims::filed_on.ge(from))
-        .filter(claims::filed_on.le(to))
-        .group_by((
-            claims::benefit,
-            claims::status,
-            workers::sex,
-            claims::currency,
-        ))
-        .select((
-            claims::benefit,
-            claims::status,
-            workers::sex,
-            claims::currency,
-            count_star(),
-            sum_of("claims.claimed_amount_minor"),
-            sum_of("claims.payable_minor"),
-            sum_of(
-                "CASE WHEN claims.approval_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
-            ),
-            sum_of(
-                "CASE WHEN claims.payment_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
-            ),
-        ))
-        .load(conn)?;
+    debug_assert!(from <= to, "the caller checked the period");
+    let rows = sums_filed(conn, fund_id, from, to)?;
     let mut groups: BTreeMap<Vec<String>, ClaimGroup> = BTreeMap::new();
     let mut count = 0;
     let mut amounts: BTreeMap<Currency, ClaimAmounts> = BTreeMap::new();
@@ -157,6 +132,11 @@ pub fn claim_statistics(
             target.paid_minor += wide(paid);
         }
     }
+    debug_assert_eq!(
+        groups.values().map(|g| g.count).sum::<u64>(),
+        count,
+        "the groups' counts add up to the total"
+    );
     Ok(ClaimStatistics {
         from,
         to,
@@ -165,4 +145,41 @@ pub fn claim_statistics(
         amounts,
         groups: groups.into_values().collect(),
     })
+}
+
+/// Claims filed from `from` to `to` inclusive, counted and summed by benefit,
+/// status, the worker's sex and currency.
+fn sums_filed(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<Row>> {
+    Ok(claims::table
+        .inner_join(workers::table)
+        .filter(claims::fund_id.eq(fund_id))
+        .filter(claims::filed_on.ge(from))
+        .filter(claims::filed_on.le(to))
+        .group_by((
+            claims::benefit,
+            claims::status,
+            workers::sex,
+            claims::currency,
+        ))
+        .select((
+            claims::benefit,
+            claims::status,
+            workers::sex,
+            claims::currency,
+            count_star(),
+            sum_of("claims.claimed_amount_minor"),
+            sum_of("claims.payable_minor"),
+            sum_of(
+                "CASE WHEN claims.approval_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
+            ),
+            sum_of(
+                "CASE WHEN claims.payment_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
+            ),
+        ))
+        .load(conn)?)
 }

@@ -5,7 +5,7 @@
 use chrono::{Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::document::{Basis, RuleDocument, Validity};
+use super::document::{Basis, ContributionRules, RuleDocument, Validity};
 use crate::money::{from_minor, round_to_minor, to_minor, Currency};
 
 /// The version in force on `date`: the one with the latest `effective_from` on
@@ -152,75 +152,23 @@ pub fn quote(
         }
     }
     let amount_minor = match rules.basis {
-        Basis::Flat => {
-            let months = contract.map(|c| contract_months(c.start_date, c.end_date));
-            let tier = rules
-                .tiers
-                .iter()
-                .find(|t| match (t.max_contract_months, months) {
-                    (None, _) => true,
-                    (Some(max), Some(m)) => m <= max,
-                    (Some(_), None) => false,
-                })
-                .expect("validated documents end with an open tier");
-            to_minor(tier.amount.0, currency).expect("validated tier amounts fit the currency")
-        }
+        Basis::Flat => flat_amount(rules, currency, contract),
         Basis::PercentOfWage => {
-            let contract = contract.expect("checked above");
-            let wage = contract
-                .monthly_wage_minor
-                .ok_or(QuoteError::WageRequired)?;
-            let wage_currency = contract.wage_currency.ok_or(QuoteError::WageRequired)?;
-            if wage_currency != currency {
-                return Err(QuoteError::WageCurrencyMismatch {
-                    wage: wage_currency,
-                    contribution: currency,
-                });
-            }
-            let months = Decimal::from(
-                doc.membership
-                    .months
-                    .expect("validated: percent_of_wage has months"),
-            );
-            let rate = rules.rate.expect("validated: percent_of_wage has a rate").0;
-            let mut amount = rate * from_minor(wage, currency) * months;
-            if let Some(min) = &rules.minimum {
-                amount = amount.max(min.0);
-            }
-            if let Some(max) = &rules.maximum {
-                amount = amount.min(max.0);
-            }
-            round_to_minor(amount, currency).map_err(|_| QuoteError::AmountTooLarge)?
+            percent_of_wage_amount(doc, currency, contract.expect("checked above"))?
         }
     };
-    let mut taxes = Vec::new();
-    for tax in &rules.taxes {
-        let amount = round_to_minor(from_minor(amount_minor, currency) * tax.rate.0, currency)
-            .map_err(|_| QuoteError::AmountTooLarge)?;
-        taxes.push(TaxCharge {
-            code: tax.code.clone(),
-            rate: tax.rate.0,
-            amount_minor: amount,
-        });
-    }
+    let taxes = tax_charges(rules, amount_minor, currency)?;
     let total_minor = amount_minor + taxes.iter().map(|t| t.amount_minor).sum::<i64>();
     let benefit_reserve_minor = round_to_minor(
         from_minor(amount_minor, currency) * rules.allocation.benefit_reserve.0,
         currency,
     )
     .map_err(|_| QuoteError::AmountTooLarge)?;
-    let coverage_end = match doc.membership.validity {
-        Validity::FixedMonths => {
-            fixed_coverage_end(paid_on, doc.membership.months.expect("validated"))
-        }
-        Validity::ContractEnd => {
-            let last = contract.expect("checked above").last_day();
-            if last < paid_on {
-                return Err(QuoteError::ContractEndedBeforePayment(last));
-            }
-            last
-        }
-    };
+    debug_assert!(
+        (0..=amount_minor).contains(&benefit_reserve_minor),
+        "the benefit reserve is a share of the amount, at most all of it"
+    );
+    let coverage_end = coverage_end(doc, paid_on, contract)?;
     Ok(Quote {
         currency,
         amount_minor,
@@ -233,6 +181,103 @@ pub fn quote(
         grace_days: doc.membership.grace_days,
         validity: doc.membership.validity,
     })
+}
+
+/// A flat contribution: the amount of the first tier that takes the contract's
+/// length (the open last tier when no contract is named).
+fn flat_amount(
+    rules: &ContributionRules,
+    currency: Currency,
+    contract: Option<&ContractTerms>,
+) -> i64 {
+    let months = contract.map(|c| contract_months(c.start_date, c.end_date));
+    let tier = rules
+        .tiers
+        .iter()
+        .find(|t| match (t.max_contract_months, months) {
+            (None, _) => true,
+            (Some(max), Some(m)) => m <= max,
+            (Some(_), None) => false,
+        })
+        .expect("validated documents end with an open tier");
+    to_minor(tier.amount.0, currency).expect("validated tier amounts fit the currency")
+}
+
+/// A share of the contract's declared wage: `rate` × wage × membership months,
+/// clamped to `[minimum, maximum]`, rounded half-even.
+fn percent_of_wage_amount(
+    doc: &RuleDocument,
+    currency: Currency,
+    contract: &ContractTerms,
+) -> Result<i64, QuoteError> {
+    let rules = &doc.contribution;
+    let wage = contract
+        .monthly_wage_minor
+        .ok_or(QuoteError::WageRequired)?;
+    let wage_currency = contract.wage_currency.ok_or(QuoteError::WageRequired)?;
+    if wage_currency != currency {
+        return Err(QuoteError::WageCurrencyMismatch {
+            wage: wage_currency,
+            contribution: currency,
+        });
+    }
+    let months = Decimal::from(
+        doc.membership
+            .months
+            .expect("validated: percent_of_wage has months"),
+    );
+    let rate = rules.rate.expect("validated: percent_of_wage has a rate").0;
+    let mut amount = rate * from_minor(wage, currency) * months;
+    if let Some(min) = &rules.minimum {
+        amount = amount.max(min.0);
+    }
+    if let Some(max) = &rules.maximum {
+        amount = amount.min(max.0);
+    }
+    round_to_minor(amount, currency).map_err(|_| QuoteError::AmountTooLarge)
+}
+
+/// Each tax of the rules charged on `amount_minor`, in the rules' order.
+fn tax_charges(
+    rules: &ContributionRules,
+    amount_minor: i64,
+    currency: Currency,
+) -> Result<Vec<TaxCharge>, QuoteError> {
+    let mut taxes = Vec::new();
+    for tax in &rules.taxes {
+        let amount = round_to_minor(from_minor(amount_minor, currency) * tax.rate.0, currency)
+            .map_err(|_| QuoteError::AmountTooLarge)?;
+        taxes.push(TaxCharge {
+            code: tax.code.clone(),
+            rate: tax.rate.0,
+            amount_minor: amount,
+        });
+    }
+    Ok(taxes)
+}
+
+/// The last day a contribution paid on `paid_on` covers: `months` later, or the
+/// contract's last day, which must not be before the payment.
+fn coverage_end(
+    doc: &RuleDocument,
+    paid_on: NaiveDate,
+    contract: Option<&ContractTerms>,
+) -> Result<NaiveDate, QuoteError> {
+    match doc.membership.validity {
+        Validity::FixedMonths => Ok(fixed_coverage_end(
+            paid_on,
+            doc.membership.months.expect("validated"),
+        )),
+        Validity::ContractEnd => {
+            let last = contract
+                .expect("quote refuses contract-end coverage without a contract")
+                .last_day();
+            if last < paid_on {
+                return Err(QuoteError::ContractEndedBeforePayment(last));
+            }
+            Ok(last)
+        }
+    }
 }
 
 /// A coverage period bought by one contribution.

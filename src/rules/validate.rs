@@ -5,7 +5,10 @@ use std::collections::{BTreeSet, HashSet};
 
 use rust_decimal::Decimal;
 
-use super::document::{AmountRule, Basis, BenefitRules, Phase, RuleDocument, Validity};
+use super::document::{
+    Allocation, AmountRule, ApprovalRules, Basis, BenefitRules, ContributionRules, MembershipRules,
+    Phase, RuleDocument, Tax, Tier, Validity,
+};
 use crate::error::FieldError;
 use crate::money::{to_minor, Currency, DecimalString};
 
@@ -67,13 +70,37 @@ impl Check {
 }
 
 /// Checks a parsed document against RULES.md. Benefit amounts are in the fund's
-/// currency; contribution amounts in `contribution.currency`.
+/// currency; contribution amounts in `contribution.currency`. Every section is
+/// checked, in the document's order, so all errors come back at once.
 pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency, Vec<FieldError>> {
     let mut c = Check { errors: Vec::new() };
-    let version_ok = !doc.version.is_empty()
-        && doc.version.len() <= 64
-        && doc
-            .version
+    check_version(&mut c, &doc.version);
+    let currency = check_contribution(&mut c, &doc.contribution);
+    check_membership(&mut c, &doc.membership, doc.contribution.basis);
+    c.unique("/claimant_order", &doc.claimant_order);
+    check_approval(&mut c, &doc.approval, fund_currency);
+    check_benefits(&mut c, &doc.benefits, fund_currency);
+
+    if c.errors.is_empty() {
+        Ok(currency.expect("a valid document has a valid contribution currency"))
+    } else {
+        Err(c.errors)
+    }
+}
+
+impl Check {
+    fn amount_or_zero(&mut self, field: &str, value: &DecimalString, currency: Currency) {
+        if value.0 != Decimal::ZERO {
+            self.amount(field.to_string(), value, currency);
+        }
+    }
+}
+
+/// The version label: 1 to 64 letters, digits, '.', '-' or '_'.
+fn check_version(c: &mut Check, version: &str) {
+    let version_ok = !version.is_empty()
+        && version.len() <= 64
+        && version
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if !version_ok {
@@ -83,8 +110,11 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
             "must be 1 to 64 letters, digits, '.', '-' or '_'",
         );
     }
+}
 
-    let contribution = &doc.contribution;
+/// The contribution section; returns its currency when that is valid. The
+/// amounts (basis and tiers) are checked only in a valid currency.
+fn check_contribution(c: &mut Check, contribution: &ContributionRules) -> Option<Currency> {
     let currency = match Currency::parse(&contribution.currency) {
         Ok(currency) => Some(currency),
         Err(e) => {
@@ -95,102 +125,130 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
     };
     if let Some(currency) = currency {
         match contribution.basis {
-            Basis::Flat => {
-                if contribution.tiers.is_empty() {
-                    c.fail(
-                        "/contribution/tiers".into(),
-                        "required",
-                        "a flat contribution needs at least one tier",
-                    );
-                }
-                for field in ["rate", "minimum", "maximum"] {
-                    let present = match field {
-                        "rate" => contribution.rate.is_some(),
-                        "minimum" => contribution.minimum.is_some(),
-                        _ => contribution.maximum.is_some(),
-                    };
-                    if present {
-                        c.fail(
-                            format!("/contribution/{field}"),
-                            "not_applicable",
-                            "must be null for a flat contribution",
-                        );
-                    }
-                }
-            }
-            Basis::PercentOfWage => {
-                if !contribution.tiers.is_empty() {
-                    c.fail(
-                        "/contribution/tiers".into(),
-                        "not_applicable",
-                        "must be empty for percent_of_wage",
-                    );
-                }
-                match &contribution.rate {
-                    Some(rate) => c.share("/contribution/rate".into(), rate, true),
-                    None => c.fail(
-                        "/contribution/rate".into(),
-                        "required",
-                        "percent_of_wage needs a rate",
-                    ),
-                }
-                if let Some(min) = &contribution.minimum {
-                    c.amount("/contribution/minimum".into(), min, currency);
-                }
-                if let Some(max) = &contribution.maximum {
-                    c.amount("/contribution/maximum".into(), max, currency);
-                }
-                if let (Some(min), Some(max)) = (&contribution.minimum, &contribution.maximum) {
-                    if min.0 > max.0 {
-                        c.fail(
-                            "/contribution/minimum".into(),
-                            "out_of_range",
-                            "must not exceed maximum",
-                        );
-                    }
-                }
-            }
+            Basis::Flat => check_flat_basis(c, contribution),
+            Basis::PercentOfWage => check_percent_of_wage(c, contribution, currency),
         }
-        if contribution.tiers.len() > MAX_TIERS {
+        check_tiers(c, &contribution.tiers, currency);
+    }
+    check_taxes(c, &contribution.taxes);
+    if contribution.payers.is_empty() {
+        c.fail(
+            "/contribution/payers".into(),
+            "required",
+            "name at least one payer",
+        );
+    }
+    c.unique("/contribution/payers", &contribution.payers);
+    check_allocation(c, &contribution.allocation);
+    currency
+}
+
+/// A flat contribution is priced by its tiers alone: at least one tier, and no
+/// rate, minimum or maximum.
+fn check_flat_basis(c: &mut Check, contribution: &ContributionRules) {
+    if contribution.tiers.is_empty() {
+        c.fail(
+            "/contribution/tiers".into(),
+            "required",
+            "a flat contribution needs at least one tier",
+        );
+    }
+    for field in ["rate", "minimum", "maximum"] {
+        let present = match field {
+            "rate" => contribution.rate.is_some(),
+            "minimum" => contribution.minimum.is_some(),
+            _ => contribution.maximum.is_some(),
+        };
+        if present {
             c.fail(
-                "/contribution/tiers".into(),
-                "too_many",
-                format!("at most {MAX_TIERS} tiers"),
+                format!("/contribution/{field}"),
+                "not_applicable",
+                "must be null for a flat contribution",
             );
         }
-        let mut previous: Option<u32> = None;
-        for (i, tier) in contribution.tiers.iter().enumerate() {
-            let field = format!("/contribution/tiers/{i}");
-            c.amount(format!("{field}/amount"), &tier.amount, currency);
-            let last = i + 1 == contribution.tiers.len();
-            match tier.max_contract_months {
-                None if !last => c.fail(
-                    format!("{field}/max_contract_months"),
-                    "unreachable_tier",
-                    "only the last tier may be open-ended (null)",
-                ),
-                Some(_) if last => c.fail(
-                    format!("{field}/max_contract_months"),
-                    "required_open_tier",
-                    "the last tier must be null so that every contract length has an amount",
-                ),
-                Some(m) if m == 0 || m > MAX_MONTHS => c.fail(
-                    format!("{field}/max_contract_months"),
-                    "out_of_range",
-                    format!("must be 1 to {MAX_MONTHS}"),
-                ),
-                Some(m) if previous.is_some_and(|p| m <= p) => c.fail(
-                    format!("{field}/max_contract_months"),
-                    "not_increasing",
-                    "tiers must be in increasing order of contract length",
-                ),
-                _ => {}
-            }
-            previous = tier.max_contract_months.or(previous);
+    }
+}
+
+/// A share of the wage: no tiers, a rate, and a minimum no larger than the maximum.
+fn check_percent_of_wage(c: &mut Check, contribution: &ContributionRules, currency: Currency) {
+    if !contribution.tiers.is_empty() {
+        c.fail(
+            "/contribution/tiers".into(),
+            "not_applicable",
+            "must be empty for percent_of_wage",
+        );
+    }
+    match &contribution.rate {
+        Some(rate) => c.share("/contribution/rate".into(), rate, true),
+        None => c.fail(
+            "/contribution/rate".into(),
+            "required",
+            "percent_of_wage needs a rate",
+        ),
+    }
+    if let Some(min) = &contribution.minimum {
+        c.amount("/contribution/minimum".into(), min, currency);
+    }
+    if let Some(max) = &contribution.maximum {
+        c.amount("/contribution/maximum".into(), max, currency);
+    }
+    if let (Some(min), Some(max)) = (&contribution.minimum, &contribution.maximum) {
+        if min.0 > max.0 {
+            c.fail(
+                "/contribution/minimum".into(),
+                "out_of_range",
+                "must not exceed maximum",
+            );
         }
     }
+}
+
+/// Tiers give every contract length one amount: at most [`MAX_TIERS`], in
+/// increasing order of contract length, only the last one open-ended.
+fn check_tiers(c: &mut Check, tiers: &[Tier], currency: Currency) {
+    if tiers.len() > MAX_TIERS {
+        c.fail(
+            "/contribution/tiers".into(),
+            "too_many",
+            format!("at most {MAX_TIERS} tiers"),
+        );
+    }
+    let mut previous: Option<u32> = None;
+    for (i, tier) in tiers.iter().enumerate() {
+        let field = format!("/contribution/tiers/{i}");
+        c.amount(format!("{field}/amount"), &tier.amount, currency);
+        let last = i + 1 == tiers.len();
+        match tier.max_contract_months {
+            None if !last => c.fail(
+                format!("{field}/max_contract_months"),
+                "unreachable_tier",
+                "only the last tier may be open-ended (null)",
+            ),
+            Some(_) if last => c.fail(
+                format!("{field}/max_contract_months"),
+                "required_open_tier",
+                "the last tier must be null so that every contract length has an amount",
+            ),
+            Some(m) if m == 0 || m > MAX_MONTHS => c.fail(
+                format!("{field}/max_contract_months"),
+                "out_of_range",
+                format!("must be 1 to {MAX_MONTHS}"),
+            ),
+            Some(m) if previous.is_some_and(|p| m <= p) => c.fail(
+                format!("{field}/max_contract_months"),
+                "not_increasing",
+                "tiers must be in increasing order of contract length",
+            ),
+            _ => {}
+        }
+        previous = tier.max_contract_months.or(previous);
+    }
+}
+
+/// Taxes: each a distinct code with a positive rate.
+fn check_taxes(c: &mut Check, taxes: &[Tax]) {
     let mut tax_codes = HashSet::new();
-    for (i, tax) in contribution.taxes.iter().enumerate() {
+    for (i, tax) in taxes.iter().enumerate() {
         if !is_code(&tax.code, 16) {
             c.fail(
                 format!("/contribution/taxes/{i}/code"),
@@ -206,15 +264,11 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
         }
         c.share(format!("/contribution/taxes/{i}/rate"), &tax.rate, true);
     }
-    if contribution.payers.is_empty() {
-        c.fail(
-            "/contribution/payers".into(),
-            "required",
-            "name at least one payer",
-        );
-    }
-    c.unique("/contribution/payers", &contribution.payers);
-    let allocation = &contribution.allocation;
+}
+
+/// The split of the amount between benefit reserve and administration: two
+/// shares adding up to exactly 1.
+fn check_allocation(c: &mut Check, allocation: &Allocation) {
     c.share(
         "/contribution/allocation/benefit_reserve".into(),
         &allocation.benefit_reserve,
@@ -232,8 +286,11 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
             "benefit_reserve and administration must add up to exactly 1",
         );
     }
+}
 
-    let membership = &doc.membership;
+/// Membership: months where the validity or a percent-of-wage basis needs them,
+/// and a bounded grace.
+fn check_membership(c: &mut Check, membership: &MembershipRules, basis: Basis) {
     match (membership.validity, membership.months) {
         (Validity::FixedMonths, None) => c.fail(
             "/membership/months".into(),
@@ -247,7 +304,7 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
         ),
         _ => {}
     }
-    if contribution.basis == Basis::PercentOfWage && membership.months.is_none() {
+    if basis == Basis::PercentOfWage && membership.months.is_none() {
         c.fail(
             "/membership/months".into(),
             "required",
@@ -261,31 +318,36 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
             format!("must be at most {MAX_DAYS}"),
         );
     }
+}
 
-    c.unique("/claimant_order", &doc.claimant_order);
+/// Approval: the second-approval threshold (0 for none) and a committee of 1 to 20.
+fn check_approval(c: &mut Check, approval: &ApprovalRules, fund_currency: Currency) {
     c.amount_or_zero(
         "/approval/second_approval_above",
-        &doc.approval.second_approval_above,
+        &approval.second_approval_above,
         fund_currency,
     );
-    if doc.approval.committee_size == 0 || doc.approval.committee_size > 20 {
+    if approval.committee_size == 0 || approval.committee_size > 20 {
         c.fail(
             "/approval/committee_size".into(),
             "out_of_range",
             "must be 1 to 20",
         );
     }
+}
 
-    if doc.benefits.len() > MAX_BENEFITS {
+/// At most [`MAX_BENEFITS`] benefits, each code defined once, each benefit valid.
+fn check_benefits(c: &mut Check, benefits: &[BenefitRules], fund_currency: Currency) {
+    if benefits.len() > MAX_BENEFITS {
         c.fail(
             "/benefits".into(),
             "too_many",
             format!("at most {MAX_BENEFITS} benefits"),
         );
     }
-    let codes: Vec<&str> = doc.benefits.iter().map(|b| b.code.as_str()).collect();
+    let codes: Vec<&str> = benefits.iter().map(|b| b.code.as_str()).collect();
     let mut seen = HashSet::new();
-    for (i, benefit) in doc.benefits.iter().enumerate() {
+    for (i, benefit) in benefits.iter().enumerate() {
         if is_code(&benefit.code, 64) && !seen.insert(benefit.code.as_str()) {
             c.fail(
                 format!("/benefits/{i}/code"),
@@ -293,24 +355,12 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
                 format!("benefit {} is defined twice", benefit.code),
             );
         }
-        check_benefit(&mut c, i, benefit, &doc.benefits, &codes, fund_currency);
-    }
-
-    if c.errors.is_empty() {
-        Ok(currency.expect("a valid document has a valid contribution currency"))
-    } else {
-        Err(c.errors)
+        check_benefit(c, i, benefit, benefits, &codes, fund_currency);
     }
 }
 
-impl Check {
-    fn amount_or_zero(&mut self, field: &str, value: &DecimalString, currency: Currency) {
-        if value.0 != Decimal::ZERO {
-            self.amount(field.to_string(), value, currency);
-        }
-    }
-}
-
+/// One benefit, `all[i]`, its fields in the document's order; `codes` are the
+/// codes of `all`, in the same order.
 fn check_benefit(
     c: &mut Check,
     i: usize,
@@ -319,6 +369,8 @@ fn check_benefit(
     codes: &[&str],
     currency: Currency,
 ) {
+    debug_assert!(std::ptr::eq(b, &all[i]), "b is the benefit at index i");
+    debug_assert_eq!(codes.len(), all.len(), "codes are the codes of all");
     let at = |field: &str| format!("/benefits/{i}/{field}");
     if !is_code(&b.code, 64) {
         c.fail(
@@ -330,7 +382,43 @@ fn check_benefit(
     if b.name.trim().is_empty() || b.name.chars().count() > 200 {
         c.fail(at("name"), "invalid_length", "must be 1 to 200 characters");
     }
-    match &b.amount {
+    check_amount_rule(c, &at, &b.amount, currency);
+    if b.waiting_days > MAX_DAYS {
+        c.fail(
+            at("waiting_days"),
+            "out_of_range",
+            format!("must be at most {MAX_DAYS}"),
+        );
+    }
+    check_covered_phases(c, &at, b);
+    if b.filing_window_days == 0 || b.filing_window_days > MAX_DAYS {
+        c.fail(
+            at("filing_window_days"),
+            "out_of_range",
+            format!("must be 1 to {MAX_DAYS}"),
+        );
+    }
+    if b.claimants.is_empty() {
+        c.fail(
+            at("claimants"),
+            "required",
+            "name at least one claimant relationship",
+        );
+    }
+    c.unique(&at("claimants"), &b.claimants);
+    check_documents(c, &at, &b.documents);
+    check_limits_and_caps(c, &at, b, currency);
+    check_riders(c, &at, b, all, codes);
+}
+
+/// The amount rule: a valid amount, rate and cap, or a schedule of numbered grades.
+fn check_amount_rule(
+    c: &mut Check,
+    at: &impl Fn(&str) -> String,
+    amount: &AmountRule,
+    currency: Currency,
+) {
+    match amount {
         AmountRule::Fixed { value } => c.amount(at("amount/value"), value, currency),
         AmountRule::Reimbursement { rate, cap } => {
             c.share(at("amount/rate"), rate, true);
@@ -358,13 +446,11 @@ fn check_benefit(
             }
         }
     }
-    if b.waiting_days > MAX_DAYS {
-        c.fail(
-            at("waiting_days"),
-            "out_of_range",
-            format!("must be at most {MAX_DAYS}"),
-        );
-    }
+}
+
+/// Covered phases: at least one, each once; `days_after_return` exactly when
+/// `after_return` is covered.
+fn check_covered_phases(c: &mut Check, at: &impl Fn(&str) -> String, b: &BenefitRules) {
     if b.covered_phases.is_empty() {
         c.fail(at("covered_phases"), "required", "name at least one phase");
     }
@@ -390,30 +476,19 @@ fn check_benefit(
         ),
         _ => {}
     }
-    if b.filing_window_days == 0 || b.filing_window_days > MAX_DAYS {
-        c.fail(
-            at("filing_window_days"),
-            "out_of_range",
-            format!("must be 1 to {MAX_DAYS}"),
-        );
-    }
-    if b.claimants.is_empty() {
-        c.fail(
-            at("claimants"),
-            "required",
-            "name at least one claimant relationship",
-        );
-    }
-    c.unique(&at("claimants"), &b.claimants);
-    let mut documents = HashSet::new();
-    for (d, document) in b.documents.iter().enumerate() {
+}
+
+/// Required documents: codes, each listed once.
+fn check_documents(c: &mut Check, at: &impl Fn(&str) -> String, documents: &[String]) {
+    let mut seen = HashSet::new();
+    for (d, document) in documents.iter().enumerate() {
         if !is_code(document, 64) {
             c.fail(
                 at(&format!("documents/{d}")),
                 "invalid_format",
                 "must be upper-case letters, digits or '_'",
             );
-        } else if !documents.insert(document.as_str()) {
+        } else if !seen.insert(document.as_str()) {
             c.fail(
                 at(&format!("documents/{d}")),
                 "duplicate",
@@ -421,6 +496,15 @@ fn check_benefit(
             );
         }
     }
+}
+
+/// Claim limits (at least 1, or null) and caps (valid amounts, a code for their group).
+fn check_limits_and_caps(
+    c: &mut Check,
+    at: &impl Fn(&str) -> String,
+    b: &BenefitRules,
+    currency: Currency,
+) {
     for (field, value) in [
         ("max_claims", b.max_claims),
         ("per_family_limit", b.per_family_limit),
@@ -448,6 +532,16 @@ fn check_benefit(
             );
         }
     }
+}
+
+/// Riders: other benefits of this version that carry no riders of their own.
+fn check_riders(
+    c: &mut Check,
+    at: &impl Fn(&str) -> String,
+    b: &BenefitRules,
+    all: &[BenefitRules],
+    codes: &[&str],
+) {
     for (r, rider) in b.riders.iter().enumerate() {
         let field = at(&format!("riders/{r}"));
         if rider == &b.code {
