@@ -8,13 +8,19 @@ use std::io::{self, Write};
 
 use chrono::Days;
 
-use super::{
-    one_line, signed, write_preamble, ExportEntry, ExportSummary, LedgerExport, LedgerWriter,
+use super::journal::{
+    journal_amount, one_line, write_closing_assertions, write_journal_postings,
+    write_opening_transaction, write_preamble,
 };
+use super::{ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::StoredEntry;
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
 pub struct BeancountWriter;
+
+/// How deep a posting line is indented.
+const INDENT: &str = "  ";
 
 /// A beancount string literal.
 fn quoted(s: &str) -> String {
@@ -55,59 +61,33 @@ impl LedgerWriter for BeancountWriter {
                 quoted(&a.name)
             )?;
         }
-        if let Some((before, totals)) = &x.opening {
-            let open_on = *before + Days::new(1);
-            writeln!(
-                out,
-                "\n{open_on} * \"Opening balances at the end of {before}\""
-            )?;
-            for a in &x.accounts {
-                let t = totals.get(&a.id).copied().unwrap_or_default();
-                let amount = t.debits_less_credits();
-                if amount != 0 {
-                    writeln!(
-                        out,
-                        "  {}  {} {}",
-                        x.journal_name(a.id),
-                        format_minor(amount, a.currency),
-                        a.currency.code()
-                    )?;
-                }
-            }
-        }
-        Ok(())
+        write_opening_transaction(x, INDENT, out, |open_on, before| {
+            format!("{open_on} * \"Opening balances at the end of {before}\"")
+        })
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()> {
+    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
+        let header = &e.header;
         writeln!(
             out,
             "\n{} * {} {}\n  sequence: {}\n  entry-id: \"{}\"\n  hash: \"{}\"\n  previous-hash: \"{}\"\n  recorded-at: \"{}\"\n  created-by: {}",
-            e.effective_date,
-            quoted(&e.kind),
-            quoted(&e.memo),
-            e.sequence,
-            e.id,
-            e.hash,
-            e.previous_hash,
-            rfc3339(e.recorded_at),
-            quoted(&e.created_by)
+            header.effective_date,
+            quoted(&header.kind),
+            quoted(&header.memo),
+            header.sequence,
+            header.id,
+            header.hash,
+            header.previous_hash,
+            rfc3339(header.recorded_at),
+            quoted(&header.created_by)
         )?;
-        if let (Some(t), Some(id)) = (&e.source_type, &e.source_id) {
+        if let (Some(t), Some(id)) = (&header.source_type, &header.source_id) {
             writeln!(out, "  source: {}", quoted(&format!("{t} {id}")))?;
         }
-        if let Some(r) = &e.reverses {
+        if let Some(r) = &header.reverses {
             writeln!(out, "  reverses: \"{r}\"")?;
         }
-        for p in &e.postings {
-            writeln!(
-                out,
-                "  {}  {} {}",
-                x.journal_name(p.account_id),
-                format_minor(signed(p.side, p.amount_minor), p.currency),
-                p.currency.code()
-            )?;
-        }
-        Ok(())
+        write_journal_postings(x, e, INDENT, out)
     }
 
     fn finish(
@@ -116,26 +96,23 @@ impl LedgerWriter for BeancountWriter {
         _summary: &ExportSummary,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let Some((as_of, totals)) = &x.closing else {
-            return Ok(());
-        };
-        // A balance directive checks the start of its day: the day after `as_of`.
-        let on = *as_of + Days::new(1);
-        writeln!(
+        write_closing_assertions(
+            x,
             out,
-            "\n;; Closing balances at the end of {as_of}, equal to the API's (debits - credits; liabilities, equity and income negative)"
-        )?;
-        for a in &x.accounts {
-            let t = totals.get(&a.id).copied().unwrap_or_default();
-            writeln!(
-                out,
-                "{on} balance {}  {} ~ {} {}",
-                x.journal_name(a.id),
-                format_minor(t.debits_less_credits(), a.currency),
-                format_minor(0, a.currency),
-                a.currency.code()
-            )?;
-        }
-        Ok(())
+            |as_of| {
+                format!(
+                    ";; Closing balances at the end of {as_of}, equal to the API's (debits - credits; liabilities, equity and income negative)"
+                )
+            },
+            // A balance directive checks the start of its day: the day after `as_of`.
+            |as_of, name, balance, currency| {
+                format!(
+                    "{} balance {name}  {} ~ {}",
+                    as_of + Days::new(1),
+                    format_minor(balance, currency),
+                    journal_amount(0, currency)
+                )
+            },
+        )
     }
 }

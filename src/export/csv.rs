@@ -8,10 +8,8 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use super::{
-    csv_text, normal_balance, ExportEntry, ExportSummary, LedgerExport, LedgerWriter, Totals,
-};
-use crate::ledger::Account;
+use super::{csv_text, normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::{Account, StoredEntry};
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
@@ -96,15 +94,14 @@ fn balance_rows(
     w: &mut CsvWriter,
     x: &LedgerExport,
     record: &str,
-    (date, balances): &(chrono::NaiveDate, std::collections::HashMap<i64, Totals>),
+    balances: &BalancesAt,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let date = date.to_string();
+    let date = balances.date.to_string();
     let values: Vec<(&Account, String, String)> = x
-        .accounts
-        .iter()
-        .map(|a| {
-            let b = normal_balance(a, balances.get(&a.id).copied().unwrap_or_default());
+        .account_balances(balances)
+        .map(|(a, totals)| {
+            let b = normal_balance(a, totals);
             (a, format_minor(b, a.currency), b.to_string())
         })
         .collect();
@@ -149,10 +146,11 @@ impl LedgerWriter for CsvWriter {
         Ok(())
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()> {
-        let sequence = e.sequence.to_string();
-        let date = e.effective_date.to_string();
-        let recorded = rfc3339(e.recorded_at);
+    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
+        let header = &e.header;
+        let sequence = header.sequence.to_string();
+        let date = header.effective_date.to_string();
+        let recorded = rfc3339(header.recorded_at);
         let values: Vec<(String, String, String)> = e
             .postings
             .iter()
@@ -174,17 +172,17 @@ impl LedgerWriter for CsvWriter {
                     "posting",
                     &x.fund.code,
                     &sequence,
-                    &e.id,
+                    &header.id,
                     &date,
                     &recorded,
-                    &e.kind,
-                    &e.memo,
-                    e.source_type.as_deref().unwrap_or(""),
-                    e.source_id.as_deref().unwrap_or(""),
-                    &e.created_by,
-                    e.reverses.as_deref().unwrap_or(""),
-                    &e.previous_hash,
-                    &e.hash,
+                    &header.kind,
+                    &header.memo,
+                    header.source_type.as_deref().unwrap_or(""),
+                    header.source_id.as_deref().unwrap_or(""),
+                    &header.created_by,
+                    header.reverses.as_deref().unwrap_or(""),
+                    &header.previous_hash,
+                    &header.hash,
                     line,
                     &a.code,
                     &a.name,

@@ -6,15 +6,19 @@
 
 use std::io::{self, Write};
 
-use chrono::Days;
-
-use super::{
-    one_line, signed, write_preamble, ExportEntry, ExportSummary, LedgerExport, LedgerWriter,
+use super::journal::{
+    journal_amount, one_line, write_closing_assertions, write_journal_postings,
+    write_opening_transaction, write_preamble,
 };
-use crate::money::{format_minor, Currency};
+use super::{ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::StoredEntry;
+use crate::money::Currency;
 use crate::time::rfc3339;
 
 pub struct HledgerWriter;
+
+/// How deep a posting line is indented.
+const INDENT: &str = "    ";
 
 /// A description or comment: one line, and no `;` (which would start a comment
 /// inside a description) or `|` (payee separator).
@@ -26,10 +30,6 @@ fn text(s: &str) -> String {
 /// tag, so commas and colons become spaces.
 fn tag(s: &str) -> String {
     one_line(s).replace([',', ':'], " ")
-}
-
-fn amount(minor: i64, c: Currency) -> String {
-    format!("{} {}", format_minor(minor, c), c.code())
 }
 
 impl LedgerWriter for HledgerWriter {
@@ -44,7 +44,7 @@ impl LedgerWriter for HledgerWriter {
             // must carry exactly the currency's decimals (`1000.` for none).
             let style = match c.exponent() {
                 0 => format!("1000. {}", c.code()),
-                _ => amount(1000 * 10i64.pow(c.exponent()), c),
+                _ => journal_amount(1000 * 10i64.pow(c.exponent()), c),
             };
             writeln!(out, "commodity {style}")?;
         }
@@ -58,56 +58,35 @@ impl LedgerWriter for HledgerWriter {
                 tag(&a.name)
             )?;
         }
-        if let Some((before, totals)) = &x.opening {
-            let open_on = *before + Days::new(1);
-            writeln!(out, "\n{open_on} * opening balances at the end of {before}")?;
-            for a in &x.accounts {
-                let t = totals.get(&a.id).copied().unwrap_or_default();
-                let n = t.debits_less_credits();
-                if n != 0 {
-                    writeln!(
-                        out,
-                        "    {}  {}",
-                        x.journal_name(a.id),
-                        amount(n, a.currency)
-                    )?;
-                }
-            }
-        }
-        Ok(())
+        write_opening_transaction(x, INDENT, out, |open_on, before| {
+            format!("{open_on} * opening balances at the end of {before}")
+        })
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()> {
+    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
+        let header = &e.header;
         write!(
             out,
             "\n{} * ({}) {} | {}  ; sequence:{}, entry-id:{}, hash:{}, previous-hash:{}, recorded-at:{}, created-by:{}",
-            e.effective_date,
-            e.sequence,
-            text(&e.kind),
-            text(&e.memo),
-            e.sequence,
-            e.id,
-            e.hash,
-            e.previous_hash,
-            rfc3339(e.recorded_at),
-            tag(&e.created_by)
+            header.effective_date,
+            header.sequence,
+            text(&header.kind),
+            text(&header.memo),
+            header.sequence,
+            header.id,
+            header.hash,
+            header.previous_hash,
+            rfc3339(header.recorded_at),
+            tag(&header.created_by)
         )?;
-        if let (Some(t), Some(id)) = (&e.source_type, &e.source_id) {
+        if let (Some(t), Some(id)) = (&header.source_type, &header.source_id) {
             write!(out, ", source:{} {}", tag(t), tag(id))?;
         }
-        if let Some(r) = &e.reverses {
+        if let Some(r) = &header.reverses {
             write!(out, ", reverses:{r}")?;
         }
         writeln!(out)?;
-        for p in &e.postings {
-            writeln!(
-                out,
-                "    {}  {}",
-                x.journal_name(p.account_id),
-                amount(signed(p.side, p.amount_minor), p.currency)
-            )?;
-        }
-        Ok(())
+        write_journal_postings(x, e, INDENT, out)
     }
 
     fn finish(
@@ -116,23 +95,21 @@ impl LedgerWriter for HledgerWriter {
         _summary: &ExportSummary,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        let Some((as_of, totals)) = &x.closing else {
-            return Ok(());
-        };
-        writeln!(
+        write_closing_assertions(
+            x,
             out,
-            "\n{as_of} * closing balances at the end of {as_of}, equal to the API's (debits - credits)"
-        )?;
-        for a in &x.accounts {
-            let t = totals.get(&a.id).copied().unwrap_or_default();
-            writeln!(
-                out,
-                "    {}  {} = {}",
-                x.journal_name(a.id),
-                amount(0, a.currency),
-                amount(t.debits_less_credits(), a.currency)
-            )?;
-        }
-        Ok(())
+            |as_of| {
+                format!(
+                    "{as_of} * closing balances at the end of {as_of}, equal to the API's (debits - credits)"
+                )
+            },
+            |_, name, balance, currency| {
+                format!(
+                    "{INDENT}{name}  {} = {}",
+                    journal_amount(0, currency),
+                    journal_amount(balance, currency)
+                )
+            },
+        )
     }
 }

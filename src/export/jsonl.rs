@@ -3,13 +3,13 @@
 //! record per journal entry with its postings, `closing_balance` records on the
 //! last page, and an `end` record with the counts and the next page's `after`.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{normal_balance, ExportEntry, ExportSummary, LedgerExport, LedgerWriter, Totals};
+use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::StoredEntry;
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
@@ -104,17 +104,16 @@ fn line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
 fn balances(
     x: &LedgerExport,
     record: &'static str,
-    (as_of, totals): &(NaiveDate, HashMap<i64, Totals>),
+    balances: &BalancesAt,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    for a in &x.accounts {
-        let t = totals.get(&a.id).copied().unwrap_or_default();
+    for (a, t) in x.account_balances(balances) {
         let balance_minor = normal_balance(a, t);
         line(
             out,
             &Balance {
                 record,
-                as_of: *as_of,
+                as_of: balances.date,
                 account: &a.code,
                 currency: a.currency.code(),
                 debits: format_minor(t.debits_minor, a.currency),
@@ -163,23 +162,24 @@ impl LedgerWriter for JsonlWriter {
         Ok(())
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()> {
+    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
+        let header = &e.header;
         line(
             out,
             &Entry {
                 record: "entry",
-                sequence: e.sequence,
-                id: &e.id,
-                effective_date: e.effective_date,
-                recorded_at: rfc3339(e.recorded_at),
-                kind: &e.kind,
-                memo: &e.memo,
-                source_type: e.source_type.as_deref(),
-                source_id: e.source_id.as_deref(),
-                created_by: &e.created_by,
-                reverses: e.reverses.as_deref(),
-                previous_hash: &e.previous_hash,
-                hash: &e.hash,
+                sequence: header.sequence,
+                id: &header.id,
+                effective_date: header.effective_date,
+                recorded_at: rfc3339(header.recorded_at),
+                kind: &header.kind,
+                memo: &header.memo,
+                source_type: header.source_type.as_deref(),
+                source_id: header.source_id.as_deref(),
+                created_by: &header.created_by,
+                reverses: header.reverses.as_deref(),
+                previous_hash: &header.previous_hash,
+                hash: &header.hash,
                 postings: e
                     .postings
                     .iter()

@@ -15,25 +15,21 @@ mod audit;
 mod beancount;
 mod csv;
 mod hledger;
+mod journal;
 mod jsonl;
-mod read;
 
 pub use audit::{write_audit_log, AuditFormat};
-pub use read::{ExportEntry, ExportPosting};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
-use diesel::dsl::{max, min};
-use diesel::prelude::*;
 
-use crate::db::schema::journal_entries;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::funds::Fund;
-use crate::ledger::{self, Account, AccountType, Side};
+use crate::ledger::{self, Account, AccountType, EntryRange, StoredEntry};
 use crate::progress::Progress;
 
 /// The formats a ledger can be exported in.
@@ -109,6 +105,14 @@ impl Totals {
     }
 }
 
+/// Balances at the end of `date`: each account's debits and credits posted up
+/// to it, by account id.
+#[derive(Debug, Clone)]
+pub struct BalancesAt {
+    pub date: NaiveDate,
+    totals: HashMap<i64, Totals>,
+}
+
 /// Everything that frames an export, read in the same snapshot as its entries.
 pub struct LedgerExport {
     pub request: LedgerExportRequest,
@@ -123,11 +127,11 @@ pub struct LedgerExport {
     pub chain_sequence: i64,
     pub chain_head: String,
     /// Balances at the end of the day before `from`, when this is the first
-    /// page and `from` is given (by account id).
-    pub opening: Option<(NaiveDate, HashMap<i64, Totals>)>,
-    /// The date balances are asserted at (the end of `to`, or of the last
-    /// effective date) and the balances, when this is the last page.
-    pub closing: Option<(NaiveDate, HashMap<i64, Totals>)>,
+    /// page and `from` is given.
+    pub opening: Option<BalancesAt>,
+    /// Balances at the date they are asserted at (the end of `to`, or of the
+    /// last effective date), when this is the last page.
+    pub closing: Option<BalancesAt>,
     /// The earliest effective date in the export (where accounts open).
     pub first_date: NaiveDate,
     /// The last sequence of this page when there is another page.
@@ -147,6 +151,28 @@ impl LedgerExport {
     pub fn next_after(&self) -> Option<i64> {
         self.page_end
     }
+
+    /// Every account in code order with its totals in `balances` (zero when
+    /// nothing was posted to it): what each format's balance records list.
+    fn account_balances<'a>(
+        &'a self,
+        balances: &'a BalancesAt,
+    ) -> impl Iterator<Item = (&'a Account, Totals)> + 'a {
+        self.accounts.iter().map(|a| {
+            let totals = balances.totals.get(&a.id).copied().unwrap_or_default();
+            (a, totals)
+        })
+    }
+
+    /// The entries this export (or page) holds.
+    fn entry_range(&self) -> EntryRange {
+        EntryRange {
+            from: self.request.from,
+            to: self.request.to,
+            after: self.request.after,
+            through: self.page_end,
+        }
+    }
 }
 
 /// Counts of what an export wrote.
@@ -160,7 +186,7 @@ pub struct ExportSummary {
 /// One output format: a header, each entry, and the closing records.
 trait LedgerWriter {
     fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()>;
-    fn entry(&mut self, x: &LedgerExport, e: &ExportEntry, out: &mut dyn Write) -> io::Result<()>;
+    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()>;
     fn finish(
         &mut self,
         x: &LedgerExport,
@@ -195,44 +221,21 @@ pub fn prepare(
         .enumerate()
         .map(|(i, a)| (a.id, i))
         .collect();
-    let journal_names = journal_names(&accounts);
-    let (first, last): (Option<NaiveDate>, Option<NaiveDate>) = journal_entries::table
-        .filter(journal_entries::fund_id.eq(fund.id))
-        .select((
-            min(journal_entries::effective_date),
-            max(journal_entries::effective_date),
-        ))
-        .first(conn)?;
+    let journal_names = journal::journal_names(&accounts);
+    let (first, last) = ledger::effective_dates(conn, fund.id)?;
     let today = crate::time::today();
     let first_date = request.from.or(first).unwrap_or(today);
     let page_end = page_end(conn, fund.id, &request)?;
     let opening = match (request.after, request.from) {
-        (None, Some(from)) => {
-            let before = from - Days::new(1);
-            Some((
-                before,
-                totals(ledger::balances_as_of(conn, fund.id, before)?),
-            ))
-        }
+        (None, Some(from)) => Some(balances_at(conn, fund.id, from - Days::new(1))?),
         _ => None,
     };
     let closing = match (page_end, request.to) {
         (Some(_), _) => None,
-        (None, Some(to)) => Some((to, totals(ledger::balances_as_of(conn, fund.id, to)?))),
-        (None, None) => Some((
+        (None, Some(to)) => Some(balances_at(conn, fund.id, to)?),
+        (None, None) => Some(stored_balances(
+            &accounts,
             last.unwrap_or(today).max(first_date),
-            accounts
-                .iter()
-                .map(|a| {
-                    (
-                        a.id,
-                        Totals {
-                            debits_minor: a.debits_minor,
-                            credits_minor: a.credits_minor,
-                        },
-                    )
-                })
-                .collect(),
         )),
     };
     Ok(LedgerExport {
@@ -298,28 +301,44 @@ fn page_end(
     let Some(limit) = request.limit else {
         return Ok(None);
     };
-    let mut query = read::entries_in_range(fund_id, request.from, request.to, request.after);
-    query = query.order(journal_entries::sequence.asc());
-    let ends: Vec<i64> = query
-        .select(journal_entries::sequence)
-        .offset(limit - 1)
-        .limit(2)
-        .load(conn)?;
-    Ok((ends.len() == 2).then(|| ends[0]))
+    let range = EntryRange {
+        from: request.from,
+        to: request.to,
+        after: request.after,
+        through: None,
+    };
+    ledger::page_end(conn, fund_id, &range, limit)
 }
 
-fn totals(sums: HashMap<i64, (i64, i64)>) -> HashMap<i64, Totals> {
-    sums.into_iter()
+/// The balances at the end of `date`, from the postings dated up to it.
+fn balances_at(conn: &mut DbConnection, fund_id: i64, date: NaiveDate) -> AppResult<BalancesAt> {
+    let totals = ledger::balances_as_of(conn, fund_id, date)?
+        .into_iter()
         .map(|(id, (debits_minor, credits_minor))| {
-            (
-                id,
-                Totals {
-                    debits_minor,
-                    credits_minor,
-                },
-            )
+            let totals = Totals {
+                debits_minor,
+                credits_minor,
+            };
+            (id, totals)
         })
-        .collect()
+        .collect();
+    Ok(BalancesAt { date, totals })
+}
+
+/// The accounts' stored totals, stated at `date` (the last effective date:
+/// nothing is posted after it).
+fn stored_balances(accounts: &[Account], date: NaiveDate) -> BalancesAt {
+    let totals = accounts
+        .iter()
+        .map(|a| {
+            let totals = Totals {
+                debits_minor: a.debits_minor,
+                credits_minor: a.credits_minor,
+            };
+            (a.id, totals)
+        })
+        .collect();
+    BalancesAt { date, totals }
 }
 
 /// Writes the export's entries and closing records to `out`, reading entries
@@ -333,13 +352,13 @@ pub fn write(
     let mut writer = writer_for(export.request.format);
     writer.begin(export, out)?;
     let mut summary = ExportSummary::default();
-    let mut reader = read::EntryReader::new(export);
+    let mut reader = ledger::EntryReader::new(export.fund.id, export.entry_range());
     while let Some(page) = reader.next_page(conn).map_err(io_error)? {
         for entry in &page {
             writer.entry(export, entry, out)?;
             summary.entries += 1;
             summary.postings += entry.postings.len() as u64;
-            summary.last_sequence = Some(entry.sequence);
+            summary.last_sequence = Some(entry.header.sequence);
         }
         progress.add(page.len() as u64);
     }
@@ -360,92 +379,6 @@ pub fn normal_balance(account: &Account, totals: Totals) -> i64 {
         .balance(totals.debits_minor, totals.credits_minor)
 }
 
-/// The root of an account type in beancount and hledger.
-fn journal_root(t: AccountType) -> &'static str {
-    match t {
-        AccountType::Asset => "Assets",
-        AccountType::Liability => "Liabilities",
-        AccountType::Equity => "Equity",
-        AccountType::Revenue => "Income",
-        AccountType::Expense => "Expenses",
-    }
-}
-
-/// Account names both journal tools accept: `Assets:1000-USD`. A code is kept
-/// as it is when it starts with a capital letter or digit and holds only
-/// letters, digits and `-`; otherwise other characters become `-`, a leading
-/// lowercase letter is capitalised, and the account's id is appended so that
-/// two codes never share a name.
-fn journal_names(accounts: &[Account]) -> HashMap<i64, String> {
-    accounts
-        .iter()
-        .map(|a| {
-            let clean = a
-                .code
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && a.code
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            let component = if clean {
-                a.code.clone()
-            } else {
-                let mut s: String = a
-                    .code
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                    .collect();
-                if let Some(first) = s.get(0..1) {
-                    let upper = first.to_ascii_uppercase();
-                    s.replace_range(0..1, &upper);
-                }
-                if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                    s.insert(0, 'X');
-                }
-                format!("{s}-{}", a.id)
-            };
-            (
-                a.id,
-                format!("{}:{component}", journal_root(a.account_type)),
-            )
-        })
-        .collect()
-}
-
-/// A posting's signed amount as both journal tools read it: debits positive,
-/// credits negative.
-pub fn signed(side: Side, amount_minor: i64) -> i64 {
-    match side {
-        Side::Debit => amount_minor,
-        Side::Credit => -amount_minor,
-    }
-}
-
-/// The comment lines that open a plain-text journal: the fund, the range, when
-/// it was made and the chain head.
-fn write_preamble(x: &LedgerExport, comment: &str, out: &mut dyn Write) -> io::Result<()> {
-    let end = |d: Option<NaiveDate>, open: &str| d.map(|d| d.to_string()).unwrap_or(open.into());
-    writeln!(
-        out,
-        "{comment} mwf ledger export of fund {} ({})",
-        x.fund.code,
-        one_line(&x.fund.name)
-    )?;
-    writeln!(
-        out,
-        "{comment} entries effective {} to {}; generated {}",
-        end(x.request.from, "the start"),
-        end(x.request.to, "the end"),
-        crate::time::rfc3339(x.generated_at)
-    )?;
-    writeln!(
-        out,
-        "{comment} chain head when exported: sequence {}, hash {}",
-        x.chain_sequence, x.chain_head
-    )
-}
-
 /// A text cell of a CSV export, safe to open in a spreadsheet (OWASP, "CSV
 /// injection"): a value that begins with `=`, `+`, `-`, `@`, a tab or a
 /// carriage return gets a leading `'`, so a spreadsheet shows it as text and
@@ -457,14 +390,6 @@ pub(crate) fn csv_text(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(s)
     }
-}
-
-/// Text for a one-line field of a plain-text journal: control characters and
-/// line breaks become spaces.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

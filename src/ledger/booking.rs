@@ -14,46 +14,48 @@
 //! fails the whole transaction. So batches need no savepoints, which PostgreSQL
 //! handles in quadratic time when a transaction holds thousands of them.
 
+mod prepare;
+mod reversal;
+
+pub use prepare::{NewEntry, NewPosting};
+pub use reversal::{book_reversal, reverse_entry, Reversal};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::accounts::{list_accounts, Account};
-use super::balances::{sum_wide, wide, SumWide};
-use super::chain::entry_hash;
-use super::entries::{
-    already_reversed, check_balanced, check_shape, totals_by_currency, JournalEntry, NewEntry,
-    Posting,
-};
-use super::limits::{self, MAX_FUND_TOTAL_MINOR};
-use super::Side;
+use super::entries::{totals_by_currency, JournalEntry};
+use super::limits;
 use crate::db::schema::{journal_entries, postings};
 use crate::db::{is_unique_violation, DbConnection};
-use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::error::AppResult;
 use crate::funds::{lock_fund, FundLock};
 use crate::money::Currency;
 
-/// `account`'s totals once `debits` and `credits` are added, refused when
-/// either would leave `0..=MAX_ACCOUNT_TOTAL_MINOR` (a stored total already
-/// outside it, which only an altered database holds, refuses every entry that
-/// touches the account).
-fn check_account_totals(account: &Account, debits: i64, credits: i64) -> AppResult<(i64, i64)> {
-    let new_debits = account.debits_minor as i128 + debits as i128;
-    let new_credits = account.credits_minor as i128 + credits as i128;
-    for (side, total) in [(Side::Debit, new_debits), (Side::Credit, new_credits)] {
-        if !limits::within_account_limit(total) {
-            return Err(limits::account_limit_exceeded(
-                &account.code,
-                side,
-                account.currency,
-                total,
-            ));
-        }
-    }
-    Ok((new_debits as i64, new_credits as i64))
+/// Books one entry in fund `fund_id` inside the caller's transaction: opens a
+/// [`Booking`], posts, closes. See [`Booking::prepare`] for the checks.
+pub fn post_entry(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    entry: NewEntry,
+) -> AppResult<JournalEntry> {
+    book_alone(conn, fund_id, |conn, booking| booking.post(conn, entry))
+}
+
+/// Runs `book` in a [`Booking`] of its own on fund `fund_id`: opens it, and
+/// closes it when `book` succeeds.
+fn book_alone<T>(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    book: impl FnOnce(&mut DbConnection, &mut Booking) -> AppResult<T>,
+) -> AppResult<T> {
+    let mut booking = Booking::open(conn, fund_id)?;
+    let booked = book(conn, &mut booking)?;
+    booking.close(conn)?;
+    Ok(booked)
 }
 
 /// An open booking session on one fund's ledger. Call [`Booking::close`] before
@@ -74,7 +76,15 @@ pub struct Booking {
     /// Codes of the accounts whose balances changed.
     changed: BTreeSet<String>,
     /// Entries committed but not yet inserted (see [`Booking::defer_inserts`]).
-    deferred: Option<Vec<JournalEntry>>,
+    deferred: Option<Unwritten>,
+}
+
+/// Entries committed but not yet inserted, and where they continue the chain
+/// as written.
+struct Unwritten {
+    /// The sequence and hash of the last entry inserted before them.
+    after: (i64, String),
+    entries: Vec<JournalEntry>,
 }
 
 /// An entry that passed every check, ready to be written by [`Booking::commit`].
@@ -138,19 +148,30 @@ impl Booking {
     /// then costs a handful of statements instead of several per entry. Rows that
     /// reference an entry must be inserted after the flush.
     pub fn defer_inserts(&mut self) {
-        self.deferred.get_or_insert_with(Vec::new);
+        if self.deferred.is_none() {
+            self.deferred = Some(Unwritten {
+                after: (self.last_sequence, self.chain_head.clone()),
+                entries: Vec::new(),
+            });
+        }
     }
 
     /// Inserts the entries kept by [`Booking::defer_inserts`].
     pub fn flush(&mut self, conn: &mut DbConnection) -> AppResult<()> {
-        let Some(pending) = self.deferred.as_mut() else {
+        let Some(unwritten) = self.deferred.as_mut() else {
             return Ok(());
         };
-        let entries = std::mem::take(pending);
-        if entries.is_empty() {
+        let entries = std::mem::take(&mut unwritten.entries);
+        let Some(last) = entries.last() else {
             return Ok(());
-        }
-        self.insert(conn, &entries)
+        };
+        let after = std::mem::replace(&mut unwritten.after, (last.sequence, last.hash.clone()));
+        self.insert(conn, (after.0, &after.1), &entries)
+    }
+
+    /// The entries committed but not yet inserted, in sequence order.
+    fn unwritten(&self) -> impl Iterator<Item = &JournalEntry> {
+        self.deferred.iter().flat_map(|u| &u.entries)
     }
 
     pub fn fund_id(&self) -> i64 {
@@ -166,208 +187,6 @@ impl Booking {
     pub fn post(&mut self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<JournalEntry> {
         let prepared = self.prepare(conn, entry)?;
         self.commit(conn, prepared)
-    }
-
-    /// Checks `entry` and gives it its sequence and hash, writing nothing.
-    /// Refused unless: it has 2 to 200 positive postings; every account is the
-    /// fund's and in the posting's currency; debits equal credits per currency;
-    /// it is dated after the closed period; no account's debit or credit total,
-    /// and no currency's total in the fund, would pass its limit (see
-    /// [`limits`]); and no account that may not go negative would, as of any
-    /// date from the entry's effective date on (see [`Booking::check_guard`];
-    /// only an entry that takes from such an account reads anything). Commit it
-    /// before preparing the next entry.
-    pub fn prepare(&self, conn: &mut DbConnection, entry: NewEntry) -> AppResult<PreparedEntry> {
-        check_shape(&entry)?;
-        let mut errors = Vec::new();
-        for (i, p) in entry.postings.iter().enumerate() {
-            match self.accounts.get(&p.account) {
-                None => errors.push(FieldError::new(
-                    format!("/postings/{i}/account"),
-                    "unknown_account",
-                    format!("no account {} in this fund", p.account),
-                )),
-                Some(a) if a.currency != p.currency => errors.push(FieldError::new(
-                    format!("/postings/{i}/currency"),
-                    "currency_mismatch",
-                    format!(
-                        "account {} is kept in {}, not {}",
-                        a.code, a.currency, p.currency
-                    ),
-                )),
-                Some(_) => {}
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::validation(errors));
-        }
-        check_balanced(&entry)?;
-        if let Some(closed) = self.closed_through {
-            if entry.effective_date <= closed {
-                return Err(AppError::new(
-                    ErrorCode::PeriodClosed,
-                    format!(
-                        "the books are closed through {closed}; date the entry after it (effective_date {})",
-                        entry.effective_date
-                    ),
-                )
-                .with("closed_through", closed.to_string()));
-            }
-        }
-
-        // New totals per account and per currency, checked against the limits
-        // and the guards before anything is written. An entry's own sums are
-        // small (at most 200 postings of at most 10^15); the totals are added
-        // in i128 and checked before they are narrowed.
-        let new_fund_totals = self.check_fund_totals(&entry)?;
-        let mut per_account: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        for p in &entry.postings {
-            let t = per_account.entry(p.account.as_str()).or_default();
-            match p.side {
-                Side::Debit => t.0 += p.amount_minor,
-                Side::Credit => t.1 += p.amount_minor,
-            }
-        }
-        let mut new_totals = Vec::with_capacity(per_account.len());
-        for (code, (debits, credits)) in &per_account {
-            let account = &self.accounts[*code];
-            let (new_debits, new_credits) = check_account_totals(account, *debits, *credits)?;
-            new_totals.push((code.to_string(), new_debits, new_credits));
-        }
-        for (code, (debits, credits)) in &per_account {
-            let account = &self.accounts[*code];
-            let change = account.account_type.balance(*debits, *credits);
-            if !account.allow_negative && change < 0 {
-                self.check_guard(conn, account, entry.effective_date, change)?;
-            }
-        }
-
-        let mut booked = JournalEntry {
-            id: Uuid::now_v7().to_string(),
-            fund_code: self.fund_code.clone(),
-            sequence: self.last_sequence + 1,
-            effective_date: entry.effective_date,
-            recorded_at: crate::time::now(),
-            kind: entry.kind.to_string(),
-            memo: entry.memo,
-            source_type: entry.source.as_ref().map(|s| s.0.clone()),
-            source_id: entry.source.as_ref().map(|s| s.1.clone()),
-            created_by: entry.created_by,
-            reverses: entry.reverses,
-            reversed_by: None,
-            previous_hash: self.chain_head.clone(),
-            hash: String::new(),
-            postings: entry
-                .postings
-                .iter()
-                .map(|p| Posting {
-                    account: p.account.clone(),
-                    side: p.side,
-                    amount_minor: p.amount_minor,
-                    currency: p.currency,
-                })
-                .collect(),
-        };
-        booked.hash = entry_hash(&booked.previous_hash, &booked.canonical());
-        Ok(PreparedEntry {
-            entry: booked,
-            new_totals,
-            new_fund_totals,
-        })
-    }
-
-    /// The fund's debits per currency once `entry` is booked, refused past
-    /// [`MAX_FUND_TOTAL_MINOR`] (the entry is balanced: its credits add the same).
-    fn check_fund_totals(&self, entry: &NewEntry) -> AppResult<Vec<(Currency, i128)>> {
-        let moves = totals_by_currency(
-            entry
-                .postings
-                .iter()
-                .map(|p| (p.side, p.amount_minor, p.currency)),
-        );
-        let mut new_totals = Vec::with_capacity(moves.len());
-        for (currency, (debits, _)) in moves {
-            let total = self.fund_totals.get(&currency).copied().unwrap_or(0) + debits;
-            if total > MAX_FUND_TOTAL_MINOR as i128 {
-                return Err(limits::fund_limit_exceeded(currency, total));
-            }
-            new_totals.push((currency, total));
-        }
-        Ok(new_totals)
-    }
-
-    /// The overdraft guard: taking `change` (negative, on the account's normal
-    /// side) from `account` with effective date `date` must leave it at or
-    /// above zero as of every date from `date` on, not only today. The balance
-    /// as of a day `d` is the current balance less the net movement dated after
-    /// `d`, so one query (the account's postings dated after `date`, summed per
-    /// date and side; index `postings_account_date`) plus the entries this
-    /// session keeps unwritten gives every as-of balance that can differ. The
-    /// refusal names the first date the account would go below zero (`as_of`)
-    /// and what it can spare from `date` on (`available`: the lowest balance as
-    /// of any of those dates).
-    fn check_guard(
-        &self,
-        conn: &mut DbConnection,
-        account: &Account,
-        date: NaiveDate,
-        change: i64,
-    ) -> AppResult<()> {
-        let rows: Vec<(NaiveDate, String, SumWide)> = postings::table
-            .filter(postings::account_id.eq(account.id))
-            .filter(postings::effective_date.gt(date))
-            .group_by((postings::effective_date, postings::side))
-            .select((postings::effective_date, postings::side, sum_wide()))
-            .load(conn)?;
-        // Net movement on the normal side per later date, in i128: within the
-        // limits every figure here fits in i64, but the sums are not trusted to.
-        let mut later: BTreeMap<NaiveDate, i128> = BTreeMap::new();
-        let normal = account.account_type.normal_side();
-        let signed = |side: Side, amount: i128| if side == normal { amount } else { -amount };
-        for (day, side, amount) in rows {
-            let side = Side::parse(&side).expect("stored sides are debit or credit");
-            *later.entry(day).or_default() += signed(side, wide(amount));
-        }
-        for e in self.deferred.iter().flatten() {
-            if e.effective_date > date {
-                for p in e.postings.iter().filter(|p| p.account == account.code) {
-                    *later.entry(e.effective_date).or_default() +=
-                        signed(p.side, p.amount_minor as i128);
-                }
-            }
-        }
-        // As of `date`, then as of each later date with postings.
-        let change = change as i128;
-        let mut before = account.balance_minor() as i128 - later.values().sum::<i128>();
-        let mut available = before;
-        let mut overdrawn = (before + change < 0).then_some((date, before + change));
-        for (day, net) in later {
-            before += net;
-            available = available.min(before);
-            if overdrawn.is_none() && before + change < 0 {
-                overdrawn = Some((day, before + change));
-            }
-        }
-        let Some((as_of, balance)) = overdrawn else {
-            return Ok(());
-        };
-        Err(AppError::new(
-            ErrorCode::InsufficientFunds,
-            format!(
-                "account {} ({}) would read {} {} as of {as_of}; it may not go below zero on any date",
-                account.code,
-                account.name,
-                limits::format_wide(balance, account.currency),
-                account.currency
-            ),
-        )
-        .with("account", &account.code)
-        .with(
-            "available",
-            limits::format_wide(available.max(0), account.currency),
-        )
-        .with("currency", account.currency.code())
-        .with("as_of", as_of.to_string()))
     }
 
     /// Writes a prepared entry and its postings and moves the balances and chain
@@ -392,8 +211,12 @@ impl Booking {
             "entries are committed in the order prepared"
         );
         match self.deferred.as_mut() {
-            Some(pending) => pending.push(entry.clone()),
-            None => self.insert(conn, std::slice::from_ref(&entry))?,
+            Some(unwritten) => unwritten.entries.push(entry.clone()),
+            None => self.insert(
+                conn,
+                (self.last_sequence, &self.chain_head),
+                std::slice::from_ref(&entry),
+            )?,
         }
         for (code, debits, credits) in new_totals {
             let account = self.accounts.get_mut(&code).expect("checked when prepared");
@@ -408,7 +231,21 @@ impl Booking {
     }
 
     /// Inserts entries and their postings: one multi-row INSERT per table.
-    fn insert(&self, conn: &mut DbConnection, entries: &[JournalEntry]) -> AppResult<()> {
+    /// `after` is the sequence and hash of the last entry inserted before.
+    fn insert(
+        &self,
+        conn: &mut DbConnection,
+        after: (i64, &str),
+        entries: &[JournalEntry],
+    ) -> AppResult<()> {
+        debug_assert!(
+            continues_chain(after, entries),
+            "entries are written in sequence, each linked to the one before"
+        );
+        debug_assert!(
+            entries.iter().all(is_balanced_and_positive),
+            "an entry's postings are positive and balance per currency when it is written"
+        );
         let entry_rows: Vec<_> = entries
             .iter()
             .map(|e| {
@@ -433,7 +270,9 @@ impl Booking {
         if let Err(e) = inserted {
             // The unique index on `reverses`: the entry was reversed meanwhile.
             return match entries.iter().find_map(|e| e.reverses.as_ref()) {
-                Some(reversed) if is_unique_violation(&e) => Err(already_reversed(reversed)),
+                Some(reversed) if is_unique_violation(&e) => {
+                    Err(reversal::already_reversed(reversed))
+                }
                 _ => Err(e.into()),
             };
         }
@@ -500,4 +339,27 @@ impl Booking {
         conn.batch_execute(&sql)?;
         Ok(())
     }
+}
+
+/// Whether `entries` follow the entry with sequence and hash `after`, each the
+/// next number and linked by its previous hash to the one before.
+fn continues_chain(after: (i64, &str), entries: &[JournalEntry]) -> bool {
+    let (mut sequence, mut hash) = after;
+    entries.iter().all(|e| {
+        let continues = e.sequence == sequence + 1 && e.previous_hash == hash;
+        (sequence, hash) = (e.sequence, &e.hash);
+        continues
+    })
+}
+
+/// Whether every posting of `entry` is positive and its debits equal its
+/// credits in every currency.
+fn is_balanced_and_positive(entry: &JournalEntry) -> bool {
+    let totals = totals_by_currency(
+        entry
+            .postings
+            .iter()
+            .map(|p| (p.side, p.amount_minor, p.currency)),
+    );
+    entry.postings.iter().all(|p| p.amount_minor > 0) && totals.values().all(|(d, c)| d == c)
 }

@@ -1,43 +1,19 @@
-//! Journal entries: posting (with the balance, period and overdraft checks and
-//! the hash chain), reversal and reading.
+//! Journal entries as the API shows them (postings by account code, and the
+//! entry that reversed each), read by id or listed by date and sequence; and
+//! the typed rows every reader of entries loads.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde_json::json;
 
-use super::booking::Booking;
 use super::chain::{CanonicalEntry, CanonicalPosting, RECORDED_AT_FORMAT};
-use super::limits::format_wide;
+use super::reader::{entries_in_range, EntryRange, StoredPosting};
 use super::Side;
 use crate::db::schema::{accounts, funds, journal_entries, postings};
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, ErrorCode};
-use crate::money::{Currency, MAX_AMOUNT_MINOR};
-
-/// The most postings one entry may carry.
-pub const MAX_POSTINGS_PER_ENTRY: usize = 200;
-
-#[derive(Debug, Clone)]
-pub struct NewPosting {
-    pub account: String,
-    pub side: Side,
-    pub amount_minor: i64,
-    pub currency: Currency,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewEntry {
-    pub effective_date: NaiveDate,
-    pub kind: &'static str,
-    pub memo: String,
-    /// The domain record the entry books (`("contribution", id)`).
-    pub source: Option<(String, String)>,
-    pub created_by: String,
-    pub reverses: Option<String>,
-    pub postings: Vec<NewPosting>,
-}
+use crate::error::{AppError, AppResult};
+use crate::money::Currency;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posting {
@@ -67,6 +43,33 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// The entry of a stored row, its fund's code, the entry that reversed it
+    /// and its postings.
+    pub(super) fn from_header(
+        header: EntryHeader,
+        fund_code: String,
+        reversed_by: Option<String>,
+        postings: Vec<Posting>,
+    ) -> JournalEntry {
+        JournalEntry {
+            id: header.id,
+            fund_code,
+            sequence: header.sequence,
+            effective_date: header.effective_date,
+            recorded_at: header.recorded_at,
+            kind: header.kind,
+            memo: header.memo,
+            source_type: header.source_type,
+            source_id: header.source_id,
+            created_by: header.created_by,
+            reverses: header.reverses,
+            reversed_by,
+            previous_hash: header.previous_hash,
+            hash: header.hash,
+            postings,
+        }
+    }
+
     pub fn canonical(&self) -> CanonicalEntry<'_> {
         CanonicalEntry {
             fund: &self.fund_code,
@@ -110,167 +113,59 @@ pub(super) fn totals_by_currency<'a>(
     totals
 }
 
-pub(super) fn check_shape(entry: &NewEntry) -> AppResult<()> {
-    if entry.postings.len() < 2 {
-        return Err(AppError::field(
-            "/postings",
-            "too_few",
-            "an entry needs at least two postings",
-        ));
-    }
-    if entry.postings.len() > MAX_POSTINGS_PER_ENTRY {
-        return Err(AppError::field(
-            "/postings",
-            "too_many",
-            format!("an entry may have at most {MAX_POSTINGS_PER_ENTRY} postings"),
-        ));
-    }
-    for p in &entry.postings {
-        assert!(
-            p.amount_minor > 0 && p.amount_minor <= MAX_AMOUNT_MINOR,
-            "postings are validated positive before they reach the ledger"
-        );
-    }
-    Ok(())
-}
-
-pub(super) fn check_balanced(entry: &NewEntry) -> AppResult<()> {
-    let totals = totals_by_currency(
-        entry
-            .postings
-            .iter()
-            .map(|p| (p.side, p.amount_minor, p.currency)),
-    );
-    let unbalanced: Vec<_> = totals
-        .iter()
-        .filter(|(_, (d, c))| d != c)
-        .map(|(currency, (d, c))| {
-            json!({
-                "currency": currency.code(),
-                "debits": format_wide(*d, *currency),
-                "credits": format_wide(*c, *currency),
-            })
-        })
-        .collect();
-    if !unbalanced.is_empty() {
-        let detail = unbalanced
-            .iter()
-            .map(|u| {
-                format!(
-                    "{}: debits {} ≠ credits {}",
-                    u["currency"].as_str().unwrap_or_default(),
-                    u["debits"].as_str().unwrap_or_default(),
-                    u["credits"].as_str().unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(AppError::new(
-            ErrorCode::EntryUnbalanced,
-            format!("debits must equal credits in every currency: {detail}"),
-        )
-        .with("imbalances", unbalanced));
-    }
-    Ok(())
-}
-
-/// Books one entry in fund `fund_id` inside the caller's transaction: opens a
-/// [`Booking`], posts, closes. See [`Booking::post`] for the checks.
-pub fn post_entry(
-    conn: &mut DbConnection,
-    fund_id: i64,
-    entry: NewEntry,
-) -> AppResult<JournalEntry> {
-    let mut booking = Booking::open(conn, fund_id)?;
-    let booked = booking.post(conn, entry)?;
-    booking.close(conn)?;
-    Ok(booked)
-}
-
-pub(super) fn already_reversed(entry_id: &str) -> AppError {
-    AppError::new(
-        ErrorCode::AlreadyReversed,
-        format!("entry {entry_id} has already been reversed; an entry is reversed once"),
-    )
-    .with("entry_id", entry_id)
-}
-
-/// A reversal to book: which entry, when, why and by whom.
-#[derive(Debug, Clone)]
-pub struct Reversal<'a> {
-    pub entry_id: &'a str,
-    /// Only entries of this kind may be reversed this way (manual reversals
-    /// may not undo entries that a contribution or claim booked).
-    pub only_kind: Option<&'a str>,
+/// A journal entry's row: everything but its fund (whoever reads it knows
+/// which) and its postings.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(
+    table_name = journal_entries,
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
+pub struct EntryHeader {
+    pub id: String,
+    pub sequence: i64,
     pub effective_date: NaiveDate,
+    pub recorded_at: NaiveDateTime,
+    pub kind: String,
     pub memo: String,
-    pub created_by: &'a str,
-    /// The kind of the reversing entry.
-    pub kind: &'static str,
+    pub source_type: Option<String>,
+    pub source_id: Option<String>,
+    pub created_by: String,
+    pub reverses: Option<String>,
+    pub previous_hash: String,
+    pub hash: String,
 }
 
-/// Books the reversal of an entry: the same postings on opposite sides. An
-/// entry is reversed at most once (a unique index on `reverses` holds this
-/// across processes).
-pub fn reverse_entry(
-    conn: &mut DbConnection,
-    booking: &mut Booking,
-    reversal: Reversal,
-) -> AppResult<JournalEntry> {
-    let fund_id = booking.fund_id();
-    let entry_id = reversal.entry_id;
-    let original = find_entry(conn, fund_id, entry_id)?
-        .ok_or_else(|| AppError::not_found(format!("no journal entry {entry_id} in this fund")))?;
-    if let Some(kind) = reversal.only_kind {
-        if original.kind != kind {
-            return Err(AppError::new(
-                ErrorCode::NotReversible,
-                format!(
-                    "entry {} is a {} entry booked for {} {}; reverse it through that record",
-                    original.id,
-                    original.kind,
-                    original.source_type.as_deref().unwrap_or("another record"),
-                    original.source_id.as_deref().unwrap_or_default()
-                ),
-            ));
-        }
-    }
-    if let Some(by) = &original.reversed_by {
-        return Err(already_reversed(&original.id).with("reversed_by", by));
-    }
-    booking.post(
-        conn,
-        NewEntry {
-            effective_date: reversal.effective_date,
-            kind: reversal.kind,
-            memo: reversal.memo,
-            source: original.source_type.clone().zip(original.source_id.clone()),
-            created_by: reversal.created_by.to_string(),
-            reverses: Some(original.id.clone()),
-            postings: original
-                .postings
-                .iter()
-                .map(|p| NewPosting {
-                    account: p.account.clone(),
-                    side: p.side.opposite(),
-                    amount_minor: p.amount_minor,
-                    currency: p.currency,
-                })
-                .collect(),
-        },
-    )
+/// A posting's row: its line in the entry, its account (by id), side, amount
+/// and currency.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(
+    table_name = postings,
+    check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
+)]
+pub(super) struct PostingRow {
+    line: i32,
+    account_id: i64,
+    side: String,
+    amount_minor: i64,
+    currency: String,
 }
 
-/// Books one reversal on its own: opens a [`Booking`], reverses, closes.
-pub fn book_reversal(
-    conn: &mut DbConnection,
-    fund_id: i64,
-    reversal: Reversal,
-) -> AppResult<JournalEntry> {
-    let mut booking = Booking::open(conn, fund_id)?;
-    let entry = reverse_entry(conn, &mut booking, reversal)?;
-    booking.close(conn)?;
-    Ok(entry)
+impl PostingRow {
+    /// The posting with its side and currency read. A value that does not
+    /// read is a database altered behind the ledger's back: a failure, not
+    /// something to carry on with.
+    pub(super) fn parse(self) -> AppResult<StoredPosting> {
+        let side = Side::parse(&self.side)
+            .ok_or_else(|| AppError::internal(format!("stored side {:?}", self.side)))?;
+        let currency = Currency::parse(&self.currency).map_err(AppError::internal)?;
+        Ok(StoredPosting {
+            line: self.line,
+            account_id: self.account_id,
+            side,
+            amount_minor: self.amount_minor,
+            currency,
+        })
+    }
 }
 
 /// Which entries to list: by effective date range and after a sequence.
@@ -282,46 +177,24 @@ pub struct EntryFilter {
     pub limit: i64,
 }
 
-type EntryRow = (
-    String,
-    i64,
-    i64,
-    NaiveDate,
-    NaiveDateTime,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    String,
-);
-
 /// Entries of a fund in sequence order, with their postings.
 pub fn list_entries(
     conn: &mut DbConnection,
     fund_id: i64,
     filter: &EntryFilter,
 ) -> AppResult<Vec<JournalEntry>> {
-    let mut query = journal_entries::table
-        .filter(journal_entries::fund_id.eq(fund_id))
-        .into_boxed();
-    if let Some(from) = filter.from {
-        query = query.filter(journal_entries::effective_date.ge(from));
-    }
-    if let Some(to) = filter.to {
-        query = query.filter(journal_entries::effective_date.le(to));
-    }
-    if let Some(after) = filter.after_sequence {
-        query = query.filter(journal_entries::sequence.gt(after));
-    }
-    let rows: Vec<EntryRow> = query
+    let range = EntryRange {
+        from: filter.from,
+        to: filter.to,
+        after: filter.after_sequence,
+        through: None,
+    };
+    let headers: Vec<EntryHeader> = entries_in_range(fund_id, &range)
         .order(journal_entries::sequence.asc())
         .limit(filter.limit)
-        .select(journal_entries::all_columns)
+        .select(EntryHeader::as_select())
         .load(conn)?;
-    with_postings(conn, rows)
+    with_postings(conn, fund_id, headers)
 }
 
 pub fn find_entry(
@@ -329,68 +202,65 @@ pub fn find_entry(
     fund_id: i64,
     entry_id: &str,
 ) -> AppResult<Option<JournalEntry>> {
-    let rows: Vec<EntryRow> = journal_entries::table
+    let headers: Vec<EntryHeader> = journal_entries::table
         .filter(journal_entries::fund_id.eq(fund_id))
         .filter(journal_entries::id.eq(entry_id))
-        .select(journal_entries::all_columns)
+        .select(EntryHeader::as_select())
         .load(conn)?;
-    Ok(with_postings(conn, rows)?.pop())
+    Ok(with_postings(conn, fund_id, headers)?.pop())
 }
 
-fn with_postings(conn: &mut DbConnection, rows: Vec<EntryRow>) -> AppResult<Vec<JournalEntry>> {
-    if rows.is_empty() {
+/// The entries of `headers` with their fund's code, their postings and the
+/// entries that reversed them: three queries whatever their number.
+fn with_postings(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    headers: Vec<EntryHeader>,
+) -> AppResult<Vec<JournalEntry>> {
+    if headers.is_empty() {
         return Ok(Vec::new());
     }
-    let fund_id = rows[0].1;
     let fund_code: String = funds::table.find(fund_id).select(funds::code).first(conn)?;
-    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    let posting_rows: Vec<(String, String, String, i64, String)> = postings::table
+    let ids: Vec<&str> = headers.iter().map(|h| h.id.as_str()).collect();
+    let mut postings = postings_by_entry(conn, &ids)?;
+    let reversed_by = reversed_by(conn, &ids)?;
+    Ok(headers
+        .into_iter()
+        .map(|header| {
+            let reversed_by = reversed_by.get(&header.id).cloned();
+            let postings = postings.remove(&header.id).unwrap_or_default();
+            JournalEntry::from_header(header, fund_code.clone(), reversed_by, postings)
+        })
+        .collect())
+}
+
+/// The postings of the entries `ids`, by entry id, in line order.
+fn postings_by_entry(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> AppResult<HashMap<String, Vec<Posting>>> {
+    let rows: Vec<(String, String, PostingRow)> = postings::table
         .inner_join(accounts::table)
-        .filter(postings::entry_id.eq_any(&ids))
+        .filter(postings::entry_id.eq_any(ids))
         .order((postings::entry_id.asc(), postings::line.asc()))
-        .select((
-            postings::entry_id,
-            accounts::code,
-            postings::side,
-            postings::amount_minor,
-            postings::currency,
-        ))
+        .select((postings::entry_id, accounts::code, PostingRow::as_select()))
         .load(conn)?;
+    let mut by_entry: HashMap<String, Vec<Posting>> = HashMap::new();
+    for (entry_id, account, row) in rows {
+        let posting = row.parse()?.with_account(account);
+        by_entry.entry(entry_id).or_default().push(posting);
+    }
+    Ok(by_entry)
+}
+
+/// The entry that reversed each of the entries `ids` that has been reversed.
+fn reversed_by(conn: &mut DbConnection, ids: &[&str]) -> AppResult<HashMap<String, String>> {
     let reversals: Vec<(Option<String>, String)> = journal_entries::table
-        .filter(journal_entries::reverses.eq_any(&ids))
+        .filter(journal_entries::reverses.eq_any(ids))
         .select((journal_entries::reverses, journal_entries::id))
         .load(conn)?;
-    let reversed_by: HashMap<String, String> = reversals
+    Ok(reversals
         .into_iter()
         .filter_map(|(reverses, id)| reverses.map(|r| (r, id)))
-        .collect();
-    let mut by_entry: HashMap<String, Vec<Posting>> = HashMap::new();
-    for (entry_id, account, side, amount_minor, currency) in posting_rows {
-        by_entry.entry(entry_id).or_default().push(Posting {
-            account,
-            side: Side::parse(&side).expect("stored sides are valid"),
-            amount_minor,
-            currency: Currency::parse(&currency).expect("stored currencies are valid"),
-        });
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| JournalEntry {
-            reversed_by: reversed_by.get(&r.0).cloned(),
-            postings: by_entry.remove(&r.0).unwrap_or_default(),
-            id: r.0,
-            fund_code: fund_code.clone(),
-            sequence: r.2,
-            effective_date: r.3,
-            recorded_at: r.4,
-            kind: r.5,
-            memo: r.6,
-            source_type: r.7,
-            source_id: r.8,
-            created_by: r.9,
-            reverses: r.10,
-            previous_hash: r.11,
-            hash: r.12,
-        })
         .collect())
 }

@@ -11,17 +11,19 @@ mod booking;
 pub mod chain;
 mod entries;
 pub mod limits;
+mod reader;
 mod verify;
 
 pub use accounts::{
     chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
 };
 pub use balances::{balances_as_of, statement, Statement, StatementLine};
-pub use booking::{Booking, PreparedEntry};
-pub use entries::{
-    book_reversal, find_entry, list_entries, post_entry, reverse_entry, EntryFilter, JournalEntry,
-    NewEntry, NewPosting, Posting, Reversal,
+pub use booking::{
+    book_reversal, post_entry, reverse_entry, Booking, NewEntry, NewPosting, PreparedEntry,
+    Reversal,
 };
+pub use entries::{find_entry, list_entries, EntryFilter, JournalEntry, Posting};
+pub(crate) use reader::{effective_dates, page_end, EntryRange, EntryReader, StoredEntry};
 pub use verify::{verify_fund, verify_fund_showing, Verification, VerificationProblem};
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,201 @@
+//! The one reader of a fund's entries with their postings, in sequence order
+//! and a page at a time, so memory stays flat however large the ledger: the
+//! exports and verification both walk the ledger through it. A page costs two
+//! queries: its entries, then their postings by sequence range.
+
+use chrono::NaiveDate;
+use diesel::dsl::{max, min};
+use diesel::prelude::*;
+
+use super::entries::{EntryHeader, Posting, PostingRow};
+use super::Side;
+use crate::db::schema::{journal_entries, postings};
+use crate::db::{DbBackend, DbConnection};
+use crate::error::AppResult;
+use crate::money::Currency;
+
+/// Entries read per query: large enough that round trips don't dominate, small
+/// enough that a page's memory doesn't matter.
+const PAGE_SIZE: i64 = 2_000;
+
+/// Which of a fund's entries to read: effective dates from `from` to `to`
+/// (inclusive; open ends when absent), sequences after `after` up to
+/// `through`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub after: Option<i64>,
+    pub through: Option<i64>,
+}
+
+/// An entry as stored, with its postings in line order.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    pub header: EntryHeader,
+    pub postings: Vec<StoredPosting>,
+}
+
+/// A posting as stored: its account by id.
+#[derive(Debug, Clone)]
+pub struct StoredPosting {
+    pub line: i32,
+    pub account_id: i64,
+    pub side: Side,
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+impl StoredPosting {
+    /// The posting as the API shows it, naming its account by `code`.
+    pub(super) fn with_account(self, code: String) -> Posting {
+        Posting {
+            account: code,
+            side: self.side,
+            amount_minor: self.amount_minor,
+            currency: self.currency,
+        }
+    }
+}
+
+type EntriesQuery<'a> = journal_entries::BoxedQuery<'a, DbBackend>;
+
+/// A fund's entries in `range`, in no particular order.
+pub(super) fn entries_in_range<'a>(fund_id: i64, range: &EntryRange) -> EntriesQuery<'a> {
+    let mut query = journal_entries::table
+        .filter(journal_entries::fund_id.eq(fund_id))
+        .into_boxed();
+    if let Some(from) = range.from {
+        query = query.filter(journal_entries::effective_date.ge(from));
+    }
+    if let Some(to) = range.to {
+        query = query.filter(journal_entries::effective_date.le(to));
+    }
+    if let Some(after) = range.after {
+        query = query.filter(journal_entries::sequence.gt(after));
+    }
+    if let Some(through) = range.through {
+        query = query.filter(journal_entries::sequence.le(through));
+    }
+    query
+}
+
+/// Walks a fund's entries in `range` in sequence order, a page at a time.
+pub struct EntryReader {
+    fund_id: i64,
+    /// What remains to read: its `after` is the last sequence read.
+    remaining: EntryRange,
+    done: bool,
+}
+
+impl EntryReader {
+    pub fn new(fund_id: i64, range: EntryRange) -> EntryReader {
+        EntryReader {
+            fund_id,
+            remaining: range,
+            done: false,
+        }
+    }
+
+    /// The next page of entries with their postings, or `None` at the end.
+    pub fn next_page(&mut self, conn: &mut DbConnection) -> AppResult<Option<Vec<StoredEntry>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let headers = self.read_headers(conn)?;
+        self.done = (headers.len() as i64) < PAGE_SIZE;
+        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+            return Ok(None);
+        };
+        let (first, last) = (first.sequence, last.sequence);
+        debug_assert!(
+            self.remaining.after.is_none_or(|after| first > after),
+            "each page starts after the one before"
+        );
+        self.remaining.after = Some(last);
+        let postings = self.read_postings(conn, first, last)?;
+        attach_postings(headers, postings).map(Some)
+    }
+
+    /// The next page's entries, without their postings.
+    fn read_headers(&self, conn: &mut DbConnection) -> AppResult<Vec<EntryHeader>> {
+        Ok(entries_in_range(self.fund_id, &self.remaining)
+            .order(journal_entries::sequence.asc())
+            .limit(PAGE_SIZE)
+            .select(EntryHeader::as_select())
+            .load(conn)?)
+    }
+
+    /// The postings of the fund's entries from sequence `first` to `last`, by
+    /// sequence and line: those of entries outside the date range too, which
+    /// [`attach_postings`] passes over (one range scan beats a list of ids).
+    fn read_postings(
+        &self,
+        conn: &mut DbConnection,
+        first: i64,
+        last: i64,
+    ) -> AppResult<Vec<(i64, PostingRow)>> {
+        Ok(postings::table
+            .inner_join(journal_entries::table)
+            .filter(journal_entries::fund_id.eq(self.fund_id))
+            .filter(journal_entries::sequence.ge(first))
+            .filter(journal_entries::sequence.le(last))
+            .order((journal_entries::sequence.asc(), postings::line.asc()))
+            .select((journal_entries::sequence, PostingRow::as_select()))
+            .load(conn)?)
+    }
+}
+
+/// Gives each entry its postings, both in sequence order; postings of
+/// sequences without an entry (outside the date range) are dropped.
+fn attach_postings(
+    headers: Vec<EntryHeader>,
+    postings: Vec<(i64, PostingRow)>,
+) -> AppResult<Vec<StoredEntry>> {
+    let mut postings = postings.into_iter().peekable();
+    let mut entries = Vec::with_capacity(headers.len());
+    for header in headers {
+        let mut own = Vec::new();
+        while let Some((sequence, row)) = postings.next_if(|(s, _)| *s <= header.sequence) {
+            if sequence == header.sequence {
+                own.push(row.parse()?);
+            }
+        }
+        entries.push(StoredEntry {
+            header,
+            postings: own,
+        });
+    }
+    Ok(entries)
+}
+
+/// The last sequence of the first `limit` entries of `range`, when entries of
+/// the range remain after them (where a limited page ends).
+pub fn page_end(
+    conn: &mut DbConnection,
+    fund_id: i64,
+    range: &EntryRange,
+    limit: i64,
+) -> AppResult<Option<i64>> {
+    let ends: Vec<i64> = entries_in_range(fund_id, range)
+        .order(journal_entries::sequence.asc())
+        .select(journal_entries::sequence)
+        .offset(limit - 1)
+        .limit(2)
+        .load(conn)?;
+    Ok((ends.len() == 2).then(|| ends[0]))
+}
+
+/// The earliest and the latest effective date of the fund's entries.
+pub fn effective_dates(
+    conn: &mut DbConnection,
+    fund_id: i64,
+) -> AppResult<(Option<NaiveDate>, Option<NaiveDate>)> {
+    Ok(journal_entries::table
+        .filter(journal_entries::fund_id.eq(fund_id))
+        .select((
+            min(journal_entries::effective_date),
+            max(journal_entries::effective_date),
+        ))
+        .first(conn)?)
+}
