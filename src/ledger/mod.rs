@@ -13,6 +13,7 @@ mod entries;
 pub mod limits;
 mod verify;
 
+pub use accounts::account_code;
 pub use accounts::{
     chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
 };
