@@ -31,15 +31,48 @@ pub struct StoredResponse {
     pub fund_code: Option<String>,
 }
 
-type StoredRow = (String, i32, String, Option<String>);
+/// What is read of an `idempotency_keys` row to answer a repeat.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct StoredRow {
+    request_hash: String,
+    status: i32,
+    response_body: String,
+    fund_code: Option<String>,
+}
 
-fn stored((request_hash, status, body, fund_code): StoredRow) -> StoredResponse {
-    StoredResponse {
-        request_hash,
-        status: status as u16,
-        body,
-        fund_code,
+impl From<StoredRow> for StoredResponse {
+    fn from(row: StoredRow) -> StoredResponse {
+        StoredResponse {
+            request_hash: row.request_hash,
+            status: row.status as u16,
+            body: row.response_body,
+            fund_code: row.fund_code,
+        }
     }
+}
+
+/// A [`StoredRow`] with its key, for lookups of several keys.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct KeyedStoredRow {
+    idempotency_key: String,
+    #[diesel(embed)]
+    stored: StoredRow,
+}
+
+/// An `idempotency_keys` row to insert. `None` is written as NULL (not as the
+/// column default), as multi-row inserts on SQLite require.
+#[derive(Insertable)]
+#[diesel(table_name = idempotency_keys, treat_none_as_default_value = false)]
+struct NewKeyRow<'a> {
+    actor: &'a str,
+    idempotency_key: &'a str,
+    request_hash: &'a str,
+    status: i32,
+    response_body: &'a str,
+    created_at: chrono::NaiveDateTime,
+    fund_code: Option<&'a str>,
 }
 
 pub fn lookup(
@@ -49,19 +82,14 @@ pub fn lookup(
 ) -> QueryResult<Option<StoredResponse>> {
     let row: Option<StoredRow> = idempotency_keys::table
         .find((actor, key))
-        .select((
-            idempotency_keys::request_hash,
-            idempotency_keys::status,
-            idempotency_keys::response_body,
-            idempotency_keys::fund_code,
-        ))
+        .select(StoredRow::as_select())
         .first(conn)
         .optional()?;
     debug_assert!(
-        row.as_ref().is_none_or(|r| r.1 != PENDING),
+        row.as_ref().is_none_or(|r| r.status != PENDING),
         "a claimed key is only seen by its own transaction"
     );
-    Ok(row.map(stored))
+    Ok(row.map(StoredResponse::from))
 }
 
 /// The stored response to replay to `caller` for a repeat of the request
@@ -109,14 +137,15 @@ pub fn claim(
     request_hash: &str,
 ) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::actor.eq(actor),
-            idempotency_keys::idempotency_key.eq(key),
-            idempotency_keys::request_hash.eq(request_hash),
-            idempotency_keys::status.eq(PENDING),
-            idempotency_keys::response_body.eq(""),
-            idempotency_keys::created_at.eq(crate::time::now()),
-        ))
+        .values(NewKeyRow {
+            actor,
+            idempotency_key: key,
+            request_hash,
+            status: PENDING,
+            response_body: "",
+            created_at: crate::time::now(),
+            fund_code: None,
+        })
         .execute(conn)?;
     Ok(())
 }
@@ -155,20 +184,13 @@ pub fn lookup_all(
     for (actor, keys) in by_actor {
         for chunk in keys.chunks(500) {
             // The primary key is (actor, key): both are named so it is used.
-            let rows: Vec<(String, String, i32, String, Option<String>)> = idempotency_keys::table
+            let rows: Vec<KeyedStoredRow> = idempotency_keys::table
                 .filter(idempotency_keys::actor.eq(actor))
                 .filter(idempotency_keys::idempotency_key.eq_any(chunk))
-                .select((
-                    idempotency_keys::idempotency_key,
-                    idempotency_keys::request_hash,
-                    idempotency_keys::status,
-                    idempotency_keys::response_body,
-                    idempotency_keys::fund_code,
-                ))
+                .select(KeyedStoredRow::as_select())
                 .load(conn)?;
-            for (key, request_hash, status, body, fund_code) in rows {
-                let response = stored((request_hash, status, body, fund_code));
-                found.insert((actor.to_string(), key), response);
+            for row in rows {
+                found.insert((actor.to_string(), row.idempotency_key), row.stored.into());
             }
         }
     }
@@ -184,16 +206,14 @@ pub fn store_all(
     let now = crate::time::now();
     let rows: Vec<_> = responses
         .iter()
-        .map(|(actor, key, response)| {
-            (
-                idempotency_keys::actor.eq(*actor),
-                idempotency_keys::idempotency_key.eq(*key),
-                idempotency_keys::request_hash.eq(&response.request_hash),
-                idempotency_keys::status.eq(response.status as i32),
-                idempotency_keys::response_body.eq(&response.body),
-                idempotency_keys::created_at.eq(now),
-                idempotency_keys::fund_code.eq(&response.fund_code),
-            )
+        .map(|(actor, key, response)| NewKeyRow {
+            actor,
+            idempotency_key: key,
+            request_hash: &response.request_hash,
+            status: response.status as i32,
+            response_body: &response.body,
+            created_at: now,
+            fund_code: response.fund_code.as_deref(),
         })
         .collect();
     crate::insert_rows!(conn, idempotency_keys::table, rows)?;

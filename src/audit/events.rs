@@ -50,6 +50,44 @@ pub struct Event {
     pub payload: Value,
 }
 
+/// An `events` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct EventRow {
+    id: i64,
+    occurred_at: NaiveDateTime,
+    fund_code: String,
+    event_type: String,
+    subject_id: String,
+    payload: String,
+}
+
+impl EventRow {
+    fn into_event(self) -> AppResult<Event> {
+        Ok(Event {
+            id: self.id,
+            occurred_at: self.occurred_at,
+            fund_code: self.fund_code,
+            event_type: self.event_type,
+            subject_id: self.subject_id,
+            payload: serde_json::from_str(&self.payload)
+                .map_err(|e| AppError::internal(format!("event payload: {e}")))?,
+        })
+    }
+}
+
+/// An `events` row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+struct NewEventRow<'a> {
+    id: i64,
+    occurred_at: NaiveDateTime,
+    fund_code: &'a str,
+    event_type: &'a str,
+    subject_id: &'a str,
+    payload: &'a str,
+}
+
 /// Appends events at the end of the caller's transaction. Call it last: the
 /// counter row stays locked until commit.
 pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
@@ -67,15 +105,13 @@ pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
         .iter()
         .zip(&payloads)
         .enumerate()
-        .map(|(i, (event, payload))| {
-            (
-                events::id.eq(first + i as i64),
-                events::occurred_at.eq(now),
-                events::fund_code.eq(&event.fund_code),
-                events::event_type.eq(event.event_type),
-                events::subject_id.eq(&event.subject_id),
-                events::payload.eq(payload),
-            )
+        .map(|(i, (event, payload))| NewEventRow {
+            id: first + i as i64,
+            occurred_at: now,
+            fund_code: &event.fund_code,
+            event_type: event.event_type,
+            subject_id: &event.subject_id,
+            payload,
         })
         .collect();
     crate::insert_rows!(conn, events::table, rows)?;
@@ -93,24 +129,10 @@ pub fn list(
     if let Some(codes) = fund_codes {
         query = query.filter(events::fund_code.eq_any(codes));
     }
-    let rows: Vec<(i64, NaiveDateTime, String, String, String, String)> = query
+    let rows: Vec<EventRow> = query
         .order(events::id.asc())
         .limit(limit)
-        .select(events::all_columns)
+        .select(EventRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .map(
-            |(id, occurred_at, fund_code, event_type, subject_id, payload)| {
-                Ok(Event {
-                    id,
-                    occurred_at,
-                    fund_code,
-                    event_type,
-                    subject_id,
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|e| AppError::internal(format!("event payload: {e}")))?,
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(EventRow::into_event).collect()
 }

@@ -38,6 +38,22 @@ pub struct AuditEntry {
     pub status: i32,
 }
 
+/// A new `audit_log` row: its id is assigned by the database. `None` is
+/// written as NULL, as multi-row inserts on SQLite require.
+#[derive(Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+struct NewAuditRow<'a> {
+    occurred_at: NaiveDateTime,
+    actor: &'a str,
+    role: &'a str,
+    action: &'a str,
+    fund_code: Option<&'a str>,
+    target: Option<&'a str>,
+    request_id: &'a str,
+    outcome: &'a str,
+    status: i32,
+}
+
 pub fn record(conn: &mut DbConnection, caller: &Caller, record: &AuditRecord) -> AppResult<()> {
     record_all(conn, &[(caller, record)])
 }
@@ -47,18 +63,16 @@ pub fn record_all(conn: &mut DbConnection, records: &[(&Caller, &AuditRecord)]) 
     let now = crate::time::now();
     let rows: Vec<_> = records
         .iter()
-        .map(|(caller, record)| {
-            (
-                audit_log::occurred_at.eq(now),
-                audit_log::actor.eq(&caller.subject),
-                audit_log::role.eq(caller.role.as_str()),
-                audit_log::action.eq(&record.action),
-                audit_log::fund_code.eq(&record.fund_code),
-                audit_log::target.eq(&record.target),
-                audit_log::request_id.eq(&record.request_id),
-                audit_log::outcome.eq(&record.outcome),
-                audit_log::status.eq(record.status as i32),
-            )
+        .map(|(caller, record)| NewAuditRow {
+            occurred_at: now,
+            actor: &caller.subject,
+            role: caller.role.as_str(),
+            action: &record.action,
+            fund_code: record.fund_code.as_deref(),
+            target: record.target.as_deref(),
+            request_id: &record.request_id,
+            outcome: &record.outcome,
+            status: record.status as i32,
         })
         .collect();
     crate::insert_rows!(conn, audit_log::table, rows)?;
@@ -77,18 +91,38 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-type AuditRow = (
-    i64,
-    NaiveDateTime,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i32,
-);
+/// An `audit_log` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AuditRow {
+    id: i64,
+    occurred_at: NaiveDateTime,
+    actor: String,
+    role: String,
+    action: String,
+    fund_code: Option<String>,
+    target: Option<String>,
+    request_id: String,
+    outcome: String,
+    status: i32,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(row: AuditRow) -> AuditEntry {
+        AuditEntry {
+            id: row.id,
+            occurred_at: row.occurred_at,
+            actor: row.actor,
+            role: row.role,
+            action: row.action,
+            fund_code: row.fund_code,
+            target: row.target,
+            request_id: row.request_id,
+            outcome: row.outcome,
+            status: row.status,
+        }
+    }
+}
 
 pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> AppResult<Vec<AuditEntry>> {
     let mut query = audit_log::table
@@ -109,21 +143,7 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> AppResult<Vec<Audi
     let rows: Vec<AuditRow> = query
         .order(audit_log::id.asc())
         .limit(filter.limit)
-        .select(audit_log::all_columns)
+        .select(AuditRow::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditEntry {
-            id: r.0,
-            occurred_at: r.1,
-            actor: r.2,
-            role: r.3,
-            action: r.4,
-            fund_code: r.5,
-            target: r.6,
-            request_id: r.7,
-            outcome: r.8,
-            status: r.9,
-        })
-        .collect())
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
 }

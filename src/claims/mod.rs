@@ -33,6 +33,7 @@ use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{lock_fund, Fund, FundLock};
+use crate::ledger::account_code;
 use crate::ledger::{reverse_entry, Booking, NewEntry, NewPosting, Reversal, Side};
 use crate::money::{format_minor, to_minor, Currency};
 use crate::rules::document::{Phase, Relationship, RuleDocument, Track};
@@ -224,19 +225,19 @@ fn event(fund: &Fund, kind: &'static str, claim: &Claim) -> NewEvent {
 pub fn expense_account(benefit: &str) -> &'static str {
     let b = benefit.to_ascii_uppercase();
     if b.contains("DEATH") || b.contains("BURIAL") || b.contains("FUNERAL") {
-        "5100"
+        account_code::BENEFIT_EXPENSE_DEATH
     } else if b.contains("DISAB") || b.contains("INVALID") {
-        "5200"
+        account_code::BENEFIT_EXPENSE_DISABILITY
     } else if b.contains("REPATRIAT") {
-        "5300"
+        account_code::BENEFIT_EXPENSE_REPATRIATION
     } else if b.contains("MEDICAL") || b.contains("ILLNESS") {
-        "5400"
+        account_code::BENEFIT_EXPENSE_MEDICAL
     } else if b.contains("LEGAL") {
-        "5500"
+        account_code::BENEFIT_EXPENSE_LEGAL_ASSISTANCE
     } else if b.contains("SCHOLAR") || b.contains("EDUCATION") || b.contains("LIVELIHOOD") {
-        "5600"
+        account_code::BENEFIT_EXPENSE_EDUCATION_AND_LIVELIHOOD
     } else {
-        "5000"
+        account_code::BENEFIT_EXPENSE_OTHER
     }
 }
 
@@ -863,7 +864,7 @@ fn finalize(
                     currency: claim.currency,
                 },
                 NewPosting {
-                    account: "2000".to_string(),
+                    account: account_code::BENEFITS_PAYABLE.to_string(),
                     side: Side::Credit,
                     amount_minor: amount,
                     currency: claim.currency,
@@ -1093,13 +1094,13 @@ fn pay_in(
         reverses: None,
         postings: vec![
             NewPosting {
-                account: "2000".to_string(),
+                account: account_code::BENEFITS_PAYABLE.to_string(),
                 side: Side::Debit,
                 amount_minor: amount,
                 currency: claim.currency,
             },
             NewPosting {
-                account: "1000".to_string(),
+                account: account_code::CASH.to_string(),
                 side: Side::Credit,
                 amount_minor: amount,
                 currency: claim.currency,

@@ -10,172 +10,167 @@ use crate::error::{AppError, AppResult};
 use crate::money::Currency;
 use crate::rules::document::{Phase, Relationship};
 
-type ClaimRow = (
-    (
-        String,
-        i64,
-        String,
-        String,
-        Option<String>,
-        NaiveDate,
-        String,
-        NaiveDate,
-        String,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-    ),
-    (
-        String,
-        i64,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        Option<String>,
-        Option<String>,
-        Option<NaiveDate>,
-        Option<String>,
-        bool,
-        NaiveDateTime,
-        String,
-    ),
-    Option<NaiveDateTime>,
-);
+/// A `claims` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = claims, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ClaimRow {
+    id: String,
+    fund_id: i64,
+    worker_id: String,
+    benefit: String,
+    rider_of: Option<String>,
+    incident_date: NaiveDate,
+    incident_phase: String,
+    filed_on: NaiveDate,
+    claimant_relationship: String,
+    dependant_id: Option<String>,
+    claimed_amount_minor: Option<i64>,
+    grade: Option<String>,
+    description: Option<String>,
+    currency: String,
+    status: String,
+    assessment: String,
+    payable_minor: i64,
+    decision_outcome: Option<String>,
+    decided_amount_minor: Option<i64>,
+    decision_reasons: Option<String>,
+    decision_note: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<NaiveDateTime>,
+    approved_at: Option<NaiveDateTime>,
+    approval_entry_id: Option<String>,
+    payment_entry_id: Option<String>,
+    paid_on: Option<NaiveDate>,
+    payee_reference: Option<String>,
+    appealed: bool,
+    created_at: NaiveDateTime,
+    created_by: String,
+    queued_at: Option<NaiveDateTime>,
+}
 
+/// Reads a stored enum value (`Phase`, `Relationship`) by its serde name.
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
     serde_json::from_str(&format!("\"{text}\""))
         .map_err(|e| AppError::internal(format!("stored claim field {text}: {e}")))
 }
 
-fn from_row(r: ClaimRow) -> AppResult<Claim> {
-    let (a, b, queued_at) = r;
-    let assessment: StoredAssessment = serde_json::from_str(&b.0)
-        .map_err(|e| AppError::internal(format!("stored assessment: {e}")))?;
-    Ok(Claim {
-        id: a.0,
-        fund_id: a.1,
-        worker_id: a.2,
-        benefit: a.3,
-        rider_of: a.4,
-        incident_date: a.5,
-        incident_phase: parse::<Phase>(&a.6)?,
-        filed_on: a.7,
-        claimant_relationship: parse::<Relationship>(&a.8)?,
-        dependant_id: a.9,
-        claimed_amount_minor: a.10,
-        grade: a.11,
-        description: a.12,
-        currency: Currency::parse(&a.13).map_err(|e| AppError::internal(e.to_string()))?,
-        status: ClaimStatus::parse(&a.14)
-            .ok_or_else(|| AppError::internal(format!("stored claim status {}", a.14)))?,
-        rule_version: assessment.rule_version.clone(),
-        assessment,
-        payable_minor: b.1,
-        decision_outcome: b.2,
-        decided_amount_minor: b.3,
-        decision_reasons: match b.4 {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| AppError::internal(format!("stored reasons: {e}")))?,
-            None => Vec::new(),
-        },
-        decision_note: b.5,
-        decided_by: b.6,
-        decided_at: b.7,
-        approved_at: b.8,
-        approval_entry_id: b.9,
-        payment_entry_id: b.10,
-        paid_on: b.11,
-        payee_reference: b.12,
-        appealed: b.13,
-        created_at: b.14,
-        created_by: b.15,
-        queued_at,
-        documents: Vec::new(),
-        approvals: Vec::new(),
-        assessments: Vec::new(),
-    })
+impl ClaimRow {
+    /// The claim of this row, without documents, approvals or assessment
+    /// history (read apart, by [`with_details`]).
+    fn into_claim(self) -> AppResult<Claim> {
+        let assessment: StoredAssessment = serde_json::from_str(&self.assessment)
+            .map_err(|e| AppError::internal(format!("stored assessment: {e}")))?;
+        Ok(Claim {
+            id: self.id,
+            fund_id: self.fund_id,
+            worker_id: self.worker_id,
+            benefit: self.benefit,
+            rider_of: self.rider_of,
+            incident_date: self.incident_date,
+            incident_phase: parse::<Phase>(&self.incident_phase)?,
+            filed_on: self.filed_on,
+            claimant_relationship: parse::<Relationship>(&self.claimant_relationship)?,
+            dependant_id: self.dependant_id,
+            claimed_amount_minor: self.claimed_amount_minor,
+            grade: self.grade,
+            description: self.description,
+            currency: Currency::parse(&self.currency)
+                .map_err(|e| AppError::internal(e.to_string()))?,
+            status: ClaimStatus::parse(&self.status).ok_or_else(|| {
+                AppError::internal(format!("stored claim status {}", self.status))
+            })?,
+            rule_version: assessment.rule_version.clone(),
+            assessment,
+            payable_minor: self.payable_minor,
+            decision_outcome: self.decision_outcome,
+            decided_amount_minor: self.decided_amount_minor,
+            decision_reasons: match self.decision_reasons {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| AppError::internal(format!("stored reasons: {e}")))?,
+                None => Vec::new(),
+            },
+            decision_note: self.decision_note,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            approved_at: self.approved_at,
+            approval_entry_id: self.approval_entry_id,
+            payment_entry_id: self.payment_entry_id,
+            paid_on: self.paid_on,
+            payee_reference: self.payee_reference,
+            appealed: self.appealed,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            queued_at: self.queued_at,
+            documents: Vec::new(),
+            approvals: Vec::new(),
+            assessments: Vec::new(),
+        })
+    }
 }
 
-macro_rules! claim_columns {
-    () => {
-        (
-            (
-                claims::id,
-                claims::fund_id,
-                claims::worker_id,
-                claims::benefit,
-                claims::rider_of,
-                claims::incident_date,
-                claims::incident_phase,
-                claims::filed_on,
-                claims::claimant_relationship,
-                claims::dependant_id,
-                claims::claimed_amount_minor,
-                claims::grade,
-                claims::description,
-                claims::currency,
-                claims::status,
-            ),
-            (
-                claims::assessment,
-                claims::payable_minor,
-                claims::decision_outcome,
-                claims::decided_amount_minor,
-                claims::decision_reasons,
-                claims::decision_note,
-                claims::decided_by,
-                claims::decided_at,
-                claims::approved_at,
-                claims::approval_entry_id,
-                claims::payment_entry_id,
-                claims::paid_on,
-                claims::payee_reference,
-                claims::appealed,
-                claims::created_at,
-                claims::created_by,
-            ),
-            claims::queued_at,
-        )
-    };
+/// What is read of a `claim_documents` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = claim_documents, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct DocumentRow {
+    claim_id: String,
+    document_type: String,
+    reference: String,
 }
 
-/// (claim id, when, cause, by whom, the assessment as JSON).
-type AssessmentRow = (String, NaiveDateTime, String, String, String);
+/// What is read of a `claim_approvals` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = claim_approvals, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ApprovalRow {
+    claim_id: String,
+    approver: String,
+    note: Option<String>,
+    approved_at: NaiveDateTime,
+}
 
+/// What is read of a `claim_assessments` row: the whole assessment is in
+/// `assessment` (the other columns repeat parts of it for queries).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = claim_assessments, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AssessmentRow {
+    claim_id: String,
+    assessed_at: NaiveDateTime,
+    cause: String,
+    assessed_by: String,
+    assessment: String,
+}
+
+impl AssessmentRow {
+    fn to_record(&self) -> AppResult<AssessmentRecord> {
+        Ok(AssessmentRecord {
+            assessed_at: self.assessed_at,
+            cause: self.cause.clone(),
+            assessed_by: self.assessed_by.clone(),
+            assessment: serde_json::from_str(&self.assessment)
+                .map_err(|e| AppError::internal(format!("stored assessment history: {e}")))?,
+        })
+    }
+}
+
+/// The claims of `rows`, each with its documents, approvals and assessment
+/// history (three queries for all of them).
 fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<Claim>> {
     let mut out = rows
         .into_iter()
-        .map(from_row)
+        .map(ClaimRow::into_claim)
         .collect::<AppResult<Vec<Claim>>>()?;
     if out.is_empty() {
         return Ok(out);
     }
     let ids: Vec<String> = out.iter().map(|c| c.id.clone()).collect();
-    let documents: Vec<(String, String, String)> = claim_documents::table
+    let documents: Vec<DocumentRow> = claim_documents::table
         .filter(claim_documents::claim_id.eq_any(&ids))
         .order((claim_documents::claim_id.asc(), claim_documents::line.asc()))
-        .select((
-            claim_documents::claim_id,
-            claim_documents::document_type,
-            claim_documents::reference,
-        ))
+        .select(DocumentRow::as_select())
         .load(conn)?;
-    let approvals: Vec<(String, String, Option<String>, NaiveDateTime)> = claim_approvals::table
+    let approvals: Vec<ApprovalRow> = claim_approvals::table
         .filter(claim_approvals::claim_id.eq_any(&ids))
         .order(claim_approvals::approved_at.asc())
-        .select((
-            claim_approvals::claim_id,
-            claim_approvals::approver,
-            claim_approvals::note,
-            claim_approvals::approved_at,
-        ))
+        .select(ApprovalRow::as_select())
         .load(conn)?;
     let history: Vec<AssessmentRow> = claim_assessments::table
         .filter(claim_assessments::claim_id.eq_any(&ids))
@@ -183,38 +178,23 @@ fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<C
             claim_assessments::claim_id.asc(),
             claim_assessments::line.asc(),
         ))
-        .select((
-            claim_assessments::claim_id,
-            claim_assessments::assessed_at,
-            claim_assessments::cause,
-            claim_assessments::assessed_by,
-            claim_assessments::assessment,
-        ))
+        .select(AssessmentRow::as_select())
         .load(conn)?;
     for claim in &mut out {
         claim.assessments = history
             .iter()
-            .filter(|h| h.0 == claim.id)
-            .map(|(_, at, cause, by, assessment)| {
-                Ok(AssessmentRecord {
-                    assessed_at: *at,
-                    cause: cause.clone(),
-                    assessed_by: by.clone(),
-                    assessment: serde_json::from_str(assessment).map_err(|e| {
-                        AppError::internal(format!("stored assessment history: {e}"))
-                    })?,
-                })
-            })
+            .filter(|h| h.claim_id == claim.id)
+            .map(AssessmentRow::to_record)
             .collect::<AppResult<Vec<_>>>()?;
         claim.documents = documents
             .iter()
-            .filter(|d| d.0 == claim.id)
-            .map(|d| (d.1.clone(), d.2.clone()))
+            .filter(|d| d.claim_id == claim.id)
+            .map(|d| (d.document_type.clone(), d.reference.clone()))
             .collect();
         claim.approvals = approvals
             .iter()
-            .filter(|a| a.0 == claim.id)
-            .map(|a| (a.1.clone(), a.2.clone(), a.3))
+            .filter(|a| a.claim_id == claim.id)
+            .map(|a| (a.approver.clone(), a.note.clone(), a.approved_at))
             .collect();
     }
     Ok(out)
@@ -223,7 +203,7 @@ fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<C
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Claim>> {
     let rows: Vec<ClaimRow> = claims::table
         .filter(claims::id.eq(id))
-        .select(claim_columns!())
+        .select(ClaimRow::as_select())
         .load(conn)?;
     Ok(with_details(conn, rows)?.pop())
 }
@@ -234,16 +214,16 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Claim>> {
 pub fn of_worker(conn: &mut DbConnection, worker_id: &str) -> AppResult<Vec<Claim>> {
     let rows: Vec<ClaimRow> = claims::table
         .filter(claims::worker_id.eq(worker_id))
-        .select(claim_columns!())
+        .select(ClaimRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(from_row).collect()
+    rows.into_iter().map(ClaimRow::into_claim).collect()
 }
 
 pub fn riders_of(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Claim>> {
     let rows: Vec<ClaimRow> = claims::table
         .filter(claims::rider_of.eq(id))
         .order(claims::id.asc())
-        .select(claim_columns!())
+        .select(ClaimRow::as_select())
         .load(conn)?;
     with_details(conn, rows)
 }
@@ -272,7 +252,7 @@ pub fn list(conn: &mut DbConnection, fund_id: i64, filter: &ClaimFilter) -> AppR
     let rows: Vec<ClaimRow> = query
         .order(claims::id.asc())
         .limit(filter.limit)
-        .select(claim_columns!())
+        .select(ClaimRow::as_select())
         .load(conn)?;
     with_details(conn, rows)
 }
@@ -298,7 +278,7 @@ pub fn head_of_queue(conn: &mut DbConnection, fund_id: i64) -> AppResult<Option<
 
 /// Claims of a fund waiting for funds, in queue order.
 pub fn awaiting_funds(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Claim>> {
-    let rows: Vec<ClaimRow> = queue(fund_id).select(claim_columns!()).load(conn)?;
+    let rows: Vec<ClaimRow> = queue(fund_id).select(ClaimRow::as_select()).load(conn)?;
     with_details(conn, rows)
 }
 
@@ -309,36 +289,69 @@ fn text<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// A new `claims` row: a submitted claim, not yet decided.
+#[derive(Insertable)]
+#[diesel(table_name = claims, treat_none_as_default_value = false)]
+struct NewClaimRow<'a> {
+    id: &'a str,
+    fund_id: i64,
+    worker_id: &'a str,
+    benefit: &'a str,
+    rider_of: Option<&'a str>,
+    incident_date: NaiveDate,
+    incident_phase: String,
+    filed_on: NaiveDate,
+    claimant_relationship: &'a str,
+    dependant_id: Option<&'a str>,
+    claimed_amount_minor: Option<i64>,
+    grade: Option<&'a str>,
+    description: Option<&'a str>,
+    currency: &'a str,
+    status: &'a str,
+    assessment: String,
+    payable_minor: i64,
+    appealed: bool,
+    created_at: NaiveDateTime,
+    created_by: &'a str,
+}
+
 pub fn insert(conn: &mut DbConnection, c: &Claim) -> AppResult<()> {
     diesel::insert_into(claims::table)
-        .values((
-            (
-                claims::id.eq(&c.id),
-                claims::fund_id.eq(c.fund_id),
-                claims::worker_id.eq(&c.worker_id),
-                claims::benefit.eq(&c.benefit),
-                claims::rider_of.eq(&c.rider_of),
-                claims::incident_date.eq(c.incident_date),
-                claims::incident_phase.eq(text(&c.incident_phase)),
-                claims::filed_on.eq(c.filed_on),
-                claims::claimant_relationship.eq(c.claimant_relationship.as_str()),
-                claims::dependant_id.eq(&c.dependant_id),
-                claims::claimed_amount_minor.eq(c.claimed_amount_minor),
-                claims::grade.eq(&c.grade),
-                claims::description.eq(&c.description),
-                claims::currency.eq(c.currency.code()),
-                claims::status.eq(c.status.as_str()),
-            ),
-            (
-                claims::assessment.eq(serde_json::to_string(&c.assessment)?),
-                claims::payable_minor.eq(c.payable_minor),
-                claims::appealed.eq(c.appealed),
-                claims::created_at.eq(c.created_at),
-                claims::created_by.eq(&c.created_by),
-            ),
-        ))
+        .values(NewClaimRow {
+            id: &c.id,
+            fund_id: c.fund_id,
+            worker_id: &c.worker_id,
+            benefit: &c.benefit,
+            rider_of: c.rider_of.as_deref(),
+            incident_date: c.incident_date,
+            incident_phase: text(&c.incident_phase),
+            filed_on: c.filed_on,
+            claimant_relationship: c.claimant_relationship.as_str(),
+            dependant_id: c.dependant_id.as_deref(),
+            claimed_amount_minor: c.claimed_amount_minor,
+            grade: c.grade.as_deref(),
+            description: c.description.as_deref(),
+            currency: c.currency.code(),
+            status: c.status.as_str(),
+            assessment: serde_json::to_string(&c.assessment)?,
+            payable_minor: c.payable_minor,
+            appealed: c.appealed,
+            created_at: c.created_at,
+            created_by: &c.created_by,
+        })
         .execute(conn)?;
     add_documents(conn, &c.id, 0, &c.documents)
+}
+
+/// A `claim_documents` row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = claim_documents)]
+struct NewDocumentRow<'a> {
+    claim_id: &'a str,
+    line: i32,
+    document_type: &'a str,
+    reference: &'a str,
+    added_at: NaiveDateTime,
 }
 
 pub fn add_documents(
@@ -350,47 +363,85 @@ pub fn add_documents(
     let now = crate::time::now();
     for (i, (document_type, reference)) in documents.iter().enumerate().skip(existing) {
         diesel::insert_into(claim_documents::table)
-            .values((
-                claim_documents::claim_id.eq(claim_id),
-                claim_documents::line.eq(i as i32 + 1),
-                claim_documents::document_type.eq(document_type),
-                claim_documents::reference.eq(reference),
-                claim_documents::added_at.eq(now),
-            ))
+            .values(NewDocumentRow {
+                claim_id,
+                line: i as i32 + 1,
+                document_type,
+                reference,
+                added_at: now,
+            })
             .execute(conn)?;
     }
     Ok(())
 }
 
+/// What may change in a `claims` row after submission. `None` is written as
+/// NULL (a decision that no longer stands is cleared).
+#[derive(AsChangeset)]
+#[diesel(table_name = claims, treat_none_as_null = true)]
+struct ClaimChanges<'a> {
+    status: &'a str,
+    claimed_amount_minor: Option<i64>,
+    grade: Option<&'a str>,
+    assessment: String,
+    payable_minor: i64,
+    decision_outcome: Option<&'a str>,
+    decided_amount_minor: Option<i64>,
+    decision_reasons: String,
+    decision_note: Option<&'a str>,
+    decided_by: Option<&'a str>,
+    decided_at: Option<NaiveDateTime>,
+    approved_at: Option<NaiveDateTime>,
+    approval_entry_id: Option<&'a str>,
+    payment_entry_id: Option<&'a str>,
+    paid_on: Option<NaiveDate>,
+    payee_reference: Option<&'a str>,
+    appealed: bool,
+    queued_at: Option<NaiveDateTime>,
+}
+
 /// Writes everything about a claim that may change after submission.
 pub fn update(conn: &mut DbConnection, c: &Claim) -> AppResult<()> {
     diesel::update(claims::table.find(&c.id))
-        .set((
-            (
-                claims::status.eq(c.status.as_str()),
-                claims::claimed_amount_minor.eq(c.claimed_amount_minor),
-                claims::grade.eq(&c.grade),
-                claims::assessment.eq(serde_json::to_string(&c.assessment)?),
-                claims::payable_minor.eq(c.payable_minor),
-                claims::decision_outcome.eq(&c.decision_outcome),
-                claims::decided_amount_minor.eq(c.decided_amount_minor),
-                claims::decision_reasons.eq(serde_json::to_string(&c.decision_reasons)?),
-                claims::decision_note.eq(&c.decision_note),
-                claims::decided_by.eq(&c.decided_by),
-                claims::decided_at.eq(c.decided_at),
-            ),
-            (
-                claims::approved_at.eq(c.approved_at),
-                claims::approval_entry_id.eq(&c.approval_entry_id),
-                claims::payment_entry_id.eq(&c.payment_entry_id),
-                claims::paid_on.eq(c.paid_on),
-                claims::payee_reference.eq(&c.payee_reference),
-                claims::appealed.eq(c.appealed),
-                claims::queued_at.eq(c.queued_at),
-            ),
-        ))
+        .set(ClaimChanges {
+            status: c.status.as_str(),
+            claimed_amount_minor: c.claimed_amount_minor,
+            grade: c.grade.as_deref(),
+            assessment: serde_json::to_string(&c.assessment)?,
+            payable_minor: c.payable_minor,
+            decision_outcome: c.decision_outcome.as_deref(),
+            decided_amount_minor: c.decided_amount_minor,
+            decision_reasons: serde_json::to_string(&c.decision_reasons)?,
+            decision_note: c.decision_note.as_deref(),
+            decided_by: c.decided_by.as_deref(),
+            decided_at: c.decided_at,
+            approved_at: c.approved_at,
+            approval_entry_id: c.approval_entry_id.as_deref(),
+            payment_entry_id: c.payment_entry_id.as_deref(),
+            paid_on: c.paid_on,
+            payee_reference: c.payee_reference.as_deref(),
+            appealed: c.appealed,
+            queued_at: c.queued_at,
+        })
         .execute(conn)?;
     Ok(())
+}
+
+/// A `claim_assessments` row to insert: the whole assessment, and the parts
+/// of it that queries read.
+#[derive(Insertable)]
+#[diesel(table_name = claim_assessments, treat_none_as_default_value = false)]
+struct NewAssessmentRow<'a> {
+    claim_id: &'a str,
+    line: i32,
+    assessed_at: NaiveDateTime,
+    cause: &'a str,
+    assessed_by: &'a str,
+    rule_version: Option<&'a str>,
+    outcome: String,
+    amount_minor: i64,
+    payable_minor: i64,
+    assessment: String,
 }
 
 /// Keeps an assessment in the claim's history, as the next line.
@@ -402,20 +453,30 @@ pub fn add_assessment(
 ) -> AppResult<()> {
     let a: &StoredAssessment = &record.assessment;
     diesel::insert_into(claim_assessments::table)
-        .values((
-            claim_assessments::claim_id.eq(claim_id),
-            claim_assessments::line.eq(line as i32),
-            claim_assessments::assessed_at.eq(record.assessed_at),
-            claim_assessments::cause.eq(&record.cause),
-            claim_assessments::assessed_by.eq(&record.assessed_by),
-            claim_assessments::rule_version.eq(&a.rule_version),
-            claim_assessments::outcome.eq(text(&a.outcome)),
-            claim_assessments::amount_minor.eq(a.amount_minor),
-            claim_assessments::payable_minor.eq(a.payable_minor),
-            claim_assessments::assessment.eq(serde_json::to_string(a)?),
-        ))
+        .values(NewAssessmentRow {
+            claim_id,
+            line: line as i32,
+            assessed_at: record.assessed_at,
+            cause: &record.cause,
+            assessed_by: &record.assessed_by,
+            rule_version: a.rule_version.as_deref(),
+            outcome: text(&a.outcome),
+            amount_minor: a.amount_minor,
+            payable_minor: a.payable_minor,
+            assessment: serde_json::to_string(a)?,
+        })
         .execute(conn)?;
     Ok(())
+}
+
+/// A `claim_approvals` row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = claim_approvals, treat_none_as_default_value = false)]
+struct NewApprovalRow<'a> {
+    claim_id: &'a str,
+    approver: &'a str,
+    note: Option<&'a str>,
+    approved_at: NaiveDateTime,
 }
 
 pub fn add_approval(
@@ -425,12 +486,12 @@ pub fn add_approval(
     note: Option<&str>,
 ) -> AppResult<()> {
     diesel::insert_into(claim_approvals::table)
-        .values((
-            claim_approvals::claim_id.eq(claim_id),
-            claim_approvals::approver.eq(approver),
-            claim_approvals::note.eq(note),
-            claim_approvals::approved_at.eq(crate::time::now()),
-        ))
+        .values(NewApprovalRow {
+            claim_id,
+            approver,
+            note,
+            approved_at: crate::time::now(),
+        })
         .execute(conn)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::db::schema::{contribution_payers, contributions};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
 use crate::funds::{lock_fund, Fund};
+use crate::ledger::account_code;
 use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal, Side};
 use crate::money::{format_minor, Currency};
 use crate::rules::document::{PayerType, RuleDocument};
@@ -530,17 +531,23 @@ fn postings(fund: &Fund, quote: &Quote) -> Vec<NewPosting> {
         amount_minor,
         currency: c,
     };
-    let mut postings = vec![posting("1000", Side::Debit, quote.total_minor)];
+    let mut postings = vec![posting(account_code::CASH, Side::Debit, quote.total_minor)];
     for (base, amount) in [
-        ("4000", quote.benefit_reserve_minor),
-        ("4100", quote.administration_minor),
+        (
+            account_code::CONTRIBUTION_INCOME_BENEFIT_RESERVE,
+            quote.benefit_reserve_minor,
+        ),
+        (
+            account_code::CONTRIBUTION_INCOME_ADMINISTRATION,
+            quote.administration_minor,
+        ),
     ] {
         if amount > 0 {
             postings.push(posting(base, Side::Credit, amount));
         }
     }
     for tax in quote.taxes.iter().filter(|t| t.amount_minor > 0) {
-        postings.push(posting("2100", Side::Credit, tax.amount_minor));
+        postings.push(posting(account_code::TAXES_PAYABLE, Side::Credit, tax.amount_minor));
     }
     debug_assert_eq!(
         (postings.iter())
@@ -753,104 +760,130 @@ pub fn reverse(
     Ok((reversed, event))
 }
 
-type ContributionRow = (
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    NaiveDate,
-    String,
-    i64,
-    String,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    NaiveDate,
-    NaiveDate,
-    String,
-    i32,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-    String,
-);
+/// A `contributions` row. Its fields are in the table's column order, so it
+/// also reads `contributions::all_columns`.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contributions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ContributionRow {
+    id: String,
+    fund_id: i64,
+    worker_id: String,
+    contract_id: Option<String>,
+    rule_version: String,
+    paid_on: NaiveDate,
+    currency: String,
+    amount_minor: i64,
+    taxes: String,
+    total_minor: i64,
+    benefit_reserve_minor: i64,
+    administration_minor: i64,
+    external_ref: Option<String>,
+    received_amount_minor: Option<i64>,
+    received_currency: Option<String>,
+    exchange_rate: Option<String>,
+    coverage_start: NaiveDate,
+    coverage_end: NaiveDate,
+    coverage_basis: String,
+    grace_days: i32,
+    journal_entry_id: String,
+    status: String,
+    reversal_entry_id: Option<String>,
+    reversal_reason: Option<String>,
+    reversed_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    created_by: String,
+}
 
+impl ContributionRow {
+    /// The contribution of this row, in the fund `fund_code`, paid by `payers`.
+    fn into_contribution(self, fund_code: String, payers: Vec<Payer>) -> AppResult<Contribution> {
+        let parse_currency =
+            |code: &str| Currency::parse(code).expect("stored currencies are valid");
+        Ok(Contribution {
+            currency: parse_currency(&self.currency),
+            taxes: serde_json::from_str(&self.taxes)
+                .map_err(|e| AppError::internal(format!("stored taxes: {e}")))?,
+            received: match (
+                self.received_amount_minor,
+                self.received_currency,
+                self.exchange_rate,
+            ) {
+                (Some(amount), Some(currency), Some(rate)) => {
+                    Some((amount, parse_currency(&currency), rate))
+                }
+                _ => None,
+            },
+            id: self.id,
+            fund_code,
+            worker_id: self.worker_id,
+            contract_id: self.contract_id,
+            rule_version: self.rule_version,
+            paid_on: self.paid_on,
+            amount_minor: self.amount_minor,
+            total_minor: self.total_minor,
+            benefit_reserve_minor: self.benefit_reserve_minor,
+            administration_minor: self.administration_minor,
+            external_ref: self.external_ref,
+            coverage_start: self.coverage_start,
+            coverage_end: self.coverage_end,
+            coverage_basis: self.coverage_basis,
+            grace_days: self.grace_days,
+            journal_entry_id: self.journal_entry_id,
+            status: self.status,
+            reversal_entry_id: self.reversal_entry_id,
+            reversal_reason: self.reversal_reason,
+            reversed_at: self.reversed_at,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            payers,
+        })
+    }
+}
+
+/// What is read of a `contribution_payers` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contribution_payers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct PayerRow {
+    contribution_id: String,
+    payer_type: String,
+    amount_minor: i64,
+    reference: Option<String>,
+}
+
+/// The contributions of `rows`, each with its payers and its fund's code.
 fn load(conn: &mut DbConnection, rows: Vec<ContributionRow>) -> AppResult<Vec<Contribution>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    let payer_rows: Vec<(String, i32, String, i64, Option<String>)> = contribution_payers::table
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let payer_rows: Vec<PayerRow> = contribution_payers::table
         .filter(contribution_payers::contribution_id.eq_any(&ids))
         .order((
             contribution_payers::contribution_id.asc(),
             contribution_payers::line.asc(),
         ))
-        .select(contribution_payers::all_columns)
+        .select(PayerRow::as_select())
         .load(conn)?;
-    let fund_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    let fund_codes: std::collections::HashMap<i64, String> = crate::db::schema::funds::table
+    let fund_ids: Vec<i64> = rows.iter().map(|r| r.fund_id).collect();
+    let fund_codes: HashMap<i64, String> = crate::db::schema::funds::table
         .filter(crate::db::schema::funds::id.eq_any(&fund_ids))
         .select((crate::db::schema::funds::id, crate::db::schema::funds::code))
         .load::<(i64, String)>(conn)?
         .into_iter()
         .collect();
-    let mut payers: std::collections::HashMap<String, Vec<Payer>> =
-        std::collections::HashMap::new();
-    for (contribution_id, _, payer_type, amount_minor, reference) in payer_rows {
-        payers.entry(contribution_id).or_default().push(Payer {
-            payer_type,
-            amount_minor,
-            reference,
+    let mut payers: HashMap<String, Vec<Payer>> = HashMap::new();
+    for row in payer_rows {
+        payers.entry(row.contribution_id).or_default().push(Payer {
+            payer_type: row.payer_type,
+            amount_minor: row.amount_minor,
+            reference: row.reference,
         });
     }
     rows.into_iter()
-        .map(|r| {
-            let currency = Currency::parse(&r.6).expect("stored currencies are valid");
-            Ok(Contribution {
-                payers: payers.remove(&r.0).unwrap_or_default(),
-                fund_code: fund_codes.get(&r.1).cloned().unwrap_or_default(),
-                id: r.0,
-                worker_id: r.2,
-                contract_id: r.3,
-                rule_version: r.4,
-                paid_on: r.5,
-                currency,
-                amount_minor: r.7,
-                taxes: serde_json::from_str(&r.8)
-                    .map_err(|e| AppError::internal(format!("stored taxes: {e}")))?,
-                total_minor: r.9,
-                benefit_reserve_minor: r.10,
-                administration_minor: r.11,
-                external_ref: r.12,
-                received: match (r.13, r.14, r.15) {
-                    (Some(amount), Some(c), Some(rate)) => Some((
-                        amount,
-                        Currency::parse(&c).expect("stored currencies are valid"),
-                        rate,
-                    )),
-                    _ => None,
-                },
-                coverage_start: r.16,
-                coverage_end: r.17,
-                coverage_basis: r.18,
-                grace_days: r.19,
-                journal_entry_id: r.20,
-                status: r.21,
-                reversal_entry_id: r.22,
-                reversal_reason: r.23,
-                reversed_at: r.24,
-                created_at: r.25,
-                created_by: r.26,
-            })
+        .map(|row| {
+            let fund_code = fund_codes.get(&row.fund_id).cloned().unwrap_or_default();
+            let payers = payers.remove(&row.id).unwrap_or_default();
+            row.into_contribution(fund_code, payers)
         })
         .collect()
 }
@@ -858,7 +891,7 @@ fn load(conn: &mut DbConnection, rows: Vec<ContributionRow>) -> AppResult<Vec<Co
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Contribution>> {
     let rows: Vec<ContributionRow> = contributions::table
         .filter(contributions::id.eq(id))
-        .select(contributions::all_columns)
+        .select(ContributionRow::as_select())
         .load(conn)?;
     Ok(load(conn, rows)?.pop())
 }
@@ -896,7 +929,7 @@ pub fn list(
     let rows: Vec<ContributionRow> = query
         .order(contributions::id.asc())
         .limit(filter.limit)
-        .select(contributions::all_columns)
+        .select(ContributionRow::as_select())
         .load(conn)?;
     load(conn, rows)
 }

@@ -12,6 +12,7 @@ use crate::db::{write_transaction, DbConnection};
 use crate::envelope::Done;
 use crate::error::AppResult;
 use crate::funds::Fund;
+use crate::ledger::account_code::CASH;
 use crate::ledger::{self, AccountType, NewAccount, NewEntry, NewPosting, Side};
 use crate::money::{format_minor, Currency};
 
@@ -31,7 +32,7 @@ fn foreign_cash(conn: &mut DbConnection, fund: &Fund) -> AppResult<Option<(Curre
         if fund.currency.code() != *to {
             continue;
         }
-        if let Some(cash) = ledger::find_account(conn, fund.id, &format!("1000-{from}"))? {
+        if let Some(cash) = ledger::find_account(conn, fund.id, &format!("{CASH}-{from}"))? {
             return Ok(Some((cash.currency, cash.balance_minor(), *rate)));
         }
     }
@@ -40,7 +41,7 @@ fn foreign_cash(conn: &mut DbConnection, fund: &Fund) -> AppResult<Option<(Curre
 
 /// What the fund could pay out now, in its own currency, once foreign cash is sold.
 pub fn cash_minor(conn: &mut DbConnection, fund: &Fund) -> AppResult<i64> {
-    let own = ledger::find_account(conn, fund.id, "1000")?.map_or(0, |a| a.balance_minor());
+    let own = ledger::find_account(conn, fund.id, CASH)?.map_or(0, |a| a.balance_minor());
     let foreign = foreign_cash(conn, fund)?.map_or(0, |(_, minor, rate)| minor * rate);
     Ok(own + foreign)
 }
@@ -68,7 +69,7 @@ pub fn fund_waiting_claims(
         .take(funded)
         .map(|c| c.decided_amount_minor.unwrap_or(0))
         .sum();
-    let own = ledger::find_account(conn, fund.id, "1000")?.map_or(0, |a| a.balance_minor());
+    let own = ledger::find_account(conn, fund.id, CASH)?.map_or(0, |a| a.balance_minor());
     if let Some((currency, available, rate)) = foreign_cash(conn, fund)? {
         let sold = ((wanted - own).max(0) + rate - 1) / rate;
         let sold = sold.min(available);
@@ -133,11 +134,11 @@ fn sell(
                 created_by: actors.admin.subject.clone(),
                 reverses: None,
                 postings: vec![
-                    posting("1000", Side::Debit, bought_minor, fund.currency),
+                    posting(CASH, Side::Debit, bought_minor, fund.currency),
                     posting(CLEARING, Side::Credit, bought_minor, fund.currency),
                     posting(&foreign_clearing, Side::Debit, sold_minor, currency),
                     posting(
-                        &format!("1000-{}", currency.code()),
+                        &format!("{CASH}-{}", currency.code()),
                         Side::Credit,
                         sold_minor,
                         currency,

@@ -17,6 +17,7 @@ use super::record::Enrolled;
 use super::Calendar;
 use crate::claims::assess::{benefit_amount, ClaimFacts, Claimant, Versions};
 use crate::claims::{expense_account, NewClaim};
+use crate::ledger::account_code;
 use crate::money::{from_minor, round_to_minor, to_minor, Currency};
 use crate::rules::document::{AmountRule, BenefitRules, Relationship, RuleDocument, Track};
 use crate::rules::evaluate::version_in_force;
@@ -45,7 +46,7 @@ const WORKERS_PER_CLAIM: usize = 20;
 const WORKERS_TRIED: usize = 400;
 
 fn is_death(code: &str) -> bool {
-    expense_account(code) == "5100"
+    expense_account(code) == account_code::BENEFIT_EXPENSE_DEATH
 }
 
 /// How common a kind of claim is, by its expense account.
@@ -54,9 +55,9 @@ fn frequency(code: &str, track: Track) -> u32 {
         return 2;
     }
     match expense_account(code) {
-        "5100" => 1,
-        "5200" => 2,
-        "5600" => 3,
+        account_code::BENEFIT_EXPENSE_DEATH => 1,
+        account_code::BENEFIT_EXPENSE_DISABILITY => 2,
+        account_code::BENEFIT_EXPENSE_EDUCATION_AND_LIVELIHOOD => 3,
         _ => 3,
     }
 }

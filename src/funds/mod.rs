@@ -26,30 +26,50 @@ pub struct Fund {
     pub created_at: NaiveDateTime,
 }
 
-type FundRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<NaiveDate>,
-    i64,
-    String,
-    NaiveDateTime,
-);
+/// A `funds` row. Its fields are in the table's column order: `RETURNING`
+/// reads it as `funds::all_columns` (`as_returning()` does not compile through
+/// the `DbConnection` enum).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = funds, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct FundRow {
+    id: i64,
+    code: String,
+    country: String,
+    name: String,
+    currency: String,
+    closed_through: Option<NaiveDate>,
+    last_sequence: i64,
+    chain_head: String,
+    created_at: NaiveDateTime,
+}
 
-fn from_row(r: FundRow) -> Fund {
-    Fund {
-        id: r.0,
-        code: r.1,
-        country: r.2,
-        name: r.3,
-        currency: Currency::parse(&r.4).expect("stored currencies are valid"),
-        closed_through: r.5,
-        last_sequence: r.6,
-        chain_head: r.7,
-        created_at: r.8,
+impl From<FundRow> for Fund {
+    fn from(row: FundRow) -> Fund {
+        Fund {
+            id: row.id,
+            code: row.code,
+            country: row.country,
+            name: row.name,
+            currency: Currency::parse(&row.currency).expect("stored currencies are valid"),
+            closed_through: row.closed_through,
+            last_sequence: row.last_sequence,
+            chain_head: row.chain_head,
+            created_at: row.created_at,
+        }
     }
+}
+
+/// A new `funds` row: its id is assigned by the database.
+#[derive(Insertable)]
+#[diesel(table_name = funds)]
+struct NewFundRow<'a> {
+    code: &'a str,
+    country: &'a str,
+    name: &'a str,
+    currency: &'a str,
+    last_sequence: i64,
+    chain_head: &'a str,
+    created_at: NaiveDateTime,
 }
 
 /// A validated fund to create.
@@ -76,15 +96,15 @@ pub fn is_fund_code(code: &str) -> bool {
 pub fn create_fund(conn: &mut DbConnection, new: &NewFund) -> AppResult<Fund> {
     let now = crate::time::now();
     let inserted = diesel::insert_into(funds::table)
-        .values((
-            funds::code.eq(&new.code),
-            funds::country.eq(&new.country),
-            funds::name.eq(&new.name),
-            funds::currency.eq(new.currency.code()),
-            funds::last_sequence.eq(0i64),
-            funds::chain_head.eq(GENESIS_HASH),
-            funds::created_at.eq(now),
-        ))
+        .values(NewFundRow {
+            code: &new.code,
+            country: &new.country,
+            name: &new.name,
+            currency: new.currency.code(),
+            last_sequence: 0,
+            chain_head: GENESIS_HASH,
+            created_at: now,
+        })
         .returning(funds::id)
         .get_result::<i64>(conn);
     let id = match inserted {
@@ -117,10 +137,10 @@ pub fn create_fund(conn: &mut DbConnection, new: &NewFund) -> AppResult<Fund> {
 pub fn find_fund(conn: &mut DbConnection, code: &str) -> AppResult<Option<Fund>> {
     Ok(funds::table
         .filter(funds::code.eq(code))
-        .select(funds::all_columns)
-        .first::<FundRow>(conn)
+        .select(FundRow::as_select())
+        .first(conn)
         .optional()?
-        .map(from_row))
+        .map(Fund::from))
 }
 
 /// Funds in creation order after `after_id`, limited to `codes` unless `None` (all).
@@ -137,10 +157,10 @@ pub fn list_funds(
     Ok(query
         .order(funds::id.asc())
         .limit(limit)
-        .select(funds::all_columns)
-        .load::<FundRow>(conn)?
+        .select(FundRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(from_row)
+        .map(Fund::from)
         .collect())
 }
 
@@ -165,7 +185,7 @@ pub fn close_period(conn: &mut DbConnection, fund: &Fund, through: NaiveDate) ->
         .get_result::<FundRow>(conn)
         .optional()?;
     match updated {
-        Some(row) => Ok(from_row(row)),
+        Some(row) => Ok(Fund::from(row)),
         None => {
             let current = find_fund(conn, &fund.code)?.and_then(|f| f.closed_through);
             Err(AppError::new(

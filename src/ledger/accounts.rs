@@ -82,42 +82,115 @@ pub struct NewAccount {
     pub allow_negative: bool,
 }
 
+/// The codes of the standard accounts, named for what each account holds. Code
+/// that books to a standard account names it through these; an account kept in
+/// another currency than the fund's adds the currency (`rules::currency_account`).
+pub mod account_code {
+    pub const CASH: &str = "1000";
+    pub const CASH_IN_TRANSIT: &str = "1100";
+    pub const CONTRIBUTIONS_RECEIVABLE: &str = "1200";
+    pub const BENEFITS_PAYABLE: &str = "2000";
+    pub const TAXES_PAYABLE: &str = "2100";
+    pub const REFUNDS_PAYABLE: &str = "2200";
+    pub const FUND_RESERVE: &str = "3000";
+    pub const OPENING_BALANCES: &str = "3100";
+    pub const CONTRIBUTION_INCOME_BENEFIT_RESERVE: &str = "4000";
+    pub const CONTRIBUTION_INCOME_ADMINISTRATION: &str = "4100";
+    pub const GRANTS_AND_DONATIONS: &str = "4200";
+    pub const INVESTMENT_INCOME: &str = "4300";
+    pub const BENEFIT_EXPENSE_OTHER: &str = "5000";
+    pub const BENEFIT_EXPENSE_DEATH: &str = "5100";
+    pub const BENEFIT_EXPENSE_DISABILITY: &str = "5200";
+    pub const BENEFIT_EXPENSE_REPATRIATION: &str = "5300";
+    pub const BENEFIT_EXPENSE_MEDICAL: &str = "5400";
+    pub const BENEFIT_EXPENSE_LEGAL_ASSISTANCE: &str = "5500";
+    pub const BENEFIT_EXPENSE_EDUCATION_AND_LIVELIHOOD: &str = "5600";
+    pub const ADMINISTRATIVE_EXPENSES: &str = "6000";
+    pub const BANK_CHARGES: &str = "6100";
+}
+
 /// The standard chart of accounts every fund starts with, in its currency.
 /// Cash may not go negative; benefit expense is split by benefit type.
 pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
+    use account_code::*;
     use AccountType::*;
     let rows: [(&str, &str, AccountType, bool); 21] = [
-        ("1000", "Cash at bank", Asset, false),
-        ("1100", "Cash in transit", Asset, true),
-        ("1200", "Contributions receivable", Asset, true),
-        ("2000", "Benefits payable", Liability, true),
-        ("2100", "Taxes payable", Liability, true),
-        ("2200", "Refunds payable", Liability, true),
-        ("3000", "Fund reserve", Equity, true),
-        ("3100", "Opening balances", Equity, true),
+        (CASH, "Cash at bank", Asset, false),
+        (CASH_IN_TRANSIT, "Cash in transit", Asset, true),
         (
-            "4000",
+            CONTRIBUTIONS_RECEIVABLE,
+            "Contributions receivable",
+            Asset,
+            true,
+        ),
+        (BENEFITS_PAYABLE, "Benefits payable", Liability, true),
+        (TAXES_PAYABLE, "Taxes payable", Liability, true),
+        (REFUNDS_PAYABLE, "Refunds payable", Liability, true),
+        (FUND_RESERVE, "Fund reserve", Equity, true),
+        (OPENING_BALANCES, "Opening balances", Equity, true),
+        (
+            CONTRIBUTION_INCOME_BENEFIT_RESERVE,
             "Contribution income: benefit reserve",
             Revenue,
             true,
         ),
-        ("4100", "Contribution income: administration", Revenue, true),
-        ("4200", "Grants and donations", Revenue, true),
-        ("4300", "Investment income", Revenue, true),
-        ("5000", "Benefit expense: other", Expense, true),
-        ("5100", "Benefit expense: death", Expense, true),
-        ("5200", "Benefit expense: disability", Expense, true),
-        ("5300", "Benefit expense: repatriation", Expense, true),
-        ("5400", "Benefit expense: medical", Expense, true),
-        ("5500", "Benefit expense: legal assistance", Expense, true),
         (
-            "5600",
+            CONTRIBUTION_INCOME_ADMINISTRATION,
+            "Contribution income: administration",
+            Revenue,
+            true,
+        ),
+        (GRANTS_AND_DONATIONS, "Grants and donations", Revenue, true),
+        (INVESTMENT_INCOME, "Investment income", Revenue, true),
+        (
+            BENEFIT_EXPENSE_OTHER,
+            "Benefit expense: other",
+            Expense,
+            true,
+        ),
+        (
+            BENEFIT_EXPENSE_DEATH,
+            "Benefit expense: death",
+            Expense,
+            true,
+        ),
+        (
+            BENEFIT_EXPENSE_DISABILITY,
+            "Benefit expense: disability",
+            Expense,
+            true,
+        ),
+        (
+            BENEFIT_EXPENSE_REPATRIATION,
+            "Benefit expense: repatriation",
+            Expense,
+            true,
+        ),
+        (
+            BENEFIT_EXPENSE_MEDICAL,
+            "Benefit expense: medical",
+            Expense,
+            true,
+        ),
+        (
+            BENEFIT_EXPENSE_LEGAL_ASSISTANCE,
+            "Benefit expense: legal assistance",
+            Expense,
+            true,
+        ),
+        (
+            BENEFIT_EXPENSE_EDUCATION_AND_LIVELIHOOD,
             "Benefit expense: education and livelihood",
             Expense,
             true,
         ),
-        ("6000", "Administrative expenses", Expense, true),
-        ("6100", "Bank charges", Expense, true),
+        (
+            ADMINISTRATIVE_EXPENSES,
+            "Administrative expenses",
+            Expense,
+            true,
+        ),
+        (BANK_CHARGES, "Bank charges", Expense, true),
     ];
     rows.iter()
         .map(|(code, name, account_type, allow_negative)| NewAccount {

@@ -14,6 +14,7 @@ pub mod limits;
 mod reader;
 mod verify;
 
+pub use accounts::account_code;
 pub use accounts::{
     chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
 };

@@ -184,51 +184,38 @@ pub fn enroll(
     {
         return Err(already_enrolled(&existing));
     }
-    let id = Uuid::now_v7().to_string();
-    let now = crate::time::now();
-    diesel::insert_into(workers::table)
-        .values((
-            workers::id.eq(&id),
-            workers::fund_id.eq(fund_id),
-            workers::document_type.eq(&new.document_type),
-            workers::document_number.eq(&new.document_number),
-            workers::given_name.eq(&new.given_name),
-            workers::family_name.eq(&new.family_name),
-            workers::date_of_birth.eq(new.date_of_birth),
-            workers::sex.eq(new.sex.as_str()),
-            workers::phone.eq(&new.phone),
-            workers::email.eq(&new.email),
-            workers::occupation_sector.eq(&new.occupation_sector),
-            workers::created_at.eq(now),
-            workers::created_by.eq(created_by),
-        ))
-        .execute(conn)?;
-    let dependants = new
-        .dependants
-        .iter()
-        .map(|d| add_dependant(conn, &id, d))
-        .collect::<AppResult<Vec<_>>>()?;
-    let contracts = new
-        .contracts
-        .iter()
-        .map(|c| add_contract(conn, &id, c))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Worker {
-        id,
+    let row = WorkerRow {
+        id: Uuid::now_v7().to_string(),
         fund_id,
         document_type: new.document_type.clone(),
         document_number: new.document_number.clone(),
         given_name: new.given_name.clone(),
         family_name: new.family_name.clone(),
         date_of_birth: new.date_of_birth,
-        sex: new.sex,
+        sex: new.sex.as_str().to_string(),
         phone: new.phone.clone(),
         email: new.email.clone(),
         occupation_sector: new.occupation_sector.clone(),
-        created_at: now,
+        created_at: crate::time::now(),
         created_by: created_by.to_string(),
+    };
+    diesel::insert_into(workers::table)
+        .values(&row)
+        .execute(conn)?;
+    let dependants = new
+        .dependants
+        .iter()
+        .map(|d| add_dependant(conn, &row.id, d))
+        .collect::<AppResult<Vec<_>>>()?;
+    let contracts = new
+        .contracts
+        .iter()
+        .map(|c| add_contract(conn, &row.id, c))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Worker {
         dependants,
         contracts,
+        ..Worker::from(row)
     })
 }
 
@@ -255,15 +242,15 @@ pub fn add_dependant(
 ) -> AppResult<Dependant> {
     let id = Uuid::now_v7().to_string();
     diesel::insert_into(dependants::table)
-        .values((
-            dependants::id.eq(&id),
-            dependants::worker_id.eq(worker_id),
-            dependants::name.eq(&new.name),
-            dependants::relationship.eq(new.relationship.as_str()),
-            dependants::date_of_birth.eq(new.date_of_birth),
-            dependants::deceased.eq(new.deceased),
-            dependants::created_at.eq(crate::time::now()),
-        ))
+        .values(NewDependantRow {
+            id: &id,
+            worker_id,
+            name: &new.name,
+            relationship: new.relationship.as_str(),
+            date_of_birth: new.date_of_birth,
+            deceased: new.deceased,
+            created_at: crate::time::now(),
+        })
         .execute(conn)?;
     Ok(Dependant {
         id,
@@ -281,19 +268,19 @@ pub fn add_contract(
 ) -> AppResult<Contract> {
     let id = Uuid::now_v7().to_string();
     diesel::insert_into(contracts::table)
-        .values((
-            contracts::id.eq(&id),
-            contracts::worker_id.eq(worker_id),
-            contracts::employer.eq(&new.employer),
-            contracts::destination_country.eq(&new.destination_country),
-            contracts::occupation.eq(&new.occupation),
-            contracts::start_date.eq(new.start_date),
-            contracts::end_date.eq(new.end_date),
-            contracts::monthly_wage_minor.eq(new.monthly_wage_minor),
-            contracts::wage_currency.eq(new.wage_currency.map(|c| c.code().to_string())),
-            contracts::recruitment_agency.eq(&new.recruitment_agency),
-            contracts::created_at.eq(crate::time::now()),
-        ))
+        .values(NewContractRow {
+            id: &id,
+            worker_id,
+            employer: &new.employer,
+            destination_country: &new.destination_country,
+            occupation: new.occupation.as_deref(),
+            start_date: new.start_date,
+            end_date: new.end_date,
+            monthly_wage_minor: new.monthly_wage_minor,
+            wage_currency: new.wage_currency.as_ref().map(Currency::code),
+            recruitment_agency: new.recruitment_agency.as_deref(),
+            created_at: crate::time::now(),
+        })
         .execute(conn)?;
     Ok(Contract {
         id,
@@ -311,86 +298,141 @@ pub fn add_contract(
     })
 }
 
-type WorkerRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    String,
-);
+/// A `workers` row, read and inserted whole.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = workers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(treat_none_as_default_value = false)]
+struct WorkerRow {
+    id: String,
+    fund_id: i64,
+    document_type: String,
+    document_number: String,
+    given_name: String,
+    family_name: String,
+    date_of_birth: NaiveDate,
+    sex: String,
+    phone: Option<String>,
+    email: Option<String>,
+    occupation_sector: Option<String>,
+    created_at: NaiveDateTime,
+    created_by: String,
+}
 
-type DependantRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<NaiveDate>,
-    bool,
-    NaiveDateTime,
-);
-
-type ContractRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    NaiveDate,
-    NaiveDate,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    NaiveDateTime,
-);
-
-fn contract_from_row(r: ContractRow) -> Contract {
-    Contract {
-        id: r.0,
-        employer: r.2,
-        destination_country: r.3,
-        occupation: r.4,
-        start_date: r.5,
-        end_date: r.6,
-        monthly_wage_minor: r.7,
-        wage_currency: r
-            .8
-            .map(|c| Currency::parse(&c).expect("stored currencies are valid")),
-        recruitment_agency: r.9,
-        departed_on: r.10,
-        terminated_on: r.11,
-        returned_on: r.12,
+impl From<WorkerRow> for Worker {
+    /// The worker without dependants and contracts (read apart).
+    fn from(row: WorkerRow) -> Worker {
+        Worker {
+            id: row.id,
+            fund_id: row.fund_id,
+            document_type: row.document_type,
+            document_number: row.document_number,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            date_of_birth: row.date_of_birth,
+            sex: Sex::parse(&row.sex),
+            phone: row.phone,
+            email: row.email,
+            occupation_sector: row.occupation_sector,
+            created_at: row.created_at,
+            created_by: row.created_by,
+            dependants: Vec::new(),
+            contracts: Vec::new(),
+        }
     }
 }
 
-fn worker_from_row(r: WorkerRow) -> Worker {
-    Worker {
-        id: r.0,
-        fund_id: r.1,
-        document_type: r.2,
-        document_number: r.3,
-        given_name: r.4,
-        family_name: r.5,
-        date_of_birth: r.6,
-        sex: Sex::parse(&r.7),
-        phone: r.8,
-        email: r.9,
-        occupation_sector: r.10,
-        created_at: r.11,
-        created_by: r.12,
-        dependants: Vec::new(),
-        contracts: Vec::new(),
+/// What is read of a `dependants` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = dependants, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct DependantRow {
+    id: String,
+    name: String,
+    relationship: String,
+    date_of_birth: Option<NaiveDate>,
+    deceased: bool,
+}
+
+impl From<DependantRow> for Dependant {
+    fn from(row: DependantRow) -> Dependant {
+        Dependant {
+            id: row.id,
+            name: row.name,
+            relationship: Relationship::parse(&row.relationship)
+                .expect("stored relationships are valid"),
+            date_of_birth: row.date_of_birth,
+            deceased: row.deceased,
+        }
     }
+}
+
+/// A `dependants` row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = dependants, treat_none_as_default_value = false)]
+struct NewDependantRow<'a> {
+    id: &'a str,
+    worker_id: &'a str,
+    name: &'a str,
+    relationship: &'a str,
+    date_of_birth: Option<NaiveDate>,
+    deceased: bool,
+    created_at: NaiveDateTime,
+}
+
+/// What is read of a `contracts` row: all but when it was written.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contracts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ContractRow {
+    id: String,
+    worker_id: String,
+    employer: String,
+    destination_country: String,
+    occupation: Option<String>,
+    start_date: NaiveDate,
+    end_date: NaiveDate,
+    monthly_wage_minor: Option<i64>,
+    wage_currency: Option<String>,
+    recruitment_agency: Option<String>,
+    departed_on: Option<NaiveDate>,
+    terminated_on: Option<NaiveDate>,
+    returned_on: Option<NaiveDate>,
+}
+
+impl From<ContractRow> for Contract {
+    fn from(row: ContractRow) -> Contract {
+        Contract {
+            id: row.id,
+            employer: row.employer,
+            destination_country: row.destination_country,
+            occupation: row.occupation,
+            start_date: row.start_date,
+            end_date: row.end_date,
+            monthly_wage_minor: row.monthly_wage_minor,
+            wage_currency: row
+                .wage_currency
+                .map(|c| Currency::parse(&c).expect("stored currencies are valid")),
+            recruitment_agency: row.recruitment_agency,
+            departed_on: row.departed_on,
+            terminated_on: row.terminated_on,
+            returned_on: row.returned_on,
+        }
+    }
+}
+
+/// A new `contracts` row: no event has happened yet.
+#[derive(Insertable)]
+#[diesel(table_name = contracts, treat_none_as_default_value = false)]
+struct NewContractRow<'a> {
+    id: &'a str,
+    worker_id: &'a str,
+    employer: &'a str,
+    destination_country: &'a str,
+    occupation: Option<&'a str>,
+    start_date: NaiveDate,
+    end_date: NaiveDate,
+    monthly_wage_minor: Option<i64>,
+    wage_currency: Option<&'a str>,
+    recruitment_agency: Option<&'a str>,
+    created_at: NaiveDateTime,
 }
 
 /// The fund a worker is enrolled in.
@@ -406,35 +448,28 @@ pub fn fund_of_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<i64
 pub fn find_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<Worker>> {
     let Some(row) = workers::table
         .find(id)
-        .select(workers::all_columns)
-        .first::<WorkerRow>(conn)
+        .select(WorkerRow::as_select())
+        .first(conn)
         .optional()?
     else {
         return Ok(None);
     };
-    let mut worker = worker_from_row(row);
-    let dependant_rows: Vec<DependantRow> = dependants::table
+    let mut worker = Worker::from(row);
+    worker.dependants = dependants::table
         .filter(dependants::worker_id.eq(id))
         .order(dependants::id.asc())
-        .select(dependants::all_columns)
-        .load(conn)?;
-    worker.dependants = dependant_rows
+        .select(DependantRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(|r| Dependant {
-            id: r.0,
-            name: r.2,
-            relationship: Relationship::parse(&r.3).expect("stored relationships are valid"),
-            date_of_birth: r.4,
-            deceased: r.5,
-        })
+        .map(Dependant::from)
         .collect();
     worker.contracts = contracts::table
         .filter(contracts::worker_id.eq(id))
         .order(contracts::id.asc())
-        .select(contracts::all_columns)
-        .load::<ContractRow>(conn)?
+        .select(ContractRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(contract_from_row)
+        .map(Contract::from)
         .collect();
     Ok(Some(worker))
 }
@@ -459,10 +494,10 @@ pub fn search(
     Ok(query
         .order(workers::id.asc())
         .limit(limit)
-        .select(workers::all_columns)
-        .load::<WorkerRow>(conn)?
+        .select(WorkerRow::as_select())
+        .load(conn)?
         .into_iter()
-        .map(worker_from_row)
+        .map(Worker::from)
         .collect())
 }
 
@@ -474,10 +509,10 @@ pub fn find_contract(
     Ok(contracts::table
         .filter(contracts::worker_id.eq(worker_id))
         .filter(contracts::id.eq(contract_id))
-        .select(contracts::all_columns)
-        .first::<ContractRow>(conn)
+        .select(ContractRow::as_select())
+        .first(conn)
         .optional()?
-        .map(contract_from_row))
+        .map(Contract::from))
 }
 
 /// The workers of fund `fund_id` among `ids`, each with its contracts, read in
@@ -496,17 +531,14 @@ pub fn workers_with_contracts(
             .load(conn)?;
         let rows: Vec<ContractRow> = contracts::table
             .filter(contracts::worker_id.eq_any(&in_fund))
-            .select(contracts::all_columns)
+            .select(ContractRow::as_select())
             .load(conn)?;
         for worker in in_fund {
             found.entry(worker).or_default();
         }
         for row in rows {
-            let worker = row.1.clone();
-            found
-                .entry(worker)
-                .or_default()
-                .push(contract_from_row(row));
+            let worker = row.worker_id.clone();
+            found.entry(worker).or_default().push(Contract::from(row));
         }
     }
     Ok(found)
@@ -567,37 +599,43 @@ pub struct CoveragePeriod {
     pub period: Period,
 }
 
+/// What coverage reads of a `contributions` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contributions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct CoverageRow {
+    id: String,
+    rule_version: String,
+    coverage_start: NaiveDate,
+    coverage_end: NaiveDate,
+    grace_days: i32,
+}
+
+impl From<CoverageRow> for CoveragePeriod {
+    fn from(row: CoverageRow) -> CoveragePeriod {
+        CoveragePeriod {
+            contribution_id: row.id,
+            rule_version: row.rule_version,
+            period: Period {
+                start: row.coverage_start,
+                end: row.coverage_end,
+                grace_days: row.grace_days as u32,
+            },
+        }
+    }
+}
+
 /// The coverage periods of a worker's contributions that stand (not reversed).
 pub fn coverage_periods(
     conn: &mut DbConnection,
     worker_id: &str,
 ) -> AppResult<Vec<CoveragePeriod>> {
-    let rows: Vec<(String, String, NaiveDate, NaiveDate, i32)> = contributions::table
+    let rows: Vec<CoverageRow> = contributions::table
         .filter(contributions::worker_id.eq(worker_id))
         .filter(contributions::status.eq("recorded"))
         .order((contributions::coverage_start.asc(), contributions::id.asc()))
-        .select((
-            contributions::id,
-            contributions::rule_version,
-            contributions::coverage_start,
-            contributions::coverage_end,
-            contributions::grace_days,
-        ))
+        .select(CoverageRow::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(contribution_id, rule_version, start, end, grace)| CoveragePeriod {
-                contribution_id,
-                rule_version,
-                period: Period {
-                    start,
-                    end,
-                    grace_days: grace as u32,
-                },
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(CoveragePeriod::from).collect())
 }
 
 /// How many workers are enrolled in the fund.
