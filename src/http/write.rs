@@ -10,7 +10,7 @@ use super::extract::{parse_json, request_id};
 use super::AppState;
 use crate::audit::events::{self, NewEvent};
 use crate::audit::{self, AuditRecord};
-use crate::auth::{Caller, Role};
+use crate::auth::{Act, Caller};
 use crate::contributions::NewContribution;
 use crate::db::{is_unique_violation, write_transaction, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -76,8 +76,9 @@ pub struct Mutation {
     state: web::Data<AppState>,
     caller: Caller,
     request_id: String,
+    /// What the audit log calls it: `act`'s name.
     action: &'static str,
-    roles: &'static [Role],
+    act: Act,
     fund_code: Option<String>,
     idempotency_key: Option<String>,
     route: String,
@@ -101,21 +102,20 @@ impl From<AppError> for Failure {
 }
 
 impl Mutation {
-    /// `action` names what is done (`journal_entry.post`) in the audit log;
-    /// `roles` may do it.
+    /// `act` is what is done: its name (`journal_entry.post`) in the audit log,
+    /// and its roles the only ones allowed.
     pub fn new(
         req: &HttpRequest,
         state: web::Data<AppState>,
         caller: Caller,
-        action: &'static str,
-        roles: &'static [Role],
+        act: Act,
     ) -> Mutation {
         Mutation {
             state,
             caller,
             request_id: request_id(req),
-            action,
-            roles,
+            action: act.name(),
+            act,
             fund_code: None,
             idempotency_key: req
                 .headers()
@@ -207,7 +207,7 @@ impl Mutation {
         req: &HttpRequest,
         body: &[u8],
     ) -> AppResult<(T, String)> {
-        self.caller.require(self.roles)?;
+        self.caller.require(self.act)?;
         if let Some(key) = &self.idempotency_key {
             let valid = !key.is_empty()
                 && key.len() <= MAX_KEY_LENGTH
@@ -335,7 +335,7 @@ impl Mutation {
 pub(super) fn refusal_outcome(error: &AppError) -> (String, u16) {
     (
         format!("refused:{}", error.code.as_str()),
-        error.code.status().as_u16(),
+        error.code.status(),
     )
 }
 
