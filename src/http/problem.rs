@@ -2,7 +2,7 @@
 //! errors that arise outside handlers (unknown routes, wrong methods, any
 //! framework error response) turned into problem+json too.
 
-use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::BlockingError;
 use actix_web::http::{header, StatusCode};
