@@ -202,7 +202,7 @@ impl Envelope {
         let fund_code =
             (refusal.fund_code.as_deref().map(str::to_string)).or_else(|| self.fund_code.clone());
         let outcome = format!("refused:{}", refusal.code.as_str());
-        let status = refusal.code.status().as_u16();
+        let status = refusal.code.status();
         Sealed {
             audit: self.audit_record(fund_code, None, outcome, status),
             events: Vec::new(),

@@ -2,8 +2,6 @@
 //! `application/problem+json`. Every error a client can see has a stable
 //! [`ErrorCode`]; each code has exactly one HTTP status.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -112,45 +110,44 @@ impl ErrorCode {
         ErrorCode::InternalError,
     ];
 
-    pub fn status(self) -> StatusCode {
+    /// The HTTP status every response with this code carries.
+    pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            Unauthenticated | TokenExpired | TokenInvalid => StatusCode::UNAUTHORIZED,
-            RoleNotPermitted | FundNotInScope => StatusCode::FORBIDDEN,
-            NotFound | RouteNotFound => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Unauthenticated | TokenExpired | TokenInvalid => 401,
+            RoleNotPermitted | FundNotInScope => 403,
+            NotFound | RouteNotFound => 404,
+            MethodNotAllowed => 405,
+            UnsupportedMediaType => 415,
+            PayloadTooLarge => 413,
+            RequestTimeout => 408,
+            HeadersTooLarge => 431,
             MalformedJson | InvalidQuery | InvalidPathParameter | InvalidHeader | LimitExceeded => {
-                StatusCode::BAD_REQUEST
+                400
             }
-            ValidationFailed | EntryUnbalanced | AmountLimitExceeded => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ValidationFailed | EntryUnbalanced | AmountLimitExceeded => 422,
             InsufficientFunds | PeriodClosed | PeriodAlreadyClosed | AlreadyReversed
             | NotReversible | FundAlreadyExists | AccountAlreadyExists | IdempotencyKeyReused => {
-                StatusCode::CONFLICT
+                409
             }
-            RuleVersionExists => StatusCode::CONFLICT,
-            RulesWouldChangeRecords => StatusCode::CONFLICT,
-            WorkerAlreadyEnrolled => StatusCode::CONFLICT,
-            ExternalRefConflict => StatusCode::CONFLICT,
-            NoRulesInForce => StatusCode::UNPROCESSABLE_ENTITY,
-            ContributionAmountMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-            PayersDoNotAddUp => StatusCode::UNPROCESSABLE_ENTITY,
-            ContractRequired => StatusCode::UNPROCESSABLE_ENTITY,
-            ContractEnded => StatusCode::UNPROCESSABLE_ENTITY,
-            WageRequired => StatusCode::UNPROCESSABLE_ENTITY,
-            ClaimStatusConflict => StatusCode::CONFLICT,
-            SelfApproval => StatusCode::CONFLICT,
-            AlreadyApproved => StatusCode::CONFLICT,
-            AlreadyAppealed => StatusCode::CONFLICT,
-            DecisionExceedsPayable => StatusCode::UNPROCESSABLE_ENTITY,
-            ClaimNotEligible => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            RuleVersionExists => 409,
+            RulesWouldChangeRecords => 409,
+            WorkerAlreadyEnrolled => 409,
+            ExternalRefConflict => 409,
+            NoRulesInForce => 422,
+            ContributionAmountMismatch => 422,
+            PayersDoNotAddUp => 422,
+            ContractRequired => 422,
+            ContractEnded => 422,
+            WageRequired => 422,
+            ClaimStatusConflict => 409,
+            SelfApproval => 409,
+            AlreadyApproved => 409,
+            AlreadyAppealed => 409,
+            DecisionExceedsPayable => 422,
+            ClaimNotEligible => 422,
+            ServiceUnavailable => 503,
+            InternalError => 500,
         }
     }
 
@@ -296,7 +293,8 @@ pub struct Refusal {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub extra: Map<String, Value>,
-    /// Headers the response must carry (`Allow`, `WWW-Authenticate`).
+    /// Headers the response must carry, by lowercase name (`allow`,
+    /// `www-authenticate`).
     pub headers: Vec<(&'static str, String)>,
     /// The fund of the record a refused change had found, for the audit log
     /// (never shown to the client): see [`AppError::in_fund`]. Boxed to keep
@@ -521,7 +519,7 @@ impl AppError {
         Problem {
             problem_type: format!("urn:mwf:problem:{}", code.as_str().to_lowercase()),
             title: code.title().to_string(),
-            status: code.status().as_u16(),
+            status: code.status(),
             detail: self.detail().to_string(),
             code: code.as_str(),
             errors,
@@ -545,27 +543,6 @@ impl From<Refusal> for AppError {
     }
 }
 
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        self.code().status()
-    }
-
-    /// The one place a failure is logged: where its response is made.
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        response.content_type("application/problem+json");
-        match self {
-            AppError::Refused(refusal) => {
-                for (name, value) in &refusal.headers {
-                    response.insert_header((*name, value.clone()));
-                }
-            }
-            AppError::Failed(failure) => log::error!("{failure}"),
-        }
-        response.json(self.problem())
-    }
-}
-
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         AppError::failed(false, Cause::Database(e))
@@ -575,12 +552,6 @@ impl From<diesel::result::Error> for AppError {
 impl From<r2d2::Error> for AppError {
     fn from(e: r2d2::Error) -> Self {
         AppError::failed(true, Cause::Pool(e))
-    }
-}
-
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::internal(format_args!("blocking task: {e}"))
     }
 }
 
@@ -606,6 +577,6 @@ mod tests {
     #[test]
     fn codes_serialise_in_screaming_snake_case() {
         assert_eq!(ErrorCode::PeriodClosed.as_str(), "PERIOD_CLOSED");
-        assert_eq!(ErrorCode::PeriodClosed.status(), StatusCode::CONFLICT);
+        assert_eq!(ErrorCode::PeriodClosed.status(), 409);
     }
 }

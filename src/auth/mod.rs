@@ -5,11 +5,10 @@
 //! token header only selects among keys of that kind: an HS256 token is never
 //! checked against a public key, and `alg: none` is refused.
 
-use std::future::{ready, Ready};
+mod access;
+
 use std::path::Path;
 
-use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
@@ -19,6 +18,8 @@ use utoipa::ToSchema;
 
 use crate::config::JwtSettings;
 use crate::error::{AppError, AppResult, ErrorCode};
+
+pub use access::Act;
 
 /// The longest token lifetime that may be configured: 366 days.
 pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 366 * 24 * 3600;
@@ -158,10 +159,10 @@ impl Caller {
         &self.funds
     }
 
-    /// 403 unless the caller has one of `roles`. Checked before any lookup, so
-    /// the answer says nothing about which funds or records exist.
-    pub fn require(&self, roles: &[Role]) -> AppResult<()> {
-        if roles.contains(&self.role) {
+    /// 403 unless the caller's role may do `act` ([`access`]). Checked before
+    /// any lookup, so the answer says nothing about which funds or records exist.
+    pub fn require(&self, act: Act) -> AppResult<()> {
+        if act.allows(self.role) {
             Ok(())
         } else {
             Err(AppError::new(
@@ -169,7 +170,7 @@ impl Caller {
                 format!(
                     "the {} role may not do this; allowed: {}",
                     self.role.as_str(),
-                    roles
+                    act.roles()
                         .iter()
                         .map(|r| r.as_str())
                         .collect::<Vec<_>>()
@@ -222,17 +223,6 @@ pub fn check_subject(sub: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// Roles allowed to read ledgers and funds.
-pub const READERS: &[Role] = &[
-    Role::Admin,
-    Role::Officer,
-    Role::Approver,
-    Role::Ministry,
-    Role::Auditor,
-];
-pub const ADMIN: &[Role] = &[Role::Admin];
-pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Auditor];
 
 /// Checks tokens against the configured keys.
 pub struct Verifier {
@@ -448,44 +438,6 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(contents.as_bytes())
-}
-
-impl FromRequest for Caller {
-    type Error = AppError;
-    type Future = Ready<Result<Caller, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(authenticate(req))
-    }
-}
-
-fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
-    let challenge = |e: AppError| e.with_header("WWW-Authenticate", "Bearer realm=\"mwf\"");
-    let verifier = req
-        .app_data::<web::Data<Verifier>>()
-        .ok_or_else(|| AppError::internal("no verifier configured"))?;
-    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        challenge(AppError::new(
-            ErrorCode::Unauthenticated,
-            "send Authorization: Bearer <token>",
-        ))
-    })?;
-    let value = value.to_str().map_err(|_| {
-        challenge(AppError::new(
-            ErrorCode::TokenInvalid,
-            "the Authorization header is not ASCII",
-        ))
-    })?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => {
-            return Err(challenge(AppError::new(
-                ErrorCode::Unauthenticated,
-                "the Authorization header must be \"Bearer <token>\"",
-            )))
-        }
-    };
-    verifier.verify(token).map_err(challenge)
 }
 
 #[cfg(test)]

@@ -547,7 +547,11 @@ fn postings(fund: &Fund, quote: &Quote) -> Vec<NewPosting> {
         }
     }
     for tax in quote.taxes.iter().filter(|t| t.amount_minor > 0) {
-        postings.push(posting(account_code::TAXES_PAYABLE, Side::Credit, tax.amount_minor));
+        postings.push(posting(
+            account_code::TAXES_PAYABLE,
+            Side::Credit,
+            tax.amount_minor,
+        ));
     }
     debug_assert_eq!(
         (postings.iter())

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::Query;
 use super::write::{Done, Mutation};
 use super::{fund_in_scope, read, AppState};
-use crate::auth::{Caller, ADMIN, READERS};
+use crate::auth::{Act, Caller};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ledger::{self, Account, AccountType, NewAccount, Side};
 use crate::money::{format_minor, Currency};
@@ -99,7 +99,7 @@ pub async fn list_accounts(
     path: web::Path<String>,
     query: Query<AsOfQuery>,
 ) -> AppResult<web::Json<AccountList>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let as_of = query.0.as_of;
     let items = read(&state, move |conn| {
@@ -212,7 +212,7 @@ pub async fn create_account(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
-    Mutation::new(&req, state, caller, "account.create", ADMIN)
+    Mutation::new(&req, state, caller, Act::CreateAccount)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: CreateAccount| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -251,7 +251,7 @@ pub async fn get_account(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<AccountResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let (fund_code, code) = path.into_inner();
     let account = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &fund_code)?;
@@ -322,7 +322,7 @@ pub async fn account_statement(
     path: web::Path<(String, String)>,
     query: Query<StatementQuery>,
 ) -> AppResult<web::Json<StatementResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let (fund_code, code) = path.into_inner();
     let StatementQuery { from, to } = query.0;
     if from > to {

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
-use super::{cursor, page_limit, paginate, read, AppState, Page};
+use super::page::{self, PageRequest};
+use super::{read, AppState, Page};
 use crate::audit::{self, AuditFilter};
-use crate::auth::{Caller, AUDIT_READERS};
+use crate::auth::{Act, Caller};
 use crate::error::AppResult;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -74,7 +75,7 @@ pub fn audit_filter(
             .and_then(midnight),
         actor,
         fund_codes: (!caller.all_funds()).then(|| caller.fund_codes().to_vec()),
-        after_id: cursor(after)?,
+        after_id: page::position(after)?,
         limit,
     })
 }
@@ -96,19 +97,20 @@ pub async fn list_audit_log(
     caller: Caller,
     query: Query<AuditQuery>,
 ) -> AppResult<web::Json<Page<AuditEntryResponse>>> {
-    caller.require(AUDIT_READERS)?;
+    caller.require(Act::ReadAuditTrail)?;
     let q = query.0;
-    let limit = page_limit(q.limit)?;
+    // The cursor is read by the filter, after the period is checked.
+    let request = PageRequest::new(q.after, q.limit)?;
     let filter = audit_filter(
         &caller,
         q.from,
         q.to,
         q.actor,
-        q.after.as_deref(),
-        limit + 1,
+        request.after.as_deref(),
+        request.rows(),
     )?;
     let page = read(&state, move |conn| {
-        let (rows, next) = paginate(audit::list(conn, &filter)?, limit, |r| r.id);
+        let (rows, next) = request.cut(audit::list(conn, &filter)?, |r| r.id);
         Ok(Page {
             items: rows
                 .into_iter()

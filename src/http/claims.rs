@@ -8,11 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::request_id;
 use super::extract::Query;
-use super::workers::{worker_in_scope, ENROLLERS};
+use super::page::PageRequest;
+use super::workers::worker_in_scope;
 use super::write::{in_fund, Done, Mutation};
-use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
+use super::{fund_in_scope, read, AppState, Page};
 use crate::audit::events::NewEvent;
-use crate::auth::{Caller, Role, READERS};
+use crate::auth::{Act, Caller};
 use crate::claims::assess::{Claimant, Outcome};
 use crate::claims::{
     self, AssessmentRecord, Claim, ClaimFilter, ClaimStatus, Decision, DecisionOutcome, NewClaim,
@@ -37,8 +38,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(appeal_claim);
 }
 
-const DECIDERS: &[Role] = &[Role::Admin, Role::Officer];
-const APPROVERS: &[Role] = &[Role::Admin, Role::Approver];
 const MAX_DOCUMENTS: usize = 50;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -645,7 +644,7 @@ pub async fn submit_claim(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.submit", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::SubmitClaim)
         .run(&req, body, move |conn, caller, input: ClaimRequest| {
             let (worker, fund) = worker_in_scope(conn, caller, &id)?;
             in_fund(&fund.code, || {
@@ -677,7 +676,7 @@ pub async fn get_claim(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<ClaimResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let id = path.into_inner();
     let response = read(&state, move |conn| {
         let (claim, fund) = claim_in_scope(conn, &caller, &id)?;
@@ -713,20 +712,19 @@ pub async fn list_claims(
     path: web::Path<String>,
     query: Query<ClaimQuery>,
 ) -> AppResult<web::Json<Page<ClaimResponse>>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
-    let limit = page_limit(q.limit)?;
+    let request = PageRequest::new(q.after, q.limit)?;
     let page = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = ClaimFilter {
             status: q.status.map(|s| s.as_str().to_string()),
             benefit: q.benefit,
-            after_id: q.after,
-            limit: limit + 1,
+            after_id: request.after.clone(),
+            limit: request.rows(),
         };
-        let (rows, next) =
-            paginate_by(claims::list(conn, &fund, &filter)?, limit, |c| c.id.clone());
+        let (rows, next) = request.cut(claims::list(conn, &fund, &filter)?, |c| c.id.clone());
         let items = rows
             .into_iter()
             .map(|c| full_response(conn, c, &fund))
@@ -766,7 +764,7 @@ pub async fn add_claim_documents(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let mutation = Mutation::new(&req, state, caller, "claim.add_documents", ENROLLERS);
+    let mutation = Mutation::new(&req, state, caller, Act::AddClaimDocuments);
     claim_action(
         mutation,
         &req,
@@ -829,7 +827,7 @@ pub async fn decide_claim(
 ) -> AppResult<HttpResponse> {
     let review = (state.clone(), caller.clone(), request_id(&req));
     let id = path.into_inner();
-    let mutation = Mutation::new(&req, state, caller, "claim.decide", DECIDERS);
+    let mutation = Mutation::new(&req, state, caller, Act::DecideClaim);
     let answer = claim_action(
         mutation,
         &req,
@@ -892,7 +890,7 @@ pub async fn approve_claim(
 ) -> AppResult<HttpResponse> {
     let review = (state.clone(), caller.clone(), request_id(&req));
     let id = path.into_inner();
-    let mutation = Mutation::new(&req, state, caller, "claim.approve", APPROVERS);
+    let mutation = Mutation::new(&req, state, caller, Act::ApproveClaim);
     let answer = claim_action(
         mutation,
         &req,
@@ -941,7 +939,7 @@ pub async fn pay_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let mutation = Mutation::new(&req, state, caller, "claim.pay", DECIDERS);
+    let mutation = Mutation::new(&req, state, caller, Act::PayClaim);
     claim_action(
         mutation,
         &req,
@@ -993,7 +991,7 @@ pub async fn payment_run(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
-    Mutation::new(&req, state, caller, "claim.payment_run", DECIDERS)
+    Mutation::new(&req, state, caller, Act::RunPayments)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: PaymentRunRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -1028,7 +1026,7 @@ pub async fn withdraw_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let mutation = Mutation::new(&req, state, caller, "claim.withdraw", ENROLLERS);
+    let mutation = Mutation::new(&req, state, caller, Act::WithdrawClaim);
     claim_action(
         mutation,
         &req,
@@ -1055,7 +1053,7 @@ pub async fn appeal_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let mutation = Mutation::new(&req, state, caller, "claim.appeal", ENROLLERS);
+    let mutation = Mutation::new(&req, state, caller, Act::AppealClaim);
     claim_action(
         mutation,
         &req,

@@ -12,10 +12,10 @@ use super::batch::{
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
-use super::workers::ENROLLERS;
+use super::page::PageRequest;
 use super::write::{in_fund, Done, Mutation};
-use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
-use crate::auth::{Caller, Role, READERS};
+use super::{fund_in_scope, read, AppState, Page};
+use crate::auth::{Act, Caller};
 use crate::contributions::{
     self, Contribution, ContributionFilter, FundRules, NewContribution, NewPayer, Received,
     Recorded,
@@ -35,8 +35,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(reverse_contribution);
 }
 
-/// Roles that reverse contributions (bounced payments).
-const REVERSERS: &[Role] = &[Role::Admin, Role::Officer];
 const MAX_PAYERS: usize = 10;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -422,7 +420,7 @@ pub async fn quote_contribution(
     path: web::Path<String>,
     query: Query<QuoteQuery>,
 ) -> AppResult<web::Json<QuoteResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
     let paid_on = q.paid_on.unwrap_or_else(crate::time::today);
@@ -500,7 +498,7 @@ pub async fn record_contribution(
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
     let committer = state.committer.clone();
-    Mutation::new(&req, state, caller, "contribution.record", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::RecordContribution)
         .fund(&code)
         .run_grouped(
             &req,
@@ -544,7 +542,7 @@ pub async fn record_contributions_batch(
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
     let body = read_body(payload, MAX_BATCH_BODY_BYTES).await?;
-    Mutation::new(&req, state, caller, "contribution.record_batch", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::RecordContributions)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -623,22 +621,21 @@ pub async fn list_contributions(
     path: web::Path<String>,
     query: Query<ContributionQuery>,
 ) -> AppResult<web::Json<Page<ContributionResponse>>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
-    let limit = page_limit(q.limit)?;
+    let request = PageRequest::new(q.after, q.limit)?;
     let page = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = ContributionFilter {
             worker_id: q.worker_id,
             from: q.from,
             to: q.to,
-            after_id: q.after,
-            limit: limit + 1,
+            after_id: request.after.clone(),
+            limit: request.rows(),
         };
-        let (rows, next) = paginate_by(contributions::list(conn, &fund, &filter)?, limit, |c| {
-            c.id.clone()
-        });
+        let (rows, next) =
+            request.cut(contributions::list(conn, &fund, &filter)?, |c| c.id.clone());
         Ok(Page {
             items: rows.into_iter().map(contribution_response).collect(),
             next,
@@ -675,7 +672,7 @@ pub async fn get_contribution(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<ContributionResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let id = path.into_inner();
     let c = read(&state, move |conn| {
         Ok(contribution_in_scope(conn, &caller, &id)?.0)
@@ -715,7 +712,7 @@ pub async fn reverse_contribution(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    Mutation::new(&req, state, caller, "contribution.reverse", REVERSERS)
+    Mutation::new(&req, state, caller, Act::ReverseContribution)
         .run(
             &req,
             body,

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
-use super::{cursor, page_limit, paginate, read, AppState, Page};
+use super::page::PageRequest;
+use super::{read, AppState, Page};
 use crate::audit::events;
-use crate::auth::{Caller, READERS};
+use crate::auth::{Act, Caller};
 use crate::error::AppResult;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -56,13 +57,12 @@ pub async fn list_events(
     caller: Caller,
     query: Query<EventQuery>,
 ) -> AppResult<web::Json<Page<EventResponse>>> {
-    caller.require(READERS)?;
-    let limit = page_limit(query.0.limit)?;
-    let after = cursor(query.0.after.as_deref())?;
+    caller.require(Act::ReadFunds)?;
+    let request = PageRequest::new(query.0.after, query.0.limit)?.by_position()?;
     let page = read(&state, move |conn| {
         let scope = (!caller.all_funds()).then(|| caller.fund_codes().to_vec());
-        let rows = events::list(conn, scope.as_deref(), after, limit + 1)?;
-        let (rows, next) = paginate(rows, limit, |e| e.id);
+        let rows = events::list(conn, scope.as_deref(), request.after, request.rows())?;
+        let (rows, next) = request.cut(rows, |e| e.id);
         Ok(Page {
             items: rows
                 .into_iter()

@@ -9,7 +9,7 @@ use super::audit_log::audit_filter;
 use super::extract::Query;
 use super::stream::{stream, write_failed, StreamHead};
 use super::{fund_in_scope, AppState};
-use crate::auth::{Caller, AUDIT_READERS};
+use crate::auth::{Act, Caller};
 use crate::error::AppResult;
 use crate::export::{self, AuditFormat, LedgerExportRequest, LedgerFormat};
 use crate::progress::Progress;
@@ -110,7 +110,7 @@ pub async fn export_ledger(
     path: web::Path<String>,
     query: Query<LedgerExportQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(AUDIT_READERS)?;
+    caller.require(Act::ReadAuditTrail)?;
     let code = path.into_inner();
     let q = query.0;
     let format = LedgerFormat::from(q.format);
@@ -210,7 +210,7 @@ pub async fn export_audit_log(
     caller: Caller,
     query: Query<AuditExportQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require(AUDIT_READERS)?;
+    caller.require(Act::ReadAuditTrail)?;
     let q = query.0;
     let format = match q.format {
         AuditExportFormat::Csv => AuditFormat::Csv,

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
+use super::page::PageRequest;
 use super::write::{Done, Mutation};
-use super::{cursor, fund_in_scope, page_limit, paginate, read, AppState, Page};
-use crate::auth::{Caller, ADMIN, READERS};
+use super::{fund_in_scope, read, AppState, Page};
+use crate::auth::{Act, Caller};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{self, is_country, is_fund_code, Fund, NewFund};
 use crate::money::Currency;
@@ -137,7 +138,7 @@ pub async fn create_fund(
     caller: Caller,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    Mutation::new(&req, state, caller, "fund.create", ADMIN)
+    Mutation::new(&req, state, caller, Act::CreateFund)
         .run(&req, body, |conn, caller, input: CreateFund| {
             let new = input.validate()?;
             if !caller.may_access_fund(&new.code) {
@@ -179,13 +180,12 @@ pub async fn list_funds(
     caller: Caller,
     query: Query<PageQuery>,
 ) -> AppResult<web::Json<Page<FundResponse>>> {
-    caller.require(READERS)?;
-    let limit = page_limit(query.0.limit)?;
-    let after = cursor(query.0.after.as_deref())?;
+    caller.require(Act::ReadFunds)?;
+    let request = PageRequest::new(query.0.after, query.0.limit)?.by_position()?;
     let page = read(&state, move |conn| {
         let scope = (!caller.all_funds()).then(|| caller.fund_codes().to_vec());
-        let rows = funds::list_funds(conn, scope.as_deref(), after, limit + 1)?;
-        let (rows, next) = paginate(rows, limit, |f| f.id);
+        let rows = funds::list_funds(conn, scope.as_deref(), request.after, request.rows())?;
+        let (rows, next) = request.cut(rows, |f| f.id);
         Ok(Page {
             items: rows.into_iter().map(FundResponse::from).collect(),
             next,
@@ -211,7 +211,7 @@ pub async fn get_fund(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<FundResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let fund = read(&state, move |conn| fund_in_scope(conn, &caller, &code)).await?;
     Ok(web::Json(fund.into()))
@@ -252,7 +252,7 @@ pub async fn close_period(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
-    Mutation::new(&req, state, caller, "period.close", ADMIN)
+    Mutation::new(&req, state, caller, Act::ClosePeriod)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: ClosePeriod| {
             let fund = fund_in_scope(conn, caller, &code)?;

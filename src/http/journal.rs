@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
+use super::page::PageRequest;
 use super::write::{Done, Mutation};
-use super::{cursor, fund_in_scope, page_limit, paginate, read, AppState, Page};
-use crate::auth::{Caller, ADMIN, READERS};
+use super::{fund_in_scope, read, AppState, Page};
+use crate::auth::{Act, Caller};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ledger::{self, kind, EntryFilter, JournalEntry, NewEntry, NewPosting, Side};
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
@@ -227,7 +228,7 @@ pub async fn post_journal_entry(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
-    Mutation::new(&req, state, caller, "journal_entry.post", ADMIN)
+    Mutation::new(&req, state, caller, Act::PostJournalEntry)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: PostJournalEntry| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -273,20 +274,19 @@ pub async fn list_journal_entries(
     path: web::Path<String>,
     query: Query<EntryQuery>,
 ) -> AppResult<web::Json<Page<JournalEntryResponse>>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
-    let limit = page_limit(q.limit)?;
-    let after = cursor(q.after.as_deref())?;
+    let request = PageRequest::new(q.after, q.limit)?.by_position()?;
     let page = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = EntryFilter {
             from: q.from,
             to: q.to,
-            after_sequence: Some(after),
-            limit: limit + 1,
+            after_sequence: Some(request.after),
+            limit: request.rows(),
         };
-        let (rows, next) = paginate(ledger::list_entries(conn, fund.id, &filter)?, limit, |e| {
+        let (rows, next) = request.cut(ledger::list_entries(conn, fund.id, &filter)?, |e| {
             e.sequence
         });
         Ok(Page {
@@ -314,7 +314,7 @@ pub async fn get_journal_entry(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<JournalEntryResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let (code, id) = path.into_inner();
     let entry = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
@@ -364,7 +364,7 @@ pub async fn reverse_journal_entry(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let (code, id) = path.into_inner();
-    Mutation::new(&req, state, caller, "journal_entry.reverse", ADMIN)
+    Mutation::new(&req, state, caller, Act::ReverseJournalEntry)
         .fund(&code)
         .run(
             &req,
@@ -413,7 +413,7 @@ pub async fn verify_ledger(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<ledger::Verification>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let report = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;

@@ -1,14 +1,47 @@
-//! Errors that arise outside handlers: unknown routes, wrong methods, and any
-//! framework error response, all turned into problem+json.
+//! Errors as HTTP responses: an [`AppError`] answered as problem+json, and the
+//! errors that arise outside handlers (unknown routes, wrong methods, any
+//! framework error response) turned into problem+json too.
 
-use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::error::BlockingError;
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use super::extract::RequestId;
 use crate::error::{AppError, ErrorCode};
+
+/// An error is answered with its code's status, the headers it names and its
+/// problem document.
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code().status())
+            .expect("every error code has a valid HTTP status")
+    }
+
+    /// The one place a failure is logged: where its response is made.
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        match self {
+            AppError::Refused(refusal) => {
+                for (name, value) in &refusal.headers {
+                    response.insert_header((*name, value.clone()));
+                }
+            }
+            AppError::Failed(failure) => log::error!("{failure}"),
+        }
+        response.json(self.problem())
+    }
+}
+
+/// A task on the blocking pool that panicked or was cancelled.
+impl From<BlockingError> for AppError {
+    fn from(e: BlockingError) -> Self {
+        AppError::internal(format_args!("blocking task: {e}"))
+    }
+}
 
 /// Known path templates and their methods, from the OpenAPI document.
 pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
@@ -105,7 +138,7 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
                     methods.join(", ")
                 ),
             )
-            .with_header("Allow", methods.join(", "))
+            .with_header("allow", methods.join(", "))
             .error_response()
         }
         None => AppError::new(
@@ -187,4 +220,25 @@ pub fn assign_request_id(req: &ServiceRequest) -> String {
     id
 }
 
-pub type ProblemBody<B> = EitherBody<B, BoxBody>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_is_answered_with_a_client_or_server_error_status() {
+        for code in ErrorCode::ALL {
+            let error = match code {
+                ErrorCode::InternalError => AppError::internal("a bug"),
+                ErrorCode::ServiceUnavailable => AppError::unavailable("no database"),
+                refusal => AppError::new(*refusal, ""),
+            };
+            assert_eq!(error.code(), *code);
+            let status = error.status_code();
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code:?}"
+            );
+            assert_eq!(status.as_u16(), code.status());
+        }
+    }
+}

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
 use super::{fund_in_scope, read, AppState};
-use crate::auth::{Caller, READERS};
+use crate::auth::{Act, Caller};
 use crate::error::AppResult;
 use crate::ledger::limits::format_wide;
 use crate::ledger::{AccountType, Side};
@@ -90,7 +90,7 @@ pub async fn get_trial_balance(
     path: web::Path<String>,
     query: Query<TrialBalanceQuery>,
 ) -> AppResult<web::Json<TrialBalanceResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let as_of = query.0.as_of.unwrap_or_else(crate::time::today);
     let response = read(&state, move |conn| {
@@ -204,7 +204,7 @@ pub async fn get_membership_statistics(
     path: web::Path<String>,
     query: Query<MembershipStatisticsQuery>,
 ) -> AppResult<web::Json<MembershipStatisticsResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
     let as_of = q.as_of.unwrap_or_else(crate::time::today);
@@ -329,7 +329,7 @@ pub async fn get_claim_statistics(
     path: web::Path<String>,
     query: Query<ClaimStatisticsQuery>,
 ) -> AppResult<web::Json<ClaimStatisticsResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
     reports::check_period(q.from, q.to)?;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::write::{Done, Mutation};
 use super::{fund_in_scope, read, AppState};
-use crate::auth::{Caller, ADMIN, READERS};
+use crate::auth::{Act, Caller};
 use crate::error::{AppError, AppResult};
 use crate::rules::{self, RuleDocument, RuleVersion};
 
@@ -82,7 +82,7 @@ pub async fn publish_rules(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
-    Mutation::new(&req, state, caller, "rules.publish", ADMIN)
+    Mutation::new(&req, state, caller, Act::PublishRules)
         .fund(&code)
         .run(&req, body, move |conn, caller, body: serde_json::Value| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -123,7 +123,7 @@ pub async fn list_rules(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<RuleVersionList>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let versions = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
@@ -154,7 +154,7 @@ pub async fn get_rules(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<RuleVersionResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let (code, label) = path.into_inner();
     let version = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;

@@ -12,9 +12,10 @@ use super::batch::{
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
+use super::page::PageRequest;
 use super::write::{in_fund, Done, Mutation};
-use super::{fund_in_scope, page_limit, paginate_by, read, AppState, Page};
-use crate::auth::{Caller, Role, READERS};
+use super::{fund_in_scope, read, AppState, Page};
+use crate::auth::{Act, Caller};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::funds::{is_country, Fund};
@@ -35,9 +36,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_contract)
         .service(get_membership);
 }
-
-/// Roles that enroll workers and keep their records.
-pub const ENROLLERS: &[Role] = &[Role::Admin, Role::Officer, Role::Ministry];
 
 const MAX_TEXT: usize = 200;
 
@@ -480,7 +478,7 @@ pub async fn enroll_worker(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
-    Mutation::new(&req, state, caller, "worker.enroll", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::EnrollWorker)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: EnrollWorker| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -524,7 +522,7 @@ pub async fn enroll_workers_batch(
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
     let body = read_body(payload, MAX_BATCH_BODY_BYTES).await?;
-    Mutation::new(&req, state, caller, "worker.enroll_batch", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::EnrollWorkers)
         .fund(&code)
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
@@ -584,20 +582,20 @@ pub async fn search_workers(
     path: web::Path<String>,
     query: Query<WorkerQuery>,
 ) -> AppResult<web::Json<Page<WorkerResponse>>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
-    let limit = page_limit(q.limit)?;
+    let request = PageRequest::new(q.after, q.limit)?;
     let page = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let rows = workers::search(
             conn,
             fund.id,
             q.document_number.as_deref(),
-            q.after.as_deref(),
-            limit + 1,
+            request.after.as_deref(),
+            request.rows(),
         )?;
-        let (rows, next) = paginate_by(rows, limit, |w| w.id.clone());
+        let (rows, next) = request.cut(rows, |w| w.id.clone());
         let mut items = Vec::new();
         for w in rows {
             let full = workers::find_worker(conn, &w.id)?.expect("listed workers exist");
@@ -638,7 +636,7 @@ pub async fn get_worker(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<WorkerResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let id = path.into_inner();
     let response = read(&state, move |conn| {
         let (worker, fund) = worker_in_scope(conn, &caller, &id)?;
@@ -668,7 +666,7 @@ pub async fn add_dependant(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    Mutation::new(&req, state, caller, "worker.add_dependant", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::AddDependant)
         .run(&req, body, move |conn, caller, input: DependantRequest| {
             let (worker, fund) = worker_in_scope(conn, caller, &id)?;
             in_fund(&fund.code, || {
@@ -707,7 +705,7 @@ pub async fn add_contract(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    Mutation::new(&req, state, caller, "worker.add_contract", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::AddContract)
         .run(&req, body, move |conn, caller, input: ContractRequest| {
             let (worker, fund) = worker_in_scope(conn, caller, &id)?;
             in_fund(&fund.code, || {
@@ -763,7 +761,7 @@ pub async fn update_contract(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let (id, contract_id) = path.into_inner();
-    Mutation::new(&req, state, caller, "worker.update_contract", ENROLLERS)
+    Mutation::new(&req, state, caller, Act::UpdateContract)
         .run(
             &req,
             body,
@@ -915,7 +913,7 @@ pub async fn get_membership(
     path: web::Path<String>,
     query: Query<MembershipQuery>,
 ) -> AppResult<web::Json<MembershipResponse>> {
-    caller.require(READERS)?;
+    caller.require(Act::ReadFunds)?;
     let id = path.into_inner();
     let on = query.0.on.unwrap_or_else(crate::time::today);
     let response = read(&state, move |conn| {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::extract::{parse_json, request_id};
 use super::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::{Act, Caller};
 use crate::db::{write_transaction, DbConnection};
 use crate::envelope::{Envelope, Keyed};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -17,37 +17,36 @@ use crate::idempotency::{StoredResponse, MAX_KEY_LENGTH};
 
 pub use crate::envelope::{in_fund, Done};
 
-/// A mutating request on its way to the database: its [`Envelope`], the roles
-/// that may make it, and its route (part of what a key stands for).
+/// A mutating request on its way to the database: its [`Envelope`], what it
+/// does (whose roles may do it), and its route (part of what a key stands for).
 pub struct Mutation {
     state: web::Data<AppState>,
     envelope: Envelope,
-    roles: &'static [Role],
+    act: Act,
     /// The `Idempotency-Key` header as sent (checked by [`Mutation::prepare`]).
     key: Option<String>,
     route: String,
 }
 
 impl Mutation {
-    /// `action` names what is done (`journal_entry.post`) in the audit log;
-    /// `roles` may do it.
+    /// `act` is what is done: its name (`journal_entry.post`) in the audit log,
+    /// and its roles the only ones allowed.
     pub fn new(
         req: &HttpRequest,
         state: web::Data<AppState>,
         caller: Caller,
-        action: &'static str,
-        roles: &'static [Role],
+        act: Act,
     ) -> Mutation {
         Mutation {
             state,
             envelope: Envelope {
                 caller,
-                action,
+                action: act.name(),
                 fund_code: None,
                 request_id: request_id(req),
                 keyed: None,
             },
-            roles,
+            act,
             key: req
                 .headers()
                 .get("Idempotency-Key")
@@ -137,7 +136,7 @@ impl Mutation {
         req: &HttpRequest,
         body: &[u8],
     ) -> AppResult<(T, Option<Keyed>)> {
-        self.envelope.caller.require(self.roles)?;
+        self.envelope.caller.require(self.act)?;
         check_key(self.key.as_deref())?;
         let parsed = parse_json::<T>(req, body)?;
         let keyed = self.key.clone().map(|key| Keyed {
