@@ -791,33 +791,20 @@ pub fn decide(
         store::clear_approvals(conn, &claim.id)?;
         claim.approvals.clear();
     }
-    claim.decision_outcome = Some(decision.outcome.as_str().to_string());
-    claim.decided_amount_minor = Some(amount);
-    claim.decision_reasons = decision.reasons.clone();
-    claim.decision_note = decision.note.clone();
-    // The principal (issuer and subject), so four-eyes compares people, not spellings.
-    claim.decided_by = Some(decider.principal().to_string());
-    claim.decided_at = Some(crate::time::now());
+    record_decision(&mut claim, decision, decider, amount);
     if action == Action::Reject {
         claim.move_to(action, ClaimStatus::Rejected)?;
         store::update(conn, &claim)?;
         events.push(event(fund, event_kind::CLAIM_REJECTED, &claim));
         return Ok((claim, events));
     }
-    let (threshold, _) = approval_rules(conn, fund, &claim)?;
     if booked == Some(amount) {
         // Confirming the award already booked and approved: it stands again,
         // ranked from now.
         claim.approved_at = Some(crate::time::now());
         claim.move_to(action, approved_status(decision.outcome))?;
     } else {
-        match claim.assessment.track {
-            Some(Track::Discretionary) => claim.move_to(action, ClaimStatus::AwaitingCommittee)?,
-            _ if amount > threshold => {
-                claim.move_to(action, ClaimStatus::AwaitingSecondApproval)?
-            }
-            _ => finalize(conn, fund, &mut claim, action)?,
-        }
+        send_award_on(conn, fund, &mut claim, amount)?;
     }
     store::update(conn, &claim)?;
     events.push(event(fund, event_kind::CLAIM_DECIDED, &claim));
@@ -825,6 +812,36 @@ pub fn decide(
         events.push(event(fund, event_kind::CLAIM_APPROVED, &claim));
     }
     Ok((claim, events))
+}
+
+/// Writes the decision on the claim (in memory).
+fn record_decision(claim: &mut Claim, decision: &Decision, decider: &Caller, amount: i64) {
+    claim.decision_outcome = Some(decision.outcome.as_str().to_string());
+    claim.decided_amount_minor = Some(amount);
+    claim.decision_reasons = decision.reasons.clone();
+    claim.decision_note = decision.note.clone();
+    // The principal (issuer and subject), so four-eyes compares people, not spellings.
+    claim.decided_by = Some(decider.principal().to_string());
+    claim.decided_at = Some(crate::time::now());
+}
+
+/// Where a new award goes: to the committee (a discretionary benefit), to a
+/// second approver (above the fund's threshold), or straight to approval,
+/// which books it.
+fn send_award_on(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    claim: &mut Claim,
+    amount: i64,
+) -> AppResult<()> {
+    let (threshold, _) = approval_rules(conn, fund, claim)?;
+    match claim.assessment.track {
+        Some(Track::Discretionary) => claim.move_to(Action::Award, ClaimStatus::AwaitingCommittee),
+        _ if amount > threshold => {
+            claim.move_to(Action::Award, ClaimStatus::AwaitingSecondApproval)
+        }
+        _ => finalize(conn, fund, claim, Action::Award),
+    }
 }
 
 fn approved_status(outcome: DecisionOutcome) -> ClaimStatus {

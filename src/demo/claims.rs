@@ -12,7 +12,7 @@ use super::record::Enrolled;
 use super::scenario::{Goal, Scenario};
 use super::{seal, Actors};
 use crate::audit::events::NewEvent;
-use crate::auth::Caller;
+use crate::auth::{Act, Caller};
 use crate::claims::assess::Versions;
 use crate::claims::{self, Claim, ClaimStatus, Decision, DecisionOutcome, NewClaim, Supplement};
 use crate::db::{write_transaction, DbConnection};
@@ -29,7 +29,7 @@ use crate::workers::{self, ContractEvents};
 fn request<T>(
     conn: &mut DbConnection,
     caller: &Caller,
-    action: &'static str,
+    act: Act,
     fund_code: &str,
     status: u16,
     change: impl FnOnce(&mut DbConnection) -> AppResult<(T, String, Vec<NewEvent>)>,
@@ -37,7 +37,7 @@ fn request<T>(
     write_transaction(conn, |conn| {
         let (value, target, new_events) = change(conn)?;
         let done = Done::new(status, target, ()).with_events(new_events);
-        seal(conn, caller, action, fund_code, done)?;
+        seal(conn, caller, act, fund_code, done)?;
         Ok(value)
     })
 }
@@ -125,7 +125,7 @@ impl<'a> ClaimDriver<'a> {
             let sent = std::slice::from_ref(late);
             claim = self.change(
                 conn,
-                "claim.add_documents",
+                Act::AddClaimDocuments,
                 &self.actors.officer,
                 |conn, fund| {
                     let supplement = Supplement {
@@ -143,9 +143,14 @@ impl<'a> ClaimDriver<'a> {
             Goal::Rejected | Goal::Withdrawn => self.reject(conn, &claim)?,
             Goal::Appealed => {
                 let rejected = self.reject(conn, &claim)?;
-                self.change(conn, "claim.appeal", &self.actors.officer, |conn, fund| {
-                    claims::appeal(conn, fund, &rejected.id, &self.actors.officer.subject)
-                })?
+                self.change(
+                    conn,
+                    Act::AppealClaim,
+                    &self.actors.officer,
+                    |conn, fund| {
+                        claims::appeal(conn, fund, &rejected.id, &self.actors.officer.subject)
+                    },
+                )?
             }
             _ => self.award(conn, rng, claim, s.goal)?,
         };
@@ -165,7 +170,7 @@ impl<'a> ClaimDriver<'a> {
         request(
             conn,
             &self.actors.officer,
-            "worker.update_contract",
+            Act::UpdateContract,
             &self.fund.code,
             200,
             |conn| {
@@ -194,7 +199,7 @@ impl<'a> ClaimDriver<'a> {
         request(
             conn,
             &self.actors.officer,
-            "claim.submit",
+            Act::SubmitClaim,
             &self.fund.code,
             201,
             |conn| {
@@ -212,11 +217,11 @@ impl<'a> ClaimDriver<'a> {
     fn change(
         &self,
         conn: &mut DbConnection,
-        action: &'static str,
+        act: Act,
         caller: &Caller,
         f: impl FnOnce(&mut DbConnection, &Fund) -> AppResult<(Claim, Vec<NewEvent>)>,
     ) -> AppResult<Claim> {
-        request(conn, caller, action, &self.fund.code, 200, |conn| {
+        request(conn, caller, act, &self.fund.code, 200, |conn| {
             let (claim, events) = f(conn, self.fund)?;
             let target = format!("claim {}", claim.id);
             Ok((claim, target, events))
@@ -226,7 +231,7 @@ impl<'a> ClaimDriver<'a> {
     fn withdraw(&self, conn: &mut DbConnection, claim: &Claim) -> AppResult<Claim> {
         self.change(
             conn,
-            "claim.withdraw",
+            Act::WithdrawClaim,
             &self.actors.officer,
             |conn, fund| claims::withdraw(conn, fund, &claim.id),
         )
@@ -253,9 +258,12 @@ impl<'a> ClaimDriver<'a> {
         claim: &Claim,
         decision: &Decision,
     ) -> AppResult<Claim> {
-        self.change(conn, "claim.decide", &self.actors.officer, |conn, fund| {
-            claims::decide(conn, fund, &claim.id, decision, &self.actors.officer)
-        })
+        self.change(
+            conn,
+            Act::DecideClaim,
+            &self.actors.officer,
+            |conn, fund| claims::decide(conn, fund, &claim.id, decision, &self.actors.officer),
+        )
     }
 
     fn approve(
@@ -264,7 +272,7 @@ impl<'a> ClaimDriver<'a> {
         claim: &Claim,
         approver: &Caller,
     ) -> AppResult<Claim> {
-        self.change(conn, "claim.approve", approver, |conn, fund| {
+        self.change(conn, Act::ApproveClaim, approver, |conn, fund| {
             claims::approve(conn, fund, &claim.id, approver, None)
         })
     }
@@ -273,7 +281,7 @@ impl<'a> ClaimDriver<'a> {
         self.payments += 1;
         let reference = format!("PAY-{}-{:05}", self.fund.code, self.payments);
         let today = self.today;
-        self.change(conn, "claim.pay", &self.actors.officer, |conn, fund| {
+        self.change(conn, Act::PayClaim, &self.actors.officer, |conn, fund| {
             claims::pay(
                 conn,
                 fund,
@@ -380,7 +388,7 @@ impl<'a> ClaimDriver<'a> {
                         let expense = *expense;
                         rider = self.change(
                             conn,
-                            "claim.add_documents",
+                            Act::AddClaimDocuments,
                             &self.actors.officer,
                             |conn, fund| {
                                 let supplement = Supplement {

@@ -7,6 +7,7 @@
 //! waiting for the next exchange.
 
 use super::{seal, Actors};
+use crate::auth::Act;
 use crate::claims::{self, ClaimFilter, ClaimStatus};
 use crate::db::{write_transaction, DbConnection};
 use crate::envelope::Done;
@@ -85,7 +86,7 @@ pub fn fund_waiting_claims(
         seal(
             conn,
             &actors.officer,
-            "claim.payment_run",
+            Act::RunPayments,
             &fund.code,
             Done::ok(target, ()).with_events(new_events),
         )?;
@@ -149,7 +150,7 @@ fn sell(
         seal(
             conn,
             &actors.admin,
-            "journal_entry.post",
+            Act::PostJournalEntry,
             &fund.code,
             Done::created(format!("journal_entry {}", entry.id), ()),
         )
@@ -180,7 +181,7 @@ fn open_clearing_account(
         seal(
             conn,
             &actors.admin,
-            "account.create",
+            Act::CreateAccount,
             &fund.code,
             Done::created(format!("account {code}"), ()),
         )

@@ -30,7 +30,7 @@ use fastrand::Rng;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::auth::{Caller, Role};
+use crate::auth::{Act, Caller, Role};
 use crate::db::{read_snapshot, write_transaction, DbConnection};
 use crate::envelope::{Done, Envelope};
 use crate::error::{AppError, AppResult};
@@ -97,13 +97,13 @@ impl Actors {
 fn seal(
     conn: &mut DbConnection,
     caller: &Caller,
-    action: &'static str,
+    act: Act,
     fund_code: &str,
     done: Done<()>,
 ) -> AppResult<()> {
     let envelope = Envelope {
         caller: caller.clone(),
-        action,
+        action: act.name(),
         fund_code: Some(fund_code.to_string()),
         request_id: "mwf-demo".to_string(),
         keyed: None,
@@ -170,7 +170,7 @@ pub fn load_funds(conn: &mut DbConnection) -> Result<Vec<String>, String> {
                     seal(
                         conn,
                         &caller,
-                        "fund.create",
+                        Act::CreateFund,
                         code,
                         Done::created(format!("fund {code}"), ()),
                     )?;
@@ -193,7 +193,7 @@ pub fn load_funds(conn: &mut DbConnection) -> Result<Vec<String>, String> {
                 seal(
                     conn,
                     &caller,
-                    "rules.publish",
+                    Act::PublishRules,
                     code,
                     Done::created(format!("rules {label}"), ()),
                 )?;

@@ -13,6 +13,7 @@ use fastrand::Rng;
 use super::plan::{pick, WorkerPlan};
 use super::{seal, Actors};
 use crate::audit::events::NewEvent;
+use crate::auth::Act;
 use crate::contributions::{self, NewContribution, Recorded};
 use crate::db::{write_transaction, DbConnection};
 use crate::envelope::Done;
@@ -73,7 +74,7 @@ pub fn enroll(
             seal(
                 conn,
                 &actors.ministry,
-                "worker.enroll_batch",
+                Act::EnrollWorkers,
                 &fund.code,
                 Done::ok(target, ()).with_events(events),
             )?;
@@ -99,7 +100,7 @@ pub fn add_later_contracts(
                 seal(
                     conn,
                     &actors.ministry,
-                    "worker.add_contract",
+                    Act::AddContract,
                     &fund.code,
                     Done::created(target, ()),
                 )?;
@@ -110,8 +111,8 @@ pub fn add_later_contracts(
     })
 }
 
-/// Records every planned contribution in payment-date order through the
-/// `Recorder`, in batches as `POST /v1/funds/{fund}/contributions/batch` would.
+/// Records every planned contribution in payment-date order through
+/// `contributions::record_many`, in batches as `POST /v1/funds/{fund}/contributions/batch` would.
 pub fn record_contributions(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -130,22 +131,8 @@ pub fn record_contributions(
     }
     for batch in order.chunks(BATCH_ITEMS) {
         let ids = write_transaction(conn, |conn| -> AppResult<Vec<String>> {
-            let items: Vec<NewContribution> = batch
-                .iter()
-                .map(|(w, p)| {
-                    let e = &enrolled[*w];
-                    let payment = &e.plan.payments[*p];
-                    NewContribution {
-                        worker_id: e.worker_id.clone(),
-                        contract_id: Some(e.contract_ids[payment.contract].clone()),
-                        paid_on: payment.paid_on,
-                        amount_minor: payment.amount_minor,
-                        currency: payment.currency,
-                        payers: payment.payers.clone(),
-                        external_ref: Some(payment.external_ref.clone()),
-                        received: payment.received.clone(),
-                    }
-                })
+            let items: Vec<NewContribution> = (batch.iter())
+                .map(|&(w, p)| planned_contribution(&enrolled[w], p))
                 .collect();
             let by = actors.ministry.subject.as_str();
             let pairs: Vec<(&NewContribution, &str)> = items.iter().map(|new| (new, by)).collect();
@@ -176,7 +163,7 @@ pub fn record_contributions(
             seal(
                 conn,
                 &actors.ministry,
-                "contribution.record_batch",
+                Act::RecordContributions,
                 &fund.code,
                 Done::ok(target, ()).with_events(events),
             )?;
@@ -187,6 +174,21 @@ pub fn record_contributions(
         }
     }
     Ok(())
+}
+
+/// The contribution the worker's `payment`-th planned payment records.
+fn planned_contribution(e: &Enrolled, payment: usize) -> NewContribution {
+    let payment = &e.plan.payments[payment];
+    NewContribution {
+        worker_id: e.worker_id.clone(),
+        contract_id: Some(e.contract_ids[payment.contract].clone()),
+        paid_on: payment.paid_on,
+        amount_minor: payment.amount_minor,
+        currency: payment.currency,
+        payers: payment.payers.clone(),
+        external_ref: Some(payment.external_ref.clone()),
+        received: payment.received.clone(),
+    }
 }
 
 /// Records departures, early ends and returns, as
@@ -215,7 +217,7 @@ pub fn record_contract_events(
                 seal(
                     conn,
                     &actors.ministry,
-                    "worker.update_contract",
+                    Act::UpdateContract,
                     &fund.code,
                     Done::ok(target, ()),
                 )?;
@@ -260,7 +262,7 @@ pub fn reverse_some(
             seal(
                 conn,
                 &actors.officer,
-                "contribution.reverse",
+                Act::ReverseContribution,
                 &fund.code,
                 Done::ok(format!("contribution {id}"), ()).with_events(vec![event]),
             )

@@ -6,7 +6,7 @@
 //! books every request waiting at that moment in one transaction and answers
 //! each with its own outcome:
 //!
-//! * every check is made before anything is written (the `Recorder`'s
+//! * every check is made before anything is written (`contributions::record_many`'s
 //!   prepare-then-commit), so a refused request adds only its audit record and
 //!   never fails or delays its neighbours;
 //! * rows are kept in memory and inserted with one multi-row INSERT per table;
