@@ -293,7 +293,7 @@ fn export(
 fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
     let mut conn = connect(settings)?;
     let all = funds::all_fund_ids(&mut conn).map_err(|e| e.to_string())?;
-    let selected: Vec<(i64, String)> = match fund {
+    let selected: Vec<(funds::FundId, String)> = match fund {
         Some(code) => {
             let found: Vec<_> = all.into_iter().filter(|(_, c)| c == code).collect();
             if found.is_empty() {

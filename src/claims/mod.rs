@@ -32,7 +32,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
-use crate::funds::{lock_fund, Fund, FundLock};
+use crate::funds::{lock_fund, Fund, FundId, FundLock};
 use crate::ledger::account_code;
 use crate::ledger::{reverse_entry, Booking, NewEntry, NewPosting, Reversal, Side};
 use crate::money::{format_minor, to_minor, Currency};
@@ -110,7 +110,7 @@ pub struct AssessmentRecord {
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub id: String,
-    pub fund_id: i64,
+    pub fund_id: FundId,
     pub worker_id: String,
     pub benefit: String,
     pub rider_of: Option<String>,

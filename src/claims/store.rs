@@ -7,6 +7,7 @@ use super::{AssessmentRecord, Claim, ClaimStatus, StoredAssessment};
 use crate::db::schema::{claim_approvals, claim_assessments, claim_documents, claims};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
+use crate::funds::FundId;
 use crate::money::Currency;
 use crate::rules::document::{Phase, Relationship};
 
@@ -15,7 +16,7 @@ use crate::rules::document::{Phase, Relationship};
 #[diesel(table_name = claims, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 struct ClaimRow {
     id: String,
-    fund_id: i64,
+    fund_id: FundId,
     worker_id: String,
     benefit: String,
     rider_of: Option<String>,
@@ -236,7 +237,11 @@ pub struct ClaimFilter {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, fund_id: i64, filter: &ClaimFilter) -> AppResult<Vec<Claim>> {
+pub fn list(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    filter: &ClaimFilter,
+) -> AppResult<Vec<Claim>> {
     let mut query = claims::table
         .filter(claims::fund_id.eq(fund_id))
         .into_boxed();
@@ -259,7 +264,7 @@ pub fn list(conn: &mut DbConnection, fund_id: i64, filter: &ClaimFilter) -> AppR
 
 /// A fund's queue of claims waiting for funds, in the order they joined it
 /// (then first approved first).
-fn queue(fund_id: i64) -> claims::BoxedQuery<'static, crate::db::DbBackend> {
+fn queue(fund_id: FundId) -> claims::BoxedQuery<'static, crate::db::DbBackend> {
     claims::table
         .filter(claims::fund_id.eq(fund_id))
         .filter(claims::status.eq(ClaimStatus::AwaitingFunds.as_str()))
@@ -272,12 +277,12 @@ fn queue(fund_id: i64) -> claims::BoxedQuery<'static, crate::db::DbBackend> {
 }
 
 /// The claim at the head of the fund's queue of claims waiting for funds.
-pub fn head_of_queue(conn: &mut DbConnection, fund_id: i64) -> AppResult<Option<String>> {
+pub fn head_of_queue(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Option<String>> {
     Ok(queue(fund_id).select(claims::id).first(conn).optional()?)
 }
 
 /// Claims of a fund waiting for funds, in queue order.
-pub fn awaiting_funds(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Claim>> {
+pub fn awaiting_funds(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Vec<Claim>> {
     let rows: Vec<ClaimRow> = queue(fund_id).select(ClaimRow::as_select()).load(conn)?;
     with_details(conn, rows)
 }
@@ -294,7 +299,7 @@ fn text<T: serde::Serialize>(value: &T) -> String {
 #[diesel(table_name = claims, treat_none_as_default_value = false)]
 struct NewClaimRow<'a> {
     id: &'a str,
-    fund_id: i64,
+    fund_id: FundId,
     worker_id: &'a str,
     benefit: &'a str,
     rider_of: Option<&'a str>,
@@ -497,7 +502,7 @@ pub fn add_approval(
 }
 
 /// How many claims the fund holds in each status.
-pub fn count_by_status(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<(String, i64)>> {
+pub fn count_by_status(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Vec<(String, i64)>> {
     Ok(claims::table
         .filter(claims::fund_id.eq(fund_id))
         .group_by(claims::status)

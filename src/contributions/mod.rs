@@ -15,7 +15,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contribution_payers, contributions};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
-use crate::funds::{lock_fund, Fund};
+use crate::funds::{lock_fund, Fund, FundId};
 use crate::ledger::account_code;
 use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal, Side};
 use crate::money::{format_minor, Currency};
@@ -632,7 +632,7 @@ impl Decided<'_> {
 }
 
 /// Inserts recorded contributions and their payers, after their journal entries.
-fn insert(conn: &mut DbConnection, fund_id: i64, recorded: &[Contribution]) -> AppResult<()> {
+fn insert(conn: &mut DbConnection, fund_id: FundId, recorded: &[Contribution]) -> AppResult<()> {
     if recorded.is_empty() {
         return Ok(());
     }
@@ -770,7 +770,7 @@ pub fn reverse(
 #[diesel(table_name = contributions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 struct ContributionRow {
     id: String,
-    fund_id: i64,
+    fund_id: FundId,
     worker_id: String,
     contract_id: Option<String>,
     rule_version: String,
@@ -868,11 +868,11 @@ fn load(conn: &mut DbConnection, rows: Vec<ContributionRow>) -> AppResult<Vec<Co
         ))
         .select(PayerRow::as_select())
         .load(conn)?;
-    let fund_ids: Vec<i64> = rows.iter().map(|r| r.fund_id).collect();
-    let fund_codes: HashMap<i64, String> = crate::db::schema::funds::table
+    let fund_ids: Vec<FundId> = rows.iter().map(|r| r.fund_id).collect();
+    let fund_codes: HashMap<FundId, String> = crate::db::schema::funds::table
         .filter(crate::db::schema::funds::id.eq_any(&fund_ids))
         .select((crate::db::schema::funds::id, crate::db::schema::funds::code))
-        .load::<(i64, String)>(conn)?
+        .load::<(FundId, String)>(conn)?
         .into_iter()
         .collect();
     let mut payers: HashMap<String, Vec<Payer>> = HashMap::new();

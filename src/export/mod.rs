@@ -28,7 +28,7 @@ use chrono::{Days, NaiveDate, NaiveDateTime};
 
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::funds::Fund;
+use crate::funds::{Fund, FundId};
 use crate::ledger::{self, Account, AccountType, EntryRange, StoredEntry};
 use crate::progress::Progress;
 
@@ -295,7 +295,7 @@ fn check_request(r: &LedgerExportRequest) -> AppResult<()> {
 /// The last sequence of a limited page, when entries remain after it.
 fn page_end(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     request: &LedgerExportRequest,
 ) -> AppResult<Option<i64>> {
     let Some(limit) = request.limit else {
@@ -311,7 +311,7 @@ fn page_end(
 }
 
 /// The balances at the end of `date`, from the postings dated up to it.
-fn balances_at(conn: &mut DbConnection, fund_id: i64, date: NaiveDate) -> AppResult<BalancesAt> {
+fn balances_at(conn: &mut DbConnection, fund_id: FundId, date: NaiveDate) -> AppResult<BalancesAt> {
     let totals = ledger::balances_as_of(conn, fund_id, date)?
         .into_iter()
         .map(|(id, (debits_minor, credits_minor))| {

@@ -13,9 +13,56 @@ use crate::money::Currency;
 mod country;
 pub use country::is_country;
 
+/// A fund's id. Amounts, sequence numbers and other tables' ids are `i64`
+/// too; a function that takes a `FundId` cannot be handed one of them. It binds
+/// and loads as the `BIGINT` it is stored as.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::BigInt)]
+pub struct FundId(i64);
+
+impl std::fmt::Display for FundId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::BigInt, DB> for FundId
+where
+    DB: diesel::backend::Backend,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        self.0.to_sql(out)
+    }
+}
+
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::BigInt, DB> for FundId
+where
+    DB: diesel::backend::Backend,
+    i64: diesel::deserialize::FromSql<diesel::sql_types::BigInt, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        i64::from_sql(bytes).map(FundId)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Fund {
-    pub id: i64,
+    pub id: FundId,
     pub code: String,
     pub country: String,
     pub name: String,
@@ -32,7 +79,7 @@ pub struct Fund {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = funds, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 struct FundRow {
-    id: i64,
+    id: FundId,
     code: String,
     country: String,
     name: String,
@@ -106,7 +153,7 @@ pub fn create_fund(conn: &mut DbConnection, new: &NewFund) -> AppResult<Fund> {
             created_at: now,
         })
         .returning(funds::id)
-        .get_result::<i64>(conn);
+        .get_result::<FundId>(conn);
     let id = match inserted {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
@@ -164,7 +211,7 @@ pub fn list_funds(
         .collect())
 }
 
-pub fn all_fund_ids(conn: &mut DbConnection) -> AppResult<Vec<(i64, String)>> {
+pub fn all_fund_ids(conn: &mut DbConnection) -> AppResult<Vec<(FundId, String)>> {
     Ok(funds::table
         .order(funds::id.asc())
         .select((funds::id, funds::code))
@@ -208,7 +255,7 @@ pub fn close_period(conn: &mut DbConnection, fund: &Fund, through: NaiveDate) ->
 /// change.
 #[derive(Debug)]
 pub struct FundLock {
-    fund_id: i64,
+    fund_id: FundId,
     pub(crate) code: String,
     pub(crate) last_sequence: i64,
     pub(crate) chain_head: String,
@@ -216,7 +263,7 @@ pub struct FundLock {
 }
 
 impl FundLock {
-    pub fn fund_id(&self) -> i64 {
+    pub fn fund_id(&self) -> FundId {
         self.fund_id
     }
 
@@ -229,7 +276,7 @@ impl FundLock {
 /// Takes the fund's row lock for the rest of the transaction (an `UPDATE` of
 /// its row, which orders every booking, re-assessment, enrollment and rule
 /// publication of the fund across processes) and reads the ledger's head.
-pub fn lock_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<FundLock> {
+pub fn lock_fund(conn: &mut DbConnection, fund_id: FundId) -> AppResult<FundLock> {
     let (last_sequence, chain_head, closed_through, code) =
         diesel::update(funds::table.find(fund_id))
             .set(funds::last_sequence.eq(funds::last_sequence))
@@ -250,6 +297,6 @@ pub fn lock_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<FundLock> {
 }
 
 /// The code of the fund with `id`.
-pub fn fund_code(conn: &mut DbConnection, id: i64) -> AppResult<String> {
+pub fn fund_code(conn: &mut DbConnection, id: FundId) -> AppResult<String> {
     Ok(funds::table.find(id).select(funds::code).first(conn)?)
 }

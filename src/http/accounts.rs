@@ -10,6 +10,7 @@ use super::write::{Done, Mutation};
 use super::{fund_in_scope, read, AppState};
 use crate::auth::{Act, Caller};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::funds::FundId;
 use crate::ledger::{self, Account, AccountType, NewAccount, Side};
 use crate::money::{format_minor, Currency};
 
@@ -228,7 +229,7 @@ pub async fn create_account(
 
 fn account_in_fund(
     conn: &mut crate::db::DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     code: &str,
 ) -> AppResult<Account> {
     ledger::find_account(conn, fund_id, code)?

@@ -37,7 +37,7 @@ use crate::contributions::{self, NewContribution};
 use crate::db::{write_transaction, DbConnection, DbPool, PooledDb};
 use crate::envelope::{self, Envelope, Sealed};
 use crate::error::{AppError, AppResult};
-use crate::funds::{find_fund, Fund};
+use crate::funds::{find_fund, Fund, FundId};
 use crate::idempotency::StoredResponse;
 
 /// The most requests booked in one transaction.
@@ -334,9 +334,9 @@ fn funds_in_lock_order(
     conn: &mut DbConnection,
     jobs: &[Job],
     outcomes: &mut [Option<Outcome>],
-) -> AppResult<BTreeMap<i64, (Fund, Vec<usize>)>> {
-    let mut funds: BTreeMap<i64, (Fund, Vec<usize>)> = BTreeMap::new();
-    let mut by_code: HashMap<&str, Option<i64>> = HashMap::new();
+) -> AppResult<BTreeMap<FundId, (Fund, Vec<usize>)>> {
+    let mut funds: BTreeMap<FundId, (Fund, Vec<usize>)> = BTreeMap::new();
+    let mut by_code: HashMap<&str, Option<FundId>> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
         if outcomes[i].is_some() {
             continue;

@@ -7,13 +7,14 @@ use super::AccountType;
 use crate::db::schema::accounts;
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::funds::FundId;
 use crate::money::Currency;
 
 /// An account with its maintained balance.
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: i64,
-    pub fund_id: i64,
+    pub fund_id: FundId,
     pub code: String,
     pub name: String,
     pub account_type: AccountType,
@@ -34,7 +35,7 @@ impl Account {
 
 type AccountRow = (
     i64,
-    i64,
+    FundId,
     String,
     String,
     String,
@@ -206,7 +207,7 @@ pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
 /// Creates an account in `fund_id`; a code already used in the fund is a 409.
 pub fn create_account(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     new: &NewAccount,
 ) -> AppResult<Account> {
     let now = crate::time::now();
@@ -246,7 +247,7 @@ pub fn create_account(
     }
 }
 
-pub fn list_accounts(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Account>> {
+pub fn list_accounts(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Vec<Account>> {
     let rows = accounts::table
         .filter(accounts::fund_id.eq(fund_id))
         .order(accounts::code.asc())
@@ -257,7 +258,7 @@ pub fn list_accounts(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<Acc
 
 pub fn find_account(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     code: &str,
 ) -> AppResult<Option<Account>> {
     let row = accounts::table

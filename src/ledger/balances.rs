@@ -13,6 +13,7 @@ use super::{Account, Side};
 use crate::db::schema::{accounts, journal_entries, postings};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::funds::FundId;
 
 /// The most lines one statement returns; a longer range is refused.
 pub const MAX_STATEMENT_LINES: i64 = 10_000;
@@ -68,7 +69,7 @@ fn by_side(
 /// on or before `as_of`, keyed by account id.
 pub fn balances_as_of(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     as_of: NaiveDate,
 ) -> AppResult<HashMap<i64, (i64, i64)>> {
     let rows: Vec<(i64, String, SumWide)> = postings::table

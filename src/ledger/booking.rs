@@ -32,14 +32,14 @@ use super::limits;
 use crate::db::schema::{journal_entries, postings};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppResult;
-use crate::funds::{lock_fund, FundLock};
+use crate::funds::{lock_fund, FundId, FundLock};
 use crate::money::Currency;
 
 /// Books one entry in fund `fund_id` inside the caller's transaction: opens a
 /// [`Booking`], posts, closes. See [`Booking::prepare`] for the checks.
 pub fn post_entry(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     entry: NewEntry,
 ) -> AppResult<JournalEntry> {
     book_alone(conn, fund_id, |conn, booking| booking.post(conn, entry))
@@ -49,7 +49,7 @@ pub fn post_entry(
 /// closes it when `book` succeeds.
 fn book_alone<T>(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     book: impl FnOnce(&mut DbConnection, &mut Booking) -> AppResult<T>,
 ) -> AppResult<T> {
     let mut booking = Booking::open(conn, fund_id)?;
@@ -64,7 +64,7 @@ fn book_alone<T>(
 pub struct Booking {
     /// The fund's row lock, taken by [`Booking::open`].
     lock: FundLock,
-    fund_id: i64,
+    fund_id: FundId,
     fund_code: String,
     closed_through: Option<NaiveDate>,
     last_sequence: i64,
@@ -106,7 +106,7 @@ impl PreparedEntry {
 
 impl Booking {
     /// Locks the fund's row and reads its chain head, closed period and accounts.
-    pub fn open(conn: &mut DbConnection, fund_id: i64) -> AppResult<Booking> {
+    pub fn open(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Booking> {
         let lock = lock_fund(conn, fund_id)?;
         let (last_sequence, chain_head, closed_through, fund_code) = (
             lock.last_sequence,
@@ -174,7 +174,7 @@ impl Booking {
         self.deferred.iter().flat_map(|u| &u.entries)
     }
 
-    pub fn fund_id(&self) -> i64 {
+    pub fn fund_id(&self) -> FundId {
         self.fund_id
     }
 

@@ -13,6 +13,7 @@ use super::Side;
 use crate::db::schema::{accounts, funds, journal_entries, postings};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
+use crate::funds::FundId;
 use crate::money::Currency;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +181,7 @@ pub struct EntryFilter {
 /// Entries of a fund in sequence order, with their postings.
 pub fn list_entries(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     filter: &EntryFilter,
 ) -> AppResult<Vec<JournalEntry>> {
     let range = EntryRange {
@@ -199,7 +200,7 @@ pub fn list_entries(
 
 pub fn find_entry(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     entry_id: &str,
 ) -> AppResult<Option<JournalEntry>> {
     let headers: Vec<EntryHeader> = journal_entries::table
@@ -214,7 +215,7 @@ pub fn find_entry(
 /// entries that reversed them: three queries whatever their number.
 fn with_postings(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     headers: Vec<EntryHeader>,
 ) -> AppResult<Vec<JournalEntry>> {
     if headers.is_empty() {

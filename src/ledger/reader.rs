@@ -12,6 +12,7 @@ use super::Side;
 use crate::db::schema::{journal_entries, postings};
 use crate::db::{DbBackend, DbConnection};
 use crate::error::AppResult;
+use crate::funds::FundId;
 use crate::money::Currency;
 
 /// Entries read per query: large enough that round trips don't dominate, small
@@ -61,7 +62,7 @@ impl StoredPosting {
 type EntriesQuery<'a> = journal_entries::BoxedQuery<'a, DbBackend>;
 
 /// A fund's entries in `range`, in no particular order.
-pub(super) fn entries_in_range<'a>(fund_id: i64, range: &EntryRange) -> EntriesQuery<'a> {
+pub(super) fn entries_in_range<'a>(fund_id: FundId, range: &EntryRange) -> EntriesQuery<'a> {
     let mut query = journal_entries::table
         .filter(journal_entries::fund_id.eq(fund_id))
         .into_boxed();
@@ -82,14 +83,14 @@ pub(super) fn entries_in_range<'a>(fund_id: i64, range: &EntryRange) -> EntriesQ
 
 /// Walks a fund's entries in `range` in sequence order, a page at a time.
 pub struct EntryReader {
-    fund_id: i64,
+    fund_id: FundId,
     /// What remains to read: its `after` is the last sequence read.
     remaining: EntryRange,
     done: bool,
 }
 
 impl EntryReader {
-    pub fn new(fund_id: i64, range: EntryRange) -> EntryReader {
+    pub fn new(fund_id: FundId, range: EntryRange) -> EntryReader {
         EntryReader {
             fund_id,
             remaining: range,
@@ -173,7 +174,7 @@ fn attach_postings(
 /// the range remain after them (where a limited page ends).
 pub fn page_end(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     range: &EntryRange,
     limit: i64,
 ) -> AppResult<Option<i64>> {
@@ -189,7 +190,7 @@ pub fn page_end(
 /// The earliest and the latest effective date of the fund's entries.
 pub fn effective_dates(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
 ) -> AppResult<(Option<NaiveDate>, Option<NaiveDate>)> {
     Ok(journal_entries::table
         .filter(journal_entries::fund_id.eq(fund_id))

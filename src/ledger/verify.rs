@@ -16,6 +16,7 @@ use super::{list_accounts, Account, Side};
 use crate::db::schema::{accounts, funds};
 use crate::db::DbConnection;
 use crate::error::AppResult;
+use crate::funds::FundId;
 use crate::progress::Progress;
 
 /// Problems reported at most; a broken chain past that is summarised.
@@ -71,14 +72,14 @@ impl Verification {
 /// Verifies one fund's ledger, reading in chunks. Call it inside one read-only
 /// snapshot (`db::read_snapshot`; every HTTP read runs in one), so that bookings
 /// committing meanwhile neither tear the report nor wait for it.
-pub fn verify_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Verification> {
+pub fn verify_fund(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Verification> {
     verify_fund_showing(conn, fund_id, &mut Progress::hidden())
 }
 
 /// [`verify_fund`], counting entries on `progress` (for `mwf verify`).
 pub fn verify_fund_showing(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     progress: &mut Progress,
 ) -> AppResult<Verification> {
     let fund = FundHead::read(conn, fund_id)?;
@@ -116,7 +117,7 @@ struct FundHead {
 }
 
 impl FundHead {
-    fn read(conn: &mut DbConnection, fund_id: i64) -> AppResult<FundHead> {
+    fn read(conn: &mut DbConnection, fund_id: FundId) -> AppResult<FundHead> {
         let (code, chain_head, last_sequence): (String, String, i64) = funds::table
             .find(fund_id)
             .select((funds::code, funds::chain_head, funds::last_sequence))

@@ -11,6 +11,7 @@ use diesel::sql_types::BigInt;
 use crate::db::schema::{claims, workers};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
+use crate::funds::FundId;
 use crate::money::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,7 @@ type Row = (String, String, String, String, i64, Sum, Sum, Sum, Sum);
 /// Claims filed from `from` to `to` inclusive, grouped by `by`.
 pub fn claim_statistics(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     from: NaiveDate,
     to: NaiveDate,
     by: Vec<Dimension>,
@@ -151,7 +152,7 @@ pub fn claim_statistics(
 /// status, the worker's sex and currency.
 fn sums_filed(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<Row>> {

@@ -12,6 +12,7 @@ use super::UNKNOWN;
 use crate::db::schema::{contracts, contributions, workers};
 use crate::db::DbConnection;
 use crate::error::AppResult;
+use crate::funds::FundId;
 use crate::rules::evaluate::{active_on, Period};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +71,7 @@ impl Attributes {
 
 pub fn membership_statistics(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     as_of: NaiveDate,
     by: Vec<Dimension>,
 ) -> AppResult<MembershipStatistics> {
@@ -127,7 +128,7 @@ pub fn membership_statistics(
 
 fn attributes_of(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     as_of: NaiveDate,
 ) -> AppResult<HashMap<String, Attributes>> {
     let rows: Vec<(String, String, Option<String>)> = workers::table

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use crate::db::DbConnection;
 use crate::error::AppResult;
+use crate::funds::FundId;
 use crate::ledger::limits::narrow;
 use crate::ledger::{self, Account, Side};
 use crate::money::Currency;
@@ -64,7 +65,7 @@ pub struct TrialBalance {
 /// past (which a closed period refuses).
 pub fn trial_balance(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     as_of: NaiveDate,
 ) -> AppResult<TrialBalance> {
     let accounts = ledger::list_accounts(conn, fund_id)?;

@@ -10,7 +10,7 @@ use super::validate::validate;
 use crate::db::schema::{claims, contributions, rule_versions};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::funds::{lock_fund, Fund};
+use crate::funds::{lock_fund, Fund, FundId};
 use crate::ledger::{self, account_code, NewAccount};
 use crate::money::Currency;
 
@@ -57,7 +57,7 @@ impl VersionRow {
 #[derive(Insertable)]
 #[diesel(table_name = rule_versions)]
 struct NewVersionRow<'a> {
-    fund_id: i64,
+    fund_id: FundId,
     version: &'a str,
     effective_from: NaiveDate,
     contribution_currency: &'a str,
@@ -67,7 +67,7 @@ struct NewVersionRow<'a> {
 }
 
 /// All versions of a fund, oldest first, each with its end date.
-pub fn versions_for_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec<RuleVersion>> {
+pub fn versions_for_fund(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Vec<RuleVersion>> {
     let rows: Vec<VersionRow> = rule_versions::table
         .filter(rule_versions::fund_id.eq(fund_id))
         .order(rule_versions::effective_from.asc())
@@ -84,7 +84,7 @@ pub fn versions_for_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<Vec
 /// label and document.
 pub fn version_table(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
 ) -> AppResult<Vec<(NaiveDate, (String, RuleDocument))>> {
     Ok(versions_for_fund(conn, fund_id)?
         .into_iter()
@@ -188,7 +188,7 @@ struct GovernedClaims {
 /// Refuses a version that would govern a recorded contribution or claim.
 fn refuse_changing_records(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     governed: &Governed,
 ) -> AppResult<()> {
     let contribution = first_governed_contribution(conn, fund_id, governed)?;
@@ -205,7 +205,7 @@ fn refuse_changing_records(
 
 fn first_governed_contribution(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     governed: &Governed,
 ) -> AppResult<Option<GovernedContribution>> {
     let mut affected = contributions::table
@@ -224,7 +224,7 @@ fn first_governed_contribution(
 
 fn governed_claims(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     governed: &Governed,
 ) -> AppResult<GovernedClaims> {
     let in_range = || {
@@ -294,7 +294,7 @@ fn rules_would_change_records(
 /// same label or start that committed since the check above is a 409.
 fn insert_version(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     doc: &RuleDocument,
     contribution_currency: Currency,
     published_by: &str,
@@ -345,7 +345,7 @@ const CURRENCY_ACCOUNTS: [&str; 4] = [
 /// suffixed with the currency.
 fn ensure_currency_accounts(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     currency: Currency,
 ) -> AppResult<()> {
     let standard = ledger::chart_of_accounts(currency)

@@ -13,7 +13,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contracts, contributions, dependants, workers};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::funds::FundLock;
+use crate::funds::{FundId, FundLock};
 use crate::money::Currency;
 use crate::rules::document::Relationship;
 use crate::rules::evaluate::{ContractTerms, Period};
@@ -118,7 +118,7 @@ impl Contract {
 #[derive(Debug, Clone)]
 pub struct Worker {
     pub id: String,
-    pub fund_id: i64,
+    pub fund_id: FundId,
     pub document_type: String,
     pub document_number: String,
     pub given_name: String,
@@ -154,7 +154,7 @@ fn already_enrolled(worker_id: &str) -> AppError {
 
 fn existing_by_document(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     document_type: &str,
     number: &str,
 ) -> AppResult<Option<String>> {
@@ -304,7 +304,7 @@ pub fn add_contract(
 #[diesel(treat_none_as_default_value = false)]
 struct WorkerRow {
     id: String,
-    fund_id: i64,
+    fund_id: FundId,
     document_type: String,
     document_number: String,
     given_name: String,
@@ -436,7 +436,7 @@ struct NewContractRow<'a> {
 }
 
 /// The fund a worker is enrolled in.
-pub fn fund_of_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<i64>> {
+pub fn fund_of_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<FundId>> {
     Ok(workers::table
         .find(id)
         .select(workers::fund_id)
@@ -477,7 +477,7 @@ pub fn find_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<Worker
 /// Workers of a fund in enrollment order, optionally by document number.
 pub fn search(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     document_number: Option<&str>,
     after_id: Option<&str>,
     limit: i64,
@@ -519,7 +519,7 @@ pub fn find_contract(
 /// two queries per chunk of ids (for batches and grouped requests).
 pub fn workers_with_contracts(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     ids: &[&str],
 ) -> AppResult<HashMap<String, Vec<Contract>>> {
     let mut found: HashMap<String, Vec<Contract>> = HashMap::new();
@@ -639,7 +639,7 @@ pub fn coverage_periods(
 }
 
 /// How many workers are enrolled in the fund.
-pub fn count_in_fund(conn: &mut DbConnection, fund_id: i64) -> AppResult<i64> {
+pub fn count_in_fund(conn: &mut DbConnection, fund_id: FundId) -> AppResult<i64> {
     Ok(workers::table
         .filter(workers::fund_id.eq(fund_id))
         .count()

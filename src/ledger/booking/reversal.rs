@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use super::{Booking, NewEntry, NewPosting};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::funds::FundId;
 use crate::ledger::entries::{find_entry, JournalEntry};
 
 /// A reversal to book: which entry, when, why and by whom.
@@ -24,7 +25,7 @@ pub struct Reversal<'a> {
 /// Books one reversal on its own: opens a [`Booking`], reverses, closes.
 pub fn book_reversal(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     reversal: Reversal,
 ) -> AppResult<JournalEntry> {
     super::book_alone(conn, fund_id, |conn, booking| {
@@ -48,7 +49,7 @@ pub fn reverse_entry(
 /// not reversed yet.
 fn find_reversible(
     conn: &mut DbConnection,
-    fund_id: i64,
+    fund_id: FundId,
     reversal: &Reversal,
 ) -> AppResult<JournalEntry> {
     let entry_id = reversal.entry_id;
