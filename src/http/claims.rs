@@ -20,6 +20,7 @@ use crate::claims::{
     StoredAssessment, Supplement,
 };
 use crate::db::DbConnection;
+use crate::envelope::Envelope;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::Fund;
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
@@ -599,19 +600,17 @@ async fn keep_fresh_assessment(
             else {
                 return Ok(());
             };
-            crate::audit::record(
-                conn,
-                &caller,
-                &crate::audit::AuditRecord {
-                    action: "claim.reassess".to_string(),
-                    fund_code: Some(fund.code.clone()),
-                    target: Some(audit_target(&claim)),
-                    request_id,
-                    outcome: "succeeded".to_string(),
-                    status: 200,
-                },
-            )?;
-            crate::audit::events::append(conn, &events)
+            // Not an act of the caller's but a consequence of one: audited
+            // under its own action, with the refused request's id.
+            let envelope = Envelope {
+                caller,
+                action: "claim.reassess",
+                fund_code: Some(fund.code.clone()),
+                request_id,
+                keyed: None,
+            };
+            let done = Done::ok(audit_target(&claim), ()).with_events(events);
+            envelope.seal(conn, done).map(drop)
         })
     })
     .await;

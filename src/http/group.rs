@@ -53,7 +53,7 @@ pub type Outcome = AppResult<(StoredResponse, bool)>;
 
 /// One request to record a contribution: the envelope the handler made
 /// (caller, fund of the path, key) and the contribution it checked.
-pub struct Job {
+struct Job {
     envelope: Envelope,
     new: NewContribution,
     reply: Option<oneshot::Sender<Outcome>>,
@@ -207,10 +207,11 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
     let conn = match held.get() {
         Ok(conn) => conn,
         Err(e) => {
-            let unavailable = AppError::from(e);
-            log::error!("{unavailable}");
+            // Each answer is logged where its response is made.
             for job in jobs.iter_mut() {
-                job.answer(Err(AppError::unavailable("the database pool")));
+                job.answer(Err(AppError::unavailable(format_args!(
+                    "database pool: {e}"
+                ))));
             }
             return;
         }

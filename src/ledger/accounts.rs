@@ -33,43 +33,37 @@ impl Account {
     }
 }
 
-type AccountRow = (
-    i64,
-    FundId,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    i64,
-    i64,
-    NaiveDateTime,
-);
+/// An `accounts` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AccountRow {
+    id: i64,
+    fund_id: FundId,
+    code: String,
+    name: String,
+    account_type: String,
+    currency: String,
+    allow_negative: bool,
+    debits_minor: i64,
+    credits_minor: i64,
+    created_at: NaiveDateTime,
+}
 
-fn from_row(row: AccountRow) -> Account {
-    let (
-        id,
-        fund_id,
-        code,
-        name,
-        account_type,
-        currency,
-        allow_negative,
-        debits_minor,
-        credits_minor,
-        created_at,
-    ) = row;
-    Account {
-        id,
-        fund_id,
-        code,
-        name,
-        account_type: AccountType::parse(&account_type).expect("stored account types are valid"),
-        currency: Currency::parse(&currency).expect("stored currencies are valid"),
-        allow_negative,
-        debits_minor,
-        credits_minor,
-        created_at,
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Account {
+        Account {
+            id: row.id,
+            fund_id: row.fund_id,
+            code: row.code,
+            name: row.name,
+            account_type: AccountType::parse(&row.account_type)
+                .expect("stored account types are valid"),
+            currency: Currency::parse(&row.currency).expect("stored currencies are valid"),
+            allow_negative: row.allow_negative,
+            debits_minor: row.debits_minor,
+            credits_minor: row.credits_minor,
+            created_at: row.created_at,
+        }
     }
 }
 
@@ -251,9 +245,9 @@ pub fn list_accounts(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Vec<
     let rows = accounts::table
         .filter(accounts::fund_id.eq(fund_id))
         .order(accounts::code.asc())
-        .select(accounts::all_columns)
-        .load::<AccountRow>(conn)?;
-    Ok(rows.into_iter().map(from_row).collect())
+        .select(AccountRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(Account::from).collect())
 }
 
 pub fn find_account(
@@ -264,8 +258,8 @@ pub fn find_account(
     let row = accounts::table
         .filter(accounts::fund_id.eq(fund_id))
         .filter(accounts::code.eq(code))
-        .select(accounts::all_columns)
-        .first::<AccountRow>(conn)
+        .select(AccountRow::as_select())
+        .first(conn)
         .optional()?;
-    Ok(row.map(from_row))
+    Ok(row.map(Account::from))
 }
