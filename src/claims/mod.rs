@@ -485,6 +485,9 @@ pub fn submit(
     Ok((main, rider_claims, events))
 }
 
+/// Submits and assesses one claim (the main one or a rider) under the fund's
+/// lock. Eight arguments: the lock, the fund and its versions are read once by
+/// [`submit`] for the claim and all its riders.
 #[allow(clippy::too_many_arguments)]
 fn submit_one(
     conn: &mut DbConnection,
