@@ -41,8 +41,9 @@ outside `funds` answers 404. Amounts are decimal strings beside an ISO 4217 `cur
 header: a retry with the same key and body returns the original response (with `Idempotent-Replayed: true`) and \
 never books twice; the same key with another body is a 409 `IDEMPOTENCY_KEY_REUSED`.",
         version = env!("CARGO_PKG_VERSION"),
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
+    servers((url = "/", description = "This service: the document is served by the service it describes")),
     modifiers(&BearerAuth),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     tags(
@@ -71,7 +72,32 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let mut api = api;
     problems_as_problem_json(&mut api);
+    system_operations_need_no_token(&mut api);
     bound_request_strings(api)
+}
+
+/// The health and documentation operations take no token: say so with an
+/// empty `security` list, so that a client generator does not send one (and
+/// a linter does not read the absence as an oversight).
+fn system_operations_need_no_token(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let system = (operation.tags.iter().flatten()).any(|t| t == "system");
+            if system && operation.security.is_none() {
+                operation.security = Some(Vec::new());
+            }
+        }
+    }
 }
 
 /// Every string a request body may carry is bounded ([`MAX_TEXT_LENGTH`] for
@@ -236,6 +262,29 @@ pub fn openapi_json() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Operations that need a token name the bearer scheme; the health checks
+    /// say they need none (`security: []`), and the licence has its SPDX id.
+    #[test]
+    fn only_the_health_checks_need_no_token() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).unwrap();
+        assert_eq!(doc["info"]["license"]["identifier"], "Apache-2.0");
+        assert_eq!(doc["servers"][0]["url"], "/");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let security = &operation["security"];
+                if path == "/healthz" || path == "/readyz" {
+                    assert_eq!(security, &serde_json::json!([]), "{method} {path}");
+                } else {
+                    assert_eq!(
+                        security,
+                        &serde_json::json!([{"bearer": []}]),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Every `$ref` of the document names a schema it defines, and refusals are
     /// documented as problem+json.
     #[test]
