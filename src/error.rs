@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::money::MoneyError;
 
 /// Stable problem codes. Clients branch on these, never on `title` or `detail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     Unauthenticated,
@@ -263,6 +263,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// The stable code to branch on.
+    #[schema(value_type = ErrorCode)]
     pub code: String,
     /// Invalid fields, for validation failures.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -11,31 +11,57 @@ use crate::db::schema::{event_counter, events};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 
-/// Event types.
-pub mod kind {
-    pub const WORKER_ENROLLED: &str = "worker.enrolled";
-    pub const CONTRIBUTION_RECORDED: &str = "contribution.recorded";
-    pub const CONTRIBUTION_REVERSED: &str = "contribution.reversed";
-    pub const CLAIM_SUBMITTED: &str = "claim.submitted";
-    pub const CLAIM_REASSESSED: &str = "claim.reassessed";
-    pub const CLAIM_DECIDED: &str = "claim.decided";
-    pub const CLAIM_APPROVAL_GIVEN: &str = "claim.approval_given";
-    pub const CLAIM_APPROVED: &str = "claim.approved";
-    pub const CLAIM_REJECTED: &str = "claim.rejected";
-    pub const CLAIM_AWAITING_FUNDS: &str = "claim.awaiting_funds";
-    pub const CLAIM_PAID: &str = "claim.paid";
-    pub const CLAIM_WITHDRAWN: &str = "claim.withdrawn";
-    pub const CLAIM_APPEALED: &str = "claim.appealed";
+/// Declares the event types once: each variant with the name the feed gives it.
+macro_rules! event_types {
+    ($($(#[$doc:meta])* $variant:ident = $name:tt, $constant:ident;)*) => {
+        /// The type of a domain event, as the feed names it (`type`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+        pub enum EventType {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)*
+                }
+            }
+        }
+
+        /// The event types, by the names the code books them under.
+        pub mod kind {
+            use super::EventType;
+            $($(#[$doc])* pub const $constant: EventType = EventType::$variant;)*
+        }
+    };
+}
+
+event_types! {
+    WorkerEnrolled = "worker.enrolled", WORKER_ENROLLED;
+    ContributionRecorded = "contribution.recorded", CONTRIBUTION_RECORDED;
+    ContributionReversed = "contribution.reversed", CONTRIBUTION_REVERSED;
+    ClaimSubmitted = "claim.submitted", CLAIM_SUBMITTED;
+    ClaimReassessed = "claim.reassessed", CLAIM_REASSESSED;
+    ClaimDecided = "claim.decided", CLAIM_DECIDED;
+    ClaimApprovalGiven = "claim.approval_given", CLAIM_APPROVAL_GIVEN;
+    ClaimApproved = "claim.approved", CLAIM_APPROVED;
+    ClaimRejected = "claim.rejected", CLAIM_REJECTED;
+    ClaimAwaitingFunds = "claim.awaiting_funds", CLAIM_AWAITING_FUNDS;
+    ClaimPaid = "claim.paid", CLAIM_PAID;
+    ClaimWithdrawn = "claim.withdrawn", CLAIM_WITHDRAWN;
+    ClaimAppealed = "claim.appealed", CLAIM_APPEALED;
     /// A decision no longer stands on fresh facts; the claim is back with an officer.
-    pub const CLAIM_REVIEW_REQUIRED: &str = "claim.review_required";
+    ClaimReviewRequired = "claim.review_required", CLAIM_REVIEW_REQUIRED;
     /// The award booked at approval was reversed (the claim was rejected or reduced on review).
-    pub const CLAIM_AWARD_REVERSED: &str = "claim.award_reversed";
+    ClaimAwardReversed = "claim.award_reversed", CLAIM_AWARD_REVERSED;
 }
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub fund_code: String,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub subject_id: String,
     pub payload: Value,
 }
@@ -109,7 +135,7 @@ pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
             id: first + i as i64,
             occurred_at: now,
             fund_code: &event.fund_code,
-            event_type: event.event_type,
+            event_type: event.event_type.as_str(),
             subject_id: &event.subject_id,
             payload,
         })
@@ -135,4 +161,21 @@ pub fn list(
         .select(EventRow::as_select())
         .load(conn)?;
     rows.into_iter().map(EventRow::into_event).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventType;
+
+    /// The name the feed serialises is the name the database stores.
+    #[test]
+    fn each_event_type_has_one_name() {
+        for t in EventType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str(), "{t:?}");
+        }
+        let mut names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventType::ALL.len(), "two types share a name");
+    }
 }

@@ -28,7 +28,7 @@ use self::assess::{
 };
 pub use self::status::{Action, ClaimStatus};
 pub use self::store::ClaimFilter;
-use crate::audit::events::{kind as event_kind, NewEvent};
+use crate::audit::events::{kind as event_kind, EventType, NewEvent};
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
@@ -204,7 +204,7 @@ pub const PAYMENT_KIND: &str = "claim_payment";
 /// The reversal of an award's expense when a claim under review is rejected or reduced.
 pub const AWARD_REVERSAL_KIND: &str = "claim_award_reversal";
 
-fn event(fund: &Fund, kind: &'static str, claim: &Claim) -> NewEvent {
+fn event(fund: &Fund, kind: EventType, claim: &Claim) -> NewEvent {
     NewEvent {
         fund_code: fund.code.clone(),
         event_type: kind,

@@ -30,8 +30,9 @@ pub struct EventQuery {
 pub struct EventResponse {
     /// Increases in commit order: remember the last one seen and ask for events after it.
     pub id: i64,
-    /// `worker.enrolled`, `contribution.recorded`, `contribution.reversed`, …
+    /// What happened (`worker.enrolled`, `claim.paid`, …).
     #[serde(rename = "type")]
+    #[schema(value_type = crate::audit::events::EventType)]
     pub event_type: String,
     pub fund: String,
     pub subject_id: String,
