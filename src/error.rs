@@ -566,6 +566,28 @@ impl From<serde_json::Error> for AppError {
 mod tests {
     use super::*;
 
+    /// A batch item's refusal: pointers move under the item, names stay, and
+    /// a detail made from the fields is made again; other details stay.
+    #[test]
+    fn a_refusal_nested_under_an_item_moves_its_pointers_and_detail() {
+        let AppError::Refused(one) = AppError::field("/worker_id", "unknown_worker", "no worker w")
+        else {
+            panic!("a field error is a refusal")
+        };
+        let nested = one.nested_under("/items/3");
+        assert_eq!(nested.errors[0].field, "/items/3/worker_id");
+        assert_eq!(nested.detail, "/items/3/worker_id: no worker w");
+
+        let named = AppError::new(ErrorCode::ContractRequired, "name the contract")
+            .with_errors(vec![FieldError::new("contract_id", "required", "name it")]);
+        let AppError::Refused(named) = named else {
+            panic!("a refusal")
+        };
+        let nested = named.nested_under("/items/0");
+        assert_eq!(nested.errors[0].field, "contract_id");
+        assert_eq!(nested.detail, "name the contract");
+    }
+
     #[test]
     fn every_error_code_is_documented_in_the_readme() {
         let readme = include_str!("../README.md");

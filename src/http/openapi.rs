@@ -80,8 +80,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// empty `security` list, so that a client generator does not send one (and
 /// a linter does not read the absence as an oversight).
 fn system_operations_need_no_token(api: &mut utoipa::openapi::OpenApi) {
-    for item in api.paths.paths.values_mut() {
-        let operations = [
+    for operation in operations_mut(api) {
+        let system = (operation.tags.iter().flatten()).any(|t| t == "system");
+        if system && operation.security.is_none() {
+            operation.security = Some(Vec::new());
+        }
+    }
+}
+
+/// Every operation of the document, to change.
+fn operations_mut(
+    api: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    api.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
@@ -90,14 +102,10 @@ fn system_operations_need_no_token(api: &mut utoipa::openapi::OpenApi) {
             &mut item.head,
             &mut item.patch,
             &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let system = (operation.tags.iter().flatten()).any(|t| t == "system");
-            if system && operation.security.is_none() {
-                operation.security = Some(Vec::new());
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// Every string a request body may carry is bounded ([`MAX_TEXT_LENGTH`] for
@@ -206,45 +214,36 @@ fn bound_strings(v: &mut Value) {
 fn problems_as_problem_json(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     const PROBLEM: &str = "#/components/schemas/Problem";
-    for item in api.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            // Any operation may refuse (a bad token, query or body): one that
-            // documents only some refusals gets the rest as `4XX`.
-            if !op.responses.responses.contains_key("4XX") {
-                let refusals = ResponseBuilder::new()
-                    .description("Other refusals (problem+json)")
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build();
-                op.responses
-                    .responses
-                    .insert("4XX".to_string(), RefOr::T(refusals));
-            }
-            for response in op.responses.responses.values_mut() {
-                let RefOr::T(response) = response else {
-                    continue;
-                };
-                let is_problem = response.content.get("application/json").is_some_and(|c| {
-                    matches!(c, RefOr::T(c)
-                        if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location == PROBLEM))
-                });
-                if is_problem {
-                    if let Some(content) = response.content.shift_remove("application/json") {
-                        response
-                            .content
-                            .insert("application/problem+json".to_string(), content);
-                    }
+    for op in operations_mut(api) {
+        // Any operation may refuse (a bad token, query or body): one that
+        // documents only some refusals gets the rest as `4XX`.
+        if !op.responses.responses.contains_key("4XX") {
+            let refusals = ResponseBuilder::new()
+                .description("Other refusals (problem+json)")
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            op.responses
+                .responses
+                .insert("4XX".to_string(), RefOr::T(refusals));
+        }
+        for response in op.responses.responses.values_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            let is_problem = response.content.get("application/json").is_some_and(|c| {
+                matches!(c, RefOr::T(c)
+                    if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location == PROBLEM))
+            });
+            if is_problem {
+                if let Some(content) = response.content.shift_remove("application/json") {
+                    response
+                        .content
+                        .insert("application/problem+json".to_string(), content);
                 }
             }
         }

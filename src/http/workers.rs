@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    item_path, parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
@@ -532,7 +532,7 @@ pub async fn enroll_workers_batch(
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
                 let outcome = item.and_then(|request| {
-                    let new = request.validate(&format!("/items/{index}"))?;
+                    let new = request.validate(&item_path(index))?;
                     workers::enroll(conn, &lock, &new, &caller.subject)
                 });
                 results.push(match refusal_or_fatal(outcome)? {
