@@ -28,6 +28,11 @@ macro_rules! event_types {
                     $(EventType::$variant => $name,)*
                 }
             }
+
+            /// The event type the feed names `name`, if there is one.
+            pub fn parse(name: &str) -> Option<EventType> {
+                EventType::ALL.iter().copied().find(|t| t.as_str() == name)
+            }
         }
 
         /// The event types, by the names the code books them under.
@@ -112,6 +117,7 @@ struct NewEventRow<'a> {
     event_type: &'a str,
     subject_id: &'a str,
     payload: &'a str,
+    worker_id: Option<&'a str>,
 }
 
 /// Appends events at the end of the caller's transaction. Call it last: the
@@ -138,22 +144,52 @@ pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
             event_type: event.event_type.as_str(),
             subject_id: &event.subject_id,
             payload,
+            worker_id: event.payload.get("worker_id").and_then(Value::as_str),
         })
         .collect();
     crate::insert_rows!(conn, events::table, rows)?;
     Ok(())
 }
 
-/// Events after `after_id`, oldest first, limited to `fund_codes` unless `None`.
+/// Which events a feed reader wants: all the conditions hold.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// The funds the reader may see (`None`: every fund).
+    pub scope: Option<Vec<String>>,
+    /// One fund, by code.
+    pub fund_code: Option<String>,
+    /// Any of these types (empty: every type).
+    pub types: Vec<EventType>,
+    /// Events about one worker: its enrollment, contributions and claims
+    /// (every event's payload names its worker; `append` copies it to a column).
+    pub worker_id: Option<String>,
+    /// Events whose subject is this record (a claim, a contribution, a worker).
+    pub subject_id: Option<String>,
+}
+
+/// Events after `after_id` that pass `filter`, oldest first.
 pub fn list(
     conn: &mut DbConnection,
-    fund_codes: Option<&[String]>,
+    filter: &EventFilter,
     after_id: i64,
     limit: i64,
 ) -> AppResult<Vec<Event>> {
     let mut query = events::table.filter(events::id.gt(after_id)).into_boxed();
-    if let Some(codes) = fund_codes {
+    if let Some(codes) = &filter.scope {
         query = query.filter(events::fund_code.eq_any(codes));
+    }
+    if let Some(code) = &filter.fund_code {
+        query = query.filter(events::fund_code.eq(code));
+    }
+    if !filter.types.is_empty() {
+        let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
+        query = query.filter(events::event_type.eq_any(names));
+    }
+    if let Some(worker) = &filter.worker_id {
+        query = query.filter(events::worker_id.eq(worker));
+    }
+    if let Some(subject) = &filter.subject_id {
+        query = query.filter(events::subject_id.eq(subject));
     }
     let rows: Vec<EventRow> = query
         .order(events::id.asc())
@@ -177,5 +213,9 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EventType::ALL.len(), "two types share a name");
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+        }
+        assert_eq!(EventType::parse("claim.exploded"), None);
     }
 }

@@ -215,6 +215,7 @@ diesel::table! {
         event_type -> Text,
         subject_id -> Text,
         payload -> Text,
+        worker_id -> Nullable<Text>,
     }
 }
 

@@ -232,3 +232,125 @@ fn the_event_feed_lists_domain_events_in_commit_order_within_scope() {
         .collect();
     assert_eq!(types, vec!["contribution.reversed"]);
 }
+
+/// The `(type, subject_id)` of each event of a feed page.
+fn feed_items(page: &serde_json::Value) -> Vec<(String, String)> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["subject_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Two Kenyan workers (one with a contribution, a claim on it, and its reversal)
+/// and a Nepali one: each filter picks exactly its events.
+#[test]
+fn the_event_feed_filters_by_fund_type_worker_and_claim() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    app.load_fund("NP-FEWF");
+    let (first, contract) = app.enroll("KE-MWF", "F1", ("2026-02-01", "2027-01-31"));
+    let (second, _) = app.enroll("KE-MWF", "F2", ("2026-02-01", "2027-01-31"));
+    let (nepali, _) = app.enroll("NP-FEWF", "F3", ("2026-02-01", "2027-01-31"));
+    let contribution = app.post(
+        "/v1/funds/KE-MWF/contributions",
+        &app.admin(),
+        &kenya_contribution(&first, &contract, "FILTER-1"),
+    );
+    let contribution = contribution.expect(201)["id"].as_str().unwrap().to_string();
+    let claim = app.post(
+        &format!("/v1/workers/{first}/claims"),
+        &app.admin(),
+        &json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01", "incident_phase": "abroad",
+                "filed_on": "2026-03-05", "claimant": {"relationship": "worker"}, "claimed_amount": "1000.00",
+                "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]}),
+    );
+    let claim = claim.expect(201)["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/v1/contributions/{contribution}/reversal"),
+        &app.admin(),
+        &json!({"reason": "bounced"}),
+    )
+    .expect(200);
+    let admin = app.admin();
+    let pick =
+        |query: &str| feed_items(app.get(&format!("/v1/events?{query}"), &admin).expect(200));
+    let pair = |t: &str, s: &str| (t.to_string(), s.to_string());
+
+    assert_eq!(pick("fund=NP-FEWF"), vec![pair("worker.enrolled", &nepali)]);
+    assert_eq!(
+        pick(&format!("worker={first}")),
+        vec![
+            pair("worker.enrolled", &first),
+            pair("contribution.recorded", &contribution),
+            pair("claim.submitted", &claim),
+            pair("contribution.reversed", &contribution),
+        ]
+    );
+    assert_eq!(
+        pick(&format!("worker={second}")),
+        vec![pair("worker.enrolled", &second)]
+    );
+    assert_eq!(
+        pick(&format!("claim={claim}")),
+        vec![pair("claim.submitted", &claim)]
+    );
+    assert_eq!(
+        pick("fund=KE-MWF&type=contribution.reversed,worker.enrolled"),
+        vec![
+            pair("worker.enrolled", &first),
+            pair("worker.enrolled", &second),
+            pair("contribution.reversed", &contribution),
+        ]
+    );
+    assert_eq!(pick(&format!("fund=NP-FEWF&worker={first}")), vec![]);
+
+    // A Kenyan ministry never sees Nepal's events, even by naming the fund.
+    let kenya = app.token(Role::Ministry, &["KE-MWF"]);
+    app.get("/v1/events?fund=NP-FEWF", &kenya)
+        .assert_problem(404, "NOT_FOUND");
+    let scoped = app.get(&format!("/v1/events?worker={nepali}"), &kenya);
+    assert_eq!(feed_items(scoped.expect(200)), vec![]);
+
+    let unknown = app.get("/v1/events?type=claim.paid,claim.exploded", &admin);
+    unknown.assert_problem(400, "INVALID_QUERY");
+    assert_eq!(unknown.error_fields(), vec!["type"]);
+    let too_long = app.get("/v1/events?wait=31", &admin);
+    too_long.assert_problem(400, "INVALID_QUERY");
+    assert_eq!(too_long.error_fields(), vec!["wait"]);
+}
+
+/// A poller waiting after the last event gets the next one as soon as it is
+/// committed, and an empty page when nothing comes within its wait.
+#[test]
+fn a_waiting_poller_receives_the_next_event_when_it_is_committed() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    app.enroll("KE-MWF", "W1", ("2026-02-01", "2027-01-31"));
+    let admin = app.admin();
+    let last = app.get("/v1/events", &admin).expect(200)["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+
+    let nothing = app.get(&format!("/v1/events?after={last}&wait=1"), &admin);
+    assert_eq!(feed_items(nothing.expect(200)), vec![]);
+    assert!(nothing.body.get("next").is_none(), "{}", nothing.text);
+
+    let waited = std::thread::scope(|s| {
+        let poller = s.spawn(|| app.get(&format!("/v1/events?after={last}&wait=30"), &admin));
+        // The poller is most likely waiting by now; if not, it finds the event at once.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        app.enroll("KE-MWF", "W2", ("2026-02-01", "2027-01-31"));
+        poller.join().unwrap()
+    });
+    let items = waited.expect(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{}", waited.text);
+    assert_eq!(items[0]["type"], "worker.enrolled");
+    assert_eq!(items[0]["id"].as_i64().unwrap(), last + 1);
+}
