@@ -102,7 +102,12 @@ fn serve(
 ) -> Result<Server, String> {
     let client_timeout = settings.client_request_timeout;
     let committer = http::group::Committer::start(pool.clone());
-    let state = web::Data::new(AppState { pool, committer });
+    let webhooks = crate::webhooks::Worker::start(pool.clone(), settings.webhooks.clone());
+    let state = web::Data::new(AppState {
+        pool,
+        committer,
+        webhooks,
+    });
     let verifier = web::Data::new(verifier);
     let api = http::openapi();
     let routes = web::Data::new(problem::RouteTable::from_openapi(&api));

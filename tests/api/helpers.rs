@@ -140,6 +140,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client_request_timeout: Duration::from_secs(
             mwf::config::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
         ),
+        webhooks: Default::default(),
     };
     configure(&mut settings);
     let (tx, rx) = mpsc::channel();
