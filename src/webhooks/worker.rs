@@ -6,7 +6,9 @@
 //! sending leaves its lease to run out; then any process sends the delivery
 //! again, with the same `webhook-id` (at least once).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::queue::{self, Outcome, Outgoing, Retries};
@@ -15,10 +17,11 @@ use crate::config::WebhookSettings;
 use crate::db::DbPool;
 use crate::error::AppResult;
 
-/// The handle of the worker thread: the thread stops when the handle is
-/// dropped (with the server that holds it).
+/// A handle of the worker thread, which runs until [`Worker::stop`].
+#[derive(Clone)]
 pub struct Worker {
     wake: SyncSender<()>,
+    stopped: Arc<AtomicBool>,
 }
 
 impl Worker {
@@ -29,11 +32,20 @@ impl Worker {
             "a lease must outlast an attempt"
         );
         let (wake, signals) = mpsc::sync_channel(1);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let flag = stopped.clone();
         std::thread::Builder::new()
             .name("mwf-webhooks".to_string())
-            .spawn(move || run(&pool, &settings, &signals))
+            .spawn(move || run(&pool, &settings, &signals, &flag))
             .expect("the webhook thread starts");
-        Worker { wake }
+        Worker { wake, stopped }
+    }
+
+    /// Stops the thread: after the attempt in flight, if any, nothing more is
+    /// sent (what was not recorded is sent again by the next process).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.wake();
     }
 
     /// Looks for due deliveries now rather than at the next poll.
@@ -50,10 +62,10 @@ struct Sender<'a> {
     agent: ureq::Agent,
     /// This process's name in the leases it takes.
     owner: String,
-    signals: &'a Receiver<()>,
+    stopped: &'a AtomicBool,
 }
 
-fn run(pool: &DbPool, settings: &WebhookSettings, signals: &Receiver<()>) {
+fn run(pool: &DbPool, settings: &WebhookSettings, signals: &Receiver<()>, stopped: &AtomicBool) {
     let sender = Sender {
         pool,
         settings,
@@ -69,12 +81,15 @@ fn run(pool: &DbPool, settings: &WebhookSettings, signals: &Receiver<()>) {
             .build()
             .into(),
         owner: uuid::Uuid::now_v7().to_string(),
-        signals,
+        stopped,
     };
     loop {
         match signals.recv_timeout(settings.poll_interval) {
             Ok(()) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if sender.stopped() {
+            return;
         }
         if let Err(e) = sender.round() {
             log::warn!("webhook delivery round: {}", e.explain());
@@ -83,12 +98,8 @@ fn run(pool: &DbPool, settings: &WebhookSettings, signals: &Receiver<()>) {
 }
 
 impl Sender<'_> {
-    /// True once the server that started the worker has stopped.
     fn stopped(&self) -> bool {
-        matches!(
-            self.signals.try_recv(),
-            Err(mpsc::TryRecvError::Disconnected)
-        )
+        self.stopped.load(Ordering::SeqCst)
     }
 
     /// Sends for every subscription with something due that no other process
