@@ -316,10 +316,10 @@ fn a_ministry_manages_webhooks_of_its_funds_only_and_an_auditor_only_reads_them(
     app.load_fund("PH-OWWA");
     let body = json!({"url": "https://partner.example.org/hook"});
     let kenya = app.token(Role::Ministry, &[FUND]);
-    let philippines = format!("/v1/funds/PH-OWWA/webhooks");
-    app.post(&philippines, &kenya, &body)
+    let philippines = "/v1/funds/PH-OWWA/webhooks";
+    app.post(philippines, &kenya, &body)
         .assert_problem(404, "NOT_FOUND");
-    app.get(&philippines, &kenya)
+    app.get(philippines, &kenya)
         .assert_problem(404, "NOT_FOUND");
     let created = app.post(&format!("/v1/funds/{FUND}/webhooks"), &kenya, &body);
     let id = created.expect(201)["id"].as_str().unwrap().to_string();
