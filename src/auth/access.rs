@@ -282,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn admin_and_the_ministry_connect_partner_systems_and_auditors_read_the_connections() {
+        for act in [
+            Act::SubscribeWebhook,
+            Act::DeleteWebhook,
+            Act::RedeliverWebhook,
+        ] {
+            assert_eq!(act.roles(), [Role::Admin, Role::Ministry], "{act:?}");
+        }
+        assert_eq!(
+            Act::ReadWebhooks.roles(),
+            [Role::Admin, Role::Ministry, Role::Auditor]
+        );
+    }
+
+    #[test]
     fn audit_action_names_are_unique_and_name_a_record_and_a_verb() {
         let mut names: Vec<&str> = ALL.iter().map(|a| a.name()).collect();
         names.sort_unstable();
