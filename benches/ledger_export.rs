@@ -198,6 +198,7 @@ fn http_child(path: &str, format: &str) {
         pool_size: 4,
         workers: 2,
         client_request_timeout: std::time::Duration::from_secs(10),
+        webhooks: Default::default(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -68,6 +68,7 @@ impl Server {
             pool_size: 16,
             workers: 2,
             client_request_timeout: Duration::from_secs(10),
+            webhooks: Default::default(),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

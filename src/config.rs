@@ -38,6 +38,38 @@ pub struct Settings {
     /// How long a client may take to send a request's head, and then its body
     /// (`MWF_CLIENT_REQUEST_TIMEOUT_SECONDS`).
     pub client_request_timeout: std::time::Duration,
+    /// How webhook deliveries are sent and retried (`MWF_WEBHOOK_*`).
+    pub webhooks: WebhookSettings,
+}
+
+/// How the delivery worker sends webhooks: the defaults suit production; tests
+/// shorten them.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How long one attempt may take (`MWF_WEBHOOK_TIMEOUT_SECONDS`).
+    pub timeout: std::time::Duration,
+    /// Attempts before a delivery is marked failed (`MWF_WEBHOOK_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// The wait after the first failure, doubled after each further one
+    /// (`MWF_WEBHOOK_BACKOFF_MS`).
+    pub backoff_base: std::time::Duration,
+    /// How often the worker looks for due deliveries (`MWF_WEBHOOK_POLL_MS`).
+    pub poll_interval: std::time::Duration,
+    /// How long a worker owns a subscription it sends for, renewed before each
+    /// send (`MWF_WEBHOOK_LEASE_SECONDS`); longer than the timeout.
+    pub lease: std::time::Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            timeout: std::time::Duration::from_secs(10),
+            max_attempts: 8,
+            backoff_base: std::time::Duration::from_secs(5),
+            poll_interval: std::time::Duration::from_millis(500),
+            lease: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// The time a client has for a request's head and then for its body, unless
@@ -114,6 +146,7 @@ impl Settings {
                 DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
                 1..=600,
             )?),
+            webhooks: webhook_settings()?,
         })
     }
 
@@ -219,4 +252,44 @@ fn public_key_files() -> Result<Vec<PathBuf>, ConfigError> {
         }
     }
     Ok(files)
+}
+
+/// The `MWF_WEBHOOK_*` settings. The lease must outlast an attempt, or another
+/// process could send a delivery that is still in flight.
+fn webhook_settings() -> Result<WebhookSettings, ConfigError> {
+    use std::time::Duration;
+    let defaults = WebhookSettings::default();
+    let timeout = parse_number(
+        "MWF_WEBHOOK_TIMEOUT_SECONDS",
+        defaults.timeout.as_secs(),
+        1..=300,
+    )?;
+    let lease = parse_number(
+        "MWF_WEBHOOK_LEASE_SECONDS",
+        defaults.lease.as_secs(),
+        2..=3600,
+    )?;
+    if lease <= timeout {
+        return Err(ConfigError {
+            variable: "MWF_WEBHOOK_LEASE_SECONDS",
+            message: format!(
+                "must be longer than MWF_WEBHOOK_TIMEOUT_SECONDS ({timeout}), got {lease}"
+            ),
+        });
+    }
+    Ok(WebhookSettings {
+        timeout: Duration::from_secs(timeout),
+        max_attempts: parse_number("MWF_WEBHOOK_MAX_ATTEMPTS", defaults.max_attempts, 1..=100)?,
+        backoff_base: Duration::from_millis(parse_number(
+            "MWF_WEBHOOK_BACKOFF_MS",
+            defaults.backoff_base.as_millis() as u64,
+            1..=3_600_000,
+        )?),
+        poll_interval: Duration::from_millis(parse_number(
+            "MWF_WEBHOOK_POLL_MS",
+            defaults.poll_interval.as_millis() as u64,
+            10..=60_000,
+        )?),
+        lease: Duration::from_secs(lease),
+    })
 }

@@ -22,4 +22,5 @@ pub mod reports;
 pub mod rules;
 pub mod startup;
 pub mod time;
+pub mod webhooks;
 pub mod workers;

@@ -42,6 +42,8 @@ pub fn signing_secret(settings: &Settings) -> Result<Option<Vec<u8>>, String> {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The webhook delivery worker, stopped with the server.
+    webhooks: crate::webhooks::Worker,
     /// In development mode without key material: an admin token to try the API with.
     pub development_token: Option<String>,
 }
@@ -77,10 +79,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("MWF_BIND {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let server = serve(listener, pool, verifier, &settings)?;
+        let webhooks = crate::webhooks::Worker::start(pool.clone(), settings.webhooks.clone());
+        let server = serve(listener, pool, verifier, &settings, webhooks.clone())?;
         Ok(Application {
             port,
             server,
+            webhooks,
             development_token,
         })
     }
@@ -89,8 +93,16 @@ impl Application {
         self.port
     }
 
+    /// The webhook worker, to stop it where the server is stopped without
+    /// this future ending (the tests stop the actix system).
+    pub fn webhook_worker(&self) -> crate::webhooks::Worker {
+        self.webhooks.clone()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        self.webhooks.stop();
+        stopped
     }
 }
 
@@ -99,10 +111,15 @@ fn serve(
     pool: db::DbPool,
     verifier: Verifier,
     settings: &Settings,
+    webhooks: crate::webhooks::Worker,
 ) -> Result<Server, String> {
     let client_timeout = settings.client_request_timeout;
     let committer = http::group::Committer::start(pool.clone());
-    let state = web::Data::new(AppState { pool, committer });
+    let state = web::Data::new(AppState {
+        pool,
+        committer,
+        webhooks,
+    });
     let verifier = web::Data::new(verifier);
     let api = http::openapi();
     let routes = web::Data::new(problem::RouteTable::from_openapi(&api));

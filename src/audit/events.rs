@@ -148,7 +148,18 @@ pub fn append(conn: &mut DbConnection, new: &[NewEvent]) -> AppResult<()> {
         })
         .collect();
     crate::insert_rows!(conn, events::table, rows)?;
-    Ok(())
+    // The webhook outbox, in the same transaction: a delivery exists exactly
+    // when its event committed.
+    let appended: Vec<crate::webhooks::Appended> = new
+        .iter()
+        .enumerate()
+        .map(|(i, event)| crate::webhooks::Appended {
+            id: first + i as i64,
+            fund_code: &event.fund_code,
+            event_type: event.event_type,
+        })
+        .collect();
+    crate::webhooks::enqueue(conn, &appended)
 }
 
 /// Which events a feed reader wants: all the conditions hold.

@@ -29,6 +29,10 @@
 //! | [`Act::PayClaim`] | `claim.pay` | ✓ | ✓ | | | |
 //! | [`Act::RunPayments`] | `claim.payment_run` | ✓ | ✓ | | | |
 //! | [`Act::ApproveClaim`] | `claim.approve` | ✓ | | ✓ | | |
+//! | [`Act::ReadWebhooks`] | | ✓ | | | ✓ | ✓ |
+//! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | |
+//! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | |
+//! | [`Act::RedeliverWebhook`] | `webhook.redeliver` | ✓ | | | ✓ | |
 //!
 //! Four-eyes rests on the last two groups: whoever may decide a claim may not
 //! approve it, except `admin`, who may do everything (and is still refused
@@ -66,6 +70,11 @@ pub enum Act {
     PayClaim,
     RunPayments,
     ApproveClaim,
+    /// Read a fund's webhook subscriptions and their delivery logs.
+    ReadWebhooks,
+    SubscribeWebhook,
+    DeleteWebhook,
+    RedeliverWebhook,
 }
 
 /// Everyone: every role reads what its funds hold.
@@ -86,6 +95,10 @@ const ENROLLERS: &[Role] = &[Role::Admin, Role::Officer, Role::Ministry];
 const OFFICERS: &[Role] = &[Role::Admin, Role::Officer];
 /// Those who give the second (and committee) approvals of a decision.
 const APPROVERS: &[Role] = &[Role::Admin, Role::Approver];
+/// Those who connect a fund's partner systems (webhooks).
+const INTEGRATORS: &[Role] = &[Role::Admin, Role::Ministry];
+/// Those who read how a fund's partner systems are connected.
+const INTEGRATION_READERS: &[Role] = &[Role::Admin, Role::Ministry, Role::Auditor];
 
 impl Act {
     /// What the audit log calls the act (`journal_entry.post`). The names of
@@ -117,6 +130,10 @@ impl Act {
             Act::PayClaim => "claim.pay",
             Act::RunPayments => "claim.payment_run",
             Act::ApproveClaim => "claim.approve",
+            Act::ReadWebhooks => "webhooks.read",
+            Act::SubscribeWebhook => "webhook.subscribe",
+            Act::DeleteWebhook => "webhook.delete",
+            Act::RedeliverWebhook => "webhook.redeliver",
         }
     }
 
@@ -146,6 +163,8 @@ impl Act {
                 OFFICERS
             }
             Act::ApproveClaim => APPROVERS,
+            Act::ReadWebhooks => INTEGRATION_READERS,
+            Act::SubscribeWebhook | Act::DeleteWebhook | Act::RedeliverWebhook => INTEGRATORS,
         }
     }
 
@@ -185,6 +204,10 @@ mod tests {
         Act::PayClaim,
         Act::RunPayments,
         Act::ApproveClaim,
+        Act::ReadWebhooks,
+        Act::SubscribeWebhook,
+        Act::DeleteWebhook,
+        Act::RedeliverWebhook,
     ];
 
     const ROLES: [Role; 5] = [
@@ -211,7 +234,7 @@ mod tests {
     fn the_auditor_only_reads_and_only_it_and_admin_read_the_audit_trail() {
         assert_eq!(
             allowed(Role::Auditor),
-            [Act::ReadFunds, Act::ReadAuditTrail]
+            [Act::ReadFunds, Act::ReadAuditTrail, Act::ReadWebhooks]
         );
         assert_eq!(Act::ReadAuditTrail.roles(), [Role::Admin, Role::Auditor]);
     }
@@ -256,6 +279,21 @@ mod tests {
         }
         assert!(Act::RecordContribution.allows(Role::Ministry));
         assert!(Act::SubmitClaim.allows(Role::Ministry));
+    }
+
+    #[test]
+    fn admin_and_the_ministry_connect_partner_systems_and_auditors_read_the_connections() {
+        for act in [
+            Act::SubscribeWebhook,
+            Act::DeleteWebhook,
+            Act::RedeliverWebhook,
+        ] {
+            assert_eq!(act.roles(), [Role::Admin, Role::Ministry], "{act:?}");
+        }
+        assert_eq!(
+            Act::ReadWebhooks.roles(),
+            [Role::Admin, Role::Ministry, Role::Auditor]
+        );
     }
 
     #[test]

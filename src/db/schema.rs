@@ -333,3 +333,53 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     claims::currency,
     workers::sex,
 );
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        fund_code -> Text,
+        url -> Text,
+        event_types -> Text,
+        secret -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
+    events,
+);

@@ -26,6 +26,7 @@ mod rules;
 mod stream;
 mod system;
 pub(crate) mod text;
+mod webhooks;
 mod workers;
 mod write;
 
@@ -44,6 +45,8 @@ pub(crate) struct AppState {
     pub pool: DbPool,
     /// Books single contribution requests in groups ([`group`]).
     pub committer: group::Committer,
+    /// Sends webhook deliveries; stops when the server does.
+    pub webhooks: crate::webhooks::Worker,
 }
 
 /// The largest JSON body accepted by ordinary endpoints.
@@ -90,5 +93,6 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(events::routes)
         .configure(reports::routes)
         .configure(exports::routes)
-        .configure(audit_log::routes);
+        .configure(audit_log::routes)
+        .configure(webhooks::routes);
 }

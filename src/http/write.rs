@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::extract::{parse_json, request_id};
+use super::extract::{deserialize_value, parse_json, request_id, ParsedBody};
 use super::AppState;
 use crate::auth::{Act, Caller};
 use crate::db::{write_transaction, DbConnection};
@@ -26,6 +26,8 @@ pub struct Mutation {
     /// The `Idempotency-Key` header as sent (checked by [`Mutation::prepare`]).
     key: Option<String>,
     route: String,
+    /// The path says everything (a DELETE): an empty body stands for `{}`.
+    bodiless: bool,
 }
 
 impl Mutation {
@@ -52,6 +54,7 @@ impl Mutation {
                 .get("Idempotency-Key")
                 .map(|v| v.to_str().unwrap_or("\u{0}").to_string()),
             route: format!("{} {}", req.method(), req.path()),
+            bodiless: false,
         }
     }
 
@@ -59,6 +62,13 @@ impl Mutation {
     /// names its fund with [`Done::in_fund`] or [`in_fund`] instead).
     pub fn fund(mut self, code: &str) -> Mutation {
         self.envelope.fund_code = Some(code.to_string());
+        self
+    }
+
+    /// Reads an empty body as `{}` (no content type needed): for a change the
+    /// path says all of, such as a DELETE.
+    pub fn bodiless(mut self) -> Mutation {
+        self.bodiless = true;
         self
     }
 
@@ -138,13 +148,26 @@ impl Mutation {
     ) -> AppResult<(T, Option<Keyed>)> {
         self.envelope.caller.require(self.act)?;
         check_key(self.key.as_deref())?;
-        let parsed = parse_json::<T>(req, body)?;
+        let parsed = match body {
+            b"" if self.bodiless => empty_object::<T>()?,
+            _ => parse_json::<T>(req, body)?,
+        };
         let keyed = self.key.clone().map(|key| Keyed {
             key,
             request_hash: format!("{}|{}", self.route, parsed.canonical_hash),
         });
         Ok((parsed.value, keyed))
     }
+}
+
+/// An empty body read as `{}`, hashed as `{}` is: with or without it, a
+/// request is the same request.
+fn empty_object<T: DeserializeOwned>() -> AppResult<ParsedBody<T>> {
+    use sha2::{Digest, Sha256};
+    Ok(ParsedBody {
+        value: deserialize_value(serde_json::json!({}), "")?,
+        canonical_hash: hex::encode(Sha256::digest(b"{}")),
+    })
 }
 
 /// Refuses an `Idempotency-Key` that is empty, too long or not visible ASCII.

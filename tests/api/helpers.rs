@@ -23,6 +23,7 @@ pub struct TestApp {
     pub jwt: JwtSettings,
     db: TestDb,
     system: actix_web::rt::System,
+    webhooks: mwf::webhooks::Worker,
     agent: ureq::Agent,
 }
 
@@ -140,6 +141,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client_request_timeout: Duration::from_secs(
             mwf::config::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
         ),
+        webhooks: Default::default(),
     };
     configure(&mut settings);
     let (tx, rx) = mpsc::channel();
@@ -147,12 +149,12 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         let system = actix_web::rt::System::new();
         system.block_on(async move {
             let app = Application::build(settings).expect("the application starts");
-            tx.send((app.port(), actix_web::rt::System::current()))
-                .unwrap();
+            let system = actix_web::rt::System::current();
+            tx.send((app.port(), system, app.webhook_worker())).unwrap();
             app.run_until_stopped().await
         })
     });
-    let (port, system) = rx
+    let (port, system, webhooks) = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("server started");
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -166,6 +168,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         jwt: jwt_settings(),
         db,
         system,
+        webhooks,
         agent,
     }
 }
@@ -173,6 +176,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.system.stop();
+        self.webhooks.stop();
         if let TestDb::Postgres { admin_url, name } = &self.db {
             use diesel::connection::SimpleConnection;
             if let Ok(mut conn) = db::establish(admin_url) {

@@ -2,5 +2,8 @@
 //! SIGKILL under load and restarted, and two servers on one database. A test
 //! target of its own, so the in-process API suite stays fast.
 mod crash;
+#[path = "../api/receiver.rs"]
+mod receiver;
 mod server;
 mod two_processes;
+mod webhooks;

@@ -151,6 +151,8 @@ pub struct Server {
     database_url: String,
     log: PathBuf,
     child: Option<Child>,
+    /// Settings of this server's own (`MWF_WEBHOOK_*`), kept across restarts.
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -163,12 +165,26 @@ impl Server {
 
     /// Starts `mwf serve` without waiting (see [`Server::wait_ready`]).
     pub fn spawn(db: &Database, name: &str) -> Server {
+        Server::spawn_with(db, name, &[])
+    }
+
+    /// Starts `mwf serve` with these settings added and waits until it is ready.
+    pub fn start_with(db: &Database, name: &str, env: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn_with(db, name, env);
+        server.wait_ready();
+        server
+    }
+
+    fn spawn_with(db: &Database, name: &str, env: &[(&str, &str)]) -> Server {
         let mut server = Server {
             name: name.to_string(),
             port: free_port(),
             database_url: db.url.clone(),
             log: db.dir.path().join(format!("{name}.log")),
             child: None,
+            env: (env.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         server.launch();
         server
@@ -204,6 +220,7 @@ impl Server {
             .env("MWF_DB_POOL_SIZE", "8")
             .env("MWF_WORKERS", "2")
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("server log"))
             .stderr(log);
