@@ -51,6 +51,7 @@ impl Server {
             issuer: "mwf".into(),
             audience: "mwf".into(),
             max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+            jwks: None,
         };
         let token = mint_token(
             SECRET.as_bytes(),
@@ -68,6 +69,7 @@ impl Server {
             pool_size: 16,
             workers: 2,
             client_request_timeout: Duration::from_secs(10),
+            cors_origins: Vec::new(),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

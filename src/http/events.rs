@@ -57,7 +57,7 @@ pub async fn list_events(
     state: web::Data<AppState>,
     caller: Caller,
     query: Query<EventQuery>,
-) -> AppResult<web::Json<Page<EventResponse>>> {
+) -> AppResult<Page<EventResponse>> {
     caller.require(Act::ReadFunds)?;
     let request = PageRequest::new(query.0.after, query.0.limit)?.by_position()?;
     let page = read(&state, move |conn| {
@@ -80,5 +80,5 @@ pub async fn list_events(
         })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }

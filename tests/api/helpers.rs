@@ -96,6 +96,7 @@ fn jwt_settings() -> JwtSettings {
         issuer: "mwf".into(),
         audience: "mwf".into(),
         max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+        jwks: None,
     }
 }
 
@@ -140,6 +141,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client_request_timeout: Duration::from_secs(
             mwf::config::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
         ),
+        cors_origins: Vec::new(),
     };
     configure(&mut settings);
     let (tx, rx) = mpsc::channel();
