@@ -218,9 +218,8 @@ fn jwt_settings(environment: Environment) -> Result<JwtSettings, ConfigError> {
     {
         return Err(ConfigError {
             variable: "MWF_JWT_SECRET",
-            message:
-                "MWF_ENV=production needs MWF_JWT_SECRET, MWF_JWT_PUBLIC_KEYS or MWF_JWT_JWKS"
-                    .into(),
+            message: "MWF_ENV=production needs MWF_JWT_SECRET, MWF_JWT_PUBLIC_KEYS or MWF_JWT_JWKS"
+                .into(),
         });
     }
     let issuer = var("MWF_JWT_ISSUER")?.unwrap_or_else(|| "mwf".to_string());

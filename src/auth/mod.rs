@@ -342,7 +342,9 @@ impl Verifier {
     /// does not hold, is refused when no PEM key could check it instead.
     fn keys_for(&self, header: &Header) -> AppResult<(Issuer, Vec<Arc<DecodingKey>>)> {
         let pem_keys = match header.alg {
-            Algorithm::HS256 => return Ok((Issuer::SharedSecret, self.secret.iter().cloned().collect())),
+            Algorithm::HS256 => {
+                return Ok((Issuer::SharedSecret, self.secret.iter().cloned().collect()))
+            }
             Algorithm::RS256 => &self.rsa_keys,
             Algorithm::ES256 => &self.ec_keys,
             _ => return Err(invalid("algorithm not accepted (HS256, RS256, ES256)")),

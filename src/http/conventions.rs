@@ -34,7 +34,8 @@ where
 /// Methods a browser page may use, answered to a preflight request.
 const ALLOWED_METHODS: &str = "GET, HEAD, POST, PATCH, DELETE";
 /// Request headers a browser page may send.
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id";
+const ALLOWED_HEADERS: &str =
+    "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id";
 /// Response headers a browser page may read besides the simple ones.
 const EXPOSED_HEADERS: &str = "X-Request-Id, Idempotent-Replayed, Link, X-Mwf-Next-After, X-Mwf-Chain-Head, ETag, Content-Disposition, WWW-Authenticate";
 /// How long a browser may keep a preflight answer: two hours, the most

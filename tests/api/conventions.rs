@@ -47,9 +47,7 @@ fn send(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&str, 
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let mut res = agent
-        .run(request.body(()).unwrap())
-        .expect("request sent");
+    let mut res = agent.run(request.body(()).unwrap()).expect("request sent");
     Raw {
         status: res.status().as_u16(),
         headers: res
@@ -105,24 +103,50 @@ fn a_preflight_from_an_allowed_origin_is_answered_and_its_requests_may_read_our_
         &[
             ("Origin", PORTAL),
             ("Access-Control-Request-Method", "POST"),
-            ("Access-Control-Request-Headers", "authorization, idempotency-key"),
+            (
+                "Access-Control-Request-Headers",
+                "authorization, idempotency-key",
+            ),
         ],
     );
     assert_eq!(preflight.status, 204);
-    assert_eq!(preflight.header("access-control-allow-origin"), Some(PORTAL));
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(PORTAL)
+    );
     let methods = preflight.header("access-control-allow-methods").unwrap();
-    assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
     let allowed = preflight.header("access-control-allow-headers").unwrap();
-    for name in ["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"] {
+    for name in [
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+        "If-None-Match",
+    ] {
         assert!(allowed.contains(name), "{allowed}");
     }
     assert!(preflight.header("access-control-max-age").is_some());
 
-    let res = send(&app, "GET", "/v1/funds", &app.admin(), &[("Origin", PORTAL)]);
+    let res = send(
+        &app,
+        "GET",
+        "/v1/funds",
+        &app.admin(),
+        &[("Origin", PORTAL)],
+    );
     assert_eq!(res.status, 200);
     assert_eq!(res.header("access-control-allow-origin"), Some(PORTAL));
     let exposed = res.header("access-control-expose-headers").unwrap();
-    for name in ["X-Request-Id", "Idempotent-Replayed", "Link", "ETag", "X-Mwf-Next-After"] {
+    for name in [
+        "X-Request-Id",
+        "Idempotent-Replayed",
+        "Link",
+        "ETag",
+        "X-Mwf-Next-After",
+    ] {
         assert!(exposed.contains(name), "{exposed}");
     }
     // Refusals carry the headers too, so the page can read the problem.
@@ -154,7 +178,13 @@ fn another_origin_gets_no_cors_headers_and_no_server_error() {
 
     // Without configured origins nothing is added, even for the portal.
     let plain = spawn();
-    let res = send(&plain, "GET", "/v1/funds", &plain.admin(), &[("Origin", PORTAL)]);
+    let res = send(
+        &plain,
+        "GET",
+        "/v1/funds",
+        &plain.admin(),
+        &[("Origin", PORTAL)],
+    );
     assert_eq!(res.status, 200);
     assert_eq!(res.header("access-control-allow-origin"), None);
     assert_eq!(res.header("vary"), None);
@@ -168,17 +198,32 @@ fn a_record_carries_an_etag_and_if_none_match_answers_304_until_it_changes() {
     let first = send(&app, "GET", &path, &app.admin(), &[]);
     assert_eq!(first.status, 200);
     let tag = first.header("etag").expect("an ETag").to_string();
-    assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34, "{tag}");
+    assert!(
+        tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34,
+        "{tag}"
+    );
 
     let again = send(&app, "GET", &path, &app.admin(), &[("If-None-Match", &tag)]);
     assert_eq!(again.status, 304);
     assert_eq!(again.header("etag"), Some(tag.as_str()));
     assert!(again.body.is_empty());
     // Another tag, or a weak form of this one in a list.
-    let other = send(&app, "GET", &path, &app.admin(), &[("If-None-Match", "\"0\"")]);
+    let other = send(
+        &app,
+        "GET",
+        &path,
+        &app.admin(),
+        &[("If-None-Match", "\"0\"")],
+    );
     assert_eq!(other.status, 200);
     let listed = format!("\"0\", W/{tag}");
-    let weak = send(&app, "GET", &path, &app.admin(), &[("If-None-Match", &listed)]);
+    let weak = send(
+        &app,
+        "GET",
+        &path,
+        &app.admin(),
+        &[("If-None-Match", &listed)],
+    );
     assert_eq!(weak.status, 304);
 
     app.post(
@@ -197,7 +242,13 @@ fn a_record_carries_an_etag_and_if_none_match_answers_304_until_it_changes() {
 fn lists_carry_an_etag_while_streams_refusals_and_writes_do_not() {
     let app = spawn();
     fund_with_entries(&app);
-    let list = send(&app, "GET", "/v1/funds/KE-MWF/journal-entries", &app.admin(), &[]);
+    let list = send(
+        &app,
+        "GET",
+        "/v1/funds/KE-MWF/journal-entries",
+        &app.admin(),
+        &[],
+    );
     let tag = list.header("etag").expect("a list has an ETag").to_string();
     let again = send(
         &app,
@@ -235,18 +286,32 @@ fn every_paged_list_links_to_its_next_page_keeping_the_query() {
         let page = send(&app, "GET", &path, &admin, &[]);
         assert_eq!(page.status, 200);
         let body = page.json();
-        seen.extend(body["items"].as_array().unwrap().iter().map(|e| e["sequence"].clone()));
+        seen.extend(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["sequence"].clone()),
+        );
         let Some(link) = page.header("link") else {
             assert!(body.get("next").is_none(), "a next cursor without a Link");
             break;
         };
-        let next = body["next"].as_str().expect("a Link only with a next cursor");
+        let next = body["next"]
+            .as_str()
+            .expect("a Link only with a next cursor");
         let target = link
             .strip_prefix('<')
             .and_then(|l| l.strip_suffix(">; rel=\"next\""))
             .unwrap_or_else(|| panic!("not a next link: {link}"));
-        assert!(target.starts_with("/v1/funds/KE-MWF/journal-entries?"), "{target}");
-        assert!(target.contains("from=2026-01-02") && target.contains("limit=2"), "{target}");
+        assert!(
+            target.starts_with("/v1/funds/KE-MWF/journal-entries?"),
+            "{target}"
+        );
+        assert!(
+            target.contains("from=2026-01-02") && target.contains("limit=2"),
+            "{target}"
+        );
         assert!(target.ends_with(&format!("after={next}")), "{target}");
         path = target.to_string();
     }
@@ -263,7 +328,9 @@ fn every_paged_list_links_to_its_next_page_keeping_the_query() {
     ] {
         let page = send(&app, "GET", list, &admin, &[]);
         assert_eq!(page.status, 200, "{list}");
-        let link = page.header("link").unwrap_or_else(|| panic!("{list} has no Link"));
+        let link = page
+            .header("link")
+            .unwrap_or_else(|| panic!("{list} has no Link"));
         assert!(link.contains("limit=1&after="), "{list}: {link}");
     }
 }
@@ -310,7 +377,13 @@ fn head_answers_like_get_without_a_body_for_records_lists_and_exports() {
         "/v1/funds/KE-MWF/exports/ledger?format=csv&limit=2".to_string(),
     ] {
         let get = send(&app, "GET", &path, &auditor, &[]);
-        let head = send(&app, "HEAD", &path, &auditor, &[("Accept-Encoding", "gzip")]);
+        let head = send(
+            &app,
+            "HEAD",
+            &path,
+            &auditor,
+            &[("Accept-Encoding", "gzip")],
+        );
         assert_eq!(head.status, get.status, "{path}");
         assert!(head.body.is_empty(), "{path}");
         assert_eq!(head.header("content-encoding"), None, "{path}");
@@ -339,6 +412,12 @@ fn head_answers_like_get_without_a_body_for_records_lists_and_exports() {
     assert_eq!(head.status, 304);
     // Refusals are the GET's: 401 without a token, 405 where only POST exists.
     assert_eq!(send(&app, "HEAD", "/v1/funds", "", &[]).status, 401);
-    let post_only = send(&app, "HEAD", "/v1/funds/KE-MWF/journal-entries/x/reversal", &auditor, &[]);
+    let post_only = send(
+        &app,
+        "HEAD",
+        "/v1/funds/KE-MWF/journal-entries/x/reversal",
+        &auditor,
+        &[],
+    );
     assert_eq!(post_only.status, 405);
 }

@@ -162,7 +162,10 @@ fn an_unknown_kid_is_refused_and_reads_the_set_again_at_most_once_per_ten_second
     // One read for the first unknown kid; a second only if these twenty
     // requests took longer than ten seconds.
     let reads = provider.reads() - at_start;
-    assert!((1..=2).contains(&reads), "{reads} reads for 20 unknown kids");
+    assert!(
+        (1..=2).contains(&reads),
+        "{reads} reads for 20 unknown kids"
+    );
 }
 
 #[test]
