@@ -274,11 +274,11 @@ impl Verifier {
         })
     }
 
-    /// True when `token` names a key id the JWKS does not hold and the
-    /// document should be read again before the token is verified
-    /// ([`Verifier::read_keys_for`]).
+    /// True when `token` (RS256 or ES256) names a key id the JWKS does not
+    /// hold and the document should be read again before the token is
+    /// verified ([`Verifier::read_keys_for`]).
     pub fn wants_keys_for(&self, token: &str) -> bool {
-        match (&self.jwks, decode_header(token).ok().and_then(|h| h.kid)) {
+        match (&self.jwks, provider_kid(token)) {
             (Some(set), Some(kid)) => set.wants_reading_for(&kid),
             _ => false,
         }
@@ -288,8 +288,7 @@ impl Verifier {
     /// once per [`jwks::ON_DEMAND_INTERVAL`]. Blocking: run it on the
     /// blocking pool.
     pub fn read_keys_for(&self, token: &str) {
-        if let (Some(set), Some(kid)) = (&self.jwks, decode_header(token).ok().and_then(|h| h.kid))
-        {
+        if let (Some(set), Some(kid)) = (&self.jwks, provider_kid(token)) {
             set.read_for(&kid);
         }
     }
@@ -423,6 +422,14 @@ impl Verifier {
         check_subject(&claims.sub).map_err(|why| invalid(&why))?;
         Ok(claims)
     }
+}
+
+/// The `kid` of a token signed with an identity provider's key (RS256, ES256).
+fn provider_kid(token: &str) -> Option<String> {
+    decode_header(token)
+        .ok()
+        .filter(|h| matches!(h.alg, Algorithm::RS256 | Algorithm::ES256))
+        .and_then(|h| h.kid)
 }
 
 /// The JWKS key the header's `kid` names, if the set holds it; refused when

@@ -44,7 +44,7 @@ const PREFLIGHT_MAX_AGE_SECONDS: &str = "7200";
 
 /// The origins whose pages may call the API from a browser (`MWF_CORS_ORIGINS`),
 /// compared exactly with the request's `Origin`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AllowedOrigins(Vec<String>);
 
 impl AllowedOrigins {
