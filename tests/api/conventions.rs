@@ -421,3 +421,24 @@ fn head_answers_like_get_without_a_body_for_records_lists_and_exports() {
     );
     assert_eq!(post_only.status, 405);
 }
+
+#[test]
+fn an_origin_with_a_path_or_a_wildcard_is_refused_at_start() {
+    for bad in [
+        "https://portal.labour.example/",
+        "*",
+        "portal.labour.example",
+    ] {
+        let out = crate::jwks::migrate_with(&[("MWF_CORS_ORIGINS", bad)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("MWF_CORS_ORIGINS"), "{bad}: {stderr}");
+    }
+    let good = "https://portal.labour.example, http://localhost:5173";
+    let out = crate::jwks::migrate_with(&[("MWF_CORS_ORIGINS", good)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -269,3 +269,48 @@ fn an_unreachable_or_empty_key_set_stops_the_start_naming_the_variable() {
         assert!(error.starts_with("MWF_JWT_JWKS: "), "{error}");
     }
 }
+
+/// Runs `mwf migrate` on a fresh SQLite file with only `env` set.
+pub fn migrate_with(env: &[(&str, &str)]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_mwf"))
+        .arg("migrate")
+        .env_clear()
+        .env("DATABASE_URL", dir.path().join("mwf.db"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn the_key_set_settings_are_checked_at_start_and_a_key_set_alone_serves_production() {
+    for (env, variable) in [
+        (
+            &[("MWF_JWT_JWKS", "/no/such/jwks.json")][..],
+            "MWF_JWT_JWKS",
+        ),
+        (
+            &[("MWF_JWT_JWKS", "ftp://sso.example/certs")][..],
+            "MWF_JWT_JWKS",
+        ),
+        (
+            &[("MWF_JWT_JWKS_REFRESH_SECONDS", "0")][..],
+            "MWF_JWT_JWKS_REFRESH_SECONDS",
+        ),
+    ] {
+        let out = migrate_with(env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?}: {stderr}");
+        assert!(stderr.contains(variable), "{env:?}: {stderr}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jwks.json");
+    std::fs::write(&file, key_set(&["rsa.jwk.json"])).unwrap();
+    let file = file.to_string_lossy();
+    let out = migrate_with(&[("MWF_ENV", "production"), ("MWF_JWT_JWKS", &file)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
