@@ -181,6 +181,7 @@ fn http_child(path: &str, format: &str) {
         issuer: "mwf".into(),
         audience: "mwf".into(),
         max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+        jwks: None,
     };
     let token = mint_token(
         SECRET.as_bytes(),
@@ -199,6 +200,7 @@ fn http_child(path: &str, format: &str) {
         workers: 2,
         client_request_timeout: std::time::Duration::from_secs(10),
         webhooks: Default::default(),
+        cors_origins: Vec::new(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

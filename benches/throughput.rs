@@ -51,6 +51,7 @@ impl Server {
             issuer: "mwf".into(),
             audience: "mwf".into(),
             max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+            jwks: None,
         };
         let token = mint_token(
             SECRET.as_bytes(),
@@ -69,6 +70,7 @@ impl Server {
             workers: 2,
             client_request_timeout: Duration::from_secs(10),
             webhooks: Default::default(),
+            cors_origins: Vec::new(),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

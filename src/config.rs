@@ -22,7 +22,46 @@ pub struct JwtSettings {
     /// The longest lifetime accepted (`MWF_JWT_MAX_LIFETIME_SECONDS`): exp − iat,
     /// or exp − now for a token without `iat`.
     pub max_lifetime_seconds: i64,
+    /// An identity provider's JWKS document (`MWF_JWT_JWKS`), read again every
+    /// `MWF_JWT_JWKS_REFRESH_SECONDS`.
+    pub jwks: Option<JwksSettings>,
 }
+
+impl JwtSettings {
+    /// True when tokens of an identity provider may be checked: PEM public
+    /// keys or a JWKS document.
+    pub fn has_provider_keys(&self) -> bool {
+        !self.public_key_files.is_empty() || self.jwks.is_some()
+    }
+}
+
+/// Where an identity provider's JWKS document is read from, and how often.
+#[derive(Debug, Clone)]
+pub struct JwksSettings {
+    pub source: JwksSource,
+    /// How often the document is read again (`MWF_JWT_JWKS_REFRESH_SECONDS`).
+    pub refresh: std::time::Duration,
+}
+
+/// A JWKS document: a file, or an http(s) URL (a Keycloak realm's
+/// `/protocol/openid-connect/certs`, Entra ID's `/discovery/v2.0/keys`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    File(PathBuf),
+    Url(String),
+}
+
+impl std::fmt::Display for JwksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwksSource::File(path) => write!(f, "{}", path.display()),
+            JwksSource::Url(url) => f.write_str(url),
+        }
+    }
+}
+
+/// How often a JWKS document is read again unless configured: 5 minutes.
+pub const DEFAULT_JWKS_REFRESH_SECONDS: u64 = 300;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -40,6 +79,9 @@ pub struct Settings {
     pub client_request_timeout: std::time::Duration,
     /// How webhook deliveries are sent and retried (`MWF_WEBHOOK_*`).
     pub webhooks: WebhookSettings,
+    /// Origins whose browser pages may call the API (`MWF_CORS_ORIGINS`),
+    /// exactly as a browser sends them in `Origin`; empty: no CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
 /// How the delivery worker sends webhooks: the defaults suit production; tests
@@ -147,6 +189,7 @@ impl Settings {
                 1..=600,
             )?),
             webhooks: webhook_settings()?,
+            cors_origins: cors_origins()?,
         })
     }
 
@@ -200,10 +243,16 @@ fn bind_address() -> Result<String, ConfigError> {
 fn jwt_settings(environment: Environment) -> Result<JwtSettings, ConfigError> {
     let secret = jwt_secret()?;
     let public_key_files = public_key_files()?;
-    if environment == Environment::Production && secret.is_none() && public_key_files.is_empty() {
+    let jwks = jwks_settings()?;
+    if environment == Environment::Production
+        && secret.is_none()
+        && public_key_files.is_empty()
+        && jwks.is_none()
+    {
         return Err(ConfigError {
             variable: "MWF_JWT_SECRET",
-            message: "MWF_ENV=production needs MWF_JWT_SECRET or MWF_JWT_PUBLIC_KEYS".into(),
+            message: "MWF_ENV=production needs MWF_JWT_SECRET, MWF_JWT_PUBLIC_KEYS or MWF_JWT_JWKS"
+                .into(),
         });
     }
     let issuer = var("MWF_JWT_ISSUER")?.unwrap_or_else(|| "mwf".to_string());
@@ -218,7 +267,38 @@ fn jwt_settings(environment: Environment) -> Result<JwtSettings, ConfigError> {
             crate::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
             60..=crate::auth::MAX_TOKEN_LIFETIME_SECONDS,
         )?,
+        jwks,
     })
+}
+
+/// `MWF_JWT_JWKS`: an http(s) URL, or a file that must exist; and
+/// `MWF_JWT_JWKS_REFRESH_SECONDS` (1 s to a day).
+fn jwks_settings() -> Result<Option<JwksSettings>, ConfigError> {
+    let refresh = std::time::Duration::from_secs(parse_number(
+        "MWF_JWT_JWKS_REFRESH_SECONDS",
+        DEFAULT_JWKS_REFRESH_SECONDS,
+        1..=86_400,
+    )?);
+    let Some(raw) = var("MWF_JWT_JWKS")? else {
+        return Ok(None);
+    };
+    let raw = raw.trim();
+    let source = if raw.starts_with("https://") || raw.starts_with("http://") {
+        JwksSource::Url(raw.to_string())
+    } else if raw.contains("://") {
+        return Err(ConfigError {
+            variable: "MWF_JWT_JWKS",
+            message: format!("must be an http(s) URL or a file path, got {raw:?}"),
+        });
+    } else if std::path::Path::new(raw).is_file() {
+        JwksSource::File(PathBuf::from(raw))
+    } else {
+        return Err(ConfigError {
+            variable: "MWF_JWT_JWKS",
+            message: format!("{raw} is not a readable file"),
+        });
+    };
+    Ok(Some(JwksSettings { source, refresh }))
 }
 
 /// `MWF_JWT_SECRET`: at least [`MIN_SECRET_BYTES`] bytes, if given.
@@ -292,4 +372,32 @@ fn webhook_settings() -> Result<WebhookSettings, ConfigError> {
         )?),
         lease: Duration::from_secs(lease),
     })
+}
+
+/// `MWF_CORS_ORIGINS`: comma-separated origins, each `http(s)://host[:port]`
+/// with nothing after it (a browser's `Origin` has no path and no slash).
+fn cors_origins() -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = var("MWF_CORS_ORIGINS")? else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match host {
+                Some(h) if !h.is_empty() && !h.contains(['/', '?', '#', ' ', '*']) => {
+                    Ok(origin.to_string())
+                }
+                _ => Err(ConfigError {
+                    variable: "MWF_CORS_ORIGINS",
+                    message: format!(
+                        "each origin must be http(s)://host[:port] without a path, got {origin:?}"
+                    ),
+                }),
+            }
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::middleware::{Compress, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
@@ -17,7 +17,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::{self, Role, Verifier};
 use crate::config::{Environment, Settings};
 use crate::db;
-use crate::http::{self, problem, AppState};
+use crate::http::{self, conventions, problem, AppState};
 
 /// Where development mode keeps its generated signing secret.
 pub fn development_secret_path() -> PathBuf {
@@ -32,8 +32,7 @@ pub fn signing_secret(settings: &Settings) -> Result<Option<Vec<u8>>, String> {
     if let Some(secret) = &settings.jwt.secret {
         return Ok(Some(secret.clone()));
     }
-    if settings.environment == Environment::Development && settings.jwt.public_key_files.is_empty()
-    {
+    if settings.environment == Environment::Development && !settings.jwt.has_provider_keys() {
         return auth::development_secret(&development_secret_path()).map(Some);
     }
     Ok(None)
@@ -62,7 +61,7 @@ impl Application {
                 );
             }
         }
-        let development = settings.jwt.secret.is_none() && settings.jwt.public_key_files.is_empty();
+        let development = settings.jwt.secret.is_none() && !settings.jwt.has_provider_keys();
         let secret = signing_secret(&settings)?;
         let verifier = Verifier::new(&settings.jwt, secret.as_deref())?;
         let development_token = match (&secret, development) {
@@ -123,6 +122,7 @@ fn serve(
     let verifier = web::Data::new(verifier);
     let api = http::openapi();
     let routes = web::Data::new(problem::RouteTable::from_openapi(&api));
+    let origins = conventions::AllowedOrigins::new(settings.cors_origins.clone());
     let mut server = HttpServer::new(move || {
         application(
             state.clone(),
@@ -130,6 +130,7 @@ fn serve(
             routes.clone(),
             api.clone(),
             client_timeout,
+            origins.clone(),
         )
     })
     .client_request_timeout(client_timeout)
@@ -150,6 +151,7 @@ fn application(
     routes: web::Data<problem::RouteTable>,
     api: utoipa::openapi::OpenApi,
     client_timeout: Duration,
+    origins: conventions::AllowedOrigins,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -176,6 +178,13 @@ fn application(
             }
         })
         .wrap(ErrorHandlers::new().default_handler(problem::to_problem))
+        // The web's conventions (http::conventions): ETag on the uncompressed
+        // body, gzip, HEAD answered as GET without a body, CORS.
+        .wrap_fn(conventions::entity_tag)
+        .wrap(Compress::default())
+        .wrap_fn(conventions::usable_accept_encoding)
+        .wrap_fn(conventions::answer_head)
+        .wrap_fn(move |req, srv| conventions::cross_origin(&origins, req, srv))
         .wrap_fn(|req, srv| {
             let id = problem::assign_request_id(&req);
             let call = srv.call(req);

@@ -1,13 +1,16 @@
 //! Access: bearer JWTs, the authenticated caller, roles and fund scope.
 //!
 //! Tokens are HS256 with a shared secret, or RS256/ES256 signed by a ministry's
-//! identity provider whose public keys are configured. The algorithm in the
-//! token header only selects among keys of that kind: an HS256 token is never
-//! checked against a public key, and `alg: none` is refused.
+//! identity provider whose public keys are configured (PEM files, or a JWKS
+//! document whose keys are chosen by the token's `kid`: [`jwks`]). The
+//! algorithm in the token header only selects among keys of that kind: an
+//! HS256 token is never checked against a public key, and `alg: none` is refused.
 
 mod access;
+pub mod jwks;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
@@ -226,9 +229,11 @@ pub fn check_subject(sub: &str) -> Result<(), String> {
 
 /// Checks tokens against the configured keys.
 pub struct Verifier {
-    secret: Option<DecodingKey>,
-    rsa_keys: Vec<DecodingKey>,
-    ec_keys: Vec<DecodingKey>,
+    secret: Option<Arc<DecodingKey>>,
+    rsa_keys: Vec<Arc<DecodingKey>>,
+    ec_keys: Vec<Arc<DecodingKey>>,
+    /// The identity provider's key set (`MWF_JWT_JWKS`), chosen by `kid`.
+    jwks: Option<Arc<jwks::KeySet>>,
     issuer: String,
     audience: String,
     max_lifetime_seconds: i64,
@@ -236,7 +241,8 @@ pub struct Verifier {
 
 impl Verifier {
     /// Loads the keys named in the settings; `secret` overrides the settings'
-    /// secret (development mode's generated one).
+    /// secret (development mode's generated one). A JWKS document is read
+    /// now, and then again in the background.
     pub fn new(settings: &JwtSettings, secret: Option<&[u8]>) -> Result<Verifier, String> {
         let mut rsa_keys = Vec::new();
         let mut ec_keys = Vec::new();
@@ -244,9 +250,9 @@ impl Verifier {
             let pem = std::fs::read(file)
                 .map_err(|e| format!("MWF_JWT_PUBLIC_KEYS: cannot read {}: {e}", file.display()))?;
             if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-                rsa_keys.push(key);
+                rsa_keys.push(Arc::new(key));
             } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
-                ec_keys.push(key);
+                ec_keys.push(Arc::new(key));
             } else {
                 return Err(format!(
                     "MWF_JWT_PUBLIC_KEYS: {} is not a PEM RSA or EC public key",
@@ -254,26 +260,42 @@ impl Verifier {
                 ));
             }
         }
+        let jwks = settings.jwks.as_ref().map(jwks::KeySet::load).transpose()?;
         Ok(Verifier {
             secret: secret
                 .or(settings.secret.as_deref())
-                .map(DecodingKey::from_secret),
+                .map(|s| Arc::new(DecodingKey::from_secret(s))),
             rsa_keys,
             ec_keys,
+            jwks,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             max_lifetime_seconds: settings.max_lifetime_seconds,
         })
     }
 
+    /// True when `token` (RS256 or ES256) names a key id the JWKS does not
+    /// hold and the document should be read again before the token is
+    /// verified ([`Verifier::read_keys_for`]).
+    pub fn wants_keys_for(&self, token: &str) -> bool {
+        match (&self.jwks, provider_kid(token)) {
+            (Some(set), Some(kid)) => set.wants_reading_for(&kid),
+            _ => false,
+        }
+    }
+
+    /// Reads the JWKS document again for the key id `token` names, at most
+    /// once per [`jwks::ON_DEMAND_INTERVAL`]. Blocking: run it on the
+    /// blocking pool.
+    pub fn read_keys_for(&self, token: &str) {
+        if let (Some(set), Some(kid)) = (&self.jwks, provider_kid(token)) {
+            set.read_for(&kid);
+        }
+    }
+
     pub fn verify(&self, token: &str) -> AppResult<Caller> {
         let header = decode_header(token).map_err(|_| invalid("malformed token"))?;
-        let (issuer, keys): (Issuer, Vec<&DecodingKey>) = match header.alg {
-            Algorithm::HS256 => (Issuer::SharedSecret, self.secret.iter().collect()),
-            Algorithm::RS256 => (Issuer::PublicKey, self.rsa_keys.iter().collect()),
-            Algorithm::ES256 => (Issuer::PublicKey, self.ec_keys.iter().collect()),
-            _ => return Err(invalid("algorithm not accepted (HS256, RS256, ES256)")),
-        };
+        let (issuer, keys) = self.keys_for(&header)?;
         if keys.is_empty() {
             return Err(invalid("no key is configured for its algorithm"));
         }
@@ -286,7 +308,7 @@ impl Verifier {
         validation.validate_nbf = false;
         let mut last_error = invalid("bad signature");
         for key in keys {
-            match decode::<serde_json::Value>(token, key, &validation) {
+            match decode::<serde_json::Value>(token, &key, &validation) {
                 Ok(data) => {
                     let claims = self.check_claims(data.claims)?;
                     return Ok(Caller::issued_by(
@@ -311,6 +333,37 @@ impl Verifier {
             }
         }
         Err(last_error)
+    }
+
+    /// The keys a token may be checked against: the secret for HS256; for
+    /// RS256 and ES256 the JWKS key its `kid` names, else the PEM keys of
+    /// that kind. A token for the JWKS without a `kid`, or with one the set
+    /// does not hold, is refused when no PEM key could check it instead.
+    fn keys_for(&self, header: &Header) -> AppResult<(Issuer, Vec<Arc<DecodingKey>>)> {
+        let pem_keys = match header.alg {
+            Algorithm::HS256 => {
+                return Ok((Issuer::SharedSecret, self.secret.iter().cloned().collect()))
+            }
+            Algorithm::RS256 => &self.rsa_keys,
+            Algorithm::ES256 => &self.ec_keys,
+            _ => return Err(invalid("algorithm not accepted (HS256, RS256, ES256)")),
+        };
+        let Some(set) = &self.jwks else {
+            return Ok((Issuer::PublicKey, pem_keys.clone()));
+        };
+        if let Some(key) = set_key(set, header) {
+            return Ok((Issuer::PublicKey, vec![key?]));
+        }
+        if !pem_keys.is_empty() {
+            return Ok((Issuer::PublicKey, pem_keys.clone()));
+        }
+        Err(match &header.kid {
+            Some(kid) => invalid(&format!(
+                "no key with kid {kid:?} is known (the identity provider's key set is read again for an unknown kid at most every {} s)",
+                jwks::ON_DEMAND_INTERVAL.as_secs()
+            )),
+            None => invalid("it has no kid; keys of the identity provider's key set are chosen by kid"),
+        })
     }
 
     /// The claims of a token whose signature, issuer and audience are good:
@@ -369,6 +422,29 @@ impl Verifier {
         check_subject(&claims.sub).map_err(|why| invalid(&why))?;
         Ok(claims)
     }
+}
+
+/// The `kid` of a token signed with an identity provider's key (RS256, ES256).
+fn provider_kid(token: &str) -> Option<String> {
+    decode_header(token)
+        .ok()
+        .filter(|h| matches!(h.alg, Algorithm::RS256 | Algorithm::ES256))
+        .and_then(|h| h.kid)
+}
+
+/// The JWKS key the header's `kid` names, if the set holds it; refused when
+/// the key is for another algorithm than the header's.
+fn set_key(set: &jwks::KeySet, header: &Header) -> Option<AppResult<Arc<DecodingKey>>> {
+    let kid = header.kid.as_deref()?;
+    let key = set.get(kid)?;
+    Some(if key.algorithm == header.alg {
+        Ok(key.key)
+    } else {
+        Err(invalid(&format!(
+            "the key {kid:?} is for {:?}, not {:?}",
+            key.algorithm, header.alg
+        )))
+    })
 }
 
 fn invalid(why: &str) -> AppError {

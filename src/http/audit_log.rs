@@ -96,7 +96,7 @@ pub async fn list_audit_log(
     state: web::Data<AppState>,
     caller: Caller,
     query: Query<AuditQuery>,
-) -> AppResult<web::Json<Page<AuditEntryResponse>>> {
+) -> AppResult<Page<AuditEntryResponse>> {
     caller.require(Act::ReadAuditTrail)?;
     let q = query.0;
     // The cursor is read by the filter, after the period is checked.
@@ -131,5 +131,5 @@ pub async fn list_audit_log(
         })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }

@@ -1,26 +1,52 @@
 //! The authenticated caller as an actix extractor: a handler that takes a
 //! [`Caller`] is answered 401 (with a `WWW-Authenticate` challenge) unless the
-//! request carries a bearer token the configured [`Verifier`] accepts.
+//! request carries a bearer token the configured [`Verifier`] accepts. A token
+//! naming a key id the identity provider's key set does not hold yet waits,
+//! on the blocking pool, for the set to be read again (a rotated key).
 
 use std::future::{ready, Ready};
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::{Either, LocalBoxFuture};
+use futures_util::FutureExt;
 
 use crate::auth::{Caller, Verifier};
 use crate::error::{AppError, AppResult, ErrorCode};
 
 impl FromRequest for Caller {
     type Error = AppError;
-    type Future = Ready<Result<Caller, AppError>>;
+    type Future = Either<Ready<AppResult<Caller>>, LocalBoxFuture<'static, AppResult<Caller>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(authenticate(req))
+        let (verifier, token) = match bearer(req) {
+            Ok(found) => found,
+            Err(refusal) => return Either::Left(ready(Err(refusal))),
+        };
+        if !verifier.wants_keys_for(token) {
+            return Either::Left(ready(verifier.verify(token).map_err(challenge)));
+        }
+        let (verifier, token) = (verifier.clone(), token.to_string());
+        Either::Right(
+            async move {
+                web::block(move || {
+                    verifier.read_keys_for(&token);
+                    verifier.verify(&token)
+                })
+                .await?
+                .map_err(challenge)
+            }
+            .boxed_local(),
+        )
     }
 }
 
-fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
-    let challenge = |e: AppError| e.with_header("www-authenticate", "Bearer realm=\"mwf\"");
+fn challenge(e: AppError) -> AppError {
+    e.with_header("www-authenticate", "Bearer realm=\"mwf\"")
+}
+
+/// The verifier and the bearer token of the request.
+fn bearer(req: &HttpRequest) -> AppResult<(&web::Data<Verifier>, &str)> {
     let verifier = req
         .app_data::<web::Data<Verifier>>()
         .ok_or_else(|| AppError::internal("no verifier configured"))?;
@@ -45,5 +71,5 @@ fn authenticate(req: &HttpRequest) -> AppResult<Caller> {
             )))
         }
     };
-    verifier.verify(token).map_err(challenge)
+    Ok((verifier, token))
 }

@@ -710,7 +710,7 @@ pub async fn list_claims(
     caller: Caller,
     path: web::Path<String>,
     query: Query<ClaimQuery>,
-) -> AppResult<web::Json<Page<ClaimResponse>>> {
+) -> AppResult<Page<ClaimResponse>> {
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
@@ -731,7 +731,7 @@ pub async fn list_claims(
         Ok(Page { items, next })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

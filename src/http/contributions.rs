@@ -620,7 +620,7 @@ pub async fn list_contributions(
     caller: Caller,
     path: web::Path<String>,
     query: Query<ContributionQuery>,
-) -> AppResult<web::Json<Page<ContributionResponse>>> {
+) -> AppResult<Page<ContributionResponse>> {
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
@@ -642,7 +642,7 @@ pub async fn list_contributions(
         })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }
 
 fn contribution_in_scope(

@@ -148,7 +148,7 @@ pub async fn list_events(
     state: web::Data<AppState>,
     caller: Caller,
     query: Query<EventQuery>,
-) -> AppResult<web::Json<Page<EventResponse>>> {
+) -> AppResult<Page<EventResponse>> {
     caller.require(Act::ReadFunds)?;
     let query = query.0;
     let filter = query.filter(&caller)?;
@@ -167,7 +167,7 @@ pub async fn list_events(
         if !found.is_empty() || now >= deadline {
             let (found, next) = request.cut(found, |e| e.id);
             let items = found.into_iter().map(EventResponse::from).collect();
-            return Ok(web::Json(Page { items, next }));
+            return Ok(Page { items, next });
         }
         actix_web::rt::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
     }

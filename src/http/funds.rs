@@ -179,7 +179,7 @@ pub async fn list_funds(
     state: web::Data<AppState>,
     caller: Caller,
     query: Query<PageQuery>,
-) -> AppResult<web::Json<Page<FundResponse>>> {
+) -> AppResult<Page<FundResponse>> {
     caller.require(Act::ReadFunds)?;
     let request = PageRequest::new(query.0.after, query.0.limit)?.by_position()?;
     let page = read(&state, move |conn| {
@@ -192,7 +192,7 @@ pub async fn list_funds(
         })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }
 
 /// Read one fund.

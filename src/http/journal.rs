@@ -273,7 +273,7 @@ pub async fn list_journal_entries(
     caller: Caller,
     path: web::Path<String>,
     query: Query<EntryQuery>,
-) -> AppResult<web::Json<Page<JournalEntryResponse>>> {
+) -> AppResult<Page<JournalEntryResponse>> {
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
@@ -295,7 +295,7 @@ pub async fn list_journal_entries(
         })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }
 
 /// Read one journal entry.

@@ -10,6 +10,7 @@ mod caller;
 mod claims;
 mod collect;
 mod contributions;
+pub(crate) mod conventions;
 pub(crate) mod deadline;
 pub(crate) mod docs;
 mod events;

@@ -1,8 +1,11 @@
 //! Pagination, one way for every list: a request asks for at most `limit` items
 //! after the `after` cursor of the page before; the list fetches one row more
 //! than it answers, to learn whether another page follows, and answers a
-//! [`Page`] whose `next` is the cursor of the last item answered.
+//! [`Page`] whose `next` is the cursor of the last item answered, and which
+//! it answers with a `Link: <…>; rel="next"` header (RFC 8288) to that page.
 
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,6 +23,30 @@ pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+}
+
+/// A list answers its page as JSON, with a `Link` to the next page when
+/// there is one: the same path and query, `after` set to `next`.
+impl<T: ToSchema + Serialize> Responder for Page<T> {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        if let Some(next) = &self.next {
+            response.insert_header((header::LINK, next_link(req, next)));
+        }
+        response.json(self)
+    }
+}
+
+/// `<path?query>; rel="next"` with the request's query, its `after` replaced.
+fn next_link(req: &HttpRequest, next: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(
+        form_urlencoded::parse(req.query_string().as_bytes()).filter(|(name, _)| name != "after"),
+    );
+    query.append_pair("after", next);
+    format!("<{}?{}>; rel=\"next\"", req.path(), query.finish())
 }
 
 /// What a list request asked for: the page size, checked once, and where the
@@ -135,6 +162,17 @@ mod tests {
             let refusal = PageRequest::new(None, Some(bad)).err().unwrap();
             assert_eq!(refusal.code(), ErrorCode::LimitExceeded);
         }
+    }
+
+    #[test]
+    fn the_next_link_keeps_the_query_and_replaces_after() {
+        let req = actix_web::test::TestRequest::get()
+            .uri("/v1/funds/KE-MWF/workers?after=old&limit=2&document_number=P%2012")
+            .to_http_request();
+        assert_eq!(
+            next_link(&req, "0193-x"),
+            "</v1/funds/KE-MWF/workers?limit=2&document_number=P+12&after=0193-x>; rel=\"next\""
+        );
     }
 
     #[test]

@@ -581,7 +581,7 @@ pub async fn search_workers(
     caller: Caller,
     path: web::Path<String>,
     query: Query<WorkerQuery>,
-) -> AppResult<web::Json<Page<WorkerResponse>>> {
+) -> AppResult<Page<WorkerResponse>> {
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
@@ -604,7 +604,7 @@ pub async fn search_workers(
         Ok(Page { items, next })
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(page)
 }
 
 /// The worker with `id` if the caller's token covers its fund (else 404), and the fund.

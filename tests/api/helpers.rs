@@ -97,6 +97,7 @@ fn jwt_settings() -> JwtSettings {
         issuer: "mwf".into(),
         audience: "mwf".into(),
         max_lifetime_seconds: mwf::auth::DEFAULT_TOKEN_LIFETIME_SECONDS,
+        jwks: None,
     }
 }
 
@@ -142,6 +143,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             mwf::config::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
         ),
         webhooks: Default::default(),
+        cors_origins: Vec::new(),
     };
     configure(&mut settings);
     let (tx, rx) = mpsc::channel();
