@@ -62,7 +62,7 @@ pub struct BatchItemResult {
     pub fields: Map<String, Value>,
     /// Why the item failed (problem+json, with the item's field paths).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Problem>)]
+    #[schema(nullable = false, value_type = Option<Problem>)]
     pub problem: Option<Value>,
 }
 

@@ -47,6 +47,7 @@ pub struct ClaimantRequest {
     /// `worker`, `spouse`, `child`, `parent`, `sibling` or `other`.
     pub relationship: Relationship,
     /// The dependant claiming, as registered on the worker (absent when the worker claims).
+    #[schema(format = Uuid)]
     pub dependant_id: Option<String>,
 }
 
@@ -77,7 +78,6 @@ pub struct ClaimRequest {
     pub filed_on: Option<NaiveDate>,
     pub claimant: ClaimantRequest,
     /// The documented expense, for reimbursement benefits (fund currency).
-    #[schema(value_type = Option<String>)]
     pub claimed_amount: Option<DecimalString>,
     /// A key of the benefit's `grades` (`"2"`), for schedule benefits; may also be
     /// given later with the documents (medical boards grade later).
@@ -271,18 +271,23 @@ fn check_claimant(claimant: &ClaimantRequest, dependants: &[String], errors: &mu
 pub struct CheckResponse {
     pub check: String,
     pub passed: bool,
+    #[schema(required = true)]
     pub reason: Option<String>,
+    #[schema(required = true)]
     pub detail: Option<String>,
 }
 
 /// The assessment against the rules in force on the incident date.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssessmentResponse {
+    #[schema(required = true)]
     pub rule_version: Option<String>,
     pub outcome: Outcome,
     /// What may be awarded: the benefit's amount reduced by caps; 0 when ineligible.
+    #[schema(value_type = crate::money::DecimalString)]
     pub payable: String,
     /// The benefit's amount before caps.
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     /// Every check, with the reason code of each failure.
     pub checks: Vec<CheckResponse>,
@@ -293,15 +298,19 @@ pub struct AssessmentResponse {
 /// One assessment in the claim's history: what the officer saw, when and why.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssessmentHistoryResponse {
+    #[schema(format = DateTime)]
     pub assessed_at: String,
     /// Why the claim was assessed: `submitted`, `documents`, `decision`, `approval`,
     /// `payment`, `payment_run` or `appeal`.
     pub trigger: String,
     /// Who made the request that caused it.
     pub assessed_by: String,
+    #[schema(required = true)]
     pub rule_version: Option<String>,
     pub outcome: Outcome,
+    #[schema(value_type = crate::money::DecimalString)]
     pub payable: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub reasons: Vec<String>,
 }
@@ -316,6 +325,7 @@ pub struct ReviewResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RiderResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub benefit: String,
     pub status: ClaimStatus,
@@ -324,25 +334,33 @@ pub struct RiderResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DecisionResponse {
+    #[schema(value_type = crate::claims::DecisionOutcome)]
     pub outcome: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub reasons: Vec<String>,
+    #[schema(required = true)]
     pub note: Option<String>,
     pub decided_by: String,
+    #[schema(format = DateTime)]
     pub decided_at: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApprovalResponse {
     pub approver: String,
+    #[schema(required = true)]
     pub note: Option<String>,
+    #[schema(format = DateTime)]
     pub approved_at: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PaymentResponse {
     pub paid_on: NaiveDate,
+    #[schema(required = true)]
     pub payee_reference: Option<String>,
+    #[schema(format = Uuid)]
     pub journal_entry_id: String,
 }
 
@@ -356,22 +374,30 @@ pub struct ClaimDocumentResponse {
 /// A claim with its assessment, decision, approvals and payment.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClaimResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
+    #[schema(format = Uuid)]
     pub worker_id: String,
     pub benefit: String,
     /// The main claim, when this claim is a rider of it.
+    #[schema(required = true, format = Uuid)]
     pub rider_of: Option<String>,
     pub riders: Vec<RiderResponse>,
     pub incident_date: NaiveDate,
     pub incident_phase: Phase,
     pub filed_on: NaiveDate,
     pub claimant_relationship: Relationship,
+    #[schema(required = true, format = Uuid)]
     pub dependant_id: Option<String>,
+    #[schema(required = true, value_type = Option<crate::money::DecimalString>)]
     pub claimed_amount: Option<String>,
+    #[schema(required = true)]
     pub grade: Option<String>,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub documents: Vec<ClaimDocumentResponse>,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Where the claim stands (README, "Claim statuses").
     pub status: ClaimStatus,
@@ -381,16 +407,23 @@ pub struct ClaimResponse {
     /// decision, approval, payment, payment run, document and appeal.
     pub assessments: Vec<AssessmentHistoryResponse>,
     /// Present while the claim is `under_review`.
+    #[schema(required = true)]
     pub review: Option<ReviewResponse>,
     /// When the claim joined the queue of claims waiting for funds.
+    #[schema(required = true, format = DateTime)]
     pub queued_at: Option<String>,
+    #[schema(required = true)]
     pub decision: Option<DecisionResponse>,
     pub approvals: Vec<ApprovalResponse>,
     /// The final approval's journal entry (benefit expense against benefits payable).
+    #[schema(required = true, format = Uuid)]
     pub approval_entry_id: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub approved_at: Option<String>,
+    #[schema(required = true)]
     pub payment: Option<PaymentResponse>,
     pub appealed: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
 }
@@ -739,7 +772,6 @@ pub async fn list_claims(
 pub struct AddDocuments {
     pub documents: Vec<DocumentRequest>,
     /// The documented expense, for reimbursement benefits.
-    #[schema(value_type = Option<String>)]
     pub claimed_amount: Option<DecimalString>,
     /// The disability grade, for schedule benefits (a key of the benefit's `grades`).
     #[schema(max_length = 16)]
@@ -791,7 +823,6 @@ pub async fn add_claim_documents(
 pub struct DecisionRequest {
     pub outcome: DecisionOutcome,
     /// The award (default: the payable amount); less than it for `partially_approve`.
-    #[schema(value_type = Option<String>)]
     pub amount: Option<DecimalString>,
     /// Reason codes (required to reject or partially approve).
     #[serde(default)]
@@ -968,8 +999,10 @@ pub struct PaymentRunRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PaymentRunResponse {
     /// Claims paid, in approval order.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub paid: Vec<String>,
     /// Claims still waiting (cash ran out at the first of them).
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub waiting: Vec<String>,
 }
 

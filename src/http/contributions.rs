@@ -42,7 +42,7 @@ const MAX_PAYERS: usize = 10;
 pub struct PayerRequest {
     #[serde(rename = "type")]
     pub payer_type: PayerType,
-    #[schema(value_type = String, example = "1000.00")]
+    #[schema(example = "1000.00")]
     pub amount: DecimalString,
     /// The payer's own reference (receipt, agency licence).
     pub reference: Option<String>,
@@ -52,26 +52,30 @@ pub struct PayerRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReceivedRequest {
     /// The amount as received, in its own currency.
-    #[schema(value_type = String, example = "3200.00")]
+    #[schema(example = "3200.00")]
     pub amount: DecimalString,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Units of the contribution currency per unit of the received currency.
-    #[schema(value_type = String, example = "0.0078")]
+    #[schema(example = "0.0078")]
     pub exchange_rate: DecimalString,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContributionRequest {
+    #[schema(format = Uuid)]
     pub worker_id: String,
     /// The contract paid for: required when the amount or coverage depends on it.
+    #[schema(format = Uuid)]
     pub contract_id: Option<String>,
     /// The payment date; the rules in force on it apply. Not after tomorrow (UTC).
     #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
     /// The contribution without taxes; must equal what the rules expect.
-    #[schema(value_type = String, example = "2000.00")]
+    #[schema(example = "2000.00")]
     pub amount: DecimalString,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Who paid what: the parts add up to the contribution with its taxes (`total` of the quote).
     pub payers: Vec<PayerRequest>,
@@ -241,7 +245,9 @@ impl ReceivedRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TaxResponse {
     pub code: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub rate: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
 }
 
@@ -254,50 +260,71 @@ pub struct CoverageResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PayerResponse {
     #[serde(rename = "type")]
+    #[schema(value_type = PayerType)]
     pub payer_type: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(required = true)]
     pub reference: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReceivedResponse {
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub exchange_rate: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReversalResponse {
+    #[schema(format = Uuid)]
     pub journal_entry_id: String,
     pub reason: String,
+    #[schema(format = DateTime)]
     pub reversed_at: String,
 }
 
 /// A recorded contribution.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContributionResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
+    #[schema(format = Uuid)]
     pub worker_id: String,
+    #[schema(required = true, format = Uuid)]
     pub contract_id: Option<String>,
     /// The rule version in force on `paid_on`, which set the amount and coverage.
     pub rule_version: String,
     pub paid_on: NaiveDate,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub taxes: Vec<TaxResponse>,
+    #[schema(value_type = crate::money::DecimalString)]
     pub total: String,
     /// The amount's split into benefit-reserve and administration income.
+    #[schema(value_type = crate::money::DecimalString)]
     pub benefit_reserve: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub administration: String,
     pub payers: Vec<PayerResponse>,
+    #[schema(required = true)]
     pub external_ref: Option<String>,
+    #[schema(required = true)]
     pub received: Option<ReceivedResponse>,
     pub coverage: CoverageResponse,
     /// `recorded` or `reversed` (a reversed contribution buys no coverage).
     pub status: String,
+    #[schema(format = Uuid)]
     pub journal_entry_id: String,
+    #[schema(required = true)]
     pub reversal: Option<ReversalResponse>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
 }
@@ -387,13 +414,18 @@ pub struct QuoteQuery {
 pub struct QuoteResponse {
     pub rule_version: String,
     pub paid_on: NaiveDate,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// The contribution without taxes: send this as `amount`.
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub taxes: Vec<TaxResponse>,
     /// What the payers pay: amount plus taxes.
+    #[schema(value_type = crate::money::DecimalString)]
     pub total: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub benefit_reserve: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub administration: String,
     /// Who may pay under this version.
     pub payers: Vec<PayerType>,

@@ -47,7 +47,7 @@ pub struct EventResponse {
     tag = "events",
     params(EventQuery),
     responses(
-        (status = 200, description = "A page of events", body = Page<EventResponse>),
+        (status = 200, description = "A page of events", body = Page<crate::audit::events::FeedEvent>),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
     ),
     security(("bearer" = []))

@@ -36,7 +36,7 @@ pub struct CreateFund {
     #[schema(example = "Kenya Migrant Workers Welfare Fund", max_length = 200)]
     pub name: String,
     /// ISO 4217 currency in which benefits are paid; the chart of accounts is kept in it.
-    #[schema(example = "KES")]
+    #[schema(value_type = crate::money::Currency, example = "KES")]
     pub currency: String,
 }
 
@@ -88,13 +88,16 @@ pub struct FundResponse {
     pub code: String,
     pub country: String,
     pub name: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// The last day of the closed accounting period, if any: no entry may be dated on or before it.
+    #[schema(required = true)]
     pub closed_through: Option<NaiveDate>,
     /// How many journal entries the fund's ledger holds (its last sequence number).
     pub entries: i64,
     /// The hash of the last journal entry (64 zeros before the first).
     pub chain_head: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

@@ -66,10 +66,10 @@ pub struct PostingRequest {
     pub account: String,
     pub side: Side,
     /// Positive decimal string with at most the currency's decimals.
-    #[schema(value_type = String, example = "1500.00")]
+    #[schema(example = "1500.00")]
     pub amount: DecimalString,
     /// The account's currency.
-    #[schema(example = "KES")]
+    #[schema(value_type = crate::money::Currency, example = "KES")]
     pub currency: String,
 }
 
@@ -128,7 +128,9 @@ impl PostJournalEntry {
 pub struct PostingResponse {
     pub account: String,
     pub side: Side,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
 }
 
@@ -137,6 +139,7 @@ pub struct SourceRef {
     /// The kind of record (`contribution`, `claim`).
     #[serde(rename = "type")]
     pub source_type: String,
+    #[schema(format = Uuid)]
     pub id: String,
 }
 
@@ -144,21 +147,26 @@ pub struct SourceRef {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JournalEntryResponse {
     /// UUID v7.
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
     /// Position in the fund's ledger: 1, 2, 3, … with no gaps.
     pub sequence: i64,
     pub effective_date: NaiveDate,
+    #[schema(format = DateTime)]
     pub recorded_at: String,
     /// `adjustment` (manual), `reversal`, `contribution`, `claim_approval`, `claim_payment`, …
     pub kind: String,
     pub memo: String,
     /// The domain record this entry books, if any.
+    #[schema(required = true)]
     pub source: Option<SourceRef>,
     pub created_by: String,
     /// The entry this one reverses.
+    #[schema(required = true, format = Uuid)]
     pub reverses: Option<String>,
     /// The entry that reverses this one.
+    #[schema(required = true, format = Uuid)]
     pub reversed_by: Option<String>,
     /// The hash of the fund's previous entry (64 zeros for the first).
     pub previous_hash: String,

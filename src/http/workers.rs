@@ -128,9 +128,10 @@ pub struct ContractRequest {
     #[serde(deserialize_with = "crate::date::strict")]
     pub end_date: NaiveDate,
     /// Declared monthly wage (needed where contributions are a share of the wage).
-    #[schema(value_type = Option<String>, example = "1200.00")]
+    #[schema(example = "1200.00")]
     pub monthly_wage: Option<DecimalString>,
     /// ISO 4217 currency of the wage; required with `monthly_wage`.
+    #[schema(value_type = Option<crate::money::Currency>)]
     pub wage_currency: Option<String>,
     #[schema(max_length = 200)]
     pub recruitment_agency: Option<String>,
@@ -345,9 +346,11 @@ fn check_phone(at: &str, phone: &Option<String>, errors: &mut Vec<FieldError>) {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DependantResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub relationship: Relationship,
+    #[schema(required = true)]
     pub date_of_birth: Option<NaiveDate>,
     pub deceased: bool,
 }
@@ -366,18 +369,26 @@ impl From<Dependant> for DependantResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContractResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub employer: String,
     pub destination_country: String,
+    #[schema(required = true)]
     pub occupation: Option<String>,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
+    #[schema(required = true, value_type = Option<crate::money::DecimalString>)]
     pub monthly_wage: Option<String>,
+    #[schema(required = true, value_type = Option<crate::money::Currency>)]
     pub wage_currency: Option<String>,
+    #[schema(required = true)]
     pub recruitment_agency: Option<String>,
+    #[schema(required = true)]
     pub departed_on: Option<NaiveDate>,
     /// Early termination, when the contract ended before `end_date`.
+    #[schema(required = true)]
     pub terminated_on: Option<NaiveDate>,
+    #[schema(required = true)]
     pub returned_on: Option<NaiveDate>,
 }
 
@@ -406,6 +417,7 @@ impl From<Contract> for ContractResponse {
 /// A worker with dependants and contracts.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WorkerResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
     pub document_type: String,
@@ -414,11 +426,15 @@ pub struct WorkerResponse {
     pub family_name: String,
     pub date_of_birth: NaiveDate,
     pub sex: Sex,
+    #[schema(required = true)]
     pub phone: Option<String>,
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub occupation_sector: Option<String>,
     pub dependants: Vec<DependantResponse>,
     pub contracts: Vec<ContractResponse>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
 }
@@ -862,12 +878,14 @@ pub struct MembershipQuery {
 pub struct CoveragePeriodResponse {
     pub start: NaiveDate,
     pub end: NaiveDate,
+    #[schema(format = Uuid)]
     pub contribution_id: String,
     pub rule_version: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MembershipResponse {
+    #[schema(format = Uuid)]
     pub worker_id: String,
     pub on: NaiveDate,
     /// Whether the worker is active on `on`: inside the active span (coverage
@@ -875,6 +893,7 @@ pub struct MembershipResponse {
     pub active: bool,
     /// The last day of the merged active span containing `on` (the last day the
     /// worker counts as active without paying again), when active.
+    #[schema(required = true)]
     pub active_until: Option<NaiveDate>,
     /// Coverage bought by each standing contribution (reversed ones excluded).
     pub periods: Vec<CoveragePeriodResponse>,
