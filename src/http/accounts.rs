@@ -130,6 +130,7 @@ pub async fn list_accounts(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "1010", "name": "Cash at bank: USD account", "type": "asset", "currency": "USD", "allow_negative": false}))]
 pub struct CreateAccount {
     /// Unique in the fund; letters, digits, `.`, `-`, `_` (e.g. `1010`).
     #[schema(example = "1010", max_length = 32)]

@@ -43,6 +43,7 @@ const MAX_DOCUMENTS: usize = 50;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"relationship": "spouse", "dependant_id": "0193b0c4-7f40-7c63-9e51-4da08f3c6b92"}))]
 pub struct ClaimantRequest {
     /// `worker`, `spouse`, `child`, `parent`, `sibling` or `other`.
     pub relationship: Relationship,
@@ -53,6 +54,7 @@ pub struct ClaimantRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}))]
 pub struct DocumentRequest {
     /// A document type the benefit asks for (`DEATH_CERTIFICATE`).
     #[serde(rename = "type")]
@@ -65,6 +67,7 @@ pub struct DocumentRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"benefit": "DEATH_NATURAL", "incident_date": "2026-06-15", "incident_phase": "abroad", "filed_on": "2026-06-20", "claimant": {"relationship": "spouse", "dependant_id": "0193b0c4-7f40-7c63-9e51-4da08f3c6b92"}, "claimed_amount": "300000.00", "grade": "1", "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}, {"type": "PROOF_OF_RELATIONSHIP", "reference": "MC-1998-0042"}, {"type": "CLAIMANT_ID", "reference": "ID-22334455"}], "description": "Died of a heart attack in Riyadh"}))]
 pub struct ClaimRequest {
     /// A benefit code of the rules in force on the incident date.
     #[schema(example = "DEATH_NATURAL")]
@@ -769,6 +772,7 @@ pub async fn list_claims(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"documents": [{"type": "TRANSPORT_RECEIPTS", "reference": "AWB-176-55501234"}], "claimed_amount": "180000.00", "grade": "1"}))]
 pub struct AddDocuments {
     pub documents: Vec<DocumentRequest>,
     /// The documented expense, for reimbursement benefits.
@@ -820,6 +824,7 @@ pub async fn add_claim_documents(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "approve", "amount": "300000.00", "reasons": [], "note": "Documents verified with the embassy"}))]
 pub struct DecisionRequest {
     pub outcome: DecisionOutcome,
     /// The award (default: the payable amount); less than it for `partially_approve`.
@@ -894,6 +899,7 @@ pub async fn decide_claim(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Checked against the embassy's report"}))]
 pub struct NoteRequest {
     pub note: Option<String>,
 }
@@ -942,6 +948,7 @@ pub async fn approve_claim(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"paid_on": "2026-07-01", "payee_reference": "KCB-0112233445"}))]
 pub struct PaymentRequest {
     #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
@@ -991,6 +998,7 @@ pub async fn pay_claim(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"paid_on": "2026-07-01"}))]
 pub struct PaymentRunRequest {
     #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,

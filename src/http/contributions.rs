@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    item_path, parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    item_path, parse_items, refusal_or_fatal, Batch, BatchItemResult, BatchRequest, BatchResponse,
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
@@ -39,6 +39,7 @@ const MAX_PAYERS: usize = 10;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}))]
 pub struct PayerRequest {
     #[serde(rename = "type")]
     pub payer_type: PayerType,
@@ -50,6 +51,7 @@ pub struct PayerRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}))]
 pub struct ReceivedRequest {
     /// The amount as received, in its own currency.
     #[schema(example = "3200.00")]
@@ -63,6 +65,7 @@ pub struct ReceivedRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"worker_id": "0193b0c4-5d2e-7a41-9c3f-2b8e6d1a4f70", "contract_id": "0193b0c4-6e3f-7b52-8d40-3c9f7e2b5a81", "paid_on": "2026-02-01", "amount": "2000.00", "currency": "KES", "payers": [{"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}], "external_ref": "KCB-2026-000123", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}}))]
 pub struct ContributionRequest {
     #[schema(format = Uuid)]
     pub worker_id: String,
@@ -553,7 +556,7 @@ pub async fn record_contribution(
 /// recorded answers `existing` with its id. The batch commits once.
 #[utoipa::path(
     tag = "contributions",
-    request_body = BatchRequest,
+    request_body(content = Batch<ContributionRequest>, example = json!({"items": [{"worker_id": "0193b0c4-5d2e-7a41-9c3f-2b8e6d1a4f70", "contract_id": "0193b0c4-6e3f-7b52-8d40-3c9f7e2b5a81", "paid_on": "2026-02-01", "amount": "2000.00", "currency": "KES", "payers": [{"type": "employer", "amount": "2000.00", "reference": "INV-2026-0098"}], "external_ref": "KCB-2026-000124", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}}]})),
     params(
         ("fund" = String, Path, description = "Fund code"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
@@ -715,6 +718,7 @@ pub async fn get_contribution(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The bank returned the payment"}))]
 pub struct ReverseContribution {
     #[schema(example = "Cheque returned unpaid")]
     pub reason: String,

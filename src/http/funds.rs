@@ -26,6 +26,7 @@ const MAX_NAME_LENGTH: usize = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya Migrant Workers Welfare Fund", "currency": "KES"}))]
 pub struct CreateFund {
     /// Upper-case letters, digits and hyphens, starting with a letter (`KE-MWF`).
     #[schema(example = "KE-MWF")]
@@ -222,6 +223,7 @@ pub async fn get_fund(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"through": "2026-01-31"}))]
 pub struct ClosePeriod {
     /// The last day of the period to close; not in the future.
     #[serde(deserialize_with = "crate::date::strict")]

@@ -60,6 +60,7 @@ fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
 /// One posting: an amount on one side of one account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"account": "1000", "side": "debit", "amount": "1500000.00", "currency": "KES"}))]
 pub struct PostingRequest {
     /// Account code in the fund.
     #[schema(example = "1000")]
@@ -75,6 +76,7 @@ pub struct PostingRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_date": "2026-02-02", "memo": "Opening balance brought forward", "postings": [{"account": "1000", "side": "debit", "amount": "1500000.00", "currency": "KES"}, {"account": "3100", "side": "credit", "amount": "1500000.00", "currency": "KES"}]}))]
 pub struct PostJournalEntry {
     /// The value date; not after tomorrow (UTC) and after any closed period.
     #[serde(deserialize_with = "crate::date::strict")]
@@ -335,6 +337,7 @@ pub async fn get_journal_entry(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_date": "2026-02-03", "memo": "Reversal: posted to the wrong account"}))]
 pub struct ReverseJournalEntry {
     /// The reversal's value date (default: today, UTC).
     #[serde(default, deserialize_with = "crate::date::strict_option")]

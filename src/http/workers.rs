@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    item_path, parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    item_path, parse_items, refusal_or_fatal, Batch, BatchItemResult, BatchRequest, BatchResponse,
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
@@ -80,6 +80,7 @@ fn past_date(field: String, date: NaiveDate, errors: &mut Vec<FieldError>) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Amina Wanjiru", "relationship": "child", "date_of_birth": "2015-04-02", "deceased": false}))]
 pub struct DependantRequest {
     #[schema(max_length = 200)]
     pub name: String,
@@ -115,6 +116,7 @@ impl DependantRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd"}))]
 pub struct ContractRequest {
     #[schema(max_length = 200)]
     pub employer: String,
@@ -196,6 +198,7 @@ impl ContractRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"document_type": "passport", "document_number": "AK1234567", "given_name": "Grace", "family_name": "Wanjiru", "date_of_birth": "1992-07-14", "sex": "female", "phone": "+254712345678", "email": "grace.wanjiru@example.org", "occupation_sector": "domestic_work", "dependants": [{"name": "Peter Kamau", "relationship": "spouse", "date_of_birth": "1990-03-09", "deceased": false}], "contracts": [{"employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd"}]}))]
 pub struct EnrollWorker {
     /// `passport`, `national_id`, ... (lower-case letters and `_`).
     #[schema(example = "passport", max_length = 32)]
@@ -517,7 +520,7 @@ pub async fn enroll_worker(
 /// does not block the others. The batch commits once.
 #[utoipa::path(
     tag = "workers",
-    request_body = BatchRequest,
+    request_body(content = Batch<EnrollWorker>, example = json!({"items": [{"document_type": "passport", "document_number": "AK7654321", "given_name": "Joseph", "family_name": "Otieno", "date_of_birth": "1988-11-02", "sex": "male", "phone": "+254722000111", "email": "joseph.otieno@example.org", "occupation_sector": "construction", "dependants": [], "contracts": [{"employer": "Gulf Build Contracting", "destination_country": "AE", "occupation": "Mason", "start_date": "2026-03-01", "end_date": "2028-02-29", "monthly_wage": "2500.00", "wage_currency": "AED", "recruitment_agency": "Mombasa Manpower Ltd"}]}]})),
     params(
         ("fund" = String, Path, description = "Fund code"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
@@ -742,6 +745,7 @@ pub async fn add_contract(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"departed_on": "2026-02-03", "terminated_on": "2026-10-30", "returned_on": "2026-11-02"}))]
 pub struct ContractEventsRequest {
     #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub departed_on: Option<NaiveDate>,
