@@ -14,12 +14,15 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn, Response, TestApp};
 
+mod conform;
+
 /// One operation with a JSON body, as the document describes it.
 struct Operation {
     id: String,
     method: String,
     example: Value,
     schema: Value,
+    responses: Value,
 }
 
 /// The operations of `doc` that take a JSON body, with the body's example and
@@ -44,6 +47,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 method: method.clone(),
                 example,
                 schema,
+                responses: op["responses"].clone(),
             });
         }
     }
@@ -470,6 +474,36 @@ fn refusal_code(res: &Response) -> Option<&str> {
     }
 }
 
+/// Adds to `wrong` how the answer `res` to `operation` breaks the response
+/// the document gives for its status.
+fn check_answer(
+    doc: &Value,
+    operation: &str,
+    responses: &Value,
+    res: &Response,
+    wrong: &mut Vec<String>,
+) {
+    let class = format!("{}XX", res.status / 100);
+    let documented = match responses.get(res.status.to_string()) {
+        Some(documented) => documented,
+        None => &responses[class],
+    };
+    let media = res
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let Some(schema) = documented["content"][media].get("schema") else {
+        wrong.push(format!(
+            "{operation}: {} {} is not documented",
+            res.status, res.content_type
+        ));
+        return;
+    };
+    conform::conforms(doc, schema, &res.body, operation, wrong);
+}
+
 /// Whether `res` accepts the request: a 2xx, and for a batch every item done.
 fn accepts(res: &Response) -> bool {
     (200..300).contains(&res.status) && res.body["failed"].as_u64().unwrap_or(0) == 0
@@ -513,11 +547,13 @@ fn every_request_body_example_is_accepted_and_required_means_what_the_server_req
                 let scene = stage.scene(&op.id);
                 let res = stage.send(op, &scene, &without(&op.example, pointer));
                 wrong.extend(may_be_absent(&res, &op.id, pointer, "left out").err());
+                check_answer(&doc, &op.id, &op.responses, &res, &mut wrong);
             }
             if property.nullable && !op.example.pointer(pointer).unwrap().is_null() {
                 let scene = stage.scene(&op.id);
                 let res = stage.send(op, &scene, &nulled(&op.example, pointer));
                 wrong.extend(may_be_absent(&res, &op.id, pointer, "null").err());
+                check_answer(&doc, &op.id, &op.responses, &res, &mut wrong);
             }
             checked += 1;
         }
@@ -541,6 +577,7 @@ fn every_request_body_example_is_accepted_and_required_means_what_the_server_req
             }
         }
     }
+    reads_conform(&mut stage, &mut wrong);
     assert!(
         wrong.is_empty(),
         "{} disagreements:\n{}",
@@ -548,4 +585,106 @@ fn every_request_body_example_is_accepted_and_required_means_what_the_server_req
         wrong.join("\n")
     );
     assert!(checked > 100, "only {checked} properties checked");
+}
+
+/// The document's path template that `path` (without its query) matches.
+fn template_of<'a>(doc: &'a Value, path: &str) -> &'a str {
+    let path = path.split('?').next().unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| t == s || t.starts_with('{'))
+    };
+    let templates = doc["paths"].as_object().unwrap().keys();
+    let mut found: Vec<&str> = templates
+        .map(String::as_str)
+        .filter(|t| matches(t))
+        .collect();
+    // A literal segment beats a parameter (`/contributions/quote`, not `/contributions/{id}`).
+    found.sort_by_key(|t| t.matches('{').count());
+    found
+        .first()
+        .unwrap_or_else(|| panic!("no operation for {path}"))
+}
+
+/// Reads of every kind of record a claim's life leaves, each answer checked
+/// against the document, and the event feed with every event the scenes
+/// caused, each typed by its `type`.
+fn reads_conform(stage: &mut Stage, wrong: &mut Vec<String>) {
+    let fund = stage.fund(true);
+    let (worker, contract, spouse) = stage.worker(&fund, true);
+    let contract = contract.unwrap();
+    let contribution = stage.contribution(&fund, &worker, &contract);
+    let mut claim = stage.example("ClaimRequest");
+    claim["claimant"]["dependant_id"] = json!(spouse);
+    let claim = stage.post(&format!("/v1/workers/{worker}/claims"), &claim, 201)["id"].clone();
+    let claim = claim.as_str().unwrap();
+    stage.post(
+        &format!("/v1/claims/{claim}/decision"),
+        &stage.example("DecisionRequest"),
+        200,
+    );
+    let entries = stage
+        .app
+        .get(&format!("/v1/funds/{fund}/journal-entries"), &stage.admin);
+    let entry = entries.body["items"][0]["id"].as_str().unwrap().to_string();
+    let year = "from=2026-01-01&to=2026-12-31";
+    let reads = [
+        "/healthz".to_string(),
+        "/readyz".to_string(),
+        "/v1/funds".to_string(),
+        format!("/v1/funds/{fund}"),
+        format!("/v1/funds/{fund}/accounts"),
+        format!("/v1/funds/{fund}/accounts?as_of=2026-06-30"),
+        format!("/v1/funds/{fund}/accounts/1000"),
+        format!("/v1/funds/{fund}/accounts/1000/statement?{year}"),
+        format!("/v1/funds/{fund}/journal-entries"),
+        format!("/v1/funds/{fund}/journal-entries/{entry}"),
+        format!("/v1/funds/{fund}/ledger/verify"),
+        format!("/v1/funds/{fund}/rules"),
+        format!("/v1/funds/{fund}/rules/KE-MWF-2026"),
+        format!("/v1/funds/{fund}/workers"),
+        format!("/v1/workers/{worker}"),
+        format!("/v1/workers/{worker}/membership?on=2026-06-30"),
+        format!("/v1/funds/{fund}/contributions"),
+        format!("/v1/contributions/{contribution}"),
+        format!("/v1/funds/{fund}/contributions/quote?worker_id={worker}&contract_id={contract}&paid_on=2026-02-01"),
+        format!("/v1/funds/{fund}/claims"),
+        format!("/v1/claims/{claim}"),
+        format!("/v1/funds/{fund}/reports/trial-balance?as_of=2026-12-31"),
+        format!("/v1/funds/{fund}/reports/membership?as_of=2026-06-30&by=sex,destination,sector"),
+        format!("/v1/funds/{fund}/reports/claims?{year}&by=benefit,status,sex"),
+        "/v1/audit-log".to_string(),
+    ];
+    for path in &reads {
+        let res = stage.app.get(path, &stage.admin);
+        let template = template_of(stage.doc, path);
+        let responses = &stage.doc["paths"][template]["get"]["responses"];
+        if res.status != 200 {
+            wrong.push(format!("GET {path}: {} {}", res.status, res.text));
+            continue;
+        }
+        check_answer(stage.doc, path, responses, &res, wrong);
+    }
+    let feed = &stage.doc["paths"]["/v1/events"]["get"]["responses"];
+    let mut types = std::collections::BTreeSet::new();
+    let mut after = String::new();
+    loop {
+        let res = stage
+            .app
+            .get(&format!("/v1/events?limit=500{after}"), &stage.admin);
+        check_answer(stage.doc, "list_events", feed, &res, wrong);
+        for event in res.body["items"].as_array().unwrap() {
+            types.insert(event["type"].as_str().unwrap().to_string());
+        }
+        match res.body["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert!(types.len() >= 10, "the scenes caused only {types:?}");
 }
