@@ -376,6 +376,7 @@ pub struct ClaimDocumentResponse {
 
 /// A claim with its assessment, decision, approvals and payment.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-efa0-705d-a12f-66241f7d28f6", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "benefit": "DEATH_NATURAL", "rider_of": null, "riders": [{"id": "01a24cf6-efa1-71ab-abdd-cc47e9114e79", "benefit": "REPATRIATION_OF_REMAINS", "status": "pending_documents", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "pending_documents", "payable": "0.00", "amount": "0.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "amount", "passed": false, "reason": "CLAIMED_AMOUNT_REQUIRED", "detail": "a reimbursement needs the documented expense as claimed_amount"}, {"check": "documents", "passed": false, "reason": "MISSING_DOCUMENTS", "detail": "missing: TRANSPORT_RECEIPTS"}], "reasons": ["CLAIMED_AMOUNT_REQUIRED", "MISSING_DOCUMENTS"], "missing_documents": ["TRANSPORT_RECEIPTS"]}}], "incident_date": "2026-06-15", "incident_phase": "abroad", "filed_on": "2026-06-20", "claimant_relationship": "spouse", "dependant_id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "claimed_amount": "300000.00", "grade": "1", "description": "Died of a heart attack in Riyadh", "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}, {"type": "PROOF_OF_RELATIONSHIP", "reference": "MC-1998-0042"}, {"type": "CLAIMANT_ID", "reference": "ID-22334455"}], "currency": "KES", "status": "awaiting_second_approval", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "active_membership", "passed": true, "reason": null, "detail": null}, {"check": "documents", "passed": true, "reason": null, "detail": null}], "reasons": [], "missing_documents": []}, "assessments": [{"assessed_at": "2026-12-06T20:06:21.344988Z", "trigger": "submitted", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}, {"assessed_at": "2026-12-06T20:06:21.351663Z", "trigger": "decision", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}], "review": null, "queued_at": null, "decision": {"outcome": "approve", "amount": "300000.00", "reasons": [], "note": "Documents verified with the embassy", "decided_by": "officer.njeri", "decided_at": "2026-12-06T20:06:21.351743Z"}, "approvals": [], "approval_entry_id": null, "approved_at": null, "payment": null, "appealed": false, "created_at": "2026-12-06T20:06:21.344055Z", "created_by": "officer.njeri"}))]
 pub struct ClaimResponse {
     #[schema(format = Uuid)]
     pub id: String,
@@ -663,7 +664,7 @@ async fn keep_fresh_assessment(
 #[utoipa::path(
     tag = "claims",
     request_body = ClaimRequest,
-    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "Submitted and assessed", body = ClaimResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
@@ -701,7 +702,7 @@ pub async fn submit_claim(
 /// Read a claim with its assessment, riders, decision, approvals and payment.
 #[utoipa::path(
     tag = "claims",
-    params(("id" = String, Path, description = "Claim id")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id")),
     responses((status = 200, description = "The claim", body = ClaimResponse), (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)),
     security(("bearer" = []))
 )]
@@ -787,7 +788,7 @@ pub struct AddDocuments {
 #[utoipa::path(
     tag = "claims",
     request_body = AddDocuments,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "The reassessed claim", body = ClaimResponse), (status = "4XX", description = "Refusals", body = crate::error::Problem)),
     security(("bearer" = []))
 )]
@@ -843,7 +844,7 @@ pub struct DecisionRequest {
 #[utoipa::path(
     tag = "claims",
     request_body = DecisionRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The decided claim", body = ClaimResponse),
         (status = 409, description = "`CLAIM_STATUS_CONFLICT` (see `claim_status`)", body = crate::error::Problem),
@@ -908,7 +909,7 @@ pub struct NoteRequest {
 #[utoipa::path(
     tag = "claims",
     request_body = NoteRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The claim", body = ClaimResponse),
         (status = 409, description = "`SELF_APPROVAL`, `ALREADY_APPROVED`, `CLAIM_STATUS_CONFLICT`", body = crate::error::Problem),
@@ -960,7 +961,7 @@ pub struct PaymentRequest {
 #[utoipa::path(
     tag = "claims",
     request_body = PaymentRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "`paid`, or `awaiting_funds`", body = ClaimResponse),
         (status = 409, description = "`CLAIM_STATUS_CONFLICT`, `PERIOD_CLOSED`", body = crate::error::Problem),
@@ -1054,7 +1055,7 @@ pub async fn payment_run(
 #[utoipa::path(
     tag = "claims",
     request_body = NoteRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "The withdrawn claim", body = ClaimResponse), (status = 409, description = "`CLAIM_STATUS_CONFLICT`", body = crate::error::Problem), (status = "4XX", description = "Other refusals", body = crate::error::Problem)),
     security(("bearer" = []))
 )]
@@ -1081,7 +1082,7 @@ pub async fn withdraw_claim(
 #[utoipa::path(
     tag = "claims",
     request_body = NoteRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "The appealed claim", body = ClaimResponse), (status = 409, description = "`CLAIM_STATUS_CONFLICT`, `ALREADY_APPEALED`", body = crate::error::Problem), (status = "4XX", description = "Other refusals", body = crate::error::Problem)),
     security(("bearer" = []))
 )]

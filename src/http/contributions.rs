@@ -292,6 +292,7 @@ pub struct ReversalResponse {
 
 /// A recorded contribution.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "contract_id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": [{"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}], "external_ref": "KCB-2026-000123", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}, "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "status": "recorded", "journal_entry_id": "01a24cf6-ef75-769b-b0c2-93717dc49ba5", "reversal": null, "created_at": "2026-12-06T20:06:21.302013Z", "created_by": "officer.njeri"}))]
 pub struct ContributionResponse {
     #[schema(format = Uuid)]
     pub id: String,
@@ -414,6 +415,7 @@ pub struct QuoteQuery {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": ["worker", "employer", "agency", "government"], "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "grace_days": 30}))]
 pub struct QuoteResponse {
     pub rule_version: String,
     pub paid_on: NaiveDate,
@@ -694,7 +696,7 @@ fn contribution_in_scope(
 /// Read one contribution.
 #[utoipa::path(
     tag = "contributions",
-    params(("id" = String, Path, description = "Contribution id")),
+    params(("id" = uuid::Uuid, Path, description = "Contribution id")),
     responses(
         (status = 200, description = "The contribution", body = ContributionResponse),
         (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
@@ -731,7 +733,7 @@ pub struct ReverseContribution {
 #[utoipa::path(
     tag = "contributions",
     request_body = ReverseContribution,
-    params(("id" = String, Path, description = "Contribution id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Contribution id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The contribution, now reversed", body = ContributionResponse),
         (status = 409, description = "`ALREADY_REVERSED`, `INSUFFICIENT_FUNDS`, `PERIOD_CLOSED`", body = crate::error::Problem),

@@ -85,6 +85,7 @@ impl CreateFund {
 
 /// A fund.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya Migrant Workers Welfare Fund", "currency": "KES", "closed_through": null, "entries": 0, "chain_head": "0000000000000000000000000000000000000000000000000000000000000000", "created_at": "2026-12-06T20:06:21.214724Z"}))]
 pub struct FundResponse {
     pub code: String,
     pub country: String,

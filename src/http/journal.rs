@@ -147,6 +147,7 @@ pub struct SourceRef {
 
 /// A journal entry with its postings and its place in the fund's hash chain.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-ef75-769b-b0c2-93717dc49ba5", "fund": "KE-MWF", "sequence": 1, "effective_date": "2026-02-01", "recorded_at": "2026-12-06T20:06:21.301951Z", "kind": "contribution", "memo": "Contribution of worker 01a24cf6-ef49-7603-96a4-c8763bd474f9 under KE-MWF-2026", "source": {"type": "contribution", "id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0"}, "created_by": "officer.njeri", "reverses": null, "reversed_by": null, "previous_hash": "0000000000000000000000000000000000000000000000000000000000000000", "hash": "d80aab4ecb761bbff888130bbd3969a06cfcab32ee4e77954985891db732b94d", "postings": [{"account": "1000", "side": "debit", "amount": "2000.00", "currency": "KES"}, {"account": "4000", "side": "credit", "amount": "1800.00", "currency": "KES"}, {"account": "4100", "side": "credit", "amount": "200.00", "currency": "KES"}]}))]
 pub struct JournalEntryResponse {
     /// UUID v7.
     #[schema(format = Uuid)]
@@ -311,7 +312,7 @@ pub async fn list_journal_entries(
 /// Read one journal entry.
 #[utoipa::path(
     tag = "ledger",
-    params(("fund" = String, Path, description = "Fund code"), ("id" = String, Path, description = "Entry id")),
+    params(("fund" = String, Path, description = "Fund code"), ("id" = uuid::Uuid, Path, description = "Entry id")),
     responses(
         (status = 200, description = "The entry", body = JournalEntryResponse),
         (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
@@ -356,7 +357,7 @@ pub struct ReverseJournalEntry {
     request_body = ReverseJournalEntry,
     params(
         ("fund" = String, Path, description = "Fund code"),
-        ("id" = String, Path, description = "The entry to reverse"),
+        ("id" = uuid::Uuid, Path, description = "The entry to reverse"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
     ),
     responses(

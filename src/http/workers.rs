@@ -129,7 +129,8 @@ pub struct ContractRequest {
     pub start_date: NaiveDate,
     #[serde(deserialize_with = "crate::date::strict")]
     pub end_date: NaiveDate,
-    /// Declared monthly wage (needed where contributions are a share of the wage).
+    /// Declared monthly wage (needed where contributions are a share of the wage); required
+    /// with `wage_currency`.
     #[schema(example = "1200.00")]
     pub monthly_wage: Option<DecimalString>,
     /// ISO 4217 currency of the wage; required with `monthly_wage`.
@@ -419,6 +420,7 @@ impl From<Contract> for ContractResponse {
 
 /// A worker with dependants and contracts.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "fund": "KE-MWF", "document_type": "passport", "document_number": "AK1234567", "given_name": "Grace", "family_name": "Wanjiru", "date_of_birth": "1992-07-14", "sex": "female", "phone": "+254712345678", "email": "grace.wanjiru@example.org", "occupation_sector": "domestic_work", "dependants": [{"id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "name": "Peter Kamau", "relationship": "spouse", "date_of_birth": "1990-03-09", "deceased": false}], "contracts": [{"id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd", "departed_on": null, "terminated_on": null, "returned_on": null}], "created_at": "2026-12-06T20:06:21.257723Z", "created_by": "officer.njeri"}))]
 pub struct WorkerResponse {
     #[schema(format = Uuid)]
     pub id: String,
@@ -642,7 +644,7 @@ pub fn worker_in_scope(
 /// Read a worker with dependants and contracts.
 #[utoipa::path(
     tag = "workers",
-    params(("id" = String, Path, description = "Worker id")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id")),
     responses(
         (status = 200, description = "The worker", body = WorkerResponse),
         (status = 404, description = "`NOT_FOUND` (also outside the token's funds)", body = crate::error::Problem)
@@ -669,7 +671,7 @@ pub async fn get_worker(
 #[utoipa::path(
     tag = "workers",
     request_body = DependantRequest,
-    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "Registered", body = DependantResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
@@ -708,7 +710,7 @@ pub async fn add_dependant(
 #[utoipa::path(
     tag = "workers",
     request_body = ContractRequest,
-    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "Added", body = ContractResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
@@ -762,8 +764,8 @@ pub struct ContractEventsRequest {
     tag = "workers",
     request_body = ContractEventsRequest,
     params(
-        ("id" = String, Path, description = "Worker id"),
-        ("contract_id" = String, Path, description = "Contract id"),
+        ("id" = uuid::Uuid, Path, description = "Worker id"),
+        ("contract_id" = uuid::Uuid, Path, description = "Contract id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
     ),
     responses(
@@ -888,6 +890,7 @@ pub struct CoveragePeriodResponse {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "on": "2026-06-30", "active": true, "active_until": "2028-03-01", "periods": [{"start": "2026-02-01", "end": "2028-01-31", "contribution_id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "rule_version": "KE-MWF-2026"}], "merged": [{"start": "2026-02-01", "end": "2028-01-31", "grace_days": 30, "active_until": "2028-03-01"}]}))]
 pub struct MembershipResponse {
     #[schema(format = Uuid)]
     pub worker_id: String,
@@ -922,7 +925,7 @@ pub struct MergedPeriod {
 /// A worker's membership on a date, from the coverage of their contributions.
 #[utoipa::path(
     tag = "workers",
-    params(("id" = String, Path, description = "Worker id"), MembershipQuery),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), MembershipQuery),
     responses(
         (status = 200, description = "Membership", body = MembershipResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)

@@ -279,7 +279,8 @@ pub enum Validity {
 #[serde(deny_unknown_fields)]
 pub struct MembershipRules {
     pub validity: Validity,
-    /// Months a contribution covers (`fixed_months`).
+    /// Months a contribution covers: needed with `fixed_months` validity or a
+    /// `percent_of_wage` basis; may be `null` otherwise.
     #[serde(deserialize_with = "nullable")]
     #[schema(required = true)]
     pub months: Option<u32>,

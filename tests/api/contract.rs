@@ -688,3 +688,30 @@ fn reads_conform(stage: &mut Stage, wrong: &mut Vec<String>) {
     }
     assert!(types.len() >= 10, "the scenes caused only {types:?}");
 }
+
+/// The examples a partner reads are true to the schemas they illustrate:
+/// every named schema's example, and every request body's.
+#[test]
+fn every_example_in_the_document_conforms_to_its_schema() {
+    let doc: Value = serde_json::from_str(&mwf::http::openapi_json()).unwrap();
+    let mut wrong = Vec::new();
+    let mut examples = 0;
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        if let Some(example) = schema.get("example") {
+            conform::conforms(&doc, schema, example, name, &mut wrong);
+            examples += 1;
+        }
+    }
+    for operation in operations(&doc) {
+        conform::conforms(
+            &doc,
+            &operation.schema,
+            &operation.example,
+            &operation.id,
+            &mut wrong,
+        );
+        examples += 1;
+    }
+    assert!(examples > 30, "only {examples} examples");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
