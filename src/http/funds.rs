@@ -29,10 +29,15 @@ const MAX_NAME_LENGTH: usize = 200;
 #[schema(example = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya Migrant Workers Welfare Fund", "currency": "KES"}))]
 pub struct CreateFund {
     /// Upper-case letters, digits and hyphens, starting with a letter (`KE-MWF`).
-    #[schema(example = "KE-MWF")]
+    #[schema(
+        example = "KE-MWF",
+        pattern = "^[A-Z][A-Z0-9-]*[A-Z0-9]$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub code: String,
     /// ISO 3166-1 alpha-2 country of origin.
-    #[schema(example = "KE")]
+    #[schema(example = "KE", pattern = "^[A-Z]{2}$", max_length = 2)]
     pub country: String,
     #[schema(example = "Kenya Migrant Workers Welfare Fund", max_length = 200)]
     pub name: String,
@@ -98,6 +103,7 @@ pub struct FundResponse {
     /// How many journal entries the fund's ledger holds (its last sequence number).
     pub entries: i64,
     /// The hash of the last journal entry (64 zeros before the first).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub chain_head: String,
     #[schema(format = DateTime)]
     pub created_at: String,

@@ -172,8 +172,10 @@ pub struct JournalEntryResponse {
     #[schema(required = true, format = Uuid)]
     pub reversed_by: Option<String>,
     /// The hash of the fund's previous entry (64 zeros for the first).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub previous_hash: String,
     /// SHA-256 over `previous_hash` and the entry's canonical form (see ARCHITECTURE.md).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     pub postings: Vec<PostingResponse>,
 }

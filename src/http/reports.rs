@@ -174,7 +174,7 @@ pub struct MembershipStatisticsQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MembershipGroupResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<crate::workers::Sex>)]
     pub sex: Option<String>,
     /// Destination country (ISO 3166-1 alpha-2) of the latest contract started by `as_of`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -297,11 +297,11 @@ pub struct ClaimGroupResponse {
     #[schema(nullable = false)]
     pub benefit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<crate::claims::ClaimStatus>)]
     pub status: Option<String>,
     /// The worker's sex.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<crate::workers::Sex>)]
     pub sex: Option<String>,
     pub count: u64,
     pub amounts: Vec<ClaimAmountsResponse>,

@@ -121,7 +121,7 @@ pub struct ContractRequest {
     #[schema(max_length = 200)]
     pub employer: String,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "SA")]
+    #[schema(example = "SA", pattern = "^[A-Z]{2}$", max_length = 2)]
     pub destination_country: String,
     #[schema(max_length = 200)]
     pub occupation: Option<String>,
