@@ -343,4 +343,76 @@ mod tests {
             }
         }
     }
+
+    /// What client generators need of the document: every union variant is a
+    /// named schema (a `$ref`, or `null`), every union of two or more named
+    /// schemas has a discriminator, no object is left untyped (but a
+    /// problem's free-form members), every request body has an example, and
+    /// every response names its request id.
+    #[test]
+    fn the_document_is_typed_for_generators() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).unwrap();
+        let mut wrong = Vec::new();
+        fn walk(v: &serde_json::Value, at: &str, wrong: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(variants) = m.get("oneOf").and_then(|v| v.as_array()) {
+                        let named = variants.iter().filter(|v| v.get("$ref").is_some()).count();
+                        let null = variants.iter().filter(|v| v["type"] == "null").count();
+                        if named + null != variants.len() {
+                            wrong.push(format!("{at}: an inline union variant"));
+                        }
+                        if named >= 2 && !m.contains_key("discriminator") {
+                            wrong.push(format!("{at}: a union without a discriminator"));
+                        }
+                    }
+                    let untyped = m.get("type").is_some_and(|t| t == "object")
+                        && !m.contains_key("properties")
+                        && !m.contains_key("additionalProperties");
+                    if untyped && at != "/components/schemas/Problem/allOf/0" {
+                        wrong.push(format!("{at}: an untyped object"));
+                    }
+                    for (k, v) in m {
+                        walk(v, &format!("{at}/{k}"), wrong);
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, v) in a.iter().enumerate() {
+                        walk(v, &format!("{at}/{i}"), wrong);
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&doc, "", &mut wrong);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(body) = op["requestBody"]["content"].get("application/json") {
+                    let named = body["schema"]["$ref"]
+                        .as_str()
+                        .and_then(|r| doc.pointer(&r[1..]));
+                    let example = body.get("example").or(named.and_then(|s| s.get("example")));
+                    if example.is_none() {
+                        wrong.push(format!(
+                            "{method} {path}: a request body without an example"
+                        ));
+                    }
+                }
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    if response["headers"]["X-Request-Id"]["$ref"]
+                        != "#/components/headers/X-Request-Id"
+                    {
+                        wrong.push(format!("{method} {path} {status}: no X-Request-Id"));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        let amount = &doc["components"]["schemas"]["AmountRule"];
+        assert_eq!(amount["discriminator"]["propertyName"], "kind");
+        assert_eq!(
+            amount["discriminator"]["mapping"]["schedule"],
+            "#/components/schemas/ScheduleAmount"
+        );
+    }
 }
