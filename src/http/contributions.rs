@@ -290,6 +290,20 @@ pub struct ReversalResponse {
     pub reversed_at: String,
 }
 
+/// Whether a contribution stands: `recorded`, or `reversed` (a bounced
+/// payment, which buys no coverage).
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes ContributionResponse::status in the document"
+)]
+pub enum ContributionStatus {
+    #[schema(rename = "recorded")]
+    Recorded,
+    #[schema(rename = "reversed")]
+    Reversed,
+}
+
 /// A recorded contribution.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "contract_id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": [{"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}], "external_ref": "KCB-2026-000123", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}, "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "status": "recorded", "journal_entry_id": "01a24cf6-ef75-769b-b0c2-93717dc49ba5", "reversal": null, "created_at": "2026-12-06T20:06:21.302013Z", "created_by": "officer.njeri"}))]
@@ -323,6 +337,7 @@ pub struct ContributionResponse {
     pub received: Option<ReceivedResponse>,
     pub coverage: CoverageResponse,
     /// `recorded` or `reversed` (a reversed contribution buys no coverage).
+    #[schema(value_type = ContributionStatus)]
     pub status: String,
     #[schema(format = Uuid)]
     pub journal_entry_id: String,

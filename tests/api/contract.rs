@@ -2,10 +2,12 @@
 //! the body's example (taken from the served document) is accepted; leaving
 //! out a property the document requires is refused naming that property;
 //! leaving out a property it does not require is accepted; and `null` is
-//! accepted where the document says a property is nullable. Properties are
-//! checked at the top level and two levels down (nested objects and the last
-//! item of arrays: a rule document's last tier is the open-ended one). Each accepted request gets a fresh scene (its own fund,
-//! worker, claim …), so that no earlier success turns it into a duplicate.
+//! accepted where the document says a property is nullable, refused by name
+//! where it does not. Properties are checked at the top level and two levels
+//! down (nested objects and the last item of arrays: a rule document's last
+//! tier is the open-ended one). Each accepted request gets a fresh scene (its
+//! own fund, worker, claim …), so that no earlier success turns it into a
+//! duplicate; every answer is checked against the document too.
 
 use std::collections::BTreeMap;
 
@@ -554,6 +556,15 @@ fn every_request_body_example_is_accepted_and_required_means_what_the_server_req
                 let res = stage.send(op, &scene, &nulled(&op.example, pointer));
                 wrong.extend(may_be_absent(&res, &op.id, pointer, "null").err());
                 check_answer(&doc, &op.id, &op.responses, &res, &mut wrong);
+            } else if !property.nullable {
+                // A refusal writes nothing: the example's scene serves again.
+                let res = stage.send(op, &scene, &nulled(&op.example, pointer));
+                if !refuses(&res, pointer) {
+                    wrong.push(format!(
+                        "{}: {pointer} null: {} {}",
+                        op.id, res.status, res.text
+                    ));
+                }
             }
             checked += 1;
         }
