@@ -221,6 +221,7 @@ pub struct FieldError {
     /// The limit the value went past (characters, bytes or items), when a limit
     /// was the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub limit: Option<usize>,
 }
 
