@@ -221,6 +221,7 @@ pub struct FieldError {
     /// The limit the value went past (characters, bytes or items), when a limit
     /// was the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub limit: Option<usize>,
 }
 
@@ -255,6 +256,7 @@ impl FieldError {
 
 /// An RFC 9457 problem document, as every error response carries it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"type": "urn:mwf:problem:contribution_amount_mismatch", "title": "Contribution amount does not match the rules", "status": 422, "detail": "the rules in force on 2026-02-01 (KE-MWF-2026) expect 2000.00 KES (plus taxes 0.00), not 1500.00 KES", "code": "CONTRIBUTION_AMOUNT_MISMATCH", "expected": {"amount": "2000.00", "currency": "KES", "rule_version": "KE-MWF-2026", "total": "2000.00"}}))]
 pub struct Problem {
     /// A URI naming the problem type (`urn:mwf:problem:<code>`).
     #[serde(rename = "type")]

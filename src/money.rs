@@ -101,6 +101,22 @@ impl Serialize for Currency {
     }
 }
 
+/// In the OpenAPI document: the three capital letters of an ISO 4217 code
+/// (the service accepts only codes it knows).
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An ISO 4217 currency code."))
+            .pattern(Some("^[A-Z]{3}$"))
+            .max_length(Some(3))
+            .examples(["KES"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Currency {}
+
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -111,7 +127,14 @@ impl<'de> Deserialize<'de> for Currency {
 /// A decimal number written as a JSON string (`"1500.00"`). JSON numbers are
 /// refused so that no amount ever passes through a float. Accepts an optional
 /// leading `-`, digits, and an optional fraction; no exponent, no spaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(
+    as = Decimal,
+    value_type = String,
+    pattern = r"^-?[0-9]+(\.[0-9]+)?$",
+    max_length = 40,
+    example = "1500.00"
+)]
 pub struct DecimalString(pub Decimal);
 
 impl DecimalString {

@@ -11,9 +11,10 @@ use crate::db::schema::{event_counter, events};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 
-/// Declares the event types once: each variant with the name the feed gives it.
+/// Declares the event types once: each variant with the name the feed gives it,
+/// the schema of its `data`, and the name of its schema in the OpenAPI document.
 macro_rules! event_types {
-    ($($(#[$doc:meta])* $variant:ident = $name:tt, $constant:ident;)*) => {
+    ($($(#[$doc:meta])* $variant:ident = $name:tt, $constant:ident, $data:ty, $title:literal;)*) => {
         /// The type of a domain event, as the feed names it (`type`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
         pub enum EventType {
@@ -40,27 +41,124 @@ macro_rules! event_types {
             use super::EventType;
             $($(#[$doc])* pub const $constant: EventType = EventType::$variant;)*
         }
+
+        /// One event of the feed, as `GET /v1/events` answers it: its `type`
+        /// says which record changed how, and the shape of its `data`.
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        #[serde(tag = "type")]
+        #[schema(as = Event)]
+        pub enum FeedEvent {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $name)]
+                #[schema(title = $title)]
+                $variant {
+                    /// Increases in commit order: remember the last one seen and ask for events after it.
+                    id: i64,
+                    /// The fund's code.
+                    fund: String,
+                    /// The record the event is about (a worker, contribution or claim id).
+                    #[schema(format = Uuid)]
+                    subject_id: String,
+                    #[schema(format = DateTime)]
+                    occurred_at: String,
+                    data: $data,
+                },
+            )*
+        }
     };
 }
 
 event_types! {
-    WorkerEnrolled = "worker.enrolled", WORKER_ENROLLED;
-    ContributionRecorded = "contribution.recorded", CONTRIBUTION_RECORDED;
-    ContributionReversed = "contribution.reversed", CONTRIBUTION_REVERSED;
-    ClaimSubmitted = "claim.submitted", CLAIM_SUBMITTED;
-    ClaimReassessed = "claim.reassessed", CLAIM_REASSESSED;
-    ClaimDecided = "claim.decided", CLAIM_DECIDED;
-    ClaimApprovalGiven = "claim.approval_given", CLAIM_APPROVAL_GIVEN;
-    ClaimApproved = "claim.approved", CLAIM_APPROVED;
-    ClaimRejected = "claim.rejected", CLAIM_REJECTED;
-    ClaimAwaitingFunds = "claim.awaiting_funds", CLAIM_AWAITING_FUNDS;
-    ClaimPaid = "claim.paid", CLAIM_PAID;
-    ClaimWithdrawn = "claim.withdrawn", CLAIM_WITHDRAWN;
-    ClaimAppealed = "claim.appealed", CLAIM_APPEALED;
+    WorkerEnrolled = "worker.enrolled", WORKER_ENROLLED, WorkerEnrolledData, "WorkerEnrolledEvent";
+    ContributionRecorded = "contribution.recorded", CONTRIBUTION_RECORDED, ContributionRecordedData, "ContributionRecordedEvent";
+    ContributionReversed = "contribution.reversed", CONTRIBUTION_REVERSED, ContributionReversedData, "ContributionReversedEvent";
+    ClaimSubmitted = "claim.submitted", CLAIM_SUBMITTED, ClaimEventData, "ClaimSubmittedEvent";
+    ClaimReassessed = "claim.reassessed", CLAIM_REASSESSED, ClaimEventData, "ClaimReassessedEvent";
+    ClaimDecided = "claim.decided", CLAIM_DECIDED, ClaimEventData, "ClaimDecidedEvent";
+    ClaimApprovalGiven = "claim.approval_given", CLAIM_APPROVAL_GIVEN, ClaimEventData, "ClaimApprovalGivenEvent";
+    ClaimApproved = "claim.approved", CLAIM_APPROVED, ClaimEventData, "ClaimApprovedEvent";
+    ClaimRejected = "claim.rejected", CLAIM_REJECTED, ClaimEventData, "ClaimRejectedEvent";
+    ClaimAwaitingFunds = "claim.awaiting_funds", CLAIM_AWAITING_FUNDS, ClaimEventData, "ClaimAwaitingFundsEvent";
+    ClaimPaid = "claim.paid", CLAIM_PAID, ClaimEventData, "ClaimPaidEvent";
+    ClaimWithdrawn = "claim.withdrawn", CLAIM_WITHDRAWN, ClaimEventData, "ClaimWithdrawnEvent";
+    ClaimAppealed = "claim.appealed", CLAIM_APPEALED, ClaimEventData, "ClaimAppealedEvent";
     /// A decision no longer stands on fresh facts; the claim is back with an officer.
-    ClaimReviewRequired = "claim.review_required", CLAIM_REVIEW_REQUIRED;
+    ClaimReviewRequired = "claim.review_required", CLAIM_REVIEW_REQUIRED, ClaimEventData, "ClaimReviewRequiredEvent";
     /// The award booked at approval was reversed (the claim was rejected or reduced on review).
-    ClaimAwardReversed = "claim.award_reversed", CLAIM_AWARD_REVERSED;
+    ClaimAwardReversed = "claim.award_reversed", CLAIM_AWARD_REVERSED, ClaimEventData, "ClaimAwardReversedEvent";
+}
+
+/// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WorkerEnrolledData {
+    #[schema(format = Uuid)]
+    pub worker_id: String,
+    pub document_type: String,
+    pub document_number: String,
+    pub sex: crate::workers::Sex,
+    #[schema(required = true)]
+    pub occupation_sector: Option<String>,
+}
+
+/// The `data` of `contribution.recorded` (built by `contributions::recorded_event`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ContributionRecordedData {
+    #[schema(format = Uuid)]
+    pub contribution_id: String,
+    #[schema(format = Uuid)]
+    pub worker_id: String,
+    pub paid_on: chrono::NaiveDate,
+    /// The contribution without taxes.
+    pub amount: crate::money::DecimalString,
+    /// The contribution with its taxes.
+    pub total: crate::money::DecimalString,
+    pub currency: crate::money::Currency,
+    pub rule_version: String,
+    pub coverage: EventCoverage,
+    #[schema(format = Uuid)]
+    pub journal_entry_id: String,
+}
+
+/// The days a contribution covers, both included.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventCoverage {
+    pub start: chrono::NaiveDate,
+    pub end: chrono::NaiveDate,
+}
+
+/// The `data` of `contribution.reversed` (built by `contributions::reverse`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ContributionReversedData {
+    #[schema(format = Uuid)]
+    pub contribution_id: String,
+    #[schema(format = Uuid)]
+    pub worker_id: String,
+    pub reason: String,
+    /// The reversing journal entry.
+    #[schema(format = Uuid)]
+    pub journal_entry_id: String,
+}
+
+/// The `data` of every `claim.*` event (built by `claims::event`): the claim
+/// as it stands after the change.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ClaimEventData {
+    #[schema(format = Uuid)]
+    pub claim_id: String,
+    #[schema(format = Uuid)]
+    pub worker_id: String,
+    pub benefit: String,
+    pub status: crate::claims::ClaimStatus,
+    /// The main claim, when this claim is a rider of it.
+    #[schema(required = true, format = Uuid)]
+    pub rider_of: Option<String>,
+    /// The decided award, once a decision is made.
+    #[schema(required = true)]
+    pub amount: Option<crate::money::DecimalString>,
+    /// Why the claim is under review (reason codes), while it is `under_review`.
+    #[schema(required = true)]
+    pub reasons: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]

@@ -31,21 +31,25 @@ pub struct AccountResponse {
     pub name: String,
     #[serde(rename = "type")]
     pub account_type: AccountType,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// `debit` for assets and expenses, `credit` otherwise.
     pub normal_side: Side,
     /// Whether the balance may go below zero on its normal side.
     pub allow_negative: bool,
     /// Total debits posted (as of `as_of` when given).
-    #[schema(example = "1500.00")]
+    #[schema(value_type = crate::money::DecimalString, example = "1500.00")]
     pub debits: String,
     /// Total credits posted.
+    #[schema(value_type = crate::money::DecimalString)]
     pub credits: String,
     /// The balance on the normal side: debits − credits for assets and expenses,
     /// credits − debits otherwise. May be negative.
+    #[schema(value_type = crate::money::DecimalString)]
     pub balance: String,
     /// The date the figures are as of (by effective date); absent for current balances.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -126,6 +130,7 @@ pub async fn list_accounts(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "1010", "name": "Cash at bank: USD account", "type": "asset", "currency": "USD", "allow_negative": false}))]
 pub struct CreateAccount {
     /// Unique in the fund; letters, digits, `.`, `-`, `_` (e.g. `1010`).
     #[schema(example = "1010", max_length = 32)]
@@ -135,7 +140,7 @@ pub struct CreateAccount {
     #[serde(rename = "type")]
     pub account_type: AccountType,
     /// ISO 4217; may differ from the fund's currency.
-    #[schema(example = "USD")]
+    #[schema(value_type = crate::money::Currency, example = "USD")]
     pub currency: String,
     /// Whether the balance may go below zero on its normal side (default true).
     #[serde(default)]
@@ -276,14 +281,17 @@ pub struct StatementQuery {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StatementLineResponse {
+    #[schema(format = Uuid)]
     pub entry_id: String,
     pub sequence: i64,
     pub effective_date: NaiveDate,
     pub kind: String,
     pub memo: String,
     pub side: Side,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     /// The account's balance after this line.
+    #[schema(value_type = crate::money::DecimalString)]
     pub balance: String,
 }
 
@@ -291,14 +299,17 @@ pub struct StatementLineResponse {
 pub struct StatementResponse {
     pub account: String,
     pub name: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
     /// The balance at the end of the day before `from`.
+    #[schema(value_type = crate::money::DecimalString)]
     pub opening_balance: String,
     /// Postings from `from` to `to`, by effective date then sequence.
     pub entries: Vec<StatementLineResponse>,
     /// The balance at the end of `to`.
+    #[schema(value_type = crate::money::DecimalString)]
     pub closing_balance: String,
 }
 

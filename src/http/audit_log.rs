@@ -38,14 +38,18 @@ pub struct AuditQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntryResponse {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub occurred_at: String,
     /// The token's `sub`.
     pub actor: String,
+    #[schema(value_type = crate::auth::Role)]
     pub role: String,
     /// What was attempted (`fund.create`, `journal_entry.post`, …).
     pub action: String,
+    #[schema(required = true)]
     pub fund: Option<String>,
     /// The record created or changed (`journal_entry 0193…`).
+    #[schema(required = true)]
     pub target: Option<String>,
     pub request_id: String,
     /// `succeeded` or `refused:<CODE>`.

@@ -12,12 +12,60 @@ pub const MAX_BATCH_ITEMS: usize = 10_000;
 /// The largest batch body accepted.
 pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
 
-/// A batch: `items` are what the single endpoint takes, at most 10,000.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A batch: `items` are what the single endpoint takes, at most 10,000. Each
+/// item is parsed on its own ([`parse_items`]), so the request keeps them as
+/// JSON; the document describes them with [`Batch`].
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Value>,
+}
+
+/// A batch as the OpenAPI document describes it: 1 to 10,000 `items`, each
+/// what the single endpoint takes, each answered on its own.
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the request in the document; BatchRequest reads it"
+)]
+pub struct Batch<T: ToSchema> {
+    #[schema(min_items = 1, max_items = 10000)]
+    pub items: Vec<T>,
+}
+
+/// What became of a batch item.
+#[derive(ToSchema)]
+#[schema(as = BatchItemStatus)]
+#[allow(
+    dead_code,
+    reason = "describes BatchItemResult::status in the document"
+)]
+pub enum ItemStatus {
+    /// Recorded now.
+    #[schema(rename = "created")]
+    Created,
+    /// Already recorded under the same `external_ref` (contributions).
+    #[schema(rename = "existing")]
+    Existing,
+    /// Refused: see `problem`.
+    #[schema(rename = "failed")]
+    Failed,
+}
+
+/// The id of the record an item created or found, by the endpoint's record.
+#[derive(ToSchema)]
+#[schema(as = BatchItemRecord)]
+#[allow(
+    dead_code,
+    reason = "describes BatchItemResult::fields in the document"
+)]
+pub struct ItemRecord {
+    /// The worker enrolled (workers batch).
+    #[schema(format = Uuid, nullable = false)]
+    worker_id: Option<String>,
+    /// The contribution recorded or found (contributions batch).
+    #[schema(format = Uuid, nullable = false)]
+    contribution_id: Option<String>,
 }
 
 /// Checks the batch size and parses each item on its own: an item that does not
@@ -55,14 +103,15 @@ pub struct BatchItemResult {
     /// The item's position in the request, from 0.
     pub index: usize,
     /// `created`; `existing` (already recorded under the same `external_ref`); or `failed`.
+    #[schema(value_type = ItemStatus)]
     pub status: String,
     /// The record's id (`worker_id`, `contribution_id`), when not failed.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = ItemRecord)]
     pub fields: Map<String, Value>,
     /// Why the item failed (problem+json, with the item's field paths).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Problem>)]
+    #[schema(nullable = false, value_type = Option<Problem>)]
     pub problem: Option<Value>,
 }
 

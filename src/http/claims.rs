@@ -43,15 +43,18 @@ const MAX_DOCUMENTS: usize = 50;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"relationship": "spouse", "dependant_id": "0193b0c4-7f40-7c63-9e51-4da08f3c6b92"}))]
 pub struct ClaimantRequest {
     /// `worker`, `spouse`, `child`, `parent`, `sibling` or `other`.
     pub relationship: Relationship,
     /// The dependant claiming, as registered on the worker (absent when the worker claims).
+    #[schema(format = Uuid)]
     pub dependant_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}))]
 pub struct DocumentRequest {
     /// A document type the benefit asks for (`DEATH_CERTIFICATE`).
     #[serde(rename = "type")]
@@ -64,6 +67,7 @@ pub struct DocumentRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"benefit": "DEATH_NATURAL", "incident_date": "2026-06-15", "incident_phase": "abroad", "filed_on": "2026-06-20", "claimant": {"relationship": "spouse", "dependant_id": "0193b0c4-7f40-7c63-9e51-4da08f3c6b92"}, "claimed_amount": "300000.00", "grade": "1", "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}, {"type": "PROOF_OF_RELATIONSHIP", "reference": "MC-1998-0042"}, {"type": "CLAIMANT_ID", "reference": "ID-22334455"}], "description": "Died of a heart attack in Riyadh"}))]
 pub struct ClaimRequest {
     /// A benefit code of the rules in force on the incident date.
     #[schema(example = "DEATH_NATURAL")]
@@ -77,7 +81,6 @@ pub struct ClaimRequest {
     pub filed_on: Option<NaiveDate>,
     pub claimant: ClaimantRequest,
     /// The documented expense, for reimbursement benefits (fund currency).
-    #[schema(value_type = Option<String>)]
     pub claimed_amount: Option<DecimalString>,
     /// A key of the benefit's `grades` (`"2"`), for schedule benefits; may also be
     /// given later with the documents (medical boards grade later).
@@ -271,18 +274,23 @@ fn check_claimant(claimant: &ClaimantRequest, dependants: &[String], errors: &mu
 pub struct CheckResponse {
     pub check: String,
     pub passed: bool,
+    #[schema(required = true)]
     pub reason: Option<String>,
+    #[schema(required = true)]
     pub detail: Option<String>,
 }
 
 /// The assessment against the rules in force on the incident date.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssessmentResponse {
+    #[schema(required = true)]
     pub rule_version: Option<String>,
     pub outcome: Outcome,
     /// What may be awarded: the benefit's amount reduced by caps; 0 when ineligible.
+    #[schema(value_type = crate::money::DecimalString)]
     pub payable: String,
     /// The benefit's amount before caps.
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     /// Every check, with the reason code of each failure.
     pub checks: Vec<CheckResponse>,
@@ -293,15 +301,19 @@ pub struct AssessmentResponse {
 /// One assessment in the claim's history: what the officer saw, when and why.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssessmentHistoryResponse {
+    #[schema(format = DateTime)]
     pub assessed_at: String,
     /// Why the claim was assessed: `submitted`, `documents`, `decision`, `approval`,
     /// `payment`, `payment_run` or `appeal`.
     pub trigger: String,
     /// Who made the request that caused it.
     pub assessed_by: String,
+    #[schema(required = true)]
     pub rule_version: Option<String>,
     pub outcome: Outcome,
+    #[schema(value_type = crate::money::DecimalString)]
     pub payable: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub reasons: Vec<String>,
 }
@@ -316,6 +328,7 @@ pub struct ReviewResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RiderResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub benefit: String,
     pub status: ClaimStatus,
@@ -324,25 +337,33 @@ pub struct RiderResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DecisionResponse {
+    #[schema(value_type = crate::claims::DecisionOutcome)]
     pub outcome: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub reasons: Vec<String>,
+    #[schema(required = true)]
     pub note: Option<String>,
     pub decided_by: String,
+    #[schema(format = DateTime)]
     pub decided_at: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApprovalResponse {
     pub approver: String,
+    #[schema(required = true)]
     pub note: Option<String>,
+    #[schema(format = DateTime)]
     pub approved_at: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PaymentResponse {
     pub paid_on: NaiveDate,
+    #[schema(required = true)]
     pub payee_reference: Option<String>,
+    #[schema(format = Uuid)]
     pub journal_entry_id: String,
 }
 
@@ -355,23 +376,32 @@ pub struct ClaimDocumentResponse {
 
 /// A claim with its assessment, decision, approvals and payment.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-efa0-705d-a12f-66241f7d28f6", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "benefit": "DEATH_NATURAL", "rider_of": null, "riders": [{"id": "01a24cf6-efa1-71ab-abdd-cc47e9114e79", "benefit": "REPATRIATION_OF_REMAINS", "status": "pending_documents", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "pending_documents", "payable": "0.00", "amount": "0.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "amount", "passed": false, "reason": "CLAIMED_AMOUNT_REQUIRED", "detail": "a reimbursement needs the documented expense as claimed_amount"}, {"check": "documents", "passed": false, "reason": "MISSING_DOCUMENTS", "detail": "missing: TRANSPORT_RECEIPTS"}], "reasons": ["CLAIMED_AMOUNT_REQUIRED", "MISSING_DOCUMENTS"], "missing_documents": ["TRANSPORT_RECEIPTS"]}}], "incident_date": "2026-06-15", "incident_phase": "abroad", "filed_on": "2026-06-20", "claimant_relationship": "spouse", "dependant_id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "claimed_amount": "300000.00", "grade": "1", "description": "Died of a heart attack in Riyadh", "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}, {"type": "PROOF_OF_RELATIONSHIP", "reference": "MC-1998-0042"}, {"type": "CLAIMANT_ID", "reference": "ID-22334455"}], "currency": "KES", "status": "awaiting_second_approval", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "active_membership", "passed": true, "reason": null, "detail": null}, {"check": "documents", "passed": true, "reason": null, "detail": null}], "reasons": [], "missing_documents": []}, "assessments": [{"assessed_at": "2026-12-06T20:06:21.344988Z", "trigger": "submitted", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}, {"assessed_at": "2026-12-06T20:06:21.351663Z", "trigger": "decision", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}], "review": null, "queued_at": null, "decision": {"outcome": "approve", "amount": "300000.00", "reasons": [], "note": "Documents verified with the embassy", "decided_by": "officer.njeri", "decided_at": "2026-12-06T20:06:21.351743Z"}, "approvals": [], "approval_entry_id": null, "approved_at": null, "payment": null, "appealed": false, "created_at": "2026-12-06T20:06:21.344055Z", "created_by": "officer.njeri"}))]
 pub struct ClaimResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
+    #[schema(format = Uuid)]
     pub worker_id: String,
     pub benefit: String,
     /// The main claim, when this claim is a rider of it.
+    #[schema(required = true, format = Uuid)]
     pub rider_of: Option<String>,
     pub riders: Vec<RiderResponse>,
     pub incident_date: NaiveDate,
     pub incident_phase: Phase,
     pub filed_on: NaiveDate,
     pub claimant_relationship: Relationship,
+    #[schema(required = true, format = Uuid)]
     pub dependant_id: Option<String>,
+    #[schema(required = true, value_type = Option<crate::money::DecimalString>)]
     pub claimed_amount: Option<String>,
+    #[schema(required = true)]
     pub grade: Option<String>,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub documents: Vec<ClaimDocumentResponse>,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Where the claim stands (README, "Claim statuses").
     pub status: ClaimStatus,
@@ -381,16 +411,23 @@ pub struct ClaimResponse {
     /// decision, approval, payment, payment run, document and appeal.
     pub assessments: Vec<AssessmentHistoryResponse>,
     /// Present while the claim is `under_review`.
+    #[schema(required = true)]
     pub review: Option<ReviewResponse>,
     /// When the claim joined the queue of claims waiting for funds.
+    #[schema(required = true, format = DateTime)]
     pub queued_at: Option<String>,
+    #[schema(required = true)]
     pub decision: Option<DecisionResponse>,
     pub approvals: Vec<ApprovalResponse>,
     /// The final approval's journal entry (benefit expense against benefits payable).
+    #[schema(required = true, format = Uuid)]
     pub approval_entry_id: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub approved_at: Option<String>,
+    #[schema(required = true)]
     pub payment: Option<PaymentResponse>,
     pub appealed: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
 }
@@ -627,7 +664,7 @@ async fn keep_fresh_assessment(
 #[utoipa::path(
     tag = "claims",
     request_body = ClaimRequest,
-    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "Submitted and assessed", body = ClaimResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
@@ -665,7 +702,7 @@ pub async fn submit_claim(
 /// Read a claim with its assessment, riders, decision, approvals and payment.
 #[utoipa::path(
     tag = "claims",
-    params(("id" = String, Path, description = "Claim id")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id")),
     responses((status = 200, description = "The claim", body = ClaimResponse), (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)),
     security(("bearer" = []))
 )]
@@ -736,10 +773,10 @@ pub async fn list_claims(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"documents": [{"type": "TRANSPORT_RECEIPTS", "reference": "AWB-176-55501234"}], "claimed_amount": "180000.00", "grade": "1"}))]
 pub struct AddDocuments {
     pub documents: Vec<DocumentRequest>,
     /// The documented expense, for reimbursement benefits.
-    #[schema(value_type = Option<String>)]
     pub claimed_amount: Option<DecimalString>,
     /// The disability grade, for schedule benefits (a key of the benefit's `grades`).
     #[schema(max_length = 16)]
@@ -751,7 +788,7 @@ pub struct AddDocuments {
 #[utoipa::path(
     tag = "claims",
     request_body = AddDocuments,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "The reassessed claim", body = ClaimResponse), (status = "4XX", description = "Refusals", body = crate::error::Problem)),
     security(("bearer" = []))
 )]
@@ -788,10 +825,10 @@ pub async fn add_claim_documents(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "approve", "amount": "300000.00", "reasons": [], "note": "Documents verified with the embassy"}))]
 pub struct DecisionRequest {
     pub outcome: DecisionOutcome,
     /// The award (default: the payable amount); less than it for `partially_approve`.
-    #[schema(value_type = Option<String>)]
     pub amount: Option<DecimalString>,
     /// Reason codes (required to reject or partially approve).
     #[serde(default)]
@@ -807,7 +844,7 @@ pub struct DecisionRequest {
 #[utoipa::path(
     tag = "claims",
     request_body = DecisionRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The decided claim", body = ClaimResponse),
         (status = 409, description = "`CLAIM_STATUS_CONFLICT` (see `claim_status`)", body = crate::error::Problem),
@@ -863,6 +900,7 @@ pub async fn decide_claim(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Checked against the embassy's report"}))]
 pub struct NoteRequest {
     pub note: Option<String>,
 }
@@ -871,7 +909,7 @@ pub struct NoteRequest {
 #[utoipa::path(
     tag = "claims",
     request_body = NoteRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The claim", body = ClaimResponse),
         (status = 409, description = "`SELF_APPROVAL`, `ALREADY_APPROVED`, `CLAIM_STATUS_CONFLICT`", body = crate::error::Problem),
@@ -911,6 +949,7 @@ pub async fn approve_claim(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"paid_on": "2026-07-01", "payee_reference": "KCB-0112233445"}))]
 pub struct PaymentRequest {
     #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
@@ -922,7 +961,7 @@ pub struct PaymentRequest {
 #[utoipa::path(
     tag = "claims",
     request_body = PaymentRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "`paid`, or `awaiting_funds`", body = ClaimResponse),
         (status = 409, description = "`CLAIM_STATUS_CONFLICT`, `PERIOD_CLOSED`", body = crate::error::Problem),
@@ -960,6 +999,7 @@ pub async fn pay_claim(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"paid_on": "2026-07-01"}))]
 pub struct PaymentRunRequest {
     #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
@@ -968,8 +1008,10 @@ pub struct PaymentRunRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PaymentRunResponse {
     /// Claims paid, in approval order.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub paid: Vec<String>,
     /// Claims still waiting (cash ran out at the first of them).
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub waiting: Vec<String>,
 }
 
@@ -1013,7 +1055,7 @@ pub async fn payment_run(
 #[utoipa::path(
     tag = "claims",
     request_body = NoteRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "The withdrawn claim", body = ClaimResponse), (status = 409, description = "`CLAIM_STATUS_CONFLICT`", body = crate::error::Problem), (status = "4XX", description = "Other refusals", body = crate::error::Problem)),
     security(("bearer" = []))
 )]
@@ -1040,7 +1082,7 @@ pub async fn withdraw_claim(
 #[utoipa::path(
     tag = "claims",
     request_body = NoteRequest,
-    params(("id" = String, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, description = "The appealed claim", body = ClaimResponse), (status = 409, description = "`CLAIM_STATUS_CONFLICT`, `ALREADY_APPEALED`", body = crate::error::Problem), (status = "4XX", description = "Other refusals", body = crate::error::Problem)),
     security(("bearer" = []))
 )]

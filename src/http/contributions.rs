@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    item_path, parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    item_path, parse_items, refusal_or_fatal, Batch, BatchItemResult, BatchRequest, BatchResponse,
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
@@ -39,10 +39,11 @@ const MAX_PAYERS: usize = 10;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}))]
 pub struct PayerRequest {
     #[serde(rename = "type")]
     pub payer_type: PayerType,
-    #[schema(value_type = String, example = "1000.00")]
+    #[schema(example = "1000.00")]
     pub amount: DecimalString,
     /// The payer's own reference (receipt, agency licence).
     pub reference: Option<String>,
@@ -50,28 +51,34 @@ pub struct PayerRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}))]
 pub struct ReceivedRequest {
     /// The amount as received, in its own currency.
-    #[schema(value_type = String, example = "3200.00")]
+    #[schema(example = "3200.00")]
     pub amount: DecimalString,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Units of the contribution currency per unit of the received currency.
-    #[schema(value_type = String, example = "0.0078")]
+    #[schema(example = "0.0078")]
     pub exchange_rate: DecimalString,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"worker_id": "0193b0c4-5d2e-7a41-9c3f-2b8e6d1a4f70", "contract_id": "0193b0c4-6e3f-7b52-8d40-3c9f7e2b5a81", "paid_on": "2026-02-01", "amount": "2000.00", "currency": "KES", "payers": [{"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}], "external_ref": "KCB-2026-000123", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}}))]
 pub struct ContributionRequest {
+    #[schema(format = Uuid)]
     pub worker_id: String,
     /// The contract paid for: required when the amount or coverage depends on it.
+    #[schema(format = Uuid)]
     pub contract_id: Option<String>,
     /// The payment date; the rules in force on it apply. Not after tomorrow (UTC).
     #[serde(deserialize_with = "crate::date::strict")]
     pub paid_on: NaiveDate,
     /// The contribution without taxes; must equal what the rules expect.
-    #[schema(value_type = String, example = "2000.00")]
+    #[schema(example = "2000.00")]
     pub amount: DecimalString,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Who paid what: the parts add up to the contribution with its taxes (`total` of the quote).
     pub payers: Vec<PayerRequest>,
@@ -241,7 +248,9 @@ impl ReceivedRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TaxResponse {
     pub code: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub rate: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
 }
 
@@ -254,50 +263,87 @@ pub struct CoverageResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PayerResponse {
     #[serde(rename = "type")]
+    #[schema(value_type = PayerType)]
     pub payer_type: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(required = true)]
     pub reference: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReceivedResponse {
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub exchange_rate: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReversalResponse {
+    #[schema(format = Uuid)]
     pub journal_entry_id: String,
     pub reason: String,
+    #[schema(format = DateTime)]
     pub reversed_at: String,
+}
+
+/// Whether a contribution stands: `recorded`, or `reversed` (a bounced
+/// payment, which buys no coverage).
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes ContributionResponse::status in the document"
+)]
+pub enum ContributionStatus {
+    #[schema(rename = "recorded")]
+    Recorded,
+    #[schema(rename = "reversed")]
+    Reversed,
 }
 
 /// A recorded contribution.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "contract_id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": [{"type": "worker", "amount": "2000.00", "reference": "MPESA-QF72K1"}], "external_ref": "KCB-2026-000123", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}, "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "status": "recorded", "journal_entry_id": "01a24cf6-ef75-769b-b0c2-93717dc49ba5", "reversal": null, "created_at": "2026-12-06T20:06:21.302013Z", "created_by": "officer.njeri"}))]
 pub struct ContributionResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
+    #[schema(format = Uuid)]
     pub worker_id: String,
+    #[schema(required = true, format = Uuid)]
     pub contract_id: Option<String>,
     /// The rule version in force on `paid_on`, which set the amount and coverage.
     pub rule_version: String,
     pub paid_on: NaiveDate,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub taxes: Vec<TaxResponse>,
+    #[schema(value_type = crate::money::DecimalString)]
     pub total: String,
     /// The amount's split into benefit-reserve and administration income.
+    #[schema(value_type = crate::money::DecimalString)]
     pub benefit_reserve: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub administration: String,
     pub payers: Vec<PayerResponse>,
+    #[schema(required = true)]
     pub external_ref: Option<String>,
+    #[schema(required = true)]
     pub received: Option<ReceivedResponse>,
     pub coverage: CoverageResponse,
     /// `recorded` or `reversed` (a reversed contribution buys no coverage).
+    #[schema(value_type = ContributionStatus)]
     pub status: String,
+    #[schema(format = Uuid)]
     pub journal_entry_id: String,
+    #[schema(required = true)]
     pub reversal: Option<ReversalResponse>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
 }
@@ -384,16 +430,22 @@ pub struct QuoteQuery {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": ["worker", "employer", "agency", "government"], "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "grace_days": 30}))]
 pub struct QuoteResponse {
     pub rule_version: String,
     pub paid_on: NaiveDate,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// The contribution without taxes: send this as `amount`.
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
     pub taxes: Vec<TaxResponse>,
     /// What the payers pay: amount plus taxes.
+    #[schema(value_type = crate::money::DecimalString)]
     pub total: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub benefit_reserve: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub administration: String,
     /// Who may pay under this version.
     pub payers: Vec<PayerType>,
@@ -521,7 +573,7 @@ pub async fn record_contribution(
 /// recorded answers `existing` with its id. The batch commits once.
 #[utoipa::path(
     tag = "contributions",
-    request_body = BatchRequest,
+    request_body(content = Batch<ContributionRequest>, example = json!({"items": [{"worker_id": "0193b0c4-5d2e-7a41-9c3f-2b8e6d1a4f70", "contract_id": "0193b0c4-6e3f-7b52-8d40-3c9f7e2b5a81", "paid_on": "2026-02-01", "amount": "2000.00", "currency": "KES", "payers": [{"type": "employer", "amount": "2000.00", "reference": "INV-2026-0098"}], "external_ref": "KCB-2026-000124", "received": {"amount": "15.50", "currency": "USD", "exchange_rate": "129.00"}}]})),
     params(
         ("fund" = String, Path, description = "Fund code"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
@@ -659,7 +711,7 @@ fn contribution_in_scope(
 /// Read one contribution.
 #[utoipa::path(
     tag = "contributions",
-    params(("id" = String, Path, description = "Contribution id")),
+    params(("id" = uuid::Uuid, Path, description = "Contribution id")),
     responses(
         (status = 200, description = "The contribution", body = ContributionResponse),
         (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
@@ -683,6 +735,7 @@ pub async fn get_contribution(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The bank returned the payment"}))]
 pub struct ReverseContribution {
     #[schema(example = "Cheque returned unpaid")]
     pub reason: String,
@@ -695,7 +748,7 @@ pub struct ReverseContribution {
 #[utoipa::path(
     tag = "contributions",
     request_body = ReverseContribution,
-    params(("id" = String, Path, description = "Contribution id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Contribution id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The contribution, now reversed", body = ContributionResponse),
         (status = 409, description = "`ALREADY_REVERSED`, `INSUFFICIENT_FUNDS`, `PERIOD_CLOSED`", body = crate::error::Problem),

@@ -137,7 +137,7 @@ impl From<events::Event> for EventResponse {
     tag = "events",
     params(EventQuery),
     responses(
-        (status = 200, description = "A page of events (empty when none arrived within `wait`)", body = Page<EventResponse>),
+        (status = 200, description = "A page of events (empty when none arrived within `wait`)", body = Page<crate::audit::events::FeedEvent>),
         (status = 404, description = "The `fund` filter names a fund outside the token's scope", body = crate::error::Problem),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
     ),

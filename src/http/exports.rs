@@ -98,7 +98,7 @@ fn next_link(fund: &str, q: &LedgerExportRequest, format: &str, after: i64) -> S
             (String = "text/csv"),
             (String = "application/jsonl"),
             (String = "text/plain")
-        )),
+        ), headers(("X-Mwf-Chain-Head" = String), ("X-Mwf-Next-After" = i64), ("Link" = String))),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
     ),
     security(("bearer" = []))

@@ -417,3 +417,21 @@ pub fn request_id(req: &HttpRequest) -> String {
 pub struct RequestId(pub String);
 
 use actix_web::HttpMessage;
+
+/// The raw body of a change the path says all of (a DELETE, a redelivery):
+/// read and checked like any body ([`super::write::Mutation::bodiless`]), but
+/// not documented as a request body, so a generated client sends none.
+pub struct UndocumentedBody(pub actix_web::web::Bytes);
+
+impl FromRequest for UndocumentedBody {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::MapOk<
+        <actix_web::web::Bytes as FromRequest>::Future,
+        fn(actix_web::web::Bytes) -> UndocumentedBody,
+    >;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        use futures_util::TryFutureExt;
+        actix_web::web::Bytes::from_request(req, payload).map_ok(UndocumentedBody as fn(_) -> _)
+    }
+}

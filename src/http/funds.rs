@@ -26,17 +26,23 @@ const MAX_NAME_LENGTH: usize = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya Migrant Workers Welfare Fund", "currency": "KES"}))]
 pub struct CreateFund {
     /// Upper-case letters, digits and hyphens, starting with a letter (`KE-MWF`).
-    #[schema(example = "KE-MWF")]
+    #[schema(
+        example = "KE-MWF",
+        pattern = "^[A-Z][A-Z0-9-]*[A-Z0-9]$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub code: String,
     /// ISO 3166-1 alpha-2 country of origin.
-    #[schema(example = "KE")]
+    #[schema(example = "KE", pattern = "^[A-Z]{2}$", max_length = 2)]
     pub country: String,
     #[schema(example = "Kenya Migrant Workers Welfare Fund", max_length = 200)]
     pub name: String,
     /// ISO 4217 currency in which benefits are paid; the chart of accounts is kept in it.
-    #[schema(example = "KES")]
+    #[schema(value_type = crate::money::Currency, example = "KES")]
     pub currency: String,
 }
 
@@ -84,17 +90,22 @@ impl CreateFund {
 
 /// A fund.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"code": "KE-MWF", "country": "KE", "name": "Kenya Migrant Workers Welfare Fund", "currency": "KES", "closed_through": null, "entries": 0, "chain_head": "0000000000000000000000000000000000000000000000000000000000000000", "created_at": "2026-12-06T20:06:21.214724Z"}))]
 pub struct FundResponse {
     pub code: String,
     pub country: String,
     pub name: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// The last day of the closed accounting period, if any: no entry may be dated on or before it.
+    #[schema(required = true)]
     pub closed_through: Option<NaiveDate>,
     /// How many journal entries the fund's ledger holds (its last sequence number).
     pub entries: i64,
     /// The hash of the last journal entry (64 zeros before the first).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub chain_head: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -219,6 +230,7 @@ pub async fn get_fund(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"through": "2026-01-31"}))]
 pub struct ClosePeriod {
     /// The last day of the period to close; not in the future.
     #[serde(deserialize_with = "crate::date::strict")]

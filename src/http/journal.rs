@@ -60,21 +60,23 @@ fn check_memo(field: &str, memo: &str, errors: &mut Vec<FieldError>) {
 /// One posting: an amount on one side of one account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"account": "1000", "side": "debit", "amount": "1500000.00", "currency": "KES"}))]
 pub struct PostingRequest {
     /// Account code in the fund.
     #[schema(example = "1000")]
     pub account: String,
     pub side: Side,
     /// Positive decimal string with at most the currency's decimals.
-    #[schema(value_type = String, example = "1500.00")]
+    #[schema(example = "1500.00")]
     pub amount: DecimalString,
     /// The account's currency.
-    #[schema(example = "KES")]
+    #[schema(value_type = crate::money::Currency, example = "KES")]
     pub currency: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_date": "2026-02-02", "memo": "Opening balance brought forward", "postings": [{"account": "1000", "side": "debit", "amount": "1500000.00", "currency": "KES"}, {"account": "3100", "side": "credit", "amount": "1500000.00", "currency": "KES"}]}))]
 pub struct PostJournalEntry {
     /// The value date; not after tomorrow (UTC) and after any closed period.
     #[serde(deserialize_with = "crate::date::strict")]
@@ -128,7 +130,9 @@ impl PostJournalEntry {
 pub struct PostingResponse {
     pub account: String,
     pub side: Side,
+    #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
 }
 
@@ -137,32 +141,41 @@ pub struct SourceRef {
     /// The kind of record (`contribution`, `claim`).
     #[serde(rename = "type")]
     pub source_type: String,
+    #[schema(format = Uuid)]
     pub id: String,
 }
 
 /// A journal entry with its postings and its place in the fund's hash chain.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-ef75-769b-b0c2-93717dc49ba5", "fund": "KE-MWF", "sequence": 1, "effective_date": "2026-02-01", "recorded_at": "2026-12-06T20:06:21.301951Z", "kind": "contribution", "memo": "Contribution of worker 01a24cf6-ef49-7603-96a4-c8763bd474f9 under KE-MWF-2026", "source": {"type": "contribution", "id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0"}, "created_by": "officer.njeri", "reverses": null, "reversed_by": null, "previous_hash": "0000000000000000000000000000000000000000000000000000000000000000", "hash": "d80aab4ecb761bbff888130bbd3969a06cfcab32ee4e77954985891db732b94d", "postings": [{"account": "1000", "side": "debit", "amount": "2000.00", "currency": "KES"}, {"account": "4000", "side": "credit", "amount": "1800.00", "currency": "KES"}, {"account": "4100", "side": "credit", "amount": "200.00", "currency": "KES"}]}))]
 pub struct JournalEntryResponse {
     /// UUID v7.
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
     /// Position in the fund's ledger: 1, 2, 3, … with no gaps.
     pub sequence: i64,
     pub effective_date: NaiveDate,
+    #[schema(format = DateTime)]
     pub recorded_at: String,
     /// `adjustment` (manual), `reversal`, `contribution`, `claim_approval`, `claim_payment`, …
     pub kind: String,
     pub memo: String,
     /// The domain record this entry books, if any.
+    #[schema(required = true)]
     pub source: Option<SourceRef>,
     pub created_by: String,
     /// The entry this one reverses.
+    #[schema(required = true, format = Uuid)]
     pub reverses: Option<String>,
     /// The entry that reverses this one.
+    #[schema(required = true, format = Uuid)]
     pub reversed_by: Option<String>,
     /// The hash of the fund's previous entry (64 zeros for the first).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub previous_hash: String,
     /// SHA-256 over `previous_hash` and the entry's canonical form (see ARCHITECTURE.md).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     pub postings: Vec<PostingResponse>,
 }
@@ -301,7 +314,7 @@ pub async fn list_journal_entries(
 /// Read one journal entry.
 #[utoipa::path(
     tag = "ledger",
-    params(("fund" = String, Path, description = "Fund code"), ("id" = String, Path, description = "Entry id")),
+    params(("fund" = String, Path, description = "Fund code"), ("id" = uuid::Uuid, Path, description = "Entry id")),
     responses(
         (status = 200, description = "The entry", body = JournalEntryResponse),
         (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem)
@@ -327,6 +340,7 @@ pub async fn get_journal_entry(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_date": "2026-02-03", "memo": "Reversal: posted to the wrong account"}))]
 pub struct ReverseJournalEntry {
     /// The reversal's value date (default: today, UTC).
     #[serde(default, deserialize_with = "crate::date::strict_option")]
@@ -345,7 +359,7 @@ pub struct ReverseJournalEntry {
     request_body = ReverseJournalEntry,
     params(
         ("fund" = String, Path, description = "Fund code"),
-        ("id" = String, Path, description = "The entry to reverse"),
+        ("id" = uuid::Uuid, Path, description = "The entry to reverse"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
     ),
     responses(

@@ -22,6 +22,7 @@ const MAX_PAGE_SIZE: i64 = 500;
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub next: Option<String>,
 }
 

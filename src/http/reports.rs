@@ -38,26 +38,37 @@ pub struct TrialBalanceLineResponse {
     pub name: String,
     #[serde(rename = "type")]
     pub account_type: AccountType,
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// Debits posted up to `as_of`.
+    #[schema(value_type = crate::money::DecimalString)]
     pub debits: String,
     /// Credits posted up to `as_of`.
+    #[schema(value_type = crate::money::DecimalString)]
     pub credits: String,
     /// The balance on the account's normal side (may be negative).
+    #[schema(value_type = crate::money::DecimalString)]
     pub balance: String,
     /// The net balance in the debit column (`0.00` when it stands on the credit side).
+    #[schema(value_type = crate::money::DecimalString)]
     pub debit_balance: String,
     /// The net balance in the credit column.
+    #[schema(value_type = crate::money::DecimalString)]
     pub credit_balance: String,
 }
 
 /// One currency's column totals; `balanced` says debits equal credits.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TrialBalanceTotals {
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub debits: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub credits: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub debit_balances: String,
+    #[schema(value_type = crate::money::DecimalString)]
     pub credit_balances: String,
     pub balanced: bool,
 }
@@ -163,12 +174,15 @@ pub struct MembershipStatisticsQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MembershipGroupResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<crate::workers::Sex>)]
     pub sex: Option<String>,
     /// Destination country (ISO 3166-1 alpha-2) of the latest contract started by `as_of`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub destination: Option<String>,
     /// Occupation sector declared at enrollment.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub sector: Option<String>,
     pub active: u64,
 }
@@ -261,25 +275,33 @@ pub struct ClaimStatisticsQuery {
 /// Amounts of one currency.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClaimAmountsResponse {
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     /// What claimants asked for (claims without a claimed amount add nothing).
+    #[schema(value_type = crate::money::DecimalString)]
     pub claimed: String,
     /// What the fund's rules make payable.
+    #[schema(value_type = crate::money::DecimalString)]
     pub assessed: String,
     /// What was finally approved and booked as benefit expense.
+    #[schema(value_type = crate::money::DecimalString)]
     pub approved: String,
     /// What was paid out.
+    #[schema(value_type = crate::money::DecimalString)]
     pub paid: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClaimGroupResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub benefit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<crate::claims::ClaimStatus>)]
     pub status: Option<String>,
     /// The worker's sex.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<crate::workers::Sex>)]
     pub sex: Option<String>,
     pub count: u64,
     pub amounts: Vec<ClaimAmountsResponse>,

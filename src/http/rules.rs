@@ -23,7 +23,9 @@ pub struct RuleVersionResponse {
     pub version: String,
     pub effective_from: NaiveDate,
     /// The last day in force: the day before the next version starts (absent for the latest).
+    #[schema(required = true)]
     pub effective_to: Option<NaiveDate>,
+    #[schema(format = DateTime)]
     pub published_at: String,
     pub published_by: String,
     pub document: RuleDocument,

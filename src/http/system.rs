@@ -13,8 +13,10 @@ pub struct Health {
     pub status: String,
     /// `sqlite` or `postgresql` (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
 }
 

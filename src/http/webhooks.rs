@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
+use super::extract::UndocumentedBody;
 use super::page::PageRequest;
 use super::write::{Done, Mutation};
 use super::{fund_in_scope, read, AppState, Page};
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://partner.example.org/mwf/webhooks", "event_types": ["claim.approved", "claim.paid"]}))]
 pub struct CreateWebhook {
     /// Where deliveries are POSTed: an absolute `http://` or `https://` URL, without credentials.
     #[schema(
@@ -39,14 +41,17 @@ pub struct CreateWebhook {
 /// A webhook subscription (its secret is shown only when it is created).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WebhookResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
     pub url: String,
     /// The event types delivered; empty means every type.
     #[schema(value_type = Vec<crate::audit::events::EventType>)]
     pub event_types: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// When the subscription was deleted; nothing is delivered after.
+    #[schema(required = true, format = DateTime)]
     pub disabled_at: Option<String>,
 }
 
@@ -70,6 +75,7 @@ pub struct CreatedWebhookResponse {
     pub webhook: WebhookResponse,
     /// `whsec_` and the base64 of 32 random bytes: the key of every delivery's
     /// `webhook-signature` (Standard Webhooks). Keep it; it is never shown again.
+    #[schema(pattern = "^whsec_[A-Za-z0-9+/]+={0,2}$")]
     pub secret: String,
 }
 
@@ -172,7 +178,7 @@ pub async fn list_webhooks(
 /// Read one webhook subscription (admin, ministry, auditor).
 #[utoipa::path(
     tag = "webhooks",
-    params(("fund" = String, Path, description = "Fund code"), ("id" = String, Path, description = "Subscription id")),
+    params(("fund" = String, Path, description = "Fund code"), ("id" = uuid::Uuid, Path, description = "Subscription id")),
     responses(
         (status = 200, description = "The subscription", body = WebhookResponse),
         (status = 404, description = "`NOT_FOUND`", body = crate::error::Problem),
@@ -196,8 +202,9 @@ pub async fn get_webhook(
     Ok(web::Json(subscription.into()))
 }
 
-/// The body of a request the path says all of: nothing, or `{}`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of a request the path says all of: nothing, or `{}` (not
+/// documented: clients send no body).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 
@@ -207,10 +214,9 @@ pub struct NoBody {}
 /// its delivery log stay readable, with `disabled_at` set. Send no body (or `{}`).
 #[utoipa::path(
     tag = "webhooks",
-    request_body = Option<NoBody>,
     params(
         ("fund" = String, Path, description = "Fund code"),
-        ("id" = String, Path, description = "Subscription id"),
+        ("id" = uuid::Uuid, Path, description = "Subscription id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
     ),
     responses(
@@ -226,7 +232,7 @@ pub async fn delete_webhook(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    UndocumentedBody(body): UndocumentedBody,
 ) -> AppResult<HttpResponse> {
     let (code, id) = path.into_inner();
     Mutation::new(&req, state, caller, Act::DeleteWebhook)
@@ -246,10 +252,13 @@ pub async fn delete_webhook(
 /// One attempt to deliver.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AttemptResponse {
+    #[schema(format = DateTime)]
     pub attempted_at: String,
     /// The receiver's HTTP status, if it answered.
+    #[schema(required = true)]
     pub status_code: Option<i32>,
     /// Why the attempt failed (a status other than 2xx, a timeout, a refused connection).
+    #[schema(required = true)]
     pub error: Option<String>,
     pub duration_ms: i64,
 }
@@ -258,6 +267,7 @@ pub struct AttemptResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeliveryResponse {
     /// Also the `webhook-id` header of every attempt.
+    #[schema(format = Uuid)]
     pub id: String,
     pub event_id: i64,
     #[schema(value_type = crate::audit::events::EventType)]
@@ -266,9 +276,13 @@ pub struct DeliveryResponse {
     /// Attempts since it was written or last redelivered.
     pub attempts: i32,
     /// When it is next sent, while `pending`.
+    #[schema(required = true, format = DateTime)]
     pub next_attempt_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub delivered_at: Option<String>,
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Every attempt, oldest first (redeliveries included).
     pub attempt_log: Vec<AttemptResponse>,
@@ -318,7 +332,7 @@ pub struct DeliveryQuery {
     tag = "webhooks",
     params(
         ("fund" = String, Path, description = "Fund code"),
-        ("id" = String, Path, description = "Subscription id"),
+        ("id" = uuid::Uuid, Path, description = "Subscription id"),
         DeliveryQuery
     ),
     responses(
@@ -366,11 +380,10 @@ pub async fn list_deliveries(
 /// subscription wait for it. Send no body (or `{}`).
 #[utoipa::path(
     tag = "webhooks",
-    request_body = Option<NoBody>,
     params(
         ("fund" = String, Path, description = "Fund code"),
-        ("id" = String, Path, description = "Subscription id"),
-        ("delivery" = String, Path, description = "Delivery id"),
+        ("id" = uuid::Uuid, Path, description = "Subscription id"),
+        ("delivery" = uuid::Uuid, Path, description = "Delivery id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
     ),
     responses(
@@ -386,7 +399,7 @@ pub async fn redeliver(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String, String)>,
-    body: web::Bytes,
+    UndocumentedBody(body): UndocumentedBody,
 ) -> AppResult<HttpResponse> {
     let (code, id, delivery_id) = path.into_inner();
     let worker = state.clone();

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::batch::{
-    item_path, parse_items, refusal_or_fatal, BatchItemResult, BatchRequest, BatchResponse,
+    item_path, parse_items, refusal_or_fatal, Batch, BatchItemResult, BatchRequest, BatchResponse,
     MAX_BATCH_BODY_BYTES,
 };
 use super::extract::{read_body, Query};
@@ -80,6 +80,7 @@ fn past_date(field: String, date: NaiveDate, errors: &mut Vec<FieldError>) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Amina Wanjiru", "relationship": "child", "date_of_birth": "2015-04-02", "deceased": false}))]
 pub struct DependantRequest {
     #[schema(max_length = 200)]
     pub name: String,
@@ -115,11 +116,12 @@ impl DependantRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd"}))]
 pub struct ContractRequest {
     #[schema(max_length = 200)]
     pub employer: String,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "SA")]
+    #[schema(example = "SA", pattern = "^[A-Z]{2}$", max_length = 2)]
     pub destination_country: String,
     #[schema(max_length = 200)]
     pub occupation: Option<String>,
@@ -127,10 +129,12 @@ pub struct ContractRequest {
     pub start_date: NaiveDate,
     #[serde(deserialize_with = "crate::date::strict")]
     pub end_date: NaiveDate,
-    /// Declared monthly wage (needed where contributions are a share of the wage).
-    #[schema(value_type = Option<String>, example = "1200.00")]
+    /// Declared monthly wage (needed where contributions are a share of the wage); required
+    /// with `wage_currency`.
+    #[schema(example = "1200.00")]
     pub monthly_wage: Option<DecimalString>,
     /// ISO 4217 currency of the wage; required with `monthly_wage`.
+    #[schema(value_type = Option<crate::money::Currency>)]
     pub wage_currency: Option<String>,
     #[schema(max_length = 200)]
     pub recruitment_agency: Option<String>,
@@ -195,6 +199,7 @@ impl ContractRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"document_type": "passport", "document_number": "AK1234567", "given_name": "Grace", "family_name": "Wanjiru", "date_of_birth": "1992-07-14", "sex": "female", "phone": "+254712345678", "email": "grace.wanjiru@example.org", "occupation_sector": "domestic_work", "dependants": [{"name": "Peter Kamau", "relationship": "spouse", "date_of_birth": "1990-03-09", "deceased": false}], "contracts": [{"employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd"}]}))]
 pub struct EnrollWorker {
     /// `passport`, `national_id`, ... (lower-case letters and `_`).
     #[schema(example = "passport", max_length = 32)]
@@ -345,9 +350,11 @@ fn check_phone(at: &str, phone: &Option<String>, errors: &mut Vec<FieldError>) {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DependantResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub relationship: Relationship,
+    #[schema(required = true)]
     pub date_of_birth: Option<NaiveDate>,
     pub deceased: bool,
 }
@@ -366,18 +373,26 @@ impl From<Dependant> for DependantResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContractResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub employer: String,
     pub destination_country: String,
+    #[schema(required = true)]
     pub occupation: Option<String>,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
+    #[schema(required = true, value_type = Option<crate::money::DecimalString>)]
     pub monthly_wage: Option<String>,
+    #[schema(required = true, value_type = Option<crate::money::Currency>)]
     pub wage_currency: Option<String>,
+    #[schema(required = true)]
     pub recruitment_agency: Option<String>,
+    #[schema(required = true)]
     pub departed_on: Option<NaiveDate>,
     /// Early termination, when the contract ended before `end_date`.
+    #[schema(required = true)]
     pub terminated_on: Option<NaiveDate>,
+    #[schema(required = true)]
     pub returned_on: Option<NaiveDate>,
 }
 
@@ -405,7 +420,9 @@ impl From<Contract> for ContractResponse {
 
 /// A worker with dependants and contracts.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "fund": "KE-MWF", "document_type": "passport", "document_number": "AK1234567", "given_name": "Grace", "family_name": "Wanjiru", "date_of_birth": "1992-07-14", "sex": "female", "phone": "+254712345678", "email": "grace.wanjiru@example.org", "occupation_sector": "domestic_work", "dependants": [{"id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "name": "Peter Kamau", "relationship": "spouse", "date_of_birth": "1990-03-09", "deceased": false}], "contracts": [{"id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd", "departed_on": null, "terminated_on": null, "returned_on": null}], "created_at": "2026-12-06T20:06:21.257723Z", "created_by": "officer.njeri"}))]
 pub struct WorkerResponse {
+    #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
     pub document_type: String,
@@ -414,11 +431,15 @@ pub struct WorkerResponse {
     pub family_name: String,
     pub date_of_birth: NaiveDate,
     pub sex: Sex,
+    #[schema(required = true)]
     pub phone: Option<String>,
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub occupation_sector: Option<String>,
     pub dependants: Vec<DependantResponse>,
     pub contracts: Vec<ContractResponse>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
 }
@@ -501,7 +522,7 @@ pub async fn enroll_worker(
 /// does not block the others. The batch commits once.
 #[utoipa::path(
     tag = "workers",
-    request_body = BatchRequest,
+    request_body(content = Batch<EnrollWorker>, example = json!({"items": [{"document_type": "passport", "document_number": "AK7654321", "given_name": "Joseph", "family_name": "Otieno", "date_of_birth": "1988-11-02", "sex": "male", "phone": "+254722000111", "email": "joseph.otieno@example.org", "occupation_sector": "construction", "dependants": [], "contracts": [{"employer": "Gulf Build Contracting", "destination_country": "AE", "occupation": "Mason", "start_date": "2026-03-01", "end_date": "2028-02-29", "monthly_wage": "2500.00", "wage_currency": "AED", "recruitment_agency": "Mombasa Manpower Ltd"}]}]})),
     params(
         ("fund" = String, Path, description = "Fund code"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
@@ -623,7 +644,7 @@ pub fn worker_in_scope(
 /// Read a worker with dependants and contracts.
 #[utoipa::path(
     tag = "workers",
-    params(("id" = String, Path, description = "Worker id")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id")),
     responses(
         (status = 200, description = "The worker", body = WorkerResponse),
         (status = 404, description = "`NOT_FOUND` (also outside the token's funds)", body = crate::error::Problem)
@@ -650,7 +671,7 @@ pub async fn get_worker(
 #[utoipa::path(
     tag = "workers",
     request_body = DependantRequest,
-    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "Registered", body = DependantResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
@@ -689,7 +710,7 @@ pub async fn add_dependant(
 #[utoipa::path(
     tag = "workers",
     request_body = ContractRequest,
-    params(("id" = String, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "Added", body = ContractResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)
@@ -726,6 +747,7 @@ pub async fn add_contract(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"departed_on": "2026-02-03", "terminated_on": "2026-10-30", "returned_on": "2026-11-02"}))]
 pub struct ContractEventsRequest {
     #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub departed_on: Option<NaiveDate>,
@@ -742,8 +764,8 @@ pub struct ContractEventsRequest {
     tag = "workers",
     request_body = ContractEventsRequest,
     params(
-        ("id" = String, Path, description = "Worker id"),
-        ("contract_id" = String, Path, description = "Contract id"),
+        ("id" = uuid::Uuid, Path, description = "Worker id"),
+        ("contract_id" = uuid::Uuid, Path, description = "Contract id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")
     ),
     responses(
@@ -862,12 +884,15 @@ pub struct MembershipQuery {
 pub struct CoveragePeriodResponse {
     pub start: NaiveDate,
     pub end: NaiveDate,
+    #[schema(format = Uuid)]
     pub contribution_id: String,
     pub rule_version: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "on": "2026-06-30", "active": true, "active_until": "2028-03-01", "periods": [{"start": "2026-02-01", "end": "2028-01-31", "contribution_id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "rule_version": "KE-MWF-2026"}], "merged": [{"start": "2026-02-01", "end": "2028-01-31", "grace_days": 30, "active_until": "2028-03-01"}]}))]
 pub struct MembershipResponse {
+    #[schema(format = Uuid)]
     pub worker_id: String,
     pub on: NaiveDate,
     /// Whether the worker is active on `on`: inside the active span (coverage
@@ -875,6 +900,7 @@ pub struct MembershipResponse {
     pub active: bool,
     /// The last day of the merged active span containing `on` (the last day the
     /// worker counts as active without paying again), when active.
+    #[schema(required = true)]
     pub active_until: Option<NaiveDate>,
     /// Coverage bought by each standing contribution (reversed ones excluded).
     pub periods: Vec<CoveragePeriodResponse>,
@@ -899,7 +925,7 @@ pub struct MergedPeriod {
 /// A worker's membership on a date, from the coverage of their contributions.
 #[utoipa::path(
     tag = "workers",
-    params(("id" = String, Path, description = "Worker id"), MembershipQuery),
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), MembershipQuery),
     responses(
         (status = 200, description = "Membership", body = MembershipResponse),
         (status = "4XX", description = "Refusals (problem+json)", body = crate::error::Problem)

@@ -18,6 +18,158 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 /// One version of a fund's rules.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+        "version": "KE-MWF-2026",
+        "effective_from": "2026-01-01",
+        "contribution": {
+            "currency": "KES",
+            "basis": "flat",
+            "tiers": [
+                {
+                    "max_contract_months": 24,
+                    "amount": "2000.00"
+                },
+                {
+                    "max_contract_months": null,
+                    "amount": "3000.00"
+                }
+            ],
+            "rate": null,
+            "minimum": null,
+            "maximum": null,
+            "taxes": [],
+            "payers": [
+                "worker",
+                "employer",
+                "agency",
+                "government"
+            ],
+            "allocation": {
+                "benefit_reserve": "0.90",
+                "administration": "0.10"
+            }
+        },
+        "membership": {
+            "validity": "fixed_months",
+            "months": 24,
+            "grace_days": 30
+        },
+        "claimant_order": [
+            "spouse",
+            "child",
+            "parent",
+            "sibling"
+        ],
+        "approval": {
+            "second_approval_above": "250000.00",
+            "committee_size": 2
+        },
+        "benefits": [
+            {
+                "code": "DEATH_NATURAL",
+                "name": "Death benefit, natural causes",
+                "track": "entitlement",
+                "amount": {
+                    "kind": "fixed",
+                    "value": "300000.00"
+                },
+                "requires_active_membership": true,
+                "waiting_days": 30,
+                "covered_phases": [
+                    "abroad",
+                    "home_on_leave"
+                ],
+                "days_after_return": null,
+                "filing_window_days": 365,
+                "claimants": [
+                    "spouse",
+                    "child",
+                    "parent",
+                    "sibling"
+                ],
+                "documents": [
+                    "DEATH_CERTIFICATE",
+                    "PROOF_OF_RELATIONSHIP",
+                    "CLAIMANT_ID"
+                ],
+                "max_claims": 1,
+                "per_family_limit": null,
+                "annual_cap": null,
+                "lifetime_cap": null,
+                "cap_group": null,
+                "riders": [
+                    "REPATRIATION_OF_REMAINS"
+                ]
+            },
+            {
+                "code": "REPATRIATION_OF_REMAINS",
+                "name": "Repatriation of remains",
+                "track": "entitlement",
+                "amount": {
+                    "kind": "reimbursement",
+                    "rate": "1.00",
+                    "cap": "250000.00"
+                },
+                "requires_active_membership": true,
+                "waiting_days": 0,
+                "covered_phases": [
+                    "abroad"
+                ],
+                "days_after_return": null,
+                "filing_window_days": 365,
+                "claimants": [
+                    "spouse",
+                    "child",
+                    "parent",
+                    "sibling"
+                ],
+                "documents": [
+                    "TRANSPORT_RECEIPTS"
+                ],
+                "max_claims": 1,
+                "per_family_limit": null,
+                "annual_cap": null,
+                "lifetime_cap": null,
+                "cap_group": null,
+                "riders": []
+            },
+            {
+                "code": "INVALIDITY",
+                "name": "Invalidity",
+                "track": "entitlement",
+                "amount": {
+                    "kind": "schedule",
+                    "maximum": "400000.00",
+                    "grades": {
+                        "1": "1.00",
+                        "2": "0.75",
+                        "3": "0.50",
+                        "4": "0.25",
+                        "5": "0.04"
+                    }
+                },
+                "requires_active_membership": true,
+                "waiting_days": 0,
+                "covered_phases": [
+                    "abroad"
+                ],
+                "days_after_return": null,
+                "filing_window_days": 365,
+                "claimants": [
+                    "worker"
+                ],
+                "documents": [
+                    "MEDICAL_CERTIFICATE"
+                ],
+                "max_claims": null,
+                "per_family_limit": null,
+                "annual_cap": null,
+                "lifetime_cap": "400000.00",
+                "cap_group": "INVALIDITY",
+                "riders": []
+            }
+        ]
+    }))]
 pub struct RuleDocument {
     /// A label unique within the fund (`PH-OWWA-2016`).
     pub version: String,
@@ -44,8 +196,9 @@ pub enum Basis {
 pub struct Tier {
     /// The longest contract (in started months) this tier applies to; `null` for any length.
     #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub max_contract_months: Option<u32>,
-    #[schema(value_type = String, example = "1500.00")]
+    #[schema(example = "1500.00")]
     pub amount: DecimalString,
 }
 
@@ -55,7 +208,7 @@ pub struct Tax {
     #[schema(example = "VAT")]
     pub code: String,
     /// Charged on top of the contribution, as a share (`"0.15"`).
-    #[schema(value_type = String, example = "0.15")]
+    #[schema(example = "0.15")]
     pub rate: DecimalString,
 }
 
@@ -83,10 +236,10 @@ impl PayerType {
 #[serde(deny_unknown_fields)]
 pub struct Allocation {
     /// Share of the contribution (without taxes) booked to benefit-reserve income.
-    #[schema(value_type = String, example = "0.90")]
+    #[schema(example = "0.90")]
     pub benefit_reserve: DecimalString,
     /// Share booked to administration income; the two add up to exactly 1.
-    #[schema(value_type = String, example = "0.10")]
+    #[schema(example = "0.10")]
     pub administration: DecimalString,
 }
 
@@ -94,19 +247,20 @@ pub struct Allocation {
 #[serde(deny_unknown_fields)]
 pub struct ContributionRules {
     /// What the contribution is charged in (may differ from the fund's benefit currency).
+    #[schema(value_type = crate::money::Currency)]
     pub currency: String,
     pub basis: Basis,
     /// `flat`: the first tier that fits the contract's length.
     pub tiers: Vec<Tier>,
     /// `percent_of_wage`: rate × declared monthly wage × membership months.
     #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true)]
     pub rate: Option<DecimalString>,
     #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true)]
     pub minimum: Option<DecimalString>,
     #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true)]
     pub maximum: Option<DecimalString>,
     pub taxes: Vec<Tax>,
     /// Who may pay.
@@ -125,8 +279,10 @@ pub enum Validity {
 #[serde(deny_unknown_fields)]
 pub struct MembershipRules {
     pub validity: Validity,
-    /// Months a contribution covers (`fixed_months`).
+    /// Months a contribution covers: needed with `fixed_months` validity or a
+    /// `percent_of_wage` basis; may be `null` otherwise.
     #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub months: Option<u32>,
     /// Days membership stays active after coverage ends.
     pub grace_days: u32,
@@ -166,7 +322,7 @@ impl Relationship {
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRules {
     /// An entitlement decision above this amount needs a second approver.
-    #[schema(value_type = String, example = "150000.00")]
+    #[schema(example = "150000.00")]
     pub second_approval_above: DecimalString,
     /// Distinct approvers a discretionary award needs.
     pub committee_size: u32,
@@ -194,22 +350,20 @@ pub enum Phase {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AmountRule {
-    Fixed {
-        #[schema(value_type = String)]
-        value: DecimalString,
-    },
+    /// The same amount for every eligible claim.
+    #[schema(title = "FixedAmount")]
+    Fixed { value: DecimalString },
     /// rate × documented expense, at most cap.
+    #[schema(title = "ReimbursementAmount")]
     Reimbursement {
-        #[schema(value_type = String)]
         rate: DecimalString,
-        #[schema(value_type = String)]
         cap: DecimalString,
     },
     /// A grade's share of maximum (disability).
+    #[schema(title = "ScheduleAmount")]
     Schedule {
-        #[schema(value_type = String)]
         maximum: DecimalString,
-        #[schema(value_type = BTreeMap<String, String>)]
+        /// The share of `maximum` for each grade (`"1"`: `"1.00"`, `"2"`: `"0.75"`, …).
         grades: BTreeMap<String, DecimalString>,
     },
 }
@@ -226,21 +380,25 @@ pub struct BenefitRules {
     pub waiting_days: u32,
     pub covered_phases: Vec<Phase>,
     #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub days_after_return: Option<u32>,
     pub filing_window_days: u32,
     pub claimants: Vec<Relationship>,
     pub documents: Vec<String>,
     #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub max_claims: Option<u32>,
     #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub per_family_limit: Option<u32>,
     #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true)]
     pub annual_cap: Option<DecimalString>,
     #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(required = true)]
     pub lifetime_cap: Option<DecimalString>,
     #[serde(deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub cap_group: Option<String>,
     pub riders: Vec<String>,
 }

@@ -4,6 +4,7 @@ mod access;
 mod claims;
 mod cli;
 mod connections;
+mod contract;
 mod contributions;
 mod conventions;
 mod demo;
