@@ -153,7 +153,7 @@ def balanced(postings):
 
 def today():
     """Payments are dated no earlier than their approval, which is today (UTC)."""
-    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def step(text):
@@ -360,9 +360,7 @@ class Flow:
             "approve_claim",
         )
         check(approved["status"] == "approved", f"after the approval {approved['status']}")
-        waiting = expect(
-            call("pay_claim", self.officer, self.claim_id, body={"paid_on": today()}), 200, "pay_claim"
-        )
+        waiting = expect(call("pay_claim", self.officer, self.claim_id, body={"paid_on": today()}), 200, "pay_claim")
         check(waiting["status"] == "awaiting_funds", f"paid with no cash: {waiting['status']}")
         self.add_cash(Decimal(self.award) * 2)
         run = expect(call("payment_run", self.admin, self.fund, body={"paid_on": today()}), 200, "payment_run")
@@ -474,6 +472,11 @@ class Flow:
             operation_id,
         )
         check(isinstance(subscription.get("secret"), str) and subscription["secret"], "the secret is shown once")
+        listing = operation_for("get", path)
+        if listing is not None:
+            page = expect(call(listing, self.admin, self.fund), 200, listing)
+            listed = [s for s in page["items"] if s["id"] == subscription["id"]]
+            check(len(listed) == 1 and "secret" not in listed[0], f"the subscription as listed: {listed}")
 
 
 def main():
@@ -484,7 +487,7 @@ def main():
         print(f"FAILED: {failure}")
         print(f"flow: {CHECKS['passed']} passed, 1 failed")
         return 1
-    except Exception:  # the generated client itself broke (a missing model, a parse error)
+    except Exception:  # noqa: BLE001 -- the generated client itself broke (a missing model, a parse error)
         traceback.print_exc()
         print(f"flow: {CHECKS['passed']} passed, 1 failed")
         return 1
