@@ -99,6 +99,9 @@ def declared_types(annotation):
 
 def convert(value, annotation):
     """A plain value (str) as the type the operation declares for it."""
+    for kind in declared_types(annotation):
+        if typing.get_origin(kind) is list and isinstance(value, list):
+            return [convert(item, typing.get_args(kind)[0]) for item in value]
     if not isinstance(value, str):
         return value
     for kind in declared_types(annotation):
@@ -438,7 +441,7 @@ class Flow:
 
     def events(self):
         step("read the events the flow caused")
-        page = expect(call("list_events", self.admin, limit=500), 200, "list_events")
+        page = expect(call("list_events", self.admin, fund=self.fund, limit=500), 200, "list_events")
         kinds = [event["type"] for event in page["items"]]
         for kind in [
             "worker.enrolled",
@@ -453,6 +456,13 @@ class Flow:
         check(kinds.count("contribution.recorded") == 1, "the replayed contribution made no second event")
         paid = [e["subject_id"] for e in page["items"] if e["type"] == "claim.paid"]
         check(sorted(paid) == sorted([self.claim_id, self.rider_id]), f"paid events for {paid}")
+        # What a partner polling for one claim's payment asks.
+        one = expect(
+            call("list_events", self.admin, fund=self.fund, claim=self.claim_id, type_=["claim.paid"]),
+            200,
+            "list_events for one claim",
+        )
+        check([e["subject_id"] for e in one["items"]] == [self.claim_id], f"filtered events {one['items']}")
 
     def subscribe_webhook(self):
         path = "/v1/funds/{fund}/webhooks"
