@@ -14,27 +14,48 @@ use crate::money::{from_minor, round_to_minor, to_minor, Currency};
 use crate::rules::document::{AmountRule, BenefitRules, Phase, Relationship, RuleDocument, Track};
 use crate::rules::evaluate::{active_on, version_in_force, Period};
 
-/// Reason codes.
-pub mod reason {
-    pub const NO_RULES_IN_FORCE: &str = "NO_RULES_IN_FORCE";
-    pub const BENEFIT_NOT_COVERED: &str = "BENEFIT_NOT_COVERED";
-    pub const FILING_WINDOW_EXPIRED: &str = "FILING_WINDOW_EXPIRED";
-    pub const MEMBERSHIP_INACTIVE: &str = "MEMBERSHIP_INACTIVE";
-    pub const WAITING_PERIOD_NOT_MET: &str = "WAITING_PERIOD_NOT_MET";
-    pub const INCIDENT_PHASE_NOT_COVERED: &str = "INCIDENT_PHASE_NOT_COVERED";
-    pub const COVERAGE_TAIL_EXPIRED: &str = "COVERAGE_TAIL_EXPIRED";
-    pub const CLAIMANT_NOT_ELIGIBLE: &str = "CLAIMANT_NOT_ELIGIBLE";
-    pub const HIGHER_PRIORITY_CLAIMANT: &str = "HIGHER_PRIORITY_CLAIMANT";
-    pub const DUPLICATE_EVENT: &str = "DUPLICATE_EVENT";
-    pub const MAX_CLAIMS_REACHED: &str = "MAX_CLAIMS_REACHED";
-    pub const PER_FAMILY_LIMIT_REACHED: &str = "PER_FAMILY_LIMIT_REACHED";
-    pub const MISSING_DOCUMENTS: &str = "MISSING_DOCUMENTS";
-    pub const ANNUAL_CAP_REACHED: &str = "ANNUAL_CAP_REACHED";
-    pub const LIFETIME_CAP_REACHED: &str = "LIFETIME_CAP_REACHED";
+/// Declares the reason codes once: each a constant the assessment reports and
+/// a variant of [`ReasonCode`], the closed set the API documents.
+macro_rules! reason_codes {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        /// Reason codes.
+        pub mod reason {
+            $($(#[$doc])* pub const $name: &str = stringify!($name);)*
+        }
+
+        /// The reason code of a failed check (RULES.md, "Assessment").
+        #[derive(ToSchema)]
+        #[allow(
+            non_camel_case_types,
+            dead_code,
+            reason = "documents the codes of `reason` as the API names them; never built"
+        )]
+        pub enum ReasonCode {
+            $($(#[$doc])* $name,)*
+        }
+    };
+}
+
+reason_codes! {
+    NO_RULES_IN_FORCE;
+    BENEFIT_NOT_COVERED;
+    FILING_WINDOW_EXPIRED;
+    MEMBERSHIP_INACTIVE;
+    WAITING_PERIOD_NOT_MET;
+    INCIDENT_PHASE_NOT_COVERED;
+    COVERAGE_TAIL_EXPIRED;
+    CLAIMANT_NOT_ELIGIBLE;
+    HIGHER_PRIORITY_CLAIMANT;
+    DUPLICATE_EVENT;
+    MAX_CLAIMS_REACHED;
+    PER_FAMILY_LIMIT_REACHED;
+    MISSING_DOCUMENTS;
+    ANNUAL_CAP_REACHED;
+    LIFETIME_CAP_REACHED;
     /// A reimbursement needs the documented expense (`claimed_amount`).
-    pub const CLAIMED_AMOUNT_REQUIRED: &str = "CLAIMED_AMOUNT_REQUIRED";
+    CLAIMED_AMOUNT_REQUIRED;
     /// A schedule benefit needs one of its grades.
-    pub const GRADE_REQUIRED: &str = "GRADE_REQUIRED";
+    GRADE_REQUIRED;
 }
 
 /// Rule versions by start date, with their labels.

@@ -274,7 +274,7 @@ fn check_claimant(claimant: &ClaimantRequest, dependants: &[String], errors: &mu
 pub struct CheckResponse {
     pub check: String,
     pub passed: bool,
-    #[schema(required = true)]
+    #[schema(required = true, value_type = Option<crate::claims::assess::ReasonCode>)]
     pub reason: Option<String>,
     #[schema(required = true)]
     pub detail: Option<String>,
@@ -294,6 +294,7 @@ pub struct AssessmentResponse {
     pub amount: String,
     /// Every check, with the reason code of each failure.
     pub checks: Vec<CheckResponse>,
+    #[schema(value_type = Vec<crate::claims::assess::ReasonCode>)]
     pub reasons: Vec<String>,
     pub missing_documents: Vec<String>,
 }
@@ -315,6 +316,7 @@ pub struct AssessmentHistoryResponse {
     pub payable: String,
     #[schema(value_type = crate::money::DecimalString)]
     pub amount: String,
+    #[schema(value_type = Vec<crate::claims::assess::ReasonCode>)]
     pub reasons: Vec<String>,
 }
 

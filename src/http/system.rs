@@ -7,10 +7,17 @@ use utoipa::ToSchema;
 use super::AppState;
 use crate::db;
 
+/// `ok` when up; `unavailable` when the database can't be used.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Unavailable,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` when up; `unavailable` when the database can't be used.
-    pub status: String,
+    pub status: HealthStatus,
     /// `sqlite` or `postgresql` (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -25,7 +32,7 @@ pub struct Health {
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
-        status: "ok".into(),
+        status: HealthStatus::Ok,
         database: None,
         detail: None,
     })
@@ -53,17 +60,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     .await;
     match checked {
         Ok(Ok(backend)) => HttpResponse::Ok().json(Health {
-            status: "ok".into(),
+            status: HealthStatus::Ok,
             database: Some(backend.into()),
             detail: None,
         }),
         Ok(Err(why)) => HttpResponse::ServiceUnavailable().json(Health {
-            status: "unavailable".into(),
+            status: HealthStatus::Unavailable,
             database: None,
             detail: Some(why),
         }),
         Err(e) => HttpResponse::ServiceUnavailable().json(Health {
-            status: "unavailable".into(),
+            status: HealthStatus::Unavailable,
             database: None,
             detail: Some(e.to_string()),
         }),
