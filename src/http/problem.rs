@@ -104,6 +104,10 @@ impl RouteTable {
                 allowed.extend(methods.iter().cloned());
             }
         }
+        // Every GET is answered to HEAD too (`http::conventions`).
+        if let Some(at) = allowed.iter().position(|m| m == "GET") {
+            allowed.insert(at + 1, "HEAD".to_string());
+        }
         (!allowed.is_empty()).then_some(allowed)
     }
 }

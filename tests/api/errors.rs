@@ -101,10 +101,10 @@ fn unknown_routes_and_wrong_methods_are_problems() {
         .assert_problem(404, "ROUTE_NOT_FOUND");
     let res = app.delete("/v1/funds/KE-MWF", &app.admin());
     res.assert_problem(405, "METHOD_NOT_ALLOWED");
-    assert_eq!(res.header("allow"), Some("GET"));
+    assert_eq!(res.header("allow"), Some("GET, HEAD"));
     let res = app.delete("/v1/funds/KE-MWF/journal-entries", &app.admin());
     res.assert_problem(405, "METHOD_NOT_ALLOWED");
-    assert_eq!(res.header("allow"), Some("GET, POST"));
+    assert_eq!(res.header("allow"), Some("GET, HEAD, POST"));
 }
 
 #[test]
