@@ -24,7 +24,8 @@ enum Command {
     Migrate,
     /// Mint an HS256 token signed with MWF_JWT_SECRET (or the development secret).
     Token {
-        /// admin, officer, approver, ministry or auditor.
+        /// admin, officer, approver, ministry, auditor or worker (with --subject the
+        /// worker's or a dependant's id).
         #[arg(long)]
         role: String,
         /// Comma-separated fund codes the token may touch, or * for all.
@@ -211,7 +212,7 @@ fn token(
     lifetime: &str,
 ) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| {
-        format!("--role {role:?}: must be admin, officer, approver, ministry or auditor")
+        format!("--role {role:?}: must be admin, officer, approver, ministry, auditor or worker")
     })?;
     let funds: Vec<String> = funds
         .split(',')

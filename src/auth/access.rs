@@ -3,36 +3,42 @@
 //! is looked up ([`super::Caller::require`]), so a refusal says nothing about
 //! which funds or records exist.
 //!
-//! | act | audit action | admin | officer | approver | ministry | auditor |
-//! | --- | --- | :-: | :-: | :-: | :-: | :-: |
-//! | [`Act::ReadFunds`] | | ✓ | ✓ | ✓ | ✓ | ✓ |
-//! | [`Act::ReadAuditTrail`] | | ✓ | | | | ✓ |
-//! | [`Act::CreateFund`] | `fund.create` | ✓ | | | | |
-//! | [`Act::ClosePeriod`] | `period.close` | ✓ | | | | |
-//! | [`Act::CreateAccount`] | `account.create` | ✓ | | | | |
-//! | [`Act::PostJournalEntry`] | `journal_entry.post` | ✓ | | | | |
-//! | [`Act::ReverseJournalEntry`] | `journal_entry.reverse` | ✓ | | | | |
-//! | [`Act::PublishRules`] | `rules.publish` | ✓ | | | | |
-//! | [`Act::EnrollWorker`] | `worker.enroll` | ✓ | ✓ | | ✓ | |
-//! | [`Act::EnrollWorkers`] | `worker.enroll_batch` | ✓ | ✓ | | ✓ | |
-//! | [`Act::AddDependant`] | `worker.add_dependant` | ✓ | ✓ | | ✓ | |
-//! | [`Act::AddContract`] | `worker.add_contract` | ✓ | ✓ | | ✓ | |
-//! | [`Act::UpdateContract`] | `worker.update_contract` | ✓ | ✓ | | ✓ | |
-//! | [`Act::RecordContribution`] | `contribution.record` | ✓ | ✓ | | ✓ | |
-//! | [`Act::RecordContributions`] | `contribution.record_batch` | ✓ | ✓ | | ✓ | |
-//! | [`Act::ReverseContribution`] | `contribution.reverse` | ✓ | ✓ | | | |
-//! | [`Act::SubmitClaim`] | `claim.submit` | ✓ | ✓ | | ✓ | |
-//! | [`Act::AddClaimDocuments`] | `claim.add_documents` | ✓ | ✓ | | ✓ | |
-//! | [`Act::WithdrawClaim`] | `claim.withdraw` | ✓ | ✓ | | ✓ | |
-//! | [`Act::AppealClaim`] | `claim.appeal` | ✓ | ✓ | | ✓ | |
-//! | [`Act::DecideClaim`] | `claim.decide` | ✓ | ✓ | | | |
-//! | [`Act::PayClaim`] | `claim.pay` | ✓ | ✓ | | | |
-//! | [`Act::RunPayments`] | `claim.payment_run` | ✓ | ✓ | | | |
-//! | [`Act::ApproveClaim`] | `claim.approve` | ✓ | | ✓ | | |
-//! | [`Act::ReadWebhooks`] | | ✓ | | | ✓ | ✓ |
-//! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | |
-//! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | |
-//! | [`Act::RedeliverWebhook`] | `webhook.redeliver` | ✓ | | | ✓ | |
+//! | act | audit action | admin | officer | approver | ministry | auditor | worker |
+//! | --- | --- | :-: | :-: | :-: | :-: | :-: | :-: |
+//! | [`Act::ReadFunds`] | | ✓ | ✓ | ✓ | ✓ | ✓ | |
+//! | [`Act::ReadAuditTrail`] | | ✓ | | | | ✓ | |
+//! | [`Act::ReadWorkerRecords`] | | ✓ | ✓ | ✓ | ✓ | ✓ | ✓¹ |
+//! | [`Act::CreateFund`] | `fund.create` | ✓ | | | | | |
+//! | [`Act::ClosePeriod`] | `period.close` | ✓ | | | | | |
+//! | [`Act::CreateAccount`] | `account.create` | ✓ | | | | | |
+//! | [`Act::PostJournalEntry`] | `journal_entry.post` | ✓ | | | | | |
+//! | [`Act::ReverseJournalEntry`] | `journal_entry.reverse` | ✓ | | | | | |
+//! | [`Act::PublishRules`] | `rules.publish` | ✓ | | | | | |
+//! | [`Act::EnrollWorker`] | `worker.enroll` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::EnrollWorkers`] | `worker.enroll_batch` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::AddDependant`] | `worker.add_dependant` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::AddContract`] | `worker.add_contract` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::UpdateContract`] | `worker.update_contract` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::RecordContribution`] | `contribution.record` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::RecordContributions`] | `contribution.record_batch` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::ReverseContribution`] | `contribution.reverse` | ✓ | ✓ | | | | |
+//! | [`Act::SubmitClaim`] | `claim.submit` | ✓ | ✓ | | ✓ | | ✓¹ |
+//! | [`Act::AddClaimDocuments`] | `claim.add_documents` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::WithdrawClaim`] | `claim.withdraw` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::AppealClaim`] | `claim.appeal` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::DecideClaim`] | `claim.decide` | ✓ | ✓ | | | | |
+//! | [`Act::PayClaim`] | `claim.pay` | ✓ | ✓ | | | | |
+//! | [`Act::RunPayments`] | `claim.payment_run` | ✓ | ✓ | | | | |
+//! | [`Act::ApproveClaim`] | `claim.approve` | ✓ | | ✓ | | | |
+//! | [`Act::ReadWebhooks`] | | ✓ | | | ✓ | ✓ | |
+//! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | | |
+//! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | | |
+//! | [`Act::RedeliverWebhook`] | `webhook.redeliver` | ✓ | | | ✓ | | |
+//!
+//! ¹ The `worker` role's self scope: a worker's token (`sub` the worker's id,
+//! or a registered dependant's) reaches only that worker's records, and any
+//! other worker's are 404 like a record outside the token's funds
+//! ([`super::Caller::own_records`]); it files claims only as its holder.
 //!
 //! Four-eyes rests on the last two groups: whoever may decide a claim may not
 //! approve it, except `admin`, who may do everything (and is still refused
@@ -48,6 +54,9 @@ pub enum Act {
     ReadFunds,
     /// Read the audit log and export it or a ledger.
     ReadAuditTrail,
+    /// Read one worker's records: the worker, membership, contributions and
+    /// claims (the `worker` role only its own).
+    ReadWorkerRecords,
     CreateFund,
     ClosePeriod,
     CreateAccount,
@@ -77,7 +86,8 @@ pub enum Act {
     RedeliverWebhook,
 }
 
-/// Everyone: every role reads what its funds hold.
+/// Every institutional role reads what its funds hold (not `worker`, who
+/// reads only its own records).
 const EVERYONE: &[Role] = &[
     Role::Admin,
     Role::Officer,
@@ -85,6 +95,17 @@ const EVERYONE: &[Role] = &[
     Role::Ministry,
     Role::Auditor,
 ];
+/// Those who read one worker's records: everyone, and the worker themselves.
+const WORKER_READERS: &[Role] = &[
+    Role::Admin,
+    Role::Officer,
+    Role::Approver,
+    Role::Ministry,
+    Role::Auditor,
+    Role::Worker,
+];
+/// Those who file claims: the enrollers, and a worker (or dependant) for themselves.
+const CLAIMANTS: &[Role] = &[Role::Admin, Role::Officer, Role::Ministry, Role::Worker];
 /// Those who keep the books by hand and set a fund up.
 const ADMIN: &[Role] = &[Role::Admin];
 /// Those who read the audit trail.
@@ -108,6 +129,7 @@ impl Act {
         match self {
             Act::ReadFunds => "funds.read",
             Act::ReadAuditTrail => "audit_trail.read",
+            Act::ReadWorkerRecords => "worker_records.read",
             Act::CreateFund => "fund.create",
             Act::ClosePeriod => "period.close",
             Act::CreateAccount => "account.create",
@@ -142,6 +164,8 @@ impl Act {
         match self {
             Act::ReadFunds => EVERYONE,
             Act::ReadAuditTrail => AUDITORS,
+            Act::ReadWorkerRecords => WORKER_READERS,
+            Act::SubmitClaim => CLAIMANTS,
             Act::CreateFund
             | Act::ClosePeriod
             | Act::CreateAccount
@@ -155,7 +179,6 @@ impl Act {
             | Act::UpdateContract
             | Act::RecordContribution
             | Act::RecordContributions
-            | Act::SubmitClaim
             | Act::AddClaimDocuments
             | Act::WithdrawClaim
             | Act::AppealClaim => ENROLLERS,
@@ -182,6 +205,7 @@ mod tests {
     const ALL: &[Act] = &[
         Act::ReadFunds,
         Act::ReadAuditTrail,
+        Act::ReadWorkerRecords,
         Act::CreateFund,
         Act::ClosePeriod,
         Act::CreateAccount,
@@ -210,12 +234,13 @@ mod tests {
         Act::RedeliverWebhook,
     ];
 
-    const ROLES: [Role; 5] = [
+    const ROLES: [Role; 6] = [
         Role::Admin,
         Role::Officer,
         Role::Approver,
         Role::Ministry,
         Role::Auditor,
+        Role::Worker,
     ];
 
     fn allowed(role: Role) -> Vec<Act> {
@@ -226,7 +251,12 @@ mod tests {
     fn admin_may_do_everything_and_everyone_reads() {
         assert_eq!(allowed(Role::Admin), ALL);
         for role in ROLES {
-            assert!(Act::ReadFunds.allows(role), "{role:?}");
+            assert!(Act::ReadWorkerRecords.allows(role), "{role:?}");
+            assert_eq!(
+                Act::ReadFunds.allows(role),
+                role != Role::Worker,
+                "{role:?}"
+            );
         }
     }
 
@@ -234,7 +264,12 @@ mod tests {
     fn the_auditor_only_reads_and_only_it_and_admin_read_the_audit_trail() {
         assert_eq!(
             allowed(Role::Auditor),
-            [Act::ReadFunds, Act::ReadAuditTrail, Act::ReadWebhooks]
+            [
+                Act::ReadFunds,
+                Act::ReadAuditTrail,
+                Act::ReadWorkerRecords,
+                Act::ReadWebhooks
+            ]
         );
         assert_eq!(Act::ReadAuditTrail.roles(), [Role::Admin, Role::Auditor]);
     }
@@ -269,7 +304,18 @@ mod tests {
 
     #[test]
     fn the_approver_only_reads_and_approves() {
-        assert_eq!(allowed(Role::Approver), [Act::ReadFunds, Act::ApproveClaim]);
+        assert_eq!(
+            allowed(Role::Approver),
+            [Act::ReadFunds, Act::ReadWorkerRecords, Act::ApproveClaim]
+        );
+    }
+
+    #[test]
+    fn the_worker_reads_its_own_records_and_files_claims_and_nothing_else() {
+        assert_eq!(
+            allowed(Role::Worker),
+            [Act::ReadWorkerRecords, Act::SubmitClaim]
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub const MAX_SUBJECT_CHARS: usize = 255;
 /// What a caller may do. `admin` does everything; `officer` works workers,
 /// contributions and claims; `approver` gives second and committee approvals;
 /// `ministry` enrolls, contributes and submits claims in its own funds;
-/// `auditor` reads everything and never writes.
+/// `auditor` reads everything and never writes; `worker` is a worker (or a
+/// registered dependant: `sub` is their id) reading their own records and
+/// filing their own claims ([`Caller::own_records`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -45,6 +47,7 @@ pub enum Role {
     Approver,
     Ministry,
     Auditor,
+    Worker,
 }
 
 impl Role {
@@ -55,6 +58,7 @@ impl Role {
             Role::Approver => "approver",
             Role::Ministry => "ministry",
             Role::Auditor => "auditor",
+            Role::Worker => "worker",
         }
     }
 
@@ -160,6 +164,15 @@ impl Caller {
 
     pub fn fund_codes(&self) -> &[String] {
         &self.funds
+    }
+
+    /// The person a `worker` token speaks for: its `sub`, the id of a worker or
+    /// of a dependant registered on one. Such a caller reads only the records
+    /// of that worker (a dependant shares the family's records) and files
+    /// claims only as that person; `None` for the institutional roles, whose
+    /// scope is whole funds.
+    pub fn own_records(&self) -> Option<&str> {
+        (self.role == Role::Worker).then_some(self.subject.as_str())
     }
 
     /// 403 unless the caller's role may do `act` ([`access`]). Checked before

@@ -231,6 +231,8 @@ pub fn riders_of(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Claim>> {
 
 #[derive(Debug, Clone, Default)]
 pub struct ClaimFilter {
+    /// Only this worker's claims (a worker's own list).
+    pub worker_id: Option<String>,
     pub status: Option<String>,
     pub benefit: Option<String>,
     pub after_id: Option<String>,
@@ -245,6 +247,9 @@ pub fn list(
     let mut query = claims::table
         .filter(claims::fund_id.eq(fund_id))
         .into_boxed();
+    if let Some(worker_id) = &filter.worker_id {
+        query = query.filter(claims::worker_id.eq(worker_id.clone()));
+    }
     if let Some(status) = &filter.status {
         query = query.filter(claims::status.eq(status.clone()));
     }

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::request_id;
 use super::extract::Query;
 use super::page::PageRequest;
-use super::workers::worker_in_scope;
+use super::workers::{of_own_worker, worker_in_scope, WorkerRecordsQuery};
 use super::write::{in_fund, Done, Mutation};
 use super::{fund_in_scope, read, AppState, Page};
 use crate::audit::events::NewEvent;
@@ -25,9 +25,11 @@ use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::Fund;
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 use crate::rules::document::{Phase, Relationship};
+use crate::workers::Worker;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(submit_claim)
+        .service(list_worker_claims)
         .service(get_claim)
         .service(list_claims)
         .service(add_claim_documents)
@@ -565,10 +567,14 @@ fn full_response(conn: &mut DbConnection, claim: Claim, fund: &Fund) -> AppResul
     Ok(claim_response(claim, &fund.code, riders))
 }
 
-/// The claim with `id` if the caller's token covers its fund (else 404), and the fund.
+/// The claim with `id` if the caller's token covers its fund and, for a
+/// `worker` token, it is a claim of its own worker (else 404), and the fund.
 fn claim_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> AppResult<(Claim, Fund)> {
     let missing = || AppError::not_found(format!("no claim {id}"));
     let claim = claims::find(conn, id)?.ok_or_else(missing)?;
+    if !of_own_worker(conn, caller, &claim.worker_id)? {
+        return Err(missing());
+    }
     let code = crate::funds::fund_code(conn, claim.fund_id)?;
     let fund = fund_in_scope(conn, caller, &code).map_err(|_| missing())?;
     Ok((claim, fund))
@@ -661,8 +667,8 @@ async fn keep_fresh_assessment(
     refusal
 }
 
-/// Submit a claim for a worker (admin, officer, ministry); riders of the benefit are
-/// claimed with it, each assessed on its own.
+/// Submit a claim for a worker (admin, officer, ministry; a `worker` token for its
+/// holder only); riders of the benefit are claimed with it, each assessed on its own.
 #[utoipa::path(
     tag = "claims",
     request_body = ClaimRequest,
@@ -686,6 +692,7 @@ pub async fn submit_claim(
         .run(&req, body, move |conn, caller, input: ClaimRequest| {
             let (worker, fund) = worker_in_scope(conn, caller, &id)?;
             in_fund(&fund.code, || {
+                claimed_by_the_caller(caller, &worker, &input.claimant)?;
                 let dependants: Vec<String> =
                     worker.dependants.iter().map(|d| d.id.clone()).collect();
                 let new = input.validate(&fund, &dependants)?;
@@ -701,6 +708,55 @@ pub async fn submit_claim(
         .await
 }
 
+/// A `worker` token files only as its holder: the worker with relationship
+/// `worker`, a dependant with their registered relationship and their own
+/// `dependant_id`. Anyone else is refused 403, naming the field that names
+/// someone else.
+fn claimed_by_the_caller(
+    caller: &Caller,
+    worker: &Worker,
+    claimant: &ClaimantRequest,
+) -> AppResult<()> {
+    let Some(person) = caller.own_records() else {
+        return Ok(());
+    };
+    // The worker was found within the token's self scope: its holder is the
+    // worker, or one of the worker's dependants.
+    let (relationship, dependant_id) = match worker.dependants.iter().find(|d| d.id == person) {
+        Some(dependant) => (dependant.relationship, Some(person)),
+        None => (Relationship::Worker, None),
+    };
+    let mut errors = Vec::new();
+    if claimant.relationship != relationship {
+        errors.push(FieldError::new(
+            "/claimant/relationship",
+            "not_the_caller",
+            format!(
+                "a worker's token files claims only for its holder: must be {}",
+                relationship.as_str()
+            ),
+        ));
+    }
+    if claimant.dependant_id.as_deref() != dependant_id {
+        errors.push(FieldError::new(
+            "/claimant/dependant_id",
+            "not_the_caller",
+            match dependant_id {
+                Some(id) => format!("a worker's token files claims only for its holder: must be {id}"),
+                None => "a worker's token files claims only for its holder: the worker names no dependant".into(),
+            },
+        ));
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::RoleNotPermitted,
+        "a worker's token files claims only for its holder",
+    )
+    .with_errors(errors))
+}
+
 /// Read a claim with its assessment, riders, decision, approvals and payment.
 #[utoipa::path(
     tag = "claims",
@@ -714,7 +770,7 @@ pub async fn get_claim(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<ClaimResponse>> {
-    caller.require(Act::ReadFunds)?;
+    caller.require(Act::ReadWorkerRecords)?;
     let id = path.into_inner();
     let response = read(&state, move |conn| {
         let (claim, fund) = claim_in_scope(conn, &caller, &id)?;
@@ -757,10 +813,52 @@ pub async fn list_claims(
     let page = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = ClaimFilter {
+            worker_id: None,
             status: q.status.map(|s| s.as_str().to_string()),
             benefit: q.benefit,
             after_id: request.after.clone(),
             limit: request.rows(),
+        };
+        let (rows, next) = request.cut(claims::list(conn, &fund, &filter)?, |c| c.id.clone());
+        let items = rows
+            .into_iter()
+            .map(|c| full_response(conn, c, &fund))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Page { items, next })
+    })
+    .await?;
+    Ok(page)
+}
+
+/// List one worker's claims, oldest first, riders among them (a `worker` token:
+/// its own, with their decisions and payments).
+#[utoipa::path(
+    tag = "claims",
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), WorkerRecordsQuery),
+    responses(
+        (status = 200, description = "A page of the worker's claims", body = Page<ClaimResponse>),
+        (status = "4XX", description = "Refusals (problem+json); 404 `NOT_FOUND` also for another worker's records", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/workers/{id}/claims")]
+pub async fn list_worker_claims(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<WorkerRecordsQuery>,
+) -> AppResult<Page<ClaimResponse>> {
+    caller.require(Act::ReadWorkerRecords)?;
+    let id = path.into_inner();
+    let q = query.0;
+    let request = PageRequest::new(q.after, q.limit)?;
+    let page = read(&state, move |conn| {
+        let (worker, fund) = worker_in_scope(conn, &caller, &id)?;
+        let filter = ClaimFilter {
+            worker_id: Some(worker.id),
+            after_id: request.after.clone(),
+            limit: request.rows(),
+            ..ClaimFilter::default()
         };
         let (rows, next) = request.cut(claims::list(conn, &fund, &filter)?, |c| c.id.clone());
         let items = rows

@@ -13,6 +13,7 @@ use super::batch::{
 };
 use super::extract::{read_body, Query};
 use super::page::PageRequest;
+use super::workers::of_own_worker;
 use super::write::{in_fund, Done, Mutation};
 use super::{fund_in_scope, read, AppState, Page};
 use crate::auth::{Act, Caller};
@@ -697,6 +698,8 @@ pub async fn list_contributions(
     Ok(page)
 }
 
+/// The contribution with `id` if the caller's token covers its fund and, for a
+/// `worker` token, it is of its own worker (else 404), and the fund.
 fn contribution_in_scope(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -704,11 +707,14 @@ fn contribution_in_scope(
 ) -> AppResult<(Contribution, Fund)> {
     let missing = || AppError::not_found(format!("no contribution {id}"));
     let contribution = contributions::find(conn, id)?.ok_or_else(missing)?;
+    if !of_own_worker(conn, caller, &contribution.worker_id)? {
+        return Err(missing());
+    }
     let fund = fund_in_scope(conn, caller, &contribution.fund_code).map_err(|_| missing())?;
     Ok((contribution, fund))
 }
 
-/// Read one contribution.
+/// Read one contribution (a `worker` token: one of its own).
 #[utoipa::path(
     tag = "contributions",
     params(("id" = uuid::Uuid, Path, description = "Contribution id")),
@@ -724,7 +730,7 @@ pub async fn get_contribution(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<ContributionResponse>> {
-    caller.require(Act::ReadFunds)?;
+    caller.require(Act::ReadWorkerRecords)?;
     let id = path.into_inner();
     let c = read(&state, move |conn| {
         Ok(contribution_in_scope(conn, &caller, &id)?.0)

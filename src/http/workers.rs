@@ -11,11 +11,13 @@ use super::batch::{
     item_path, parse_items, refusal_or_fatal, Batch, BatchItemResult, BatchRequest, BatchResponse,
     MAX_BATCH_BODY_BYTES,
 };
+use super::contributions::{contribution_response, ContributionResponse};
 use super::extract::{read_body, Query};
 use super::page::PageRequest;
 use super::write::{in_fund, Done, Mutation};
 use super::{fund_in_scope, read, AppState, Page};
 use crate::auth::{Act, Caller};
+use crate::contributions::ContributionFilter;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::funds::{is_country, Fund};
@@ -34,7 +36,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(add_dependant)
         .service(add_contract)
         .service(update_contract)
-        .service(get_membership);
+        .service(get_membership)
+        .service(list_worker_contributions);
 }
 
 const MAX_TEXT: usize = 200;
@@ -628,7 +631,8 @@ pub async fn search_workers(
     Ok(page)
 }
 
-/// The worker with `id` if the caller's token covers its fund (else 404), and the fund.
+/// The worker with `id` if the caller's token covers its fund and, for a
+/// `worker` token, the worker is its own (else 404), and the fund.
 pub fn worker_in_scope(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -636,9 +640,30 @@ pub fn worker_in_scope(
 ) -> AppResult<(Worker, Fund)> {
     let missing = || AppError::not_found(format!("no worker {id}"));
     let worker = workers::find_worker(conn, id)?.ok_or_else(missing)?;
+    if !is_own(caller, &worker) {
+        return Err(missing());
+    }
     let fund_code = crate::funds::fund_code(conn, worker.fund_id)?;
     let fund = fund_in_scope(conn, caller, &fund_code).map_err(|_| missing())?;
     Ok((worker, fund))
+}
+
+/// True unless the caller is a `worker` token and `worker` is neither its
+/// holder nor the worker its holder is registered on as a dependant: a family
+/// shares its records (coverage, contributions and claims concern them all).
+pub fn is_own(caller: &Caller, worker: &Worker) -> bool {
+    caller.own_records().is_none_or(|person| {
+        worker.id == person || worker.dependants.iter().any(|d| d.id == person)
+    })
+}
+
+/// True when the record of the worker `worker_id` is within the caller's
+/// self scope ([`is_own`]); looks the worker up only for a `worker` token.
+pub fn of_own_worker(conn: &mut DbConnection, caller: &Caller, worker_id: &str) -> AppResult<bool> {
+    if caller.own_records().is_none() {
+        return Ok(true);
+    }
+    Ok(workers::find_worker(conn, worker_id)?.is_some_and(|w| is_own(caller, &w)))
 }
 
 /// Read a worker with dependants and contracts.
@@ -657,7 +682,7 @@ pub async fn get_worker(
     caller: Caller,
     path: web::Path<String>,
 ) -> AppResult<web::Json<WorkerResponse>> {
-    caller.require(Act::ReadFunds)?;
+    caller.require(Act::ReadWorkerRecords)?;
     let id = path.into_inner();
     let response = read(&state, move |conn| {
         let (worker, fund) = worker_in_scope(conn, &caller, &id)?;
@@ -939,7 +964,7 @@ pub async fn get_membership(
     path: web::Path<String>,
     query: Query<MembershipQuery>,
 ) -> AppResult<web::Json<MembershipResponse>> {
-    caller.require(Act::ReadFunds)?;
+    caller.require(Act::ReadWorkerRecords)?;
     let id = path.into_inner();
     let on = query.0.on.unwrap_or_else(crate::time::today);
     let response = read(&state, move |conn| {
@@ -974,4 +999,56 @@ pub async fn get_membership(
     })
     .await?;
     Ok(web::Json(response))
+}
+
+/// A page of one worker's records: where it starts and how long it is.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorkerRecordsQuery {
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List one worker's contributions in recording order (a `worker` token: its own).
+#[utoipa::path(
+    tag = "workers",
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), WorkerRecordsQuery),
+    responses(
+        (status = 200, description = "A page of the worker's contributions", body = Page<ContributionResponse>),
+        (status = "4XX", description = "Refusals (problem+json); 404 `NOT_FOUND` also for another worker's records", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/workers/{id}/contributions")]
+pub async fn list_worker_contributions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: Query<WorkerRecordsQuery>,
+) -> AppResult<Page<ContributionResponse>> {
+    caller.require(Act::ReadWorkerRecords)?;
+    let id = path.into_inner();
+    let q = query.0;
+    let request = PageRequest::new(q.after, q.limit)?;
+    let page = read(&state, move |conn| {
+        let (worker, fund) = worker_in_scope(conn, &caller, &id)?;
+        let filter = ContributionFilter {
+            worker_id: Some(worker.id),
+            from: None,
+            to: None,
+            after_id: request.after.clone(),
+            limit: request.rows(),
+        };
+        let rows = crate::contributions::list(conn, &fund, &filter)?;
+        let (rows, next) = request.cut(rows, |c| c.id.clone());
+        Ok(Page {
+            items: rows.into_iter().map(contribution_response).collect(),
+            next,
+        })
+    })
+    .await?;
+    Ok(page)
 }

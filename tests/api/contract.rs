@@ -662,6 +662,8 @@ fn reads_conform(stage: &mut Stage, wrong: &mut Vec<String>) {
         format!("/v1/funds/{fund}/workers"),
         format!("/v1/workers/{worker}"),
         format!("/v1/workers/{worker}/membership?on=2026-06-30"),
+        format!("/v1/workers/{worker}/contributions"),
+        format!("/v1/workers/{worker}/claims"),
         format!("/v1/funds/{fund}/contributions"),
         format!("/v1/contributions/{contribution}"),
         format!("/v1/funds/{fund}/contributions/quote?worker_id={worker}&contract_id={contract}&paid_on=2026-02-01"),

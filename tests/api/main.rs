@@ -25,6 +25,7 @@ mod reassessment;
 mod receiver;
 mod reports;
 mod rules;
+mod selfservice;
 mod system;
 mod tokens;
 mod webhooks;
