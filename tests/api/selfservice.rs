@@ -79,7 +79,7 @@ fn reads_its_own_records(app: &TestApp, token: &str, own: &Family) {
     );
     assert_eq!(membership.expect(200)["active"], true);
     let contributions = app.get(&format!("/v1/workers/{}/contributions", own.worker), token);
-    assert_eq!(ids(contributions.expect(200)), [own.contribution.clone()]);
+    assert_eq!(ids(contributions.expect(200)), [own.contribution.as_str()]);
     app.get(&format!("/v1/contributions/{}", own.contribution), token)
         .expect(200);
     let claims = app.get(&format!("/v1/workers/{}/claims", own.worker), token);
@@ -248,7 +248,7 @@ fn a_worker_token_reads_its_own_records_files_its_own_claim_and_nothing_else() {
         &format!("/v1/workers/{}/contributions", own.worker),
         &app.admin(),
     );
-    assert_eq!(ids(contributions.expect(200)), [own.contribution.clone()]);
+    assert_eq!(ids(contributions.expect(200)), [own.contribution.as_str()]);
 }
 
 #[test]
