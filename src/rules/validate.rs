@@ -146,8 +146,9 @@ fn check_contribution(c: &mut Check, contribution: &ContributionRules) -> Option
     currency
 }
 
-/// The longest sector name `employer_pays_for_sectors` may list.
-const MAX_SECTOR_LEN: usize = 64;
+/// The longest sector name `employer_pays_for_sectors` may list: as long as a
+/// worker's `occupation_sector` may be.
+const MAX_SECTOR_LEN: usize = 200;
 
 /// Sectors the employer pays for: named (as workers' `occupation_sector`), each
 /// once, and only where the employer is among the payers, or nobody could pay.
@@ -161,11 +162,17 @@ fn check_employer_sectors(c: &mut Check, sectors: &[String], payers: &[PayerType
         );
     }
     for (i, sector) in sectors.iter().enumerate() {
-        if sector.trim().is_empty() || sector.len() > MAX_SECTOR_LEN {
-            c.fail(
-                format!("{field}/{i}"),
-                "invalid_format",
-                format!("must be a sector name of 1 to {MAX_SECTOR_LEN} characters"),
+        // Workers' sectors are stored trimmed, so a name with spaces around it
+        // would never match.
+        let trimmed = sector.trim();
+        if trimmed.is_empty() || trimmed != sector || sector.chars().count() > MAX_SECTOR_LEN {
+            c.errors.push(
+                FieldError::new(
+                    format!("{field}/{i}"),
+                    "invalid_length",
+                    format!("must be a sector name of 1 to {MAX_SECTOR_LEN} characters, without spaces around it"),
+                )
+                .with_limit(MAX_SECTOR_LEN),
             );
         }
     }

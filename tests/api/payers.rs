@@ -73,14 +73,32 @@ fn before_the_regulation_and_outside_its_sectors_the_worker_still_pays() {
     let app = spawn();
     app.load_fund("ID-BPJS-PMI");
     let (domestic, domestic_contract) = enroll_in(&app, "ID-D2", "domestic_work");
-    let before = pay(&app, &domestic, &domestic_contract, "2021-07-14", one("worker"));
+    let before = pay(
+        &app,
+        &domestic,
+        &domestic_contract,
+        "2021-07-14",
+        one("worker"),
+    );
     assert_eq!(before.expect(201)["rule_version"], "ID-PMI-2018");
 
     let (builder, builder_contract) = enroll_in(&app, "ID-C1", "construction");
-    let after = pay(&app, &builder, &builder_contract, "2023-06-01", one("worker"));
+    let after = pay(
+        &app,
+        &builder,
+        &builder_contract,
+        "2023-06-01",
+        one("worker"),
+    );
     assert_eq!(after.expect(201)["rule_version"], "ID-PMI-2023");
     // Under the 2023 rules too the domestic worker's employer pays.
-    let refused = pay(&app, &domestic, &domestic_contract, "2023-06-01", one("worker"));
+    let refused = pay(
+        &app,
+        &domestic,
+        &domestic_contract,
+        "2023-06-01",
+        one("worker"),
+    );
     assert_eq!(refused.error_fields(), vec!["/payers"], "{}", refused.text);
     assert_eq!(app.balance("ID-BPJS-PMI", "1000"), "740000.00");
 }
@@ -125,7 +143,8 @@ fn a_rule_document_names_only_known_payers_and_sectors_the_employer_can_pay() {
 
     let mut doc = kenya_2026();
     doc["contribution"]["payers"] = json!(["worker"]);
-    doc["contribution"]["employer_pays_for_sectors"] = json!(["domestic_work", "", "domestic_work"]);
+    doc["contribution"]["employer_pays_for_sectors"] =
+        json!(["domestic_work", "", "domestic_work"]);
     let res = app.post("/v1/funds/KE-MWF/rules", &app.admin(), &doc);
     res.assert_problem(422, "VALIDATION_FAILED");
     let mut fields = res.error_fields();
