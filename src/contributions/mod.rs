@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::events::{kind as event_kind, NewEvent};
-use crate::db::schema::{contribution_payers, contributions};
+use crate::db::schema::{contribution_payers, contributions, workers};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
 use crate::funds::{lock_fund, Fund, FundId};
@@ -106,6 +106,8 @@ pub struct VersionedQuote {
     pub quote: Quote,
     /// Who may pay under that version.
     pub payers: Vec<PayerType>,
+    /// Sectors whose contribution the employer alone pays under that version.
+    pub employer_pays_for_sectors: Vec<String>,
 }
 
 fn quote_error(e: QuoteError) -> AppError {
@@ -169,6 +171,16 @@ impl FundRules {
             rule_version: rule_version.to_string(),
             quote,
             payers: doc.contribution.payers.clone(),
+            employer_pays_for_sectors: (doc.contribution.employer_pays_for_sectors.clone())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Whether any version puts some sector's contributions on the employer,
+    /// so recording needs the workers' sectors.
+    fn name_employer_sectors(&self) -> bool {
+        self.versions.iter().any(|(_, (_, doc))| {
+            (doc.contribution.employer_pays_for_sectors.as_ref()).is_some_and(|s| !s.is_empty())
         })
     }
 }
@@ -208,6 +220,9 @@ struct Recorder {
     known_refs: HashMap<String, Contribution>,
     /// The fund's workers named by the items, with their contracts.
     known_workers: HashMap<String, Vec<Contract>>,
+    /// The occupation sectors of those workers, read only when a rule version
+    /// makes the employer pay for some sectors.
+    sectors: HashMap<String, Option<String>>,
     /// Contributions booked and not yet inserted.
     pending: Vec<Contribution>,
 }
@@ -250,13 +265,37 @@ fn begin_recording<'a>(
             }
         }
     }
+    let sectors = if rules.name_employer_sectors() {
+        sectors_of(conn, fund.id, &workers)?
+    } else {
+        HashMap::new()
+    };
     Ok(Recorder {
         rules,
         booking,
         known_refs,
         known_workers: workers_with_contracts(conn, fund.id, &workers)?,
+        sectors,
         pending: Vec::new(),
     })
+}
+
+/// The occupation sector of each of the fund's workers among `ids`.
+fn sectors_of(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    ids: &[&str],
+) -> AppResult<HashMap<String, Option<String>>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(REF_CHUNK) {
+        let rows: Vec<(String, Option<String>)> = workers::table
+            .filter(workers::fund_id.eq(fund_id))
+            .filter(workers::id.eq_any(chunk))
+            .select((workers::id, workers::occupation_sector))
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 impl Recorder {
@@ -388,6 +427,8 @@ fn plan(
     let versioned = recorder.rules.quote(contract.as_ref(), new.paid_on)?;
     check_amount(new, &versioned)?;
     check_payers(new, &versioned)?;
+    let sector = recorder.sectors.get(&worker).and_then(Option::as_deref);
+    check_employer_pays(new, &versioned, sector)?;
     let VersionedQuote {
         rule_version,
         quote,
@@ -483,6 +524,7 @@ fn check_payers(new: &NewContribution, versioned: &VersionedQuote) -> AppResult<
         rule_version,
         quote,
         payers: allowed,
+        ..
     } = versioned;
     let errors: Vec<FieldError> = (new.payers.iter().enumerate())
         .filter(|(_, payer)| !allowed.contains(&payer.payer_type))
@@ -518,6 +560,30 @@ fn check_payers(new: &NewContribution, versioned: &VersionedQuote) -> AppResult<
         "expected_total",
         format_minor(quote.total_minor, quote.currency),
     ))
+}
+
+/// Refuses a contribution for a worker whose sector the rules in force put on
+/// the employer unless the employer alone pays it (`/payers`, `employer_must_pay`).
+fn check_employer_pays(
+    new: &NewContribution,
+    versioned: &VersionedQuote,
+    sector: Option<&str>,
+) -> AppResult<()> {
+    let Some(sector) = sector else {
+        return Ok(());
+    };
+    let listed = (versioned.employer_pays_for_sectors.iter()).any(|s| s == sector);
+    if !listed || (new.payers.iter()).all(|p| p.payer_type == PayerType::Employer) {
+        return Ok(());
+    }
+    Err(AppError::validation(vec![FieldError::new(
+        "/payers",
+        "employer_must_pay",
+        format!(
+            "{} puts the contribution of a worker in {sector} on the employer: name only employer payers",
+            versioned.rule_version
+        ),
+    )]))
 }
 
 /// The contribution's postings: cash received, credited to the benefit

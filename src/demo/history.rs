@@ -142,6 +142,7 @@ pub fn contracts(
 pub fn payments(
     rng: &mut Rng,
     fund_code: &str,
+    sector: &str,
     versions: &Versions,
     fund_currency: Currency,
     contracts: &[ContractPlan],
@@ -176,7 +177,11 @@ pub fn payments(
                 paid_on,
                 amount_minor: q.amount_minor,
                 currency: q.currency,
-                payers: payers(rng, &doc.contribution.payers, q.total_minor, q.currency),
+                payers: if doc.contribution.employer_must_pay(Some(sector)) {
+                    vec![employer_pays(rng, q.total_minor)]
+                } else {
+                    payers(rng, &doc.contribution.payers, q.total_minor, q.currency)
+                },
                 received: received(rng, q.total_minor, q.currency, fund_currency, paid_on),
                 external_ref: format!("{fund_code}-{index:06}-{}", out.len() + 1),
                 coverage_end: q.coverage_end,
@@ -193,6 +198,16 @@ pub fn payments(
         }
     }
     out
+}
+
+/// The employer paying the whole contribution through its payroll, as the rules
+/// require for some sectors (Indonesia's domestic workers from July 2021).
+fn employer_pays(rng: &mut Rng, total_minor: i64) -> NewPayer {
+    NewPayer {
+        payer_type: PayerType::Employer,
+        amount_minor: total_minor,
+        reference: Some(format!("PAYROLL-{:06}", rng.u32(0..1_000_000))),
+    }
 }
 
 /// Who pays: the worker alone where the rules allow nobody else; otherwise
@@ -318,6 +333,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn indonesian_domestic_workers_are_paid_for_by_their_employers_from_july_2021() {
+        let from = NaiveDate::from_ymd_opt(2021, 7, 15).expect("a date");
+        let mut employer_paid = 0;
+        for plan in plans("ID-BPJS-PMI", "IDR", 300) {
+            let domestic = plan.worker.occupation_sector.as_deref() == Some("domestic_work");
+            for p in plan.payments.iter().filter(|p| p.paid_on >= from) {
+                let by_employer = (p.payers.iter()).all(|x| x.payer_type == PayerType::Employer);
+                assert!(!domestic || by_employer, "{:?}", p.payers);
+                employer_paid += usize::from(domestic);
+            }
+        }
+        assert!(employer_paid > 10, "{employer_paid}");
     }
 
     #[test]

@@ -179,6 +179,7 @@ pub fn plan_worker(
     let payments = history::payments(
         rng,
         origin.fund,
+        sector,
         versions,
         fund_currency,
         &contracts,

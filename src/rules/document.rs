@@ -265,7 +265,24 @@ pub struct ContributionRules {
     pub taxes: Vec<Tax>,
     /// Who may pay.
     pub payers: Vec<PayerType>,
+    /// Occupation sectors (the worker's `occupation_sector`) whose contribution the
+    /// employer alone pays (Indonesia from 15 July 2021: domestic work and nine
+    /// other occupations). Optional, unlike the other fields, so documents written
+    /// before it existed keep their meaning: absent or `null`, any allowed payer pays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["domestic_work", "agriculture", "fishing"]))]
+    pub employer_pays_for_sectors: Option<Vec<String>>,
     pub allocation: Allocation,
+}
+
+impl ContributionRules {
+    /// Whether the employer alone must pay for a worker of `sector`.
+    pub fn employer_must_pay(&self, sector: Option<&str>) -> bool {
+        match (&self.employer_pays_for_sectors, sector) {
+            (Some(sectors), Some(sector)) => sectors.iter().any(|s| s == sector),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

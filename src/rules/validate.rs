@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::document::{
     Allocation, AmountRule, ApprovalRules, Basis, BenefitRules, ContributionRules, MembershipRules,
-    Phase, RuleDocument, Tax, Tier, Validity,
+    PayerType, Phase, RuleDocument, Tax, Tier, Validity,
 };
 use crate::error::FieldError;
 use crate::money::{to_minor, Currency, DecimalString};
@@ -139,8 +139,45 @@ fn check_contribution(c: &mut Check, contribution: &ContributionRules) -> Option
         );
     }
     c.unique("/contribution/payers", &contribution.payers);
+    if let Some(sectors) = &contribution.employer_pays_for_sectors {
+        check_employer_sectors(c, sectors, &contribution.payers);
+    }
     check_allocation(c, &contribution.allocation);
     currency
+}
+
+/// The longest sector name `employer_pays_for_sectors` may list: as long as a
+/// worker's `occupation_sector` may be.
+const MAX_SECTOR_LEN: usize = 200;
+
+/// Sectors the employer pays for: named (as workers' `occupation_sector`), each
+/// once, and only where the employer is among the payers, or nobody could pay.
+fn check_employer_sectors(c: &mut Check, sectors: &[String], payers: &[PayerType]) {
+    let field = "/contribution/employer_pays_for_sectors";
+    if !sectors.is_empty() && !payers.contains(&PayerType::Employer) {
+        c.fail(
+            field.into(),
+            "employer_not_a_payer",
+            "list sectors only when `employer` is among the payers",
+        );
+    }
+    for (i, sector) in sectors.iter().enumerate() {
+        // Workers' sectors are stored trimmed, so a name with spaces around it
+        // would never match.
+        let trimmed = sector.trim();
+        if trimmed.is_empty() || trimmed != sector || sector.chars().count() > MAX_SECTOR_LEN {
+            c.errors.push(
+                FieldError::new(
+                    format!("{field}/{i}"),
+                    "invalid_length",
+                    format!("must be a sector name of 1 to {MAX_SECTOR_LEN} characters, without spaces around it"),
+                )
+                .with_limit(MAX_SECTOR_LEN),
+            );
+        }
+    }
+    let names: Vec<&str> = sectors.iter().map(String::as_str).collect();
+    c.unique(field, &names);
 }
 
 /// A flat contribution is priced by its tiers alone: at least one tier, and no

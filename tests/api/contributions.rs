@@ -237,14 +237,12 @@ fn sri_lanka_taxes_are_charged_on_top_and_booked_to_tax_payable() {
     );
     let q = quote.expect(200);
     assert_eq!(q["amount"], "15200.00");
+    // VAT at 8 % and no NBT (abolished on 1 December 2019).
     assert_eq!(
         q["taxes"],
-        json!([
-            {"code": "VAT", "rate": "0.15", "amount": "2280.00"},
-            {"code": "NBT", "rate": "0.02", "amount": "304.00"}
-        ])
+        json!([{"code": "VAT", "rate": "0.08", "amount": "1216.00"}])
     );
-    assert_eq!(q["total"], "17784.00");
+    assert_eq!(q["total"], "16416.00");
     // Payers pay the total with taxes; the contribution amount is without them.
     app.contribute(
         "LK-SLBFE",
@@ -259,11 +257,11 @@ fn sri_lanka_taxes_are_charged_on_top_and_booked_to_tax_payable() {
         &worker,
         None,
         "2022-01-05",
-        ("15200.00", "LKR", "17784.00"),
+        ("15200.00", "LKR", "16416.00"),
     );
-    assert_eq!(c.expect(201)["total"], "17784.00");
-    assert_eq!(app.balance("LK-SLBFE", "1000"), "17784.00");
-    assert_eq!(app.balance("LK-SLBFE", "2100"), "2584.00");
+    assert_eq!(c.expect(201)["total"], "16416.00");
+    assert_eq!(app.balance("LK-SLBFE", "1000"), "16416.00");
+    assert_eq!(app.balance("LK-SLBFE", "2100"), "1216.00");
     assert_eq!(app.balance("LK-SLBFE", "4000"), "12160.00");
     assert_eq!(app.balance("LK-SLBFE", "4100"), "3040.00");
     app.assert_books_balance("LK-SLBFE");
