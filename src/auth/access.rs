@@ -29,6 +29,9 @@
 //! | [`Act::PayClaim`] | `claim.pay` | ✓ | ✓ | | | |
 //! | [`Act::RunPayments`] | `claim.payment_run` | ✓ | ✓ | | | |
 //! | [`Act::ApproveClaim`] | `claim.approve` | ✓ | | ✓ | | |
+//! | [`Act::RequestRefund`] | `refund.request` | ✓ | ✓ | | ✓ | |
+//! | [`Act::DecideRefund`] | `refund.decide` | ✓ | ✓ | | | |
+//! | [`Act::PayRefund`] | `refund.pay` | ✓ | ✓ | | | |
 //! | [`Act::ReadWebhooks`] | | ✓ | | | ✓ | ✓ |
 //! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | |
 //! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | |
@@ -70,6 +73,11 @@ pub enum Act {
     PayClaim,
     RunPayments,
     ApproveClaim,
+    /// Ask for a contribution back (its contract was cancelled before it started).
+    RequestRefund,
+    /// Approve or reject a refund: approval books it back and ends its coverage.
+    DecideRefund,
+    PayRefund,
     /// Read a fund's webhook subscriptions and their delivery logs.
     ReadWebhooks,
     SubscribeWebhook,
@@ -130,6 +138,9 @@ impl Act {
             Act::PayClaim => "claim.pay",
             Act::RunPayments => "claim.payment_run",
             Act::ApproveClaim => "claim.approve",
+            Act::RequestRefund => "refund.request",
+            Act::DecideRefund => "refund.decide",
+            Act::PayRefund => "refund.pay",
             Act::ReadWebhooks => "webhooks.read",
             Act::SubscribeWebhook => "webhook.subscribe",
             Act::DeleteWebhook => "webhook.delete",
@@ -163,6 +174,8 @@ impl Act {
                 OFFICERS
             }
             Act::ApproveClaim => APPROVERS,
+            Act::RequestRefund => ENROLLERS,
+            Act::DecideRefund | Act::PayRefund => OFFICERS,
             Act::ReadWebhooks => INTEGRATION_READERS,
             Act::SubscribeWebhook | Act::DeleteWebhook | Act::RedeliverWebhook => INTEGRATORS,
         }
@@ -204,6 +217,9 @@ mod tests {
         Act::PayClaim,
         Act::RunPayments,
         Act::ApproveClaim,
+        Act::RequestRefund,
+        Act::DecideRefund,
+        Act::PayRefund,
         Act::ReadWebhooks,
         Act::SubscribeWebhook,
         Act::DeleteWebhook,

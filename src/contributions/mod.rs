@@ -15,7 +15,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contribution_payers, contributions};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
-use crate::funds::{lock_fund, Fund, FundId};
+use crate::funds::{lock_fund, Fund, FundId, FundLock};
 use crate::ledger::account_code;
 use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal, Side};
 use crate::money::{format_minor, Currency};
@@ -762,6 +762,39 @@ pub fn reverse(
         }),
     };
     Ok((reversed, event))
+}
+
+/// Ends a contribution by its approved refund, under the fund lock `lock`: it
+/// is marked reversed by the refund's entry (which booked its income and taxes
+/// back), so, as after a reversal, it buys no coverage and cannot be reversed
+/// again. Refuses (as a bug) a contribution that no longer stands: the refund
+/// checked that under the same lock.
+pub fn end_by_refund(
+    conn: &mut DbConnection,
+    lock: &FundLock,
+    id: &str,
+    entry_id: &str,
+    reason: &str,
+) -> AppResult<()> {
+    let ended = diesel::update(
+        contributions::table
+            .find(id)
+            .filter(contributions::fund_id.eq(lock.fund_id()))
+            .filter(contributions::status.eq("recorded")),
+    )
+    .set((
+        contributions::status.eq("reversed"),
+        contributions::reversal_entry_id.eq(entry_id),
+        contributions::reversal_reason.eq(reason),
+        contributions::reversed_at.eq(crate::time::now()),
+    ))
+    .execute(conn)?;
+    if ended != 1 {
+        return Err(AppError::internal(format!(
+            "contribution {id} no longer stands under its refund"
+        )));
+    }
+    Ok(())
 }
 
 /// A `contributions` row. Its fields are in the table's column order, so it

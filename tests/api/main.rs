@@ -23,6 +23,7 @@ mod overflow;
 mod races;
 mod reassessment;
 mod receiver;
+mod refunds;
 mod reports;
 mod rules;
 mod system;
