@@ -327,3 +327,47 @@ fn the_ministry_requests_officers_decide_and_pay_and_other_funds_see_nothing() {
     pay(&app, &officer(&app), id).expect(200);
     app.get(&format!("/v1/refunds/{id}"), &auditor).expect(200);
 }
+
+#[test]
+fn a_contribution_in_another_currency_than_the_funds_is_refunded_in_its_own() {
+    let app = spawn();
+    app.load_fund("PH-OWWA");
+    let start = today() + Days::new(45);
+    let end = start + Days::new(730);
+    let (worker, contract) = app.enroll(
+        "PH-OWWA",
+        "P9000001",
+        (&start.to_string(), &end.to_string()),
+    );
+    let quote = app.get(
+        &format!(
+            "/v1/funds/PH-OWWA/contributions/quote?worker_id={worker}&contract_id={contract}&paid_on={}",
+            today()
+        ),
+        &app.admin(),
+    );
+    let q = quote.expect(200).clone();
+    assert_eq!(q["currency"], "USD", "the Philippines collects in dollars");
+    let (amount, total) = (q["amount"].as_str().unwrap(), q["total"].as_str().unwrap());
+    let paid = app.contribute(
+        "PH-OWWA",
+        &worker,
+        Some(&contract),
+        &today().to_string(),
+        (amount, "USD", total),
+    );
+    let contribution = paid.expect(201).clone();
+    let officer = app.token_for("officer.reyes", Role::Officer, &["PH-OWWA"]);
+    let refund = request(&app, &officer, &contribution).expect(201).clone();
+    assert_eq!(refund["currency"], "USD");
+    let id = refund["id"].as_str().unwrap();
+    decide(&app, &officer, id, "approve").expect(200);
+    assert_eq!(app.balance("PH-OWWA", "2200-USD"), total);
+    assert_eq!(app.balance("PH-OWWA", "2200"), "0.00");
+    assert_eq!(app.account("PH-OWWA", "2200-USD", None)["currency"], "USD");
+    pay(&app, &officer, id).expect(200);
+    assert_eq!(app.balance("PH-OWWA", "2200-USD"), "0.00");
+    assert_eq!(app.balance("PH-OWWA", "1000-USD"), "0.00");
+    assert_eq!(active_today(&app, &worker), false);
+    app.assert_books_balance("PH-OWWA");
+}
