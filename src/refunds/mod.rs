@@ -7,10 +7,11 @@
 //! contribution bought; payment moves 2200 to cash, refused like a claim's
 //! payment when cash does not cover it. Every step locks the fund and re-reads
 //! what it depends on in its own transaction: the contribution still stands
-//! and has no other refund, and (up to approval) the contract has not started
-//! on the day of the step. A contract has started once a departure is recorded
-//! on it or its start date has come; the refund itself is the record that the
-//! contract was cancelled.
+//! and has no other refund, and (up to approval) the contract had not started
+//! on the day the refund was requested and no departure has been recorded
+//! since. A contract has started once a departure is recorded on it or its
+//! start date has come; the refund itself is the record that the contract was
+//! cancelled, so an approval after the start date it never reached stands.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -227,8 +228,8 @@ pub fn decide(
 }
 
 /// Books an approval: re-checks the contribution (still standing, no other
-/// refund) and its contract (not started today), books the entry and ends the
-/// contribution's coverage.
+/// refund) and its contract (not started on the day the refund was requested,
+/// no departure since), books the entry and ends the contribution's coverage.
 fn approve(
     conn: &mut DbConnection,
     fund: &Fund,
@@ -242,7 +243,7 @@ fn approve(
     if contribution.status != "recorded" {
         return Err(reversed(&contribution));
     }
-    contract_not_started(conn, &contribution, crate::time::today())?;
+    contract_not_started(conn, &contribution, refund.created_at.date())?;
     ensure_refunds_account(conn, fund, contribution.currency)?;
     let entry = ledger::post_entry(
         conn,
