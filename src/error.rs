@@ -56,6 +56,9 @@ pub enum ErrorCode {
     AlreadyAppealed,
     DecisionExceedsPayable,
     ClaimNotEligible,
+    ContractStarted,
+    AlreadyRefunded,
+    RefundStatusConflict,
     ServiceUnavailable,
     InternalError,
 }
@@ -106,6 +109,9 @@ impl ErrorCode {
         ErrorCode::AlreadyAppealed,
         ErrorCode::DecisionExceedsPayable,
         ErrorCode::ClaimNotEligible,
+        ErrorCode::ContractStarted,
+        ErrorCode::AlreadyRefunded,
+        ErrorCode::RefundStatusConflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -146,6 +152,7 @@ impl ErrorCode {
             AlreadyAppealed => 409,
             DecisionExceedsPayable => 422,
             ClaimNotEligible => 422,
+            ContractStarted | AlreadyRefunded | RefundStatusConflict => 409,
             ServiceUnavailable => 503,
             InternalError => 500,
         }
@@ -198,6 +205,9 @@ impl ErrorCode {
             AlreadyAppealed => "Already appealed",
             DecisionExceedsPayable => "Decision exceeds the payable amount",
             ClaimNotEligible => "Claim no longer eligible",
+            ContractStarted => "Contract already started",
+            AlreadyRefunded => "Contribution already refunded",
+            RefundStatusConflict => "Refund status does not allow this",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

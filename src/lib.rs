@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod money;
 pub mod progress;
+pub mod refunds;
 pub mod reports;
 pub mod rules;
 pub mod startup;

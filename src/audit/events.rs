@@ -87,6 +87,12 @@ event_types! {
     ClaimReviewRequired = "claim.review_required", CLAIM_REVIEW_REQUIRED, ClaimEventData, "ClaimReviewRequiredEvent";
     /// The award booked at approval was reversed (the claim was rejected or reduced on review).
     ClaimAwardReversed = "claim.award_reversed", CLAIM_AWARD_REVERSED, ClaimEventData, "ClaimAwardReversedEvent";
+    /// A contribution's refund was asked for (its contract was cancelled before it started).
+    RefundRequested = "refund.requested", REFUND_REQUESTED, crate::refunds::RefundEventData, "RefundRequestedEvent";
+    /// A refund was approved: the contribution's income and taxes are booked back and its coverage ends.
+    RefundApproved = "refund.approved", REFUND_APPROVED, crate::refunds::RefundEventData, "RefundApprovedEvent";
+    RefundRejected = "refund.rejected", REFUND_REJECTED, crate::refunds::RefundEventData, "RefundRejectedEvent";
+    RefundPaid = "refund.paid", REFUND_PAID, crate::refunds::RefundEventData, "RefundPaidEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

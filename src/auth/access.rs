@@ -30,6 +30,9 @@
 //! | [`Act::PayClaim`] | `claim.pay` | ✓ | ✓ | | | | |
 //! | [`Act::RunPayments`] | `claim.payment_run` | ✓ | ✓ | | | | |
 //! | [`Act::ApproveClaim`] | `claim.approve` | ✓ | | ✓ | | | |
+//! | [`Act::RequestRefund`] | `refund.request` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::DecideRefund`] | `refund.decide` | ✓ | ✓ | | | | |
+//! | [`Act::PayRefund`] | `refund.pay` | ✓ | ✓ | | | | |
 //! | [`Act::ReadWebhooks`] | | ✓ | | | ✓ | ✓ | |
 //! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | | |
 //! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | | |
@@ -79,6 +82,11 @@ pub enum Act {
     PayClaim,
     RunPayments,
     ApproveClaim,
+    /// Ask for a contribution back (its contract was cancelled before it started).
+    RequestRefund,
+    /// Approve or reject a refund: approval books it back and ends its coverage.
+    DecideRefund,
+    PayRefund,
     /// Read a fund's webhook subscriptions and their delivery logs.
     ReadWebhooks,
     SubscribeWebhook,
@@ -152,6 +160,9 @@ impl Act {
             Act::PayClaim => "claim.pay",
             Act::RunPayments => "claim.payment_run",
             Act::ApproveClaim => "claim.approve",
+            Act::RequestRefund => "refund.request",
+            Act::DecideRefund => "refund.decide",
+            Act::PayRefund => "refund.pay",
             Act::ReadWebhooks => "webhooks.read",
             Act::SubscribeWebhook => "webhook.subscribe",
             Act::DeleteWebhook => "webhook.delete",
@@ -186,6 +197,8 @@ impl Act {
                 OFFICERS
             }
             Act::ApproveClaim => APPROVERS,
+            Act::RequestRefund => ENROLLERS,
+            Act::DecideRefund | Act::PayRefund => OFFICERS,
             Act::ReadWebhooks => INTEGRATION_READERS,
             Act::SubscribeWebhook | Act::DeleteWebhook | Act::RedeliverWebhook => INTEGRATORS,
         }
@@ -228,6 +241,9 @@ mod tests {
         Act::PayClaim,
         Act::RunPayments,
         Act::ApproveClaim,
+        Act::RequestRefund,
+        Act::DecideRefund,
+        Act::PayRefund,
         Act::ReadWebhooks,
         Act::SubscribeWebhook,
         Act::DeleteWebhook,

@@ -15,7 +15,7 @@ use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contribution_payers, contributions, workers};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
-use crate::funds::{lock_fund, Fund, FundId};
+use crate::funds::{lock_fund, Fund, FundId, FundLock};
 use crate::ledger::account_code;
 use crate::ledger::{self, Booking, NewEntry, NewPosting, PreparedEntry, Reversal, Side};
 use crate::money::{format_minor, Currency};
@@ -816,18 +816,58 @@ pub fn reverse(
         ))
         .execute(conn)?;
     let reversed = find(conn, &current.id)?.expect("the contribution exists");
-    let event = NewEvent {
-        fund_code: fund.code.clone(),
-        event_type: event_kind::CONTRIBUTION_REVERSED,
-        subject_id: current.id.clone(),
-        payload: json!({
-            "contribution_id": current.id,
-            "worker_id": current.worker_id,
-            "reason": reason,
-            "journal_entry_id": entry.id,
-        }),
-    };
+    let event = reversed_event(&current, reason, &entry.id);
     Ok((reversed, event))
+}
+
+/// The `contribution.reversed` event of a contribution ended by `entry_id`
+/// (its reversal, or the approval of its refund).
+fn reversed_event(c: &Contribution, reason: &str, entry_id: &str) -> NewEvent {
+    NewEvent {
+        fund_code: c.fund_code.clone(),
+        event_type: event_kind::CONTRIBUTION_REVERSED,
+        subject_id: c.id.clone(),
+        payload: json!({
+            "contribution_id": c.id,
+            "worker_id": c.worker_id,
+            "reason": reason,
+            "journal_entry_id": entry_id,
+        }),
+    }
+}
+
+/// Ends a contribution by its approved refund, under the fund lock `lock`: it
+/// is marked reversed by the refund's entry (which booked its income and taxes
+/// back), so, as after a reversal, it buys no coverage and cannot be reversed
+/// again. Refuses (as a bug) a contribution that no longer stands: the refund
+/// checked that under the same lock.
+pub fn end_by_refund(
+    conn: &mut DbConnection,
+    lock: &FundLock,
+    contribution: &Contribution,
+    entry_id: &str,
+    reason: &str,
+) -> AppResult<NewEvent> {
+    let id = &contribution.id;
+    let ended = diesel::update(
+        contributions::table
+            .find(id)
+            .filter(contributions::fund_id.eq(lock.fund_id()))
+            .filter(contributions::status.eq("recorded")),
+    )
+    .set((
+        contributions::status.eq("reversed"),
+        contributions::reversal_entry_id.eq(entry_id),
+        contributions::reversal_reason.eq(reason),
+        contributions::reversed_at.eq(crate::time::now()),
+    ))
+    .execute(conn)?;
+    if ended != 1 {
+        return Err(AppError::internal(format!(
+            "contribution {id} no longer stands under its refund"
+        )));
+    }
+    Ok(reversed_event(contribution, reason, entry_id))
 }
 
 /// A `contributions` row. Its fields are in the table's column order, so it

@@ -383,3 +383,29 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     events,
 );
+
+diesel::table! {
+    refunds (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        contribution_id -> Text,
+        worker_id -> Text,
+        contract_id -> Text,
+        reason -> Text,
+        status -> Text,
+        currency -> Text,
+        amount_minor -> BigInt,
+        taxes_minor -> BigInt,
+        total_minor -> BigInt,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        approval_entry_id -> Nullable<Text>,
+        payment_reference -> Nullable<Text>,
+        paid_by -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        payment_entry_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}

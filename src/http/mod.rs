@@ -22,6 +22,7 @@ mod journal;
 mod openapi;
 mod page;
 pub(crate) mod problem;
+mod refunds;
 mod reports;
 mod rules;
 mod stream;
@@ -91,6 +92,7 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(workers::routes)
         .configure(contributions::routes)
         .configure(claims::routes)
+        .configure(refunds::routes)
         .configure(events::routes)
         .configure(reports::routes)
         .configure(exports::routes)

@@ -284,6 +284,29 @@ impl<'a> Stage<'a> {
         claim
     }
 
+    /// A contribution for a contract that starts next month (its departure
+    /// may still be cancelled): (fund, contribution id).
+    fn refundable(&mut self) -> (String, String) {
+        let fund = self.fund(true);
+        let mut worker = self.example("EnrollWorker");
+        let start = chrono::Utc::now().date_naive() + chrono::Days::new(30);
+        worker["contracts"][0]["start_date"] = json!(start.to_string());
+        worker["contracts"][0]["end_date"] = json!((start + chrono::Days::new(364)).to_string());
+        let body = self.post(&format!("/v1/funds/{fund}/workers"), &worker, 201);
+        let id = |v: &Value| v.as_str().unwrap().to_string();
+        let contribution =
+            self.contribution(&fund, &id(&body["id"]), &id(&body["contracts"][0]["id"]));
+        (fund, contribution)
+    }
+
+    /// A refund requested for a [`Stage::refundable`] contribution: (fund, refund id).
+    fn refund(&mut self) -> (String, String) {
+        let (fund, contribution) = self.refundable();
+        let refunds = format!("/v1/contributions/{contribution}/refunds");
+        let refund = self.post(&refunds, &self.example("RefundRequest"), 201);
+        (fund, refund["id"].as_str().unwrap().to_string())
+    }
+
     /// A fresh scene for operation `id`.
     fn scene(&mut self, id: &str) -> Scene {
         let mut values = BTreeMap::new();
@@ -365,6 +388,14 @@ impl<'a> Stage<'a> {
             "payment_run" => {
                 values.insert("paid_on", today);
                 format!("/v1/funds/{}/payment-runs", self.fund(true))
+            }
+            "request_refund" => format!("/v1/contributions/{}/refunds", self.refundable().1),
+            "decide_refund" => format!("/v1/refunds/{}/decision", self.refund().1),
+            "pay_refund" => {
+                let (_, refund) = self.refund();
+                let decision = json!({"outcome": "approve", "reason": "The visa was refused"});
+                self.post(&format!("/v1/refunds/{refund}/decision"), &decision, 200);
+                format!("/v1/refunds/{refund}/payment")
             }
             other => panic!("no scene for {other}: add one when adding an operation with a body"),
         };
@@ -645,6 +676,7 @@ fn reads_conform(stage: &mut Stage, wrong: &mut Vec<String>) {
         .get(&format!("/v1/funds/{fund}/journal-entries"), &stage.admin);
     let entry = entries.body["items"][0]["id"].as_str().unwrap().to_string();
     let year = "from=2026-01-01&to=2026-12-31";
+    let (refund_fund, refund) = stage.refund();
     let reads = [
         "/healthz".to_string(),
         "/readyz".to_string(),
@@ -673,6 +705,8 @@ fn reads_conform(stage: &mut Stage, wrong: &mut Vec<String>) {
         format!("/v1/funds/{fund}/reports/membership?as_of=2026-06-30&by=sex,destination,sector"),
         format!("/v1/funds/{fund}/reports/claims?{year}&by=benefit,status,sex"),
         "/v1/audit-log".to_string(),
+        format!("/v1/refunds/{refund}"),
+        format!("/v1/funds/{refund_fund}/refunds"),
     ];
     for path in &reads {
         let res = stage.app.get(path, &stage.admin);
