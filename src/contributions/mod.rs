@@ -110,6 +110,24 @@ pub struct VersionedQuote {
     pub employer_pays_for_sectors: Vec<String>,
 }
 
+impl VersionedQuote {
+    /// Whether the version puts the contribution of a worker of `sector` on
+    /// the employer alone.
+    fn employer_alone(&self, sector: Option<&str>) -> bool {
+        sector.is_some_and(|s| self.employer_pays_for_sectors.iter().any(|x| x == s))
+    }
+
+    /// Who may pay for a worker of `sector`: the employer alone where the
+    /// version says so, else every payer it names (what recording accepts).
+    pub fn payers_for(&self, sector: Option<&str>) -> Vec<PayerType> {
+        if self.employer_alone(sector) {
+            vec![PayerType::Employer]
+        } else {
+            self.payers.clone()
+        }
+    }
+}
+
 fn quote_error(e: QuoteError) -> AppError {
     let code = match e {
         QuoteError::ContractRequired(_) => ErrorCode::ContractRequired,
@@ -281,6 +299,18 @@ fn begin_recording<'a>(
 }
 
 /// The occupation sector of each of the fund's workers among `ids`.
+/// The occupation sector of a worker of the fund (`None`: none recorded, or
+/// no such worker).
+pub fn sector_of(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    worker_id: &str,
+) -> AppResult<Option<String>> {
+    Ok(sectors_of(conn, fund_id, &[worker_id])?
+        .remove(worker_id)
+        .flatten())
+}
+
 fn sectors_of(
     conn: &mut DbConnection,
     fund_id: FundId,
@@ -569,13 +599,12 @@ fn check_employer_pays(
     versioned: &VersionedQuote,
     sector: Option<&str>,
 ) -> AppResult<()> {
-    let Some(sector) = sector else {
-        return Ok(());
-    };
-    let listed = (versioned.employer_pays_for_sectors.iter()).any(|s| s == sector);
-    if !listed || (new.payers.iter()).all(|p| p.payer_type == PayerType::Employer) {
+    if !versioned.employer_alone(sector)
+        || (new.payers.iter()).all(|p| p.payer_type == PayerType::Employer)
+    {
         return Ok(());
     }
+    let sector = sector.unwrap_or_default();
     Err(AppError::validation(vec![FieldError::new(
         "/payers",
         "employer_must_pay",

@@ -448,7 +448,8 @@ pub struct QuoteResponse {
     pub benefit_reserve: String,
     #[schema(value_type = crate::money::DecimalString)]
     pub administration: String,
-    /// Who may pay under this version.
+    /// Who may pay this worker under this version: the employer alone where the
+    /// version puts the worker's sector on it (`employer_pays_for_sectors`).
     pub payers: Vec<PayerType>,
     pub coverage: CoverageResponse,
     /// Days membership stays active after the coverage ends.
@@ -487,6 +488,8 @@ pub async fn quote_contribution(
             "",
         )?;
         let v = FundRules::load(conn, &fund)?.quote(contract.as_ref(), paid_on)?;
+        let sector = contributions::sector_of(conn, fund.id, &q.worker_id)?;
+        let payers = v.payers_for(sector.as_deref());
         let cur = v.quote.currency;
         Ok(QuoteResponse {
             rule_version: v.rule_version,
@@ -506,7 +509,7 @@ pub async fn quote_contribution(
             total: format_minor(v.quote.total_minor, cur),
             benefit_reserve: format_minor(v.quote.benefit_reserve_minor, cur),
             administration: format_minor(v.quote.administration_minor, cur),
-            payers: v.payers,
+            payers,
             coverage: CoverageResponse {
                 start: v.quote.coverage_start,
                 end: v.quote.coverage_end,

@@ -207,3 +207,29 @@ fn sri_lanka_charges_no_nbt_after_december_2019_and_vat_by_its_date() {
         assert_eq!(q["total"], total);
     }
 }
+
+/// The quote says who may pay this worker: only the employer where the rules
+/// put the worker's sector on it, every payer of the version otherwise.
+#[test]
+fn the_quote_names_the_employer_alone_where_recording_will_accept_no_one_else() {
+    let app = spawn();
+    app.load_fund("ID-BPJS-PMI");
+    let (domestic, _) = enroll_in(&app, "ID-Q1", "domestic_work");
+    let (builder, _) = enroll_in(&app, "ID-Q2", "construction");
+    let payers = |worker: &str, paid_on: &str| {
+        let quote = app.get(
+            &format!(
+                "/v1/funds/ID-BPJS-PMI/contributions/quote?worker_id={worker}&paid_on={paid_on}"
+            ),
+            &app.admin(),
+        );
+        quote.expect(200)["payers"].clone()
+    };
+    assert_eq!(payers(&domestic, "2021-07-20"), json!(["employer"]));
+    assert_eq!(
+        payers(&builder, "2021-07-20"),
+        json!(["worker", "employer", "agency"])
+    );
+    // Before the regulation the version names no employer at all.
+    assert_eq!(payers(&domestic, "2021-07-14"), json!(["worker", "agency"]));
+}
