@@ -488,7 +488,12 @@ pub async fn quote_contribution(
             "",
         )?;
         let v = FundRules::load(conn, &fund)?.quote(contract.as_ref(), paid_on)?;
-        let sector = contributions::sector_of(conn, fund.id, &q.worker_id)?;
+        // The worker's sector matters only where the version lists some.
+        let sector = if v.employer_pays_for_sectors.is_empty() {
+            None
+        } else {
+            contributions::sector_of(conn, fund.id, &q.worker_id)?
+        };
         let payers = v.payers_for(sector.as_deref());
         let cur = v.quote.currency;
         Ok(QuoteResponse {
