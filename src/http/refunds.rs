@@ -35,20 +35,11 @@ pub struct RefundRequest {
     pub reason: String,
 }
 
-/// A refund's decision.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundOutcome {
-    /// Book the contribution back to refunds payable and end its coverage.
-    Approve,
-    Reject,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"outcome": "approve", "reason": "The visa was refused; the worker never left"}))]
 pub struct RefundDecisionRequest {
-    pub outcome: RefundOutcome,
+    pub outcome: Outcome,
     pub reason: String,
 }
 
@@ -239,12 +230,14 @@ pub async fn decide_refund(
                 let (refund, fund) = refund_in_scope(conn, caller, &id)?;
                 in_fund(&fund.code, || {
                     let reason = bounded("/reason", &input.reason)?;
-                    let outcome = match input.outcome {
-                        RefundOutcome::Approve => Outcome::Approve,
-                        RefundOutcome::Reject => Outcome::Reject,
-                    };
-                    let (decided, events) =
-                        refunds::decide(conn, &fund, &refund.id, outcome, reason, &caller.subject)?;
+                    let (decided, events) = refunds::decide(
+                        conn,
+                        &fund,
+                        &refund.id,
+                        input.outcome,
+                        reason,
+                        &caller.subject,
+                    )?;
                     Ok(Done::ok(
                         format!("refund {} {}", decided.id, decided.status.as_str()),
                         refund_response(decided),

@@ -73,8 +73,11 @@ impl RefundStatus {
 }
 
 /// A refund's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = RefundOutcome)]
 pub enum Outcome {
+    /// Book the contribution back to refunds payable and end its coverage.
     Approve,
     Reject,
 }
