@@ -106,6 +106,32 @@ fn the_demo_books_claims_in_every_status_on_ledgers_that_verify_and_a_second_run
         .unwrap()
         .iter()
         .any(|c| c["payers"].as_array().unwrap().len() > 1));
+    // Every fund has refunds of cancelled departures in each state; an
+    // approved or paid refund ended its contribution, a rejected one did not.
+    for code in fund_codes() {
+        let page = app.get(&format!("/v1/funds/{code}/refunds?limit=500"), &admin);
+        let refunds = page.expect(200)["items"].as_array().unwrap().clone();
+        let statuses: BTreeSet<&str> = refunds
+            .iter()
+            .map(|r| r["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            BTreeSet::from(["approved", "paid", "rejected", "requested"]),
+            "{code}"
+        );
+        for refund in &refunds {
+            let id = refund["contribution_id"].as_str().unwrap();
+            let contribution = app.get(&format!("/v1/contributions/{id}"), &admin);
+            let ended = matches!(refund["status"].as_str(), Some("approved" | "paid"));
+            let expected = if ended { "reversed" } else { "recorded" };
+            assert_eq!(
+                contribution.expect(200)["status"],
+                expected,
+                "{code}: {refund}"
+            );
+        }
+    }
     let entries = app.get("/v1/funds/PH-OWWA/journal-entries?limit=500", &admin);
     let exchange = entries.expect(200)["items"]
         .as_array()
