@@ -164,12 +164,15 @@ pub fn payments(
             terminated_on: None,
             monthly_wage_minor: contract.new.monthly_wage_minor,
             wage_currency: contract.new.wage_currency,
+            departed_on: None,
+            returned_on: None,
         };
         while paid_on <= last_day {
             let Some((_, doc)) = version_in_force(versions, paid_on) else {
                 break;
             };
-            let Ok(q) = quote(doc, paid_on, Some(&terms)) else {
+            let first_paid_on = out.first().map(|p: &PaymentPlan| p.paid_on);
+            let Ok(q) = quote(doc, paid_on, Some(&terms), first_paid_on) else {
                 break;
             };
             out.push(PaymentPlan {
@@ -186,12 +189,18 @@ pub fn payments(
                 external_ref: format!("{fund_code}-{index:06}-{}", out.len() + 1),
                 coverage_end: q.coverage_end,
                 until_contract_end: q.validity == Validity::ContractEnd,
+                anchors: doc
+                    .membership
+                    .anchors
+                    .filter(|_| q.validity == Validity::ContractEvents),
                 grace_days: q.grace_days,
             });
             if lapses {
                 return out;
             }
-            if q.validity == Validity::ContractEnd || rng.u32(0..100) < MISSED_RENEWAL_PERCENT {
+            let one_per_contract =
+                matches!(q.validity, Validity::ContractEnd | Validity::ContractEvents);
+            if one_per_contract || rng.u32(0..100) < MISSED_RENEWAL_PERCENT {
                 break;
             }
             paid_on = add_days(q.coverage_end, rng.i64(-20..=25)).max(add_days(paid_on, 1));
