@@ -219,20 +219,55 @@ pub fn request(
     let contribution = standing_contribution(conn, &lock, contribution_id)?;
     let contract = contract_not_started(conn, &contribution, crate::time::today())?;
     let taxes_minor: i64 = contribution.taxes.iter().map(|t| t.amount_minor).sum();
+    debug_assert_eq!(
+        contribution.total_minor,
+        contribution.amount_minor + taxes_minor
+    );
+    let request = Request {
+        kind: RefundKind::Refund,
+        worker_id: &contribution.worker_id,
+        contribution_id: Some(contribution.id.clone()),
+        contract_id: Some(contract.id),
+        rebate_code: None,
+        reason,
+        currency: contribution.currency,
+        amount_minor: contribution.amount_minor,
+        taxes_minor,
+        created_by,
+    };
+    insert(conn, fund, request)
+}
+
+/// What a request for a refund or a rebate says; nothing is decided yet.
+struct Request<'a> {
+    kind: RefundKind,
+    worker_id: &'a str,
+    contribution_id: Option<String>,
+    contract_id: Option<String>,
+    rebate_code: Option<String>,
+    reason: &'a str,
+    currency: Currency,
+    amount_minor: i64,
+    taxes_minor: i64,
+    created_by: &'a str,
+}
+
+/// Inserts a requested refund or rebate; the refund and its `*.requested` event.
+fn insert(conn: &mut DbConnection, fund: &Fund, request: Request) -> AppResult<(Refund, NewEvent)> {
     let row = RefundRow {
         id: Uuid::now_v7().to_string(),
         fund_id: fund.id,
-        kind: RefundKind::Refund.as_str().to_string(),
-        contribution_id: Some(contribution.id.clone()),
-        worker_id: contribution.worker_id.clone(),
-        contract_id: Some(contract.id),
-        rebate_code: None,
-        reason: reason.to_string(),
+        kind: request.kind.as_str().to_string(),
+        contribution_id: request.contribution_id,
+        worker_id: request.worker_id.to_string(),
+        contract_id: request.contract_id,
+        rebate_code: request.rebate_code,
+        reason: request.reason.to_string(),
         status: RefundStatus::Requested.as_str().to_string(),
-        currency: contribution.currency.code().to_string(),
-        amount_minor: contribution.amount_minor,
-        taxes_minor,
-        total_minor: contribution.total_minor,
+        currency: request.currency.code().to_string(),
+        amount_minor: request.amount_minor,
+        taxes_minor: request.taxes_minor,
+        total_minor: request.amount_minor + request.taxes_minor,
         decision_reason: None,
         decided_by: None,
         decided_at: None,
@@ -242,14 +277,8 @@ pub fn request(
         paid_at: None,
         payment_entry_id: None,
         created_at: crate::time::now(),
-        created_by: created_by.to_string(),
+        created_by: request.created_by.to_string(),
     };
-    insert(conn, fund, row)
-}
-
-/// Inserts a requested refund or rebate; the refund and its `*.requested` event.
-fn insert(conn: &mut DbConnection, fund: &Fund, row: RefundRow) -> AppResult<(Refund, NewEvent)> {
-    debug_assert_eq!(row.status, RefundStatus::Requested.as_str());
     diesel::insert_into(refunds::table)
         .values(&row)
         .execute(conn)?;

@@ -9,9 +9,8 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use uuid::Uuid;
 
-use super::{ensure_refunds_account, insert, Refund, RefundKind, RefundRow, RefundStatus};
+use super::{ensure_refunds_account, insert, Refund, RefundKind, RefundStatus, Request};
 use crate::audit::events::NewEvent;
 use crate::db::schema::refunds;
 use crate::db::DbConnection;
@@ -46,32 +45,19 @@ pub fn request(
     let lock = lock_fund(conn, fund.id)?;
     let grant = granted(conn, fund, &lock, worker_id, crate::time::today())?;
     refuse_second(conn, &lock, worker_id, &grant.code)?;
-    let row = RefundRow {
-        id: Uuid::now_v7().to_string(),
-        fund_id: fund.id,
-        kind: RefundKind::Rebate.as_str().to_string(),
+    let request = Request {
+        kind: RefundKind::Rebate,
+        worker_id,
         contribution_id: None,
-        worker_id: worker_id.to_string(),
         contract_id: None,
         rebate_code: Some(grant.code),
-        reason: reason.to_string(),
-        status: RefundStatus::Requested.as_str().to_string(),
-        currency: fund.currency.code().to_string(),
+        reason,
+        currency: fund.currency,
         amount_minor: grant.amount_minor,
         taxes_minor: 0,
-        total_minor: grant.amount_minor,
-        decision_reason: None,
-        decided_by: None,
-        decided_at: None,
-        approval_entry_id: None,
-        payment_reference: None,
-        paid_by: None,
-        paid_at: None,
-        payment_entry_id: None,
-        created_at: crate::time::now(),
-        created_by: created_by.to_string(),
+        created_by,
     };
-    insert(conn, fund, row)
+    insert(conn, fund, request)
 }
 
 /// Books an approved rebate, after checking it is still granted: benefit
