@@ -360,6 +360,52 @@ mod tests {
     }
 
     #[test]
+    fn sri_lankan_workers_who_pay_again_pay_the_renewal_price() {
+        let renewal = 480_000;
+        let (mut first, mut renewed) = (0, 0);
+        for plan in plans("LK-SLBFE", "LKR", 300) {
+            for (i, p) in plan.payments.iter().enumerate() {
+                assert_eq!(
+                    p.amount_minor == renewal,
+                    i > 0,
+                    "payment {i}: {}",
+                    p.amount_minor
+                );
+                if i == 0 {
+                    first += 1;
+                } else {
+                    renewed += 1;
+                }
+            }
+        }
+        assert!(
+            first > 10 && renewed > 10,
+            "{first} first, {renewed} renewed"
+        );
+    }
+
+    #[test]
+    fn indonesian_coverage_from_2023_follows_the_contract_events() {
+        let from = NaiveDate::from_ymd_opt(2023, 3, 31).expect("a date");
+        let mut anchored = 0;
+        for plan in plans("ID-BPJS-PMI", "IDR", 300) {
+            for p in plan.payments.iter().filter(|p| p.paid_on >= from) {
+                let contract = &plan.contracts[p.contract];
+                let back = contract.returned_on.unwrap_or_else(|| contract.last_day());
+                let anchors = p.anchors.expect("ID-PMI-2023 anchors its coverage");
+                assert_eq!(anchors.after_return_months, 1);
+                let covered = plan.coverage(&[]);
+                assert!(
+                    covered.iter().any(|c| c.end >= back),
+                    "coverage reaches the return {back}: {covered:?}"
+                );
+                anchored += 1;
+            }
+        }
+        assert!(anchored > 10, "{anchored}");
+    }
+
+    #[test]
     fn kenyan_contributions_are_shared_among_payers_and_some_workers_lapse() {
         let ke = plans("KE-MWF", "KES", 300);
         let shared = ke
