@@ -464,3 +464,57 @@ fn a_rebate_is_refused_at_decision_once_a_reversal_leaves_too_few_years() {
     assert_eq!(read.expect(200)["status"], "requested");
     app.assert_books_balance("KE-REBATE");
 }
+
+#[test]
+fn a_rule_document_with_bad_new_fields_is_refused_naming_each_field() {
+    let app = spawn();
+    app.create_fund("KE-BAD", "KE", "KES");
+    let mut doc = mwf::demo::fund_file("KE-MWF").unwrap().versions[0].clone();
+    doc["membership"]["validity"] = json!("contract_events");
+    doc["contribution"]["renewal"] = json!({"tiers": []});
+    doc["benefits"][0]["excludes"] = json!(["NO_SUCH_BENEFIT"]);
+    doc["rebate"] = json!({"code": "LONG_MEMBERSHIP", "min_years": 0, "amount": "5000.00"});
+    let res = app.post("/v1/funds/KE-BAD/rules", &app.admin(), &doc);
+    res.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(
+        res.error_fields(),
+        vec![
+            "/membership/anchors",
+            "/contribution/renewal/tiers",
+            "/benefits/0/excludes/0",
+            "/rebate/min_years",
+        ]
+    );
+    // Without the new fields the same document is what it always was.
+    let plain = mwf::demo::fund_file("KE-MWF").unwrap().versions[0].clone();
+    let published = app.post("/v1/funds/KE-BAD/rules", &app.admin(), &plain);
+    assert!(published.expect(201)["document"].get("rebate").is_none());
+}
+
+#[test]
+fn a_rejected_rebate_may_be_asked_for_again() {
+    let app = spawn();
+    rebate_fund(&app);
+    let (worker, _) = member_for_years(&app, "KE-R4", 5);
+    let first = request_rebate(&app, &worker).expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rejected = app.post(
+        &format!("/v1/refunds/{first}/decision"),
+        &app.admin(),
+        &json!({"outcome": "reject", "reason": "Asked for by mistake"}),
+    );
+    assert_eq!(rejected.expect(200)["status"], "rejected");
+    assert_eq!(app.balance("KE-REBATE", "2200"), "0.00");
+    let again = request_rebate(&app, &worker);
+    assert_eq!(again.expect(201)["status"], "requested");
+    let listed = app.get("/v1/funds/KE-REBATE/refunds", &app.admin());
+    let kinds: Vec<&Value> = listed.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["kind"])
+        .collect();
+    assert_eq!(kinds, vec![&json!("rebate"), &json!("rebate")]);
+}
