@@ -59,6 +59,8 @@ pub enum ErrorCode {
     ContractStarted,
     AlreadyRefunded,
     RefundStatusConflict,
+    RebateNotEligible,
+    AlreadyRebated,
     ServiceUnavailable,
     InternalError,
 }
@@ -112,6 +114,8 @@ impl ErrorCode {
         ErrorCode::ContractStarted,
         ErrorCode::AlreadyRefunded,
         ErrorCode::RefundStatusConflict,
+        ErrorCode::RebateNotEligible,
+        ErrorCode::AlreadyRebated,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -153,6 +157,8 @@ impl ErrorCode {
             DecisionExceedsPayable => 422,
             ClaimNotEligible => 422,
             ContractStarted | AlreadyRefunded | RefundStatusConflict => 409,
+            RebateNotEligible => 422,
+            AlreadyRebated => 409,
             ServiceUnavailable => 503,
             InternalError => 500,
         }
@@ -208,6 +214,8 @@ impl ErrorCode {
             ContractStarted => "Contract already started",
             AlreadyRefunded => "Contribution already refunded",
             RefundStatusConflict => "Refund status does not allow this",
+            RebateNotEligible => "Rebate not granted",
+            AlreadyRebated => "Rebate already granted",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

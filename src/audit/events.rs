@@ -93,6 +93,12 @@ event_types! {
     RefundApproved = "refund.approved", REFUND_APPROVED, crate::refunds::RefundEventData, "RefundApprovedEvent";
     RefundRejected = "refund.rejected", REFUND_REJECTED, crate::refunds::RefundEventData, "RefundRejectedEvent";
     RefundPaid = "refund.paid", REFUND_PAID, crate::refunds::RefundEventData, "RefundPaidEvent";
+    /// A rebate a rule grants a long-standing member was asked for.
+    RebateRequested = "rebate.requested", REBATE_REQUESTED, crate::refunds::RefundEventData, "RebateRequestedEvent";
+    /// A rebate was approved: benefit expense is booked to refunds payable.
+    RebateApproved = "rebate.approved", REBATE_APPROVED, crate::refunds::RefundEventData, "RebateApprovedEvent";
+    RebateRejected = "rebate.rejected", REBATE_REJECTED, crate::refunds::RefundEventData, "RebateRejectedEvent";
+    RebatePaid = "rebate.paid", REBATE_PAID, crate::refunds::RefundEventData, "RebatePaidEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 
 use super::status::ClaimStatus;
 use crate::money::{from_minor, round_to_minor, to_minor, Currency};
-use crate::rules::document::{AmountRule, BenefitRules, Phase, Relationship, RuleDocument, Track};
+use crate::rules::document::{
+    AmountRule, BenefitRules, FilingWindowFrom, Phase, Relationship, RuleDocument, Track,
+};
 use crate::rules::evaluate::{active_on, version_in_force, Period};
 
 /// Declares the reason codes once: each a constant the assessment reports and
@@ -56,6 +58,9 @@ reason_codes! {
     CLAIMED_AMOUNT_REQUIRED;
     /// A schedule benefit needs one of its grades.
     GRADE_REQUIRED;
+    /// Another claim for the same incident, open or awarded, is of a benefit
+    /// this one excludes (`excludes`): a death is natural or accidental, not both.
+    EXCLUDED_BY_OTHER_BENEFIT;
 }
 
 /// Rule versions by start date, with their labels.
@@ -92,6 +97,8 @@ pub struct DependantFacts {
 pub struct ContractFacts {
     pub start_date: NaiveDate,
     pub returned_on: Option<NaiveDate>,
+    /// Its early termination, else its end date.
+    pub last_day: NaiveDate,
 }
 
 /// What is known of the worker.
@@ -127,7 +134,8 @@ pub enum Outcome {
 pub struct CheckResult {
     /// `rules_in_force`, `benefit_covered`, `filing_window`, `active_membership`,
     /// `waiting_period`, `incident_phase`, `claimant_eligible`, `claimant_priority`,
-    /// `duplicate_event`, `max_claims`, `per_family_limit`, `documents`, `amount`, `caps`.
+    /// `duplicate_event`, `excluded_benefits` (only for a benefit that excludes or is
+    /// excluded by another), `max_claims`, `per_family_limit`, `documents`, `amount`, `caps`.
     pub check: &'static str,
     pub passed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -377,7 +385,7 @@ fn run_checks(
     worker: &WorkerFacts,
     others: &[OtherClaim],
 ) {
-    checks.add("filing_window", check_filing_window(benefit, claim));
+    checks.add("filing_window", check_filing_window(benefit, claim, worker));
     if benefit.requires_active_membership {
         checks.add("active_membership", check_active_membership(claim, worker));
     }
@@ -403,6 +411,12 @@ fn run_checks(
         "duplicate_event",
         check_duplicate_event(benefit, claim, others),
     );
+    if doc.benefits.iter().any(|b| b.excludes_benefit(benefit)) {
+        checks.add(
+            "excluded_benefits",
+            check_excluded_benefits(doc, benefit, claim, others),
+        );
+    }
 
     let awarded: Vec<&OtherClaim> = others
         .iter()
@@ -419,9 +433,19 @@ fn run_checks(
     }
 }
 
-/// Filed within `filing_window_days` of the incident.
-fn check_filing_window(benefit: &BenefitRules, claim: &ClaimFacts) -> Option<Failure> {
-    let window_end = claim.incident_date + Days::new(benefit.filing_window_days as u64);
+/// Filed within `filing_window_days` of the incident (or of the later of the
+/// incident and the contract's end, as `filing_window_from` says).
+fn check_filing_window(
+    benefit: &BenefitRules,
+    claim: &ClaimFacts,
+    worker: &WorkerFacts,
+) -> Option<Failure> {
+    let window_start = match benefit.filing_window_from {
+        None | Some(FilingWindowFrom::Incident) => claim.incident_date,
+        Some(FilingWindowFrom::LaterOfIncidentAndContractEnd) => claims_contract(worker, claim)
+            .map_or(claim.incident_date, |c| c.last_day.max(claim.incident_date)),
+    };
+    let window_end = window_start + Days::new(benefit.filing_window_days as u64);
     (claim.filed_on > window_end).then(|| {
         (
             reason::FILING_WINDOW_EXPIRED,
@@ -506,11 +530,7 @@ fn check_coverage_tail(
     claim: &ClaimFacts,
     worker: &WorkerFacts,
 ) -> Option<Failure> {
-    let contract = worker
-        .contracts
-        .iter()
-        .filter(|c| c.start_date <= claim.incident_date)
-        .max_by_key(|c| c.start_date);
+    let contract = claims_contract(worker, claim);
     let days = benefit.days_after_return.unwrap_or(0) as u64;
     match contract.and_then(|c| c.returned_on) {
         Some(returned)
@@ -528,6 +548,37 @@ fn check_coverage_tail(
             "no return is recorded on the worker's contract".to_string(),
         )),
     }
+}
+
+/// The claim's contract: the latest to start on or before the incident.
+fn claims_contract<'a>(worker: &'a WorkerFacts, claim: &ClaimFacts) -> Option<&'a ContractFacts> {
+    worker
+        .contracts
+        .iter()
+        .filter(|c| c.start_date <= claim.incident_date)
+        .max_by_key(|c| c.start_date)
+}
+
+/// No other claim for the same incident date, open or awarded, whoever claims
+/// it, is of a benefit that this one excludes or that excludes it.
+fn check_excluded_benefits(
+    doc: &RuleDocument,
+    benefit: &BenefitRules,
+    claim: &ClaimFacts,
+    others: &[OtherClaim],
+) -> Option<Failure> {
+    let excluding = others.iter().find(|o| {
+        o.incident_date == claim.incident_date
+            && !o.status.is_closed_without_award()
+            && (doc.benefits.iter()).any(|b| b.code == o.benefit && b.excludes_benefit(benefit))
+    })?;
+    Some((
+        reason::EXCLUDED_BY_OTHER_BENEFIT,
+        format!(
+            "a {} claim for {} is open or awarded, and {} excludes it",
+            excluding.benefit, claim.incident_date, benefit.code
+        ),
+    ))
 }
 
 /// The claimant's relationship may claim the benefit, and a dependant is
@@ -787,6 +838,7 @@ mod tests {
             contracts: vec![ContractFacts {
                 start_date: d("2017-03-15"),
                 returned_on: None,
+                last_day: d("2030-12-31"),
             }],
             coverage: vec![Period {
                 start: d("2017-03-01"),
@@ -997,6 +1049,7 @@ mod tests {
         worker.contracts = vec![ContractFacts {
             start_date: d("2026-02-01"),
             returned_on: None,
+            last_day: d("2030-12-31"),
         }];
         let early = claim(
             "DEATH_NATURAL",
@@ -1152,6 +1205,7 @@ mod tests {
         worker.contracts = vec![ContractFacts {
             start_date: d("2026-02-01"),
             returned_on: Some(d("2026-06-30")),
+            last_day: d("2030-12-31"),
         }];
         let scholarship = |date: &str| {
             claim(
@@ -1256,6 +1310,126 @@ mod tests {
         assert_eq!(
             assess(&v, kes, &ungraded, &worker, &[reviewed]).outcome,
             Outcome::PendingDocuments
+        );
+    }
+
+    #[test]
+    fn a_death_is_natural_or_accidental_not_both() {
+        let (v, php) = versions("PH-OWWA");
+        let natural = OtherClaim {
+            benefit: "DEATH_NATURAL".into(),
+            incident_date: d("2018-05-10"),
+            claimant: Claimant {
+                relationship: Relationship::Parent,
+                dependant_id: Some("parent-1".into()),
+            },
+            status: ClaimStatus::Submitted,
+            awarded_minor: 0,
+        };
+        let accident = |date: &str| {
+            claim(
+                "DEATH_ACCIDENT",
+                date,
+                Phase::Abroad,
+                Relationship::Spouse,
+                Some("spouse-1"),
+                &[
+                    "DEATH_CERTIFICATE",
+                    "PROOF_OF_RELATIONSHIP",
+                    "CLAIMANT_ID",
+                    "POLICE_OR_ACCIDENT_REPORT",
+                ],
+            )
+        };
+        let same_day = assess(
+            &v,
+            php,
+            &accident("2018-05-10"),
+            &family(),
+            std::slice::from_ref(&natural),
+        );
+        assert_eq!(failed(&same_day), vec![reason::EXCLUDED_BY_OTHER_BENEFIT]);
+        // Listed on the natural death only, the exclusion holds both ways.
+        let accidental = OtherClaim {
+            benefit: "DEATH_ACCIDENT".into(),
+            ..natural.clone()
+        };
+        let natural_claim = claim(
+            "DEATH_NATURAL",
+            "2018-05-10",
+            Phase::Abroad,
+            Relationship::Spouse,
+            Some("spouse-1"),
+            DEATH_DOCS,
+        );
+        assert_eq!(
+            failed(&assess(&v, php, &natural_claim, &family(), &[accidental])),
+            vec![reason::EXCLUDED_BY_OTHER_BENEFIT]
+        );
+        let other_day = assess(
+            &v,
+            php,
+            &accident("2018-05-11"),
+            &family(),
+            std::slice::from_ref(&natural),
+        );
+        assert_eq!(
+            other_day.outcome,
+            Outcome::Eligible,
+            "{:?}",
+            other_day.checks
+        );
+        let rejected = OtherClaim {
+            status: ClaimStatus::Rejected,
+            ..natural
+        };
+        assert_eq!(
+            assess(&v, php, &accident("2018-05-10"), &family(), &[rejected]).outcome,
+            Outcome::Eligible
+        );
+    }
+
+    #[test]
+    fn a_nepali_filing_window_counts_from_the_later_of_the_incident_and_the_contract_end() {
+        let (v, npr) = versions("NP-FEWF");
+        let mut worker = family();
+        worker.coverage = vec![Period {
+            start: d("2020-02-20"),
+            end: d("2022-02-28"),
+            grace_days: 0,
+        }];
+        worker.contracts = vec![ContractFacts {
+            start_date: d("2020-03-01"),
+            returned_on: None,
+            last_day: d("2022-02-28"),
+        }];
+        let mut disability = claim(
+            "DISABILITY",
+            "2020-06-01",
+            Phase::Abroad,
+            Relationship::Worker,
+            None,
+            &["MEDICAL_CERTIFICATE"],
+        );
+        disability.grade = Some("2".into());
+        disability.filed_on = d("2023-02-28");
+        assert_eq!(
+            assess(&v, npr, &disability, &worker, &[]).outcome,
+            Outcome::Eligible
+        );
+        disability.filed_on = d("2023-03-01");
+        assert_eq!(
+            failed(&assess(&v, npr, &disability, &worker, &[])),
+            vec![reason::FILING_WINDOW_EXPIRED]
+        );
+        // Under the 2017 version the year counts from the incident alone.
+        disability.incident_date = d("2019-06-01");
+        disability.filed_on = d("2020-06-02");
+        worker.coverage[0].start = d("2019-01-01");
+        worker.contracts[0].start_date = d("2019-01-01");
+        assert_eq!(
+            failed(&assess(&v, npr, &disability, &worker, &[])),
+            vec![reason::FILING_WINDOW_EXPIRED]
         );
     }
 }

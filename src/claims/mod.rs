@@ -262,6 +262,7 @@ fn worker_facts(conn: &mut DbConnection, worker: &Worker) -> AppResult<WorkerFac
             .map(|c| ContractFacts {
                 start_date: c.start_date,
                 returned_on: c.returned_on,
+                last_day: c.terminated_on.unwrap_or(c.end_date),
             })
             .collect(),
         coverage: workers::coverage_periods(conn, &worker.id)?

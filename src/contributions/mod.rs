@@ -176,15 +176,18 @@ impl FundRules {
             })
     }
 
-    /// What the rules in force on `paid_on` expect for this contract.
+    /// What the rules in force on `paid_on` expect for this contract, from a
+    /// worker whose earliest standing contribution was paid on `first_paid_on`.
     pub fn quote(
         &self,
         contract: Option<&Contract>,
         paid_on: NaiveDate,
+        first_paid_on: Option<NaiveDate>,
     ) -> AppResult<VersionedQuote> {
         let (rule_version, doc) = self.in_force(paid_on)?;
+        let terms = contract.map(|c| c.terms());
         let quote =
-            quote_rules(doc, paid_on, contract.map(|c| c.terms()).as_ref()).map_err(quote_error)?;
+            quote_rules(doc, paid_on, terms.as_ref(), first_paid_on).map_err(quote_error)?;
         Ok(VersionedQuote {
             rule_version: rule_version.to_string(),
             quote,
@@ -192,6 +195,12 @@ impl FundRules {
             employer_pays_for_sectors: (doc.contribution.employer_pays_for_sectors.clone())
                 .unwrap_or_default(),
         })
+    }
+
+    /// Whether any version prices renewals apart, so quoting needs the
+    /// workers' earliest standing contributions.
+    pub fn price_renewals(&self) -> bool {
+        (self.versions.iter()).any(|(_, (_, doc))| doc.contribution.renewal.is_some())
     }
 
     /// Whether any version puts some sector's contributions on the employer,
@@ -243,6 +252,10 @@ struct Recorder {
     sectors: HashMap<String, Option<String>>,
     /// Contributions booked and not yet inserted.
     pending: Vec<Contribution>,
+    /// The payment date of each worker's earliest standing contribution, read
+    /// only when a rule version prices renewals apart (and kept up to date
+    /// with the contributions recorded since).
+    first_paid: HashMap<String, NaiveDate>,
 }
 
 /// External references read per query when a batch preloads them.
@@ -288,6 +301,11 @@ fn begin_recording<'a>(
     } else {
         HashMap::new()
     };
+    let first_paid = if rules.price_renewals() {
+        first_paid_on(conn, fund.id, &workers)?
+    } else {
+        HashMap::new()
+    };
     Ok(Recorder {
         rules,
         booking,
@@ -295,10 +313,34 @@ fn begin_recording<'a>(
         known_workers: workers_with_contracts(conn, fund.id, &workers)?,
         sectors,
         pending: Vec::new(),
+        first_paid,
     })
 }
 
-/// The occupation sector of each of the fund's workers among `ids`.
+/// The payment date of the earliest standing (recorded, not reversed)
+/// contribution of each of the fund's workers among `ids` that has one.
+pub fn first_paid_on(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    ids: &[&str],
+) -> AppResult<HashMap<String, NaiveDate>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(REF_CHUNK) {
+        let rows: Vec<(String, Option<NaiveDate>)> = contributions::table
+            .filter(contributions::fund_id.eq(fund_id))
+            .filter(contributions::worker_id.eq_any(chunk))
+            .filter(contributions::status.eq("recorded"))
+            .group_by(contributions::worker_id)
+            .select((
+                contributions::worker_id,
+                diesel::dsl::min(contributions::paid_on),
+            ))
+            .load(conn)?;
+        found.extend(rows.into_iter().filter_map(|(w, d)| Some((w, d?))));
+    }
+    Ok(found)
+}
+
 /// The occupation sector of a worker of the fund (`None`: none recorded, or
 /// no such worker).
 pub fn sector_of(
@@ -346,6 +388,11 @@ impl Recorder {
                 if let Some(r) = &c.external_ref {
                     self.known_refs.insert(r.clone(), (*c).clone());
                 }
+                let first = self
+                    .first_paid
+                    .entry(c.worker_id.clone())
+                    .or_insert(c.paid_on);
+                *first = (*first).min(c.paid_on);
                 self.pending.push((*c).clone());
                 Ok(Ok(Recorded::Created(*c, event)))
             }
@@ -454,7 +501,10 @@ fn plan(
         return Ok(Plan::Existing(existing));
     }
     let (worker, contract) = known_worker_and_contract(&recorder.known_workers, fund, new, "/")?;
-    let versioned = recorder.rules.quote(contract.as_ref(), new.paid_on)?;
+    let first_paid_on = recorder.first_paid.get(&worker).copied();
+    let versioned = recorder
+        .rules
+        .quote(contract.as_ref(), new.paid_on, first_paid_on)?;
     check_amount(new, &versioned)?;
     check_payers(new, &versioned)?;
     let sector = recorder.sectors.get(&worker).and_then(Option::as_deref);
@@ -703,6 +753,7 @@ impl Decided<'_> {
             coverage_basis: match quote.validity {
                 crate::rules::document::Validity::FixedMonths => "fixed_months",
                 crate::rules::document::Validity::ContractEnd => "contract_end",
+                crate::rules::document::Validity::ContractEvents => "contract_events",
             }
             .to_string(),
             grace_days: quote.grace_days as i32,

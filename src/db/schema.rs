@@ -388,9 +388,9 @@ diesel::table! {
     refunds (id) {
         id -> Text,
         fund_id -> BigInt,
-        contribution_id -> Text,
+        contribution_id -> Nullable<Text>,
         worker_id -> Text,
-        contract_id -> Text,
+        contract_id -> Nullable<Text>,
         reason -> Text,
         status -> Text,
         currency -> Text,
@@ -407,5 +407,7 @@ diesel::table! {
         payment_entry_id -> Nullable<Text>,
         created_at -> Timestamp,
         created_by -> Text,
+        kind -> Text,
+        rebate_code -> Nullable<Text>,
     }
 }

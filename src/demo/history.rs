@@ -164,12 +164,15 @@ pub fn payments(
             terminated_on: None,
             monthly_wage_minor: contract.new.monthly_wage_minor,
             wage_currency: contract.new.wage_currency,
+            departed_on: None,
+            returned_on: None,
         };
         while paid_on <= last_day {
             let Some((_, doc)) = version_in_force(versions, paid_on) else {
                 break;
             };
-            let Ok(q) = quote(doc, paid_on, Some(&terms)) else {
+            let first_paid_on = out.first().map(|p: &PaymentPlan| p.paid_on);
+            let Ok(q) = quote(doc, paid_on, Some(&terms), first_paid_on) else {
                 break;
             };
             out.push(PaymentPlan {
@@ -186,12 +189,18 @@ pub fn payments(
                 external_ref: format!("{fund_code}-{index:06}-{}", out.len() + 1),
                 coverage_end: q.coverage_end,
                 until_contract_end: q.validity == Validity::ContractEnd,
+                anchors: doc
+                    .membership
+                    .anchors
+                    .filter(|_| q.validity == Validity::ContractEvents),
                 grace_days: q.grace_days,
             });
             if lapses {
                 return out;
             }
-            if q.validity == Validity::ContractEnd || rng.u32(0..100) < MISSED_RENEWAL_PERCENT {
+            let one_per_contract =
+                matches!(q.validity, Validity::ContractEnd | Validity::ContractEvents);
+            if one_per_contract || rng.u32(0..100) < MISSED_RENEWAL_PERCENT {
                 break;
             }
             paid_on = add_days(q.coverage_end, rng.i64(-20..=25)).max(add_days(paid_on, 1));
@@ -348,6 +357,52 @@ mod tests {
             }
         }
         assert!(employer_paid > 10, "{employer_paid}");
+    }
+
+    #[test]
+    fn sri_lankan_workers_who_pay_again_pay_the_renewal_price() {
+        let renewal = 480_000;
+        let (mut first, mut renewed) = (0, 0);
+        for plan in plans("LK-SLBFE", "LKR", 300) {
+            for (i, p) in plan.payments.iter().enumerate() {
+                assert_eq!(
+                    p.amount_minor == renewal,
+                    i > 0,
+                    "payment {i}: {}",
+                    p.amount_minor
+                );
+                if i == 0 {
+                    first += 1;
+                } else {
+                    renewed += 1;
+                }
+            }
+        }
+        assert!(
+            first > 10 && renewed > 10,
+            "{first} first, {renewed} renewed"
+        );
+    }
+
+    #[test]
+    fn indonesian_coverage_from_2023_follows_the_contract_events() {
+        let from = NaiveDate::from_ymd_opt(2023, 3, 31).expect("a date");
+        let mut anchored = 0;
+        for plan in plans("ID-BPJS-PMI", "IDR", 300) {
+            for p in plan.payments.iter().filter(|p| p.paid_on >= from) {
+                let contract = &plan.contracts[p.contract];
+                let back = contract.returned_on.unwrap_or_else(|| contract.last_day());
+                let anchors = p.anchors.expect("ID-PMI-2023 anchors its coverage");
+                assert_eq!(anchors.after_return_months, 1);
+                let covered = plan.coverage(&[]);
+                assert!(
+                    covered.iter().any(|c| c.end >= back),
+                    "coverage reaches the return {back}: {covered:?}"
+                );
+                anchored += 1;
+            }
+        }
+        assert!(anchored > 10, "{anchored}");
     }
 
     #[test]

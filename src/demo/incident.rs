@@ -9,7 +9,7 @@ use fastrand::Rng;
 
 use super::plan::{add_days, day_between, WorkerPlan};
 use super::scenario::Goal;
-use crate::rules::document::{BenefitRules, Phase};
+use crate::rules::document::{BenefitRules, FilingWindowFrom, Phase};
 use crate::rules::evaluate::active_spans;
 
 /// Days from the incident to the filing, at most (a few days at least).
@@ -43,7 +43,12 @@ pub fn choose(
 ) -> Option<Incident> {
     let phase = choose_phase(rng, &benefit.covered_phases);
     let window = benefit.filing_window_days as i64;
-    let late_filing = goal.is_refused() && rng.bool();
+    // A window counted from the contract's end may still be open long after
+    // the incident: such claims are refused for a lapsed membership instead.
+    let window_from_incident = benefit
+        .filing_window_from
+        .is_none_or(|from| from == FilingWindowFrom::Incident);
+    let late_filing = goal.is_refused() && rng.bool() && window_from_incident;
     let mut latest = add_days(today, -LAST_INCIDENT_DAYS);
     if late_filing {
         latest = add_days(latest, -window - 15);

@@ -12,8 +12,8 @@ use super::Calendar;
 use crate::claims::assess::Versions;
 use crate::contributions::{NewPayer, Received};
 use crate::money::Currency;
-use crate::rules::document::Relationship;
-use crate::rules::evaluate::Period;
+use crate::rules::document::{CoverageAnchors, Relationship};
+use crate::rules::evaluate::{anchored_coverage, ContractTerms, Period};
 use crate::workers::{NewContract, NewDependant, NewWorker, Sex};
 
 /// Share of workers (percent) who paid once and never again.
@@ -45,6 +45,19 @@ impl ContractPlan {
         (from <= until).then_some((from, until))
     }
 
+    /// The contract as the rules read it, with its events.
+    pub fn terms(&self) -> ContractTerms {
+        ContractTerms {
+            start_date: self.new.start_date,
+            end_date: self.new.end_date,
+            terminated_on: self.terminated_on,
+            monthly_wage_minor: self.new.monthly_wage_minor,
+            wage_currency: self.new.wage_currency,
+            departed_on: self.departed_on,
+            returned_on: self.returned_on,
+        }
+    }
+
     /// True when nothing has ended the contract by `today`.
     pub fn ongoing(&self, today: NaiveDate) -> bool {
         self.terminated_on.is_none() && self.returned_on.is_none() && self.new.end_date > today
@@ -65,6 +78,8 @@ pub struct PaymentPlan {
     /// The coverage as quoted (before an early end of the contract shortens it).
     pub coverage_end: NaiveDate,
     pub until_contract_end: bool,
+    /// Coverage anchored on the contract's departure and return, if the rules say so.
+    pub anchors: Option<CoverageAnchors>,
     pub grace_days: u32,
 }
 
@@ -87,12 +102,17 @@ impl WorkerPlan {
             .filter(|(i, _)| !reversed.contains(i))
             .map(|(_, p)| {
                 let contract = &self.contracts[p.contract];
-                let end = match (p.until_contract_end, contract.terminated_on) {
-                    (true, Some(last)) => last.max(p.paid_on),
-                    _ => p.coverage_end,
+                let (start, end) = match (p.anchors, p.until_contract_end, contract.terminated_on) {
+                    (Some(anchors), _, _) => {
+                        // As recording the contract's events leaves it: never ending before it starts.
+                        let (start, end) = anchored_coverage(p.paid_on, &contract.terms(), anchors);
+                        (start, end.max(start))
+                    }
+                    (None, true, Some(last)) => (p.paid_on, last.max(p.paid_on)),
+                    _ => (p.paid_on, p.coverage_end),
                 };
                 Period {
-                    start: p.paid_on,
+                    start,
                     end,
                     grace_days: p.grace_days,
                 }

@@ -431,7 +431,7 @@ pub struct QuoteQuery {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": ["worker", "employer", "agency", "government"], "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "grace_days": 30}))]
+#[schema(example = json!({"rule_version": "KE-MWF-2026", "paid_on": "2026-02-01", "currency": "KES", "amount": "2000.00", "taxes": [], "total": "2000.00", "benefit_reserve": "1800.00", "administration": "200.00", "payers": ["worker", "employer", "agency", "government"], "coverage": {"start": "2026-02-01", "end": "2028-01-31"}, "grace_days": 30, "pricing": "standard"}))]
 pub struct QuoteResponse {
     pub rule_version: String,
     pub paid_on: NaiveDate,
@@ -454,6 +454,10 @@ pub struct QuoteResponse {
     pub coverage: CoverageResponse,
     /// Days membership stays active after the coverage ends.
     pub grace_days: u32,
+    /// Which price applied: `standard` (the tiers) or `renewal` (the version's
+    /// renewal tiers, for a worker who already has a standing contribution paid
+    /// on an earlier day).
+    pub pricing: crate::rules::evaluate::Pricing,
 }
 
 /// What the rules in force on `paid_on` expect from this worker for this contract.
@@ -487,7 +491,14 @@ pub async fn quote_contribution(
             q.contract_id.as_deref(),
             "",
         )?;
-        let v = FundRules::load(conn, &fund)?.quote(contract.as_ref(), paid_on)?;
+        let rules = FundRules::load(conn, &fund)?;
+        // The worker's earlier contributions matter only where a version prices renewals.
+        let first_paid_on = if rules.price_renewals() {
+            contributions::first_paid_on(conn, fund.id, &[&q.worker_id])?.remove(&q.worker_id)
+        } else {
+            None
+        };
+        let v = rules.quote(contract.as_ref(), paid_on, first_paid_on)?;
         // The worker's sector matters only where the version lists some.
         let sector = if v.employer_pays_for_sectors.is_empty() {
             None
@@ -520,6 +531,7 @@ pub async fn quote_contribution(
                 end: v.quote.coverage_end,
             },
             grace_days: v.quote.grace_days,
+            pricing: v.quote.pricing,
         })
     })
     .await?;

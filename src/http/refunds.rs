@@ -1,4 +1,6 @@
-//! Refund routes: request a contribution back, decide, pay, read, list.
+//! Refund routes: request a contribution back (or a rebate for a worker),
+//! decide, pay, read, list. Rebates are refunds of kind `rebate` and share
+//! every route after their request.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -14,10 +16,11 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::funds::Fund;
 use crate::money::{format_minor, Currency};
-use crate::refunds::{self, Outcome, Refund, RefundStatus};
+use crate::refunds::{self, Outcome, Refund, RefundKind, RefundStatus};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(request_refund)
+        .service(request_rebate)
         .service(decide_refund)
         .service(pay_refund)
         .service(get_refund)
@@ -37,6 +40,14 @@ pub struct RefundRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Ten years of contributions: long-membership rebate"}))]
+pub struct RebateRequest {
+    /// Why the rebate is asked for.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"outcome": "approve", "reason": "The visa was refused; the worker never left"}))]
 pub struct RefundDecisionRequest {
     pub outcome: Outcome,
@@ -51,20 +62,25 @@ pub struct RefundPaymentRequest {
     pub reference: Option<String>,
 }
 
-/// A refund of a contribution.
+/// A refund of a contribution, or a rebate granted to a worker (`kind`).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "01a24cf6-ef80-7c1e-9d2b-5a1f0c3e7b21", "fund": "KE-MWF", "contribution_id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "contract_id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "reason": "The departure was cancelled: the employer withdrew the job offer", "status": "paid", "currency": "KES", "amount": "2000.00", "taxes": "0.00", "total": "2000.00", "decision_reason": "The visa was refused; the worker never left", "decided_by": "officer.njeri", "decided_at": "2026-12-06T21:10:00.000000Z", "approval_entry_id": "01a24cf6-ef81-7a10-8c55-3d2e4f6a7b80", "payment_reference": "KCB-TRF-2026-0042", "paid_by": "officer.njeri", "paid_at": "2026-12-06T21:20:00.000000Z", "payment_entry_id": "01a24cf6-ef82-7b21-9d66-4e3f5a7b8c91", "created_at": "2026-12-06T21:00:00.000000Z", "created_by": "officer.njeri"}))]
+#[schema(example = json!({"id": "01a24cf6-ef80-7c1e-9d2b-5a1f0c3e7b21", "fund": "KE-MWF", "kind": "refund", "contribution_id": "01a24cf6-ef75-769b-b0c2-9370a9b69af0", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "contract_id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "rebate_code": null, "reason": "The departure was cancelled: the employer withdrew the job offer", "status": "paid", "currency": "KES", "amount": "2000.00", "taxes": "0.00", "total": "2000.00", "decision_reason": "The visa was refused; the worker never left", "decided_by": "officer.njeri", "decided_at": "2026-12-06T21:10:00.000000Z", "approval_entry_id": "01a24cf6-ef81-7a10-8c55-3d2e4f6a7b80", "payment_reference": "KCB-TRF-2026-0042", "paid_by": "officer.njeri", "paid_at": "2026-12-06T21:20:00.000000Z", "payment_entry_id": "01a24cf6-ef82-7b21-9d66-4e3f5a7b8c91", "created_at": "2026-12-06T21:00:00.000000Z", "created_by": "officer.njeri"}))]
 pub struct RefundResponse {
     #[schema(format = Uuid)]
     pub id: String,
     pub fund: String,
-    #[schema(format = Uuid)]
-    pub contribution_id: String,
+    pub kind: RefundKind,
+    /// The contribution paid back; `null` for a rebate.
+    #[schema(required = true, format = Uuid)]
+    pub contribution_id: Option<String>,
     #[schema(format = Uuid)]
     pub worker_id: String,
-    /// The contract cancelled before its start.
-    #[schema(format = Uuid)]
-    pub contract_id: String,
+    /// The contract cancelled before its start; `null` for a rebate.
+    #[schema(required = true, format = Uuid)]
+    pub contract_id: Option<String>,
+    /// The rule's `rebate.code`; `null` for a refund.
+    #[schema(required = true)]
+    pub rebate_code: Option<String>,
     pub reason: String,
     pub status: RefundStatus,
     pub currency: Currency,
@@ -108,9 +124,11 @@ fn refund_response(r: Refund) -> RefundResponse {
         total: money(r.total_minor),
         id: r.id,
         fund: r.fund_code,
+        kind: r.kind,
         contribution_id: r.contribution_id,
         worker_id: r.worker_id,
         contract_id: r.contract_id,
+        rebate_code: r.rebate_code,
         reason: r.reason,
         status: r.status,
         currency: r.currency,
@@ -197,10 +215,58 @@ pub async fn request_refund(
         .await
 }
 
+/// Ask for the rebate the rules in force today grant a worker (admin, officer, ministry).
+///
+/// The version in force today must have a `rebate`, and the worker at least its `min_years`
+/// years of contributions (the days covered by recorded, not reversed contributions, up to
+/// today, divided by 365): else 422 `REBATE_NOT_ELIGIBLE` with `years_of_contributions` and
+/// `min_years`. One rebate per worker and rebate code: a second is 409 `ALREADY_REBATED`. The
+/// rebate is a refund of kind `rebate`, decided and paid through the refund routes; eligibility
+/// is checked again when it is decided and paid.
+#[utoipa::path(
+    tag = "contributions",
+    request_body = RebateRequest,
+    params(("id" = uuid::Uuid, Path, description = "Worker id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 201, description = "The rebate, requested", body = RefundResponse),
+        (status = 409, description = "`ALREADY_REBATED`", body = crate::error::Problem),
+        (status = 422, description = "`REBATE_NOT_ELIGIBLE`", body = crate::error::Problem),
+        (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/workers/{id}/rebates")]
+pub async fn request_rebate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Mutation::new(&req, state, caller, Act::RequestRefund)
+        .run(&req, body, move |conn, caller, input: RebateRequest| {
+            let (worker, fund) = super::workers::worker_in_scope(conn, caller, &id)?;
+            in_fund(&fund.code, || {
+                let reason = bounded("/reason", &input.reason)?;
+                let (rebate, event) =
+                    refunds::rebate::request(conn, &fund, &worker.id, reason, &caller.subject)?;
+                Ok(Done::created(
+                    format!("rebate {} requested", rebate.id),
+                    refund_response(rebate),
+                )
+                .with_events(vec![event]))
+            })
+        })
+        .await
+}
+
 /// Approve or reject a requested refund (admin, officer).
 ///
 /// Approval re-checks the contribution and its contract, books the contribution's income and
 /// taxes back to 2200 refunds payable (in its currency) and ends the coverage it bought.
+/// A rebate's approval re-checks that the rules in force still grant it (422
+/// `REBATE_NOT_ELIGIBLE`) and books 5000 benefit expense to 2200 refunds payable.
 /// A refund already decided is 409 `REFUND_STATUS_CONFLICT`.
 #[utoipa::path(
     tag = "contributions",
@@ -209,6 +275,7 @@ pub async fn request_refund(
     responses(
         (status = 200, description = "The refund, approved or rejected", body = RefundResponse),
         (status = 409, description = "`REFUND_STATUS_CONFLICT`, `CONTRACT_STARTED`, `ALREADY_REVERSED`, `PERIOD_CLOSED`", body = crate::error::Problem),
+        (status = 422, description = "`REBATE_NOT_ELIGIBLE`", body = crate::error::Problem),
         (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
     ),
     security(("bearer" = []))
@@ -252,13 +319,15 @@ pub async fn decide_refund(
 /// Pay an approved refund out of cash (admin, officer).
 ///
 /// Books refunds payable to cash, dated today; refused with 409 `INSUFFICIENT_FUNDS` when cash
-/// does not cover it, and `REFUND_STATUS_CONFLICT` unless the refund is approved.
+/// does not cover it, and `REFUND_STATUS_CONFLICT` unless the refund is approved. A rebate is
+/// paid only while the rules in force still grant it (422 `REBATE_NOT_ELIGIBLE`).
 #[utoipa::path(
     tag = "contributions",
     request_body = RefundPaymentRequest,
     params(("id" = uuid::Uuid, Path, description = "Refund id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 200, description = "The refund, paid", body = RefundResponse),
+        (status = 422, description = "`REBATE_NOT_ELIGIBLE`", body = crate::error::Problem),
         (status = 409, description = "`REFUND_STATUS_CONFLICT`, `INSUFFICIENT_FUNDS`, `PERIOD_CLOSED`", body = crate::error::Problem),
         (status = "4XX", description = "Other refusals (problem+json)", body = crate::error::Problem)
     ),

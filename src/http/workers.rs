@@ -777,7 +777,9 @@ pub struct ContractEventsRequest {
     #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub departed_on: Option<NaiveDate>,
     /// An early end: on or after the start and before `end_date`. Shortens the coverage of
-    /// contributions that cover "until the contract ends".
+    /// contributions that cover "until the contract ends". A departure, early end or return
+    /// also moves the coverage of contributions anchored on the contract's events
+    /// (`contract_events` validity).
     #[serde(default, deserialize_with = "crate::date::strict_option")]
     pub terminated_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "crate::date::strict_option")]

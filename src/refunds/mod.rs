@@ -12,6 +12,10 @@
 //! since. A contract has started once a departure is recorded on it or its
 //! start date has come; the refund itself is the record that the contract was
 //! cancelled, so an approval after the start date it never reached stands.
+//!
+//! A rebate (`kind` `rebate`, [`rebate`]) is the same record for money a rule
+//! grants a long-standing member: requested, decided and paid through the same
+//! steps, its approval booking benefit expense to refunds payable.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -33,9 +37,53 @@ use crate::money::{format_minor, Currency};
 use crate::rules::currency_account;
 use crate::workers::{find_contract, Contract};
 
+pub mod rebate;
+
 /// Entry kinds booked by refunds.
 pub const APPROVAL_KIND: &str = "refund_approval";
 pub const PAYMENT_KIND: &str = "refund_payment";
+
+/// What is paid back: a contribution, or a rebate a rule grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundKind {
+    /// A contribution whose contract was cancelled before it started.
+    Refund,
+    /// A sum granted to a worker with the years of contributions a rule asks (`rebate`).
+    Rebate,
+}
+
+impl RefundKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundKind::Refund => "refund",
+            RefundKind::Rebate => "rebate",
+        }
+    }
+
+    fn parse(s: &str) -> RefundKind {
+        match s {
+            "refund" => RefundKind::Refund,
+            "rebate" => RefundKind::Rebate,
+            other => unreachable!("stored refund kinds are valid: {other}"),
+        }
+    }
+
+    /// The event of each step, by kind: `refund.*` or `rebate.*`.
+    fn event_type(self, status: RefundStatus) -> EventType {
+        use RefundStatus::*;
+        match (self, status) {
+            (RefundKind::Refund, Requested) => event_kind::REFUND_REQUESTED,
+            (RefundKind::Refund, Approved) => event_kind::REFUND_APPROVED,
+            (RefundKind::Refund, Rejected) => event_kind::REFUND_REJECTED,
+            (RefundKind::Refund, Paid) => event_kind::REFUND_PAID,
+            (RefundKind::Rebate, Requested) => event_kind::REBATE_REQUESTED,
+            (RefundKind::Rebate, Approved) => event_kind::REBATE_APPROVED,
+            (RefundKind::Rebate, Rejected) => event_kind::REBATE_REJECTED,
+            (RefundKind::Rebate, Paid) => event_kind::REBATE_PAID,
+        }
+    }
+}
 
 /// Where a refund stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -86,9 +134,14 @@ pub enum Outcome {
 pub struct Refund {
     pub id: String,
     pub fund_code: String,
-    pub contribution_id: String,
+    pub kind: RefundKind,
+    /// The contribution refunded (none for a rebate).
+    pub contribution_id: Option<String>,
     pub worker_id: String,
-    pub contract_id: String,
+    /// The contract cancelled (none for a rebate).
+    pub contract_id: Option<String>,
+    /// The rule's `rebate.code` (rebates only).
+    pub rebate_code: Option<String>,
     pub reason: String,
     pub status: RefundStatus,
     pub currency: Currency,
@@ -115,8 +168,13 @@ pub struct Refund {
 pub struct RefundEventData {
     #[schema(format = Uuid)]
     pub refund_id: String,
-    #[schema(format = Uuid)]
-    pub contribution_id: String,
+    pub kind: RefundKind,
+    /// The contribution refunded; `null` for a rebate.
+    #[schema(required = true, format = Uuid)]
+    pub contribution_id: Option<String>,
+    /// The rule's rebate code; `null` for a refund.
+    #[schema(required = true)]
+    pub rebate_code: Option<String>,
     #[schema(format = Uuid)]
     pub worker_id: String,
     pub status: RefundStatus,
@@ -128,15 +186,17 @@ pub struct RefundEventData {
     pub journal_entry_id: Option<String>,
 }
 
-/// The event of a refund's step, with the entry that step booked.
-fn event(refund: &Refund, event_type: EventType, entry_id: Option<&str>) -> NewEvent {
+/// The event of a refund's step (its status now), with the entry that step booked.
+fn event(refund: &Refund, entry_id: Option<&str>) -> NewEvent {
     NewEvent {
         fund_code: refund.fund_code.clone(),
-        event_type,
+        event_type: refund.kind.event_type(refund.status),
         subject_id: refund.id.clone(),
         payload: json!({
             "refund_id": refund.id,
+            "kind": refund.kind,
             "contribution_id": refund.contribution_id,
+            "rebate_code": refund.rebate_code,
             "worker_id": refund.worker_id,
             "status": refund.status,
             "total": format_minor(refund.total_minor, refund.currency),
@@ -159,18 +219,55 @@ pub fn request(
     let contribution = standing_contribution(conn, &lock, contribution_id)?;
     let contract = contract_not_started(conn, &contribution, crate::time::today())?;
     let taxes_minor: i64 = contribution.taxes.iter().map(|t| t.amount_minor).sum();
+    debug_assert_eq!(
+        contribution.total_minor,
+        contribution.amount_minor + taxes_minor
+    );
+    let request = Request {
+        kind: RefundKind::Refund,
+        worker_id: &contribution.worker_id,
+        contribution_id: Some(contribution.id.clone()),
+        contract_id: Some(contract.id),
+        rebate_code: None,
+        reason,
+        currency: contribution.currency,
+        amount_minor: contribution.amount_minor,
+        taxes_minor,
+        created_by,
+    };
+    insert(conn, fund, request)
+}
+
+/// What a request for a refund or a rebate says; nothing is decided yet.
+struct Request<'a> {
+    kind: RefundKind,
+    worker_id: &'a str,
+    contribution_id: Option<String>,
+    contract_id: Option<String>,
+    rebate_code: Option<String>,
+    reason: &'a str,
+    currency: Currency,
+    amount_minor: i64,
+    taxes_minor: i64,
+    created_by: &'a str,
+}
+
+/// Inserts a requested refund or rebate; the refund and its `*.requested` event.
+fn insert(conn: &mut DbConnection, fund: &Fund, request: Request) -> AppResult<(Refund, NewEvent)> {
     let row = RefundRow {
         id: Uuid::now_v7().to_string(),
         fund_id: fund.id,
-        contribution_id: contribution.id.clone(),
-        worker_id: contribution.worker_id.clone(),
-        contract_id: contract.id,
-        reason: reason.to_string(),
+        kind: request.kind.as_str().to_string(),
+        contribution_id: request.contribution_id,
+        worker_id: request.worker_id.to_string(),
+        contract_id: request.contract_id,
+        rebate_code: request.rebate_code,
+        reason: request.reason.to_string(),
         status: RefundStatus::Requested.as_str().to_string(),
-        currency: contribution.currency.code().to_string(),
-        amount_minor: contribution.amount_minor,
-        taxes_minor,
-        total_minor: contribution.total_minor,
+        currency: request.currency.code().to_string(),
+        amount_minor: request.amount_minor,
+        taxes_minor: request.taxes_minor,
+        total_minor: request.amount_minor + request.taxes_minor,
         decision_reason: None,
         decided_by: None,
         decided_at: None,
@@ -180,13 +277,13 @@ pub fn request(
         paid_at: None,
         payment_entry_id: None,
         created_at: crate::time::now(),
-        created_by: created_by.to_string(),
+        created_by: request.created_by.to_string(),
     };
     diesel::insert_into(refunds::table)
         .values(&row)
         .execute(conn)?;
     let refund = row.into_refund(fund.code.clone());
-    let event = event(&refund, event_kind::REFUND_REQUESTED, None);
+    let event = event(&refund, None);
     Ok((refund, event))
 }
 
@@ -206,10 +303,16 @@ pub fn decide(
     ensure_status(&refund, RefundStatus::Requested)?;
     let (status, entry, ended) = match outcome {
         Outcome::Reject => (RefundStatus::Rejected, None, None),
-        Outcome::Approve => {
-            let (entry, ended) = approve(conn, fund, &lock, &refund, reason, decided_by)?;
-            (RefundStatus::Approved, Some(entry), Some(ended))
-        }
+        Outcome::Approve => match refund.kind {
+            RefundKind::Refund => {
+                let (entry, ended) = approve(conn, fund, &lock, &refund, reason, decided_by)?;
+                (RefundStatus::Approved, Some(entry), Some(ended))
+            }
+            RefundKind::Rebate => {
+                let entry = rebate::approve(conn, fund, &lock, &refund, reason, decided_by)?;
+                (RefundStatus::Approved, Some(entry), None)
+            }
+        },
     };
     let entry_id = entry.as_ref().map(|e| e.id.clone());
     diesel::update(refunds::table.find(&refund.id))
@@ -222,12 +325,8 @@ pub fn decide(
         ))
         .execute(conn)?;
     let decided = current(conn, fund, refund_id)?;
-    let event_type = match outcome {
-        Outcome::Approve => event_kind::REFUND_APPROVED,
-        Outcome::Reject => event_kind::REFUND_REJECTED,
-    };
     // A partner following contributions sees the refunded one end, as a reversal.
-    let events = std::iter::once(event(&decided, event_type, entry_id.as_deref()))
+    let events = std::iter::once(event(&decided, entry_id.as_deref()))
         .chain(ended)
         .collect();
     Ok((decided, events))
@@ -245,7 +344,10 @@ fn approve(
     reason: &str,
     decided_by: &str,
 ) -> AppResult<(JournalEntry, NewEvent)> {
-    let contribution = contributions::find(conn, &refund.contribution_id)?
+    let contribution = (refund.contribution_id.as_deref())
+        .map(|id| contributions::find(conn, id))
+        .transpose()?
+        .flatten()
         .ok_or_else(|| AppError::internal("a refund's contribution exists"))?;
     if contribution.status != "recorded" {
         return Err(reversed(&contribution));
@@ -291,6 +393,9 @@ pub fn pay(
     let mut booking = Booking::open(conn, fund.id)?;
     let refund = current(conn, fund, refund_id)?;
     ensure_status(&refund, RefundStatus::Approved)?;
+    if refund.kind == RefundKind::Rebate {
+        rebate::still_granted(conn, fund, booking.lock(), &refund)?;
+    }
     let account = |base: &str| currency_account(base, fund.currency, refund.currency);
     let posting = |base: &str, side| NewPosting {
         account: account(base),
@@ -303,10 +408,18 @@ pub fn pay(
         NewEntry {
             effective_date: crate::time::today(),
             kind: PAYMENT_KIND,
-            memo: format!(
-                "Payment of refund {} of contribution {}",
-                refund.id, refund.contribution_id
-            ),
+            memo: match &refund.contribution_id {
+                Some(contribution) => {
+                    format!(
+                        "Payment of refund {} of contribution {contribution}",
+                        refund.id
+                    )
+                }
+                None => format!(
+                    "Payment of rebate {} to worker {}",
+                    refund.id, refund.worker_id
+                ),
+            },
             source: Some(("refund".to_string(), refund.id.clone())),
             created_by: paid_by.to_string(),
             reverses: None,
@@ -327,7 +440,7 @@ pub fn pay(
         ))
         .execute(conn)?;
     let paid = current(conn, fund, refund_id)?;
-    let event = event(&paid, event_kind::REFUND_PAID, Some(&entry.id));
+    let event = event(&paid, Some(&entry.id));
     Ok((paid, event))
 }
 
@@ -543,9 +656,9 @@ pub fn list(
 struct RefundRow {
     id: String,
     fund_id: FundId,
-    contribution_id: String,
+    contribution_id: Option<String>,
     worker_id: String,
-    contract_id: String,
+    contract_id: Option<String>,
     reason: String,
     status: String,
     currency: String,
@@ -562,6 +675,8 @@ struct RefundRow {
     payment_entry_id: Option<String>,
     created_at: NaiveDateTime,
     created_by: String,
+    kind: String,
+    rebate_code: Option<String>,
 }
 
 impl RefundRow {
@@ -569,9 +684,11 @@ impl RefundRow {
         Refund {
             id: self.id,
             fund_code,
+            kind: RefundKind::parse(&self.kind),
             contribution_id: self.contribution_id,
             worker_id: self.worker_id,
             contract_id: self.contract_id,
+            rebate_code: self.rebate_code,
             reason: self.reason,
             status: RefundStatus::parse(&self.status),
             currency: Currency::parse(&self.currency).expect("stored currencies are valid"),

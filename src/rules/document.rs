@@ -182,6 +182,10 @@ pub struct RuleDocument {
     pub claimant_order: Vec<Relationship>,
     pub approval: ApprovalRules,
     pub benefits: Vec<BenefitRules>,
+    /// A sum granted to long-standing members (README, "Rebates"). Optional:
+    /// absent or `null`, the fund grants none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebate: Option<RebateRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -273,6 +277,10 @@ pub struct ContributionRules {
     #[schema(example = json!(["domestic_work", "agriculture", "fishing"]))]
     pub employer_pays_for_sectors: Option<Vec<String>>,
     pub allocation: Allocation,
+    /// How a renewal is priced, apart from a first registration (Sri Lanka).
+    /// Optional: absent or `null`, every contribution is priced by `tiers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<RenewalPricing>,
 }
 
 impl ContributionRules {
@@ -290,6 +298,8 @@ impl ContributionRules {
 pub enum Validity {
     FixedMonths,
     ContractEnd,
+    /// Anchored on the contract's departure and return (`membership.anchors`).
+    ContractEvents,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -303,6 +313,10 @@ pub struct MembershipRules {
     pub months: Option<u32>,
     /// Days membership stays active after coverage ends.
     pub grace_days: u32,
+    /// With `contract_events` validity: how far coverage reaches before the
+    /// departure and after the return. Optional: absent or `null` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchors: Option<CoverageAnchors>,
 }
 
 #[derive(
@@ -418,4 +432,76 @@ pub struct BenefitRules {
     #[schema(required = true)]
     pub cap_group: Option<String>,
     pub riders: Vec<String>,
+    /// Benefits of this version that cannot be paid for the same event as this
+    /// one (a death is natural or accidental, not both). Mutual: listing it on
+    /// one of the two is enough. Optional: absent or `null`, none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["DEATH_ACCIDENT"]))]
+    pub excludes: Option<Vec<String>>,
+    /// The day the filing window counts from. Optional: absent or `null`, the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filing_window_from: Option<FilingWindowFrom>,
+}
+
+impl BenefitRules {
+    /// Whether this benefit and `other` exclude each other, as either lists it.
+    pub fn excludes_benefit(&self, other: &BenefitRules) -> bool {
+        let lists = |b: &BenefitRules, code: &str| {
+            b.excludes
+                .as_ref()
+                .is_some_and(|codes| codes.iter().any(|c| c == code))
+        };
+        lists(self, &other.code) || lists(other, &self.code)
+    }
+}
+
+/// What the filing window of a benefit counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FilingWindowFrom {
+    /// The incident date (the default).
+    Incident,
+    /// The later of the incident date and the last day of the claim's contract
+    /// (its early termination, else its end date): Nepal.
+    LaterOfIncidentAndContractEnd,
+}
+
+/// How far `contract_events` coverage reaches around the placement: from
+/// `before_departure_months` before the departure (the recorded one, else the
+/// contract's start date), but never before the payment, to
+/// `after_return_months` after the return (the recorded one, else the
+/// contract's last day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageAnchors {
+    #[schema(example = 5)]
+    pub before_departure_months: u32,
+    #[schema(example = 1)]
+    pub after_return_months: u32,
+}
+
+/// The price of a renewal: a contribution of a worker who already has a
+/// recorded, not reversed contribution paid on an earlier day. Tiers as in
+/// `contribution.tiers`; only with a `flat` basis.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalPricing {
+    pub tiers: Vec<Tier>,
+}
+
+/// A rebate: a worker with at least `min_years` years of contributions may be
+/// granted `amount` (in the fund's currency) once per `code`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RebateRule {
+    /// Names the rebate across versions: one rebate per worker per code.
+    #[schema(example = "LONG_MEMBERSHIP")]
+    pub code: String,
+    /// Whole years of contributions needed: the days covered by the worker's
+    /// recorded, not reversed contributions (periods merged, up to the day of
+    /// the check), divided by 365, rounded down.
+    #[schema(example = 10)]
+    pub min_years: u32,
+    #[schema(example = "5000.00")]
+    pub amount: DecimalString,
 }

@@ -5,7 +5,8 @@
 use chrono::{Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::document::{Basis, ContributionRules, RuleDocument, Validity};
+use super::document::{Basis, ContributionRules, RuleDocument, Tier, Validity};
+pub use super::features::{anchored_coverage, pricing, tiers_for, years_of_contributions, Pricing};
 use crate::money::{from_minor, round_to_minor, to_minor, Currency};
 
 /// The version in force on `date`: the one with the latest `effective_from` on
@@ -48,6 +49,9 @@ pub struct ContractTerms {
     pub terminated_on: Option<NaiveDate>,
     pub monthly_wage_minor: Option<i64>,
     pub wage_currency: Option<Currency>,
+    /// The departure and return as recorded (`contract_events` coverage).
+    pub departed_on: Option<NaiveDate>,
+    pub returned_on: Option<NaiveDate>,
 }
 
 impl ContractTerms {
@@ -80,6 +84,8 @@ pub struct Quote {
     pub coverage_end: NaiveDate,
     pub grace_days: u32,
     pub validity: Validity,
+    /// Which price applied: the tiers, or the renewal tiers.
+    pub pricing: Pricing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +134,8 @@ impl std::fmt::Display for QuoteError {
 pub fn needs_contract(doc: &RuleDocument) -> Option<&'static str> {
     if doc.membership.validity == Validity::ContractEnd {
         Some("coverage runs to the end of the contract the contribution pays for")
+    } else if doc.membership.validity == Validity::ContractEvents {
+        Some("coverage follows the departure and return of the contract the contribution pays for")
     } else if doc.contribution.basis == Basis::PercentOfWage {
         Some("the contribution is a share of the contract's declared wage")
     } else if doc.contribution.tiers.len() > 1 {
@@ -138,10 +146,13 @@ pub fn needs_contract(doc: &RuleDocument) -> Option<&'static str> {
 }
 
 /// Quotes a contribution paid on `paid_on` under `doc` (already validated).
+/// `first_paid_on` is the payment date of the worker's earliest standing
+/// contribution, if any: it decides whether renewal pricing applies.
 pub fn quote(
     doc: &RuleDocument,
     paid_on: NaiveDate,
     contract: Option<&ContractTerms>,
+    first_paid_on: Option<NaiveDate>,
 ) -> Result<Quote, QuoteError> {
     let rules = &doc.contribution;
     let currency =
@@ -151,8 +162,9 @@ pub fn quote(
             return Err(QuoteError::ContractRequired(why));
         }
     }
+    let pricing = pricing(rules, paid_on, first_paid_on);
     let amount_minor = match rules.basis {
-        Basis::Flat => flat_amount(rules, currency, contract),
+        Basis::Flat => flat_amount(tiers_for(rules, pricing), currency, contract),
         Basis::PercentOfWage => {
             percent_of_wage_amount(doc, currency, contract.expect("checked above"))?
         }
@@ -168,7 +180,7 @@ pub fn quote(
         (0..=amount_minor).contains(&benefit_reserve_minor),
         "the benefit reserve is a share of the amount, at most all of it"
     );
-    let coverage_end = coverage_end(doc, paid_on, contract)?;
+    let (coverage_start, coverage_end) = coverage(doc, paid_on, contract)?;
     Ok(Quote {
         currency,
         amount_minor,
@@ -176,23 +188,19 @@ pub fn quote(
         total_minor,
         benefit_reserve_minor,
         administration_minor: amount_minor - benefit_reserve_minor,
-        coverage_start: paid_on,
+        coverage_start,
         coverage_end,
         grace_days: doc.membership.grace_days,
         validity: doc.membership.validity,
+        pricing,
     })
 }
 
 /// A flat contribution: the amount of the first tier that takes the contract's
 /// length (the open last tier when no contract is named).
-fn flat_amount(
-    rules: &ContributionRules,
-    currency: Currency,
-    contract: Option<&ContractTerms>,
-) -> i64 {
+fn flat_amount(tiers: &[Tier], currency: Currency, contract: Option<&ContractTerms>) -> i64 {
     let months = contract.map(|c| contract_months(c.start_date, c.end_date));
-    let tier = rules
-        .tiers
+    let tier = tiers
         .iter()
         .find(|t| match (t.max_contract_months, months) {
             (None, _) => true,
@@ -256,28 +264,37 @@ fn tax_charges(
     Ok(taxes)
 }
 
-/// The last day a contribution paid on `paid_on` covers: `months` later, or the
-/// contract's last day, which must not be before the payment.
-fn coverage_end(
+/// The first and last day a contribution paid on `paid_on` covers: from the
+/// payment `months` later, or to the contract's last day, or around the
+/// contract's departure and return; the last day must not be before the first.
+fn coverage(
     doc: &RuleDocument,
     paid_on: NaiveDate,
     contract: Option<&ContractTerms>,
-) -> Result<NaiveDate, QuoteError> {
-    match doc.membership.validity {
-        Validity::FixedMonths => Ok(fixed_coverage_end(
+) -> Result<(NaiveDate, NaiveDate), QuoteError> {
+    let (start, end) = match doc.membership.validity {
+        Validity::FixedMonths => (
             paid_on,
-            doc.membership.months.expect("validated"),
-        )),
-        Validity::ContractEnd => {
-            let last = contract
+            fixed_coverage_end(paid_on, doc.membership.months.expect("validated")),
+        ),
+        Validity::ContractEnd => (
+            paid_on,
+            contract
                 .expect("quote refuses contract-end coverage without a contract")
-                .last_day();
-            if last < paid_on {
-                return Err(QuoteError::ContractEndedBeforePayment(last));
-            }
-            Ok(last)
-        }
+                .last_day(),
+        ),
+        Validity::ContractEvents => anchored_coverage(
+            paid_on,
+            contract.expect("quote refuses anchored coverage without a contract"),
+            doc.membership
+                .anchors
+                .expect("validated: contract_events has anchors"),
+        ),
+    };
+    if end < start {
+        return Err(QuoteError::ContractEndedBeforePayment(end));
     }
+    Ok((start, end))
 }
 
 /// A coverage period bought by one contribution.

@@ -3,6 +3,7 @@
 
 pub mod document;
 pub mod evaluate;
+mod features;
 mod store;
 pub mod validate;
 

@@ -10,6 +10,8 @@ use super::document::{
     PayerType, Phase, RuleDocument, Tax, Tier, Validity,
 };
 use crate::error::FieldError;
+
+mod features;
 use crate::money::{to_minor, Currency, DecimalString};
 
 /// Limits on a rule document.
@@ -80,6 +82,7 @@ pub fn validate(doc: &RuleDocument, fund_currency: Currency) -> Result<Currency,
     c.unique("/claimant_order", &doc.claimant_order);
     check_approval(&mut c, &doc.approval, fund_currency);
     check_benefits(&mut c, &doc.benefits, fund_currency);
+    features::check_rule_features(&mut c, doc, fund_currency);
 
     if c.errors.is_empty() {
         Ok(currency.expect("a valid document has a valid contribution currency"))
@@ -128,7 +131,7 @@ fn check_contribution(c: &mut Check, contribution: &ContributionRules) -> Option
             Basis::Flat => check_flat_basis(c, contribution),
             Basis::PercentOfWage => check_percent_of_wage(c, contribution, currency),
         }
-        check_tiers(c, &contribution.tiers, currency);
+        check_tiers(c, "/contribution/tiers", &contribution.tiers, currency);
     }
     check_taxes(c, &contribution.taxes);
     if contribution.payers.is_empty() {
@@ -242,17 +245,13 @@ fn check_percent_of_wage(c: &mut Check, contribution: &ContributionRules, curren
 
 /// Tiers give every contract length one amount: at most [`MAX_TIERS`], in
 /// increasing order of contract length, only the last one open-ended.
-fn check_tiers(c: &mut Check, tiers: &[Tier], currency: Currency) {
+fn check_tiers(c: &mut Check, at: &str, tiers: &[Tier], currency: Currency) {
     if tiers.len() > MAX_TIERS {
-        c.fail(
-            "/contribution/tiers".into(),
-            "too_many",
-            format!("at most {MAX_TIERS} tiers"),
-        );
+        c.fail(at.into(), "too_many", format!("at most {MAX_TIERS} tiers"));
     }
     let mut previous: Option<u32> = None;
     for (i, tier) in tiers.iter().enumerate() {
-        let field = format!("/contribution/tiers/{i}");
+        let field = format!("{at}/{i}");
         c.amount(format!("{field}/amount"), &tier.amount, currency);
         let last = i + 1 == tiers.len();
         match tier.max_contract_months {

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::funds::{FundId, FundLock};
 use crate::money::Currency;
 use crate::rules::document::Relationship;
-use crate::rules::evaluate::{ContractTerms, Period};
+use crate::rules::evaluate::{anchored_coverage, ContractTerms, Period};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +111,8 @@ impl Contract {
             terminated_on: self.terminated_on,
             monthly_wage_minor: self.monthly_wage_minor,
             wage_currency: self.wage_currency,
+            departed_on: self.departed_on,
+            returned_on: self.returned_on,
         }
     }
 }
@@ -588,7 +590,44 @@ pub fn record_contract_events(
                 .execute(conn)?;
         }
     }
+    follow_contract_events(conn, &updated)?;
     Ok(updated)
+}
+
+/// Moves the coverage of the contract's contributions anchored on its events
+/// (`contract_events` validity) to what its departure, return and early end
+/// now say, under the anchors of the version each was recorded under.
+fn follow_contract_events(conn: &mut DbConnection, contract: &Contract) -> AppResult<()> {
+    let anchored: Vec<(String, FundId, String, NaiveDate)> = contributions::table
+        .filter(contributions::contract_id.eq(&contract.id))
+        .filter(contributions::coverage_basis.eq("contract_events"))
+        .filter(contributions::status.eq("recorded"))
+        .select((
+            contributions::id,
+            contributions::fund_id,
+            contributions::rule_version,
+            contributions::paid_on,
+        ))
+        .load(conn)?;
+    let Some((_, fund_id, _, _)) = anchored.first() else {
+        return Ok(());
+    };
+    let versions = crate::rules::version_table(conn, *fund_id)?;
+    let terms = contract.terms();
+    for (id, _, rule_version, paid_on) in anchored {
+        let anchors = (versions.iter())
+            .find(|(_, (label, _))| *label == rule_version)
+            .and_then(|(_, (_, doc))| doc.membership.anchors)
+            .ok_or_else(|| AppError::internal(format!("{rule_version} anchors its coverage")))?;
+        let (start, end) = anchored_coverage(paid_on, &terms, anchors);
+        diesel::update(contributions::table.find(id))
+            .set((
+                contributions::coverage_start.eq(start),
+                contributions::coverage_end.eq(end.max(start)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// A coverage period and the contribution that bought it.

@@ -307,6 +307,27 @@ impl<'a> Stage<'a> {
         (fund, refund["id"].as_str().unwrap().to_string())
     }
 
+    /// A worker with two years of contributions in a fund whose rules (the
+    /// example's, in force since 2020) grant a rebate after one: the worker's id.
+    fn rebate_member(&mut self) -> String {
+        self.funds += 1;
+        let fund = format!("KE-C{}", self.funds);
+        let mut create = self.example("CreateFund");
+        create["code"] = json!(fund);
+        self.post("/v1/funds", &create, 201);
+        let mut rules = self.example("RuleDocument");
+        rules["effective_from"] = json!("2020-01-01");
+        rules["rebate"] = json!({"code": "LONG_MEMBERSHIP", "min_years": 1, "amount": "5000.00"});
+        self.post(&format!("/v1/funds/{fund}/rules"), &rules, 201);
+        let (worker, contract, _) = self.worker(&fund, true);
+        let mut body = self.example("ContributionRequest");
+        body["worker_id"] = json!(worker);
+        body["contract_id"] = json!(contract);
+        body["paid_on"] = json!("2024-01-01");
+        self.post(&format!("/v1/funds/{fund}/contributions"), &body, 201);
+        worker
+    }
+
     /// A fresh scene for operation `id`.
     fn scene(&mut self, id: &str) -> Scene {
         let mut values = BTreeMap::new();
@@ -397,6 +418,7 @@ impl<'a> Stage<'a> {
                 self.post(&format!("/v1/refunds/{refund}/decision"), &decision, 200);
                 format!("/v1/refunds/{refund}/payment")
             }
+            "request_rebate" => format!("/v1/workers/{}/rebates", self.rebate_member()),
             other => panic!("no scene for {other}: add one when adding an operation with a body"),
         };
         Scene { path, values }

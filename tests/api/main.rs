@@ -26,6 +26,7 @@ mod reassessment;
 mod receiver;
 mod refunds;
 mod reports;
+mod rulefeatures;
 mod rules;
 mod selfservice;
 mod system;

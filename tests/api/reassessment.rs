@@ -263,7 +263,9 @@ fn a_death_benefit_is_not_approved_or_paid_once_the_only_contribution_bounced() 
     let refused_claim = file(&app, &f.worker, child_death(&f.children[0]));
     let paid_claim = file(&app, &f.worker, {
         let mut c = child_death(&f.children[1]);
+        // Another event: a death is natural or accidental, not both (`excludes`).
         c["benefit"] = json!("DEATH_ACCIDENT");
+        c["incident_date"] = json!("2018-05-11");
         c["documents"] = docs(&[
             "DEATH_CERTIFICATE",
             "PROOF_OF_RELATIONSHIP",

@@ -49,6 +49,8 @@ pub struct Version {
     pub validity: String,
     pub months: u32,
     pub grace_days: u64,
+    /// `contract_events` validity: months before the departure, after the return.
+    pub anchors: Option<(u32, u32)>,
     pub benefits: Vec<Benefit>,
 }
 
@@ -58,6 +60,9 @@ pub struct FundRules {
     pub currency: String,
     /// Oldest first.
     pub versions: Vec<Version>,
+    /// The contract every worker of the run has (start, end), with no departure
+    /// or return recorded: what `contract_events` coverage is anchored on.
+    pub contract: Option<(NaiveDate, NaiveDate)>,
 }
 
 fn text(v: &Value) -> String {
@@ -133,6 +138,13 @@ impl FundRules {
                 validity: text(&v["membership"]["validity"]),
                 months: v["membership"]["months"].as_u64().unwrap_or(0) as u32,
                 grace_days: v["membership"]["grace_days"].as_u64().unwrap_or(0),
+                anchors: v["membership"]["anchors"].as_object().map(|a| {
+                    let months = |k: &str| a[k].as_u64().expect("months") as u32;
+                    (
+                        months("before_departure_months"),
+                        months("after_return_months"),
+                    )
+                }),
                 benefits: v["benefits"]
                     .as_array()
                     .expect("benefits")
@@ -146,6 +158,7 @@ impl FundRules {
             code: code.to_string(),
             currency: text(&file["fund"]["currency"]),
             versions,
+            contract: None,
         }
     }
 
@@ -196,14 +209,32 @@ pub fn active_on(
             let Some(version) = rules.in_force(c.paid_on) else {
                 return false;
             };
-            assert_eq!(
-                version.validity, "fixed_months",
-                "{}: the model computes fixed_months membership only ({})",
-                rules.code, version.label
-            );
-            let last = coverage_end(c.paid_on, version.months) + Days::new(version.grace_days);
-            c.paid_on <= on && on <= last
+            let (first, last) = covered(rules, version, c.paid_on);
+            first <= on && on <= last + Days::new(version.grace_days)
         })
+}
+
+/// The first and last day a contribution paid on `paid_on` under `version`
+/// covers: `months` from the payment (`fixed_months`), or from `before` months
+/// before the contract's start (never before the payment) to `after` months
+/// after its end (`contract_events`, no departure or return recorded).
+fn covered(rules: &FundRules, version: &Version, paid_on: NaiveDate) -> (NaiveDate, NaiveDate) {
+    match version.validity.as_str() {
+        "fixed_months" => (paid_on, coverage_end(paid_on, version.months)),
+        "contract_events" => {
+            let (start, end) = rules.contract.expect("the run's contract");
+            let (before, after) = version.anchors.expect("contract_events has anchors");
+            let earliest = start
+                .checked_sub_months(Months::new(before))
+                .expect("a date");
+            let last = end.checked_add_months(Months::new(after)).expect("a date");
+            (paid_on.max(earliest), last)
+        }
+        other => panic!(
+            "{}: the model computes fixed_months and contract_events membership only ({}: {other})",
+            rules.code, version.label
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,8 @@ impl FundModel {
             deposit,
             withdrawal,
         } = plan;
-        let rules = FundRules::load(code);
+        let mut rules = FundRules::load(code);
+        rules.contract = Some((d(contract.0), d(contract.1)));
         let mut cash_accounts = vec!["1000".to_string()];
         if code == "PH-OWWA" {
             // Contributions in dollars, benefits in pesos.
@@ -107,8 +108,9 @@ impl FundModel {
         }
     }
 
-    /// The funds of the run. Each uses `fixed_months` membership for every date
-    /// the run books (the oracle models it exactly).
+    /// The funds of the run. Each uses `fixed_months` membership, or (Indonesia
+    /// from 2023) `contract_events` on a contract with no events recorded, for
+    /// every date the run books (the oracle models both exactly).
     pub fn all(today: NaiveDate) -> Vec<FundModel> {
         vec![
             // Kenya: 24 months + 30 days of grace; INVALIDITY under a lifetime cap,
