@@ -25,3 +25,6 @@ pub mod startup;
 pub mod time;
 pub mod webhooks;
 pub mod workers;
+pub mod parties;
+pub mod receipts;
+pub mod recoveries;

@@ -21,6 +21,7 @@ mod incident;
 mod people;
 mod plan;
 mod record;
+mod recovery;
 mod scenario;
 
 use std::fmt;
@@ -353,6 +354,7 @@ fn generate_fund(
     let mut driver = claims::ClaimDriver::new(fund, actors, &versions, &enrolled);
     driver.run(conn, &mut rng, &scenarios, progress)?;
     exchange::fund_waiting_claims(conn, fund, actors)?;
+    recovery::recover(conn, fund, actors, &enrolled)?;
     progress.finish();
     Ok(driver.unplanned)
 }

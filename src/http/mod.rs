@@ -31,6 +31,9 @@ pub(crate) mod text;
 mod webhooks;
 mod workers;
 mod write;
+mod parties;
+mod receipts;
+mod recoveries;
 
 use actix_web::web;
 
@@ -97,5 +100,8 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(reports::routes)
         .configure(exports::routes)
         .configure(audit_log::routes)
-        .configure(webhooks::routes);
+        .configure(webhooks::routes)
+        .configure(parties::routes)
+        .configure(recoveries::routes)
+        .configure(receipts::routes);
 }
