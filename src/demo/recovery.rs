@@ -24,21 +24,63 @@ use crate::recoveries::{self, NewRecovery, NewSettlement, SettlementSource};
 use crate::rules::document::PayerType;
 
 /// A party of the demo: kind, name, licence, country, bond (in whole units of the fund's currency).
-type PartySpec = (PartyKind, &'static str, &'static str, &'static str, Option<i64>);
+type PartySpec = (
+    PartyKind,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<i64>,
+);
 
 /// The registries, by fund. Philippine agencies keep a PHP 1,000,000 escrow
 /// deposit (RA 10022); Kenyan agencies lodge a security bond with the NEA.
 fn registry(code: &str) -> &'static [PartySpec] {
     match code {
         "KE-MWF" => &[
-            (PartyKind::Agency, "Nairobi Placement Agency Ltd", "NEA/RA/2019/0117", "KE", Some(500_000)),
-            (PartyKind::Agency, "Coast Manpower Services", "NEA/RA/2020/0342", "KE", None),
-            (PartyKind::Employer, "Al Noor Household Services", "SA-MHRSD-7001234", "SA", None),
+            (
+                PartyKind::Agency,
+                "Nairobi Placement Agency Ltd",
+                "NEA/RA/2019/0117",
+                "KE",
+                Some(500_000),
+            ),
+            (
+                PartyKind::Agency,
+                "Coast Manpower Services",
+                "NEA/RA/2020/0342",
+                "KE",
+                None,
+            ),
+            (
+                PartyKind::Employer,
+                "Al Noor Household Services",
+                "SA-MHRSD-7001234",
+                "SA",
+                None,
+            ),
         ],
         "PH-OWWA" => &[
-            (PartyKind::Agency, "Manila Overseas Manpower Inc.", "DMW-123-LB-031519-R", "PH", Some(1_000_000)),
-            (PartyKind::Agency, "Visayas Global Placement Corp.", "DMW-045-LB-112220-R", "PH", None),
-            (PartyKind::Employer, "Gulf Domestic Staffing LLC", "AE-MOHRE-5512034", "AE", None),
+            (
+                PartyKind::Agency,
+                "Manila Overseas Manpower Inc.",
+                "DMW-123-LB-031519-R",
+                "PH",
+                Some(1_000_000),
+            ),
+            (
+                PartyKind::Agency,
+                "Visayas Global Placement Corp.",
+                "DMW-045-LB-112220-R",
+                "PH",
+                None,
+            ),
+            (
+                PartyKind::Employer,
+                "Gulf Domestic Staffing LLC",
+                "AE-MOHRE-5512034",
+                "AE",
+                None,
+            ),
         ],
         _ => &[],
     }
@@ -118,7 +160,10 @@ fn register(
         name: name.to_string(),
         licence_number: licence.to_string(),
         country: country.to_string(),
-        contact: Some(format!("compliance@{}.example", licence.replace('/', "-").to_lowercase())),
+        contact: Some(format!(
+            "compliance@{}.example",
+            licence.replace('/', "-").to_lowercase()
+        )),
         bond: bond.map(|units| Bond {
             amount_minor: units * 10_i64.pow(fund.currency.exponent()),
             currency: fund.currency,
@@ -149,7 +194,8 @@ fn recover_one(
     let new = NewRecovery {
         party_id: party_id.to_string(),
         amount_minor: award_minor,
-        reason: "The fund repatriated the worker; the agency (or employer) is liable first".to_string(),
+        reason: "The fund repatriated the worker; the agency (or employer) is liable first"
+            .to_string(),
         legal_basis: Some(match fund.code.as_str() {
             "PH-OWWA" => "RA 8042 s. 15 as amended by RA 10022".to_string(),
             _ => "Labour Migration and Management Act; NEA agency security bond".to_string(),
@@ -190,15 +236,17 @@ fn recover_one(
         write_transaction(conn, |conn| {
             let (_, settlement, event) =
                 recoveries::settle(conn, fund, &recovery_id, &new, &officer.subject)?;
-            let done = Done::created(format!("settlement {}", settlement.id), ())
-                .with_events(vec![event]);
+            let done =
+                Done::created(format!("settlement {}", settlement.id), ()).with_events(vec![event]);
             seal(conn, officer, Act::SettleRecovery, &fund.code, done)
         })?;
     }
     if matches!(fate, Fate::WrittenOff) {
         write_transaction(conn, |conn| {
-            let reason = "The employer closed and left no assets: written off by the fund's committee";
-            let (_, event) = recoveries::write_off(conn, fund, &recovery_id, reason, &officer.subject)?;
+            let reason =
+                "The employer closed and left no assets: written off by the fund's committee";
+            let (_, event) =
+                recoveries::write_off(conn, fund, &recovery_id, reason, &officer.subject)?;
             let done = Done::ok(format!("recovery {recovery_id} written_off"), ())
                 .with_events(vec![event]);
             seal(conn, officer, Act::WriteOffRecovery, &fund.code, done)
@@ -256,7 +304,11 @@ fn bulk_receipt(
         return Ok(());
     };
     let currency: Currency = last.currency;
-    let matched: i64 = items.iter().flat_map(|i| &i.payers).map(|p| p.amount_minor).sum();
+    let matched: i64 = items
+        .iter()
+        .flat_map(|i| &i.payers)
+        .map(|p| p.amount_minor)
+        .sum();
     let one_more = last.payers[0].amount_minor;
     let new = NewReceipt {
         payer: receipts::NewPayer::Party(agency_id.to_string()),
@@ -276,7 +328,9 @@ fn bulk_receipt(
         let (receipt, _, events) =
             receipts::match_items(conn, fund, &receipt_id, &items, &officer.subject)?;
         if receipt.unmatched_minor() != one_more {
-            return Err(AppError::internal("the demo receipt matched what it meant to"));
+            return Err(AppError::internal(
+                "the demo receipt matched what it meant to",
+            ));
         }
         let done = Done::created(format!("receipt {receipt_id} matched"), ()).with_events(events);
         seal(conn, officer, Act::MatchReceipt, &fund.code, done)

@@ -21,7 +21,10 @@ pub(crate) mod group;
 mod journal;
 mod openapi;
 mod page;
+mod parties;
 pub(crate) mod problem;
+mod receipts;
+mod recoveries;
 mod refunds;
 mod reports;
 mod rules;
@@ -31,9 +34,6 @@ pub(crate) mod text;
 mod webhooks;
 mod workers;
 mod write;
-mod parties;
-mod receipts;
-mod recoveries;
 
 use actix_web::web;
 

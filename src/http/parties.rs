@@ -50,7 +50,8 @@ impl BondRequest {
         let amount_minor = to_minor(self.amount.0, currency)
             .map_err(|e| errors.push(FieldError::money("/bond/amount", &e)))
             .ok()?;
-        let reference = (self.reference.as_deref()).and_then(|r| text("/bond/reference", r, errors));
+        let reference =
+            (self.reference.as_deref()).and_then(|r| text("/bond/reference", r, errors));
         Some(Bond {
             amount_minor,
             currency,
@@ -304,16 +305,20 @@ pub async fn update_party(
     let (code, id) = path.into_inner();
     Mutation::new(&req, state, caller, Act::UpdateParty)
         .fund(&code)
-        .run(&req, body, move |conn, caller, input: PartyUpdateRequest| {
-            let fund = fund_in_scope(conn, caller, &code)?;
-            let change = input.validate()?;
-            let (party, event) = parties::update(conn, &fund, &id, &change, &caller.subject)?;
-            Ok(Done::ok(
-                format!("party {} {}", party.id, party.status.as_str()),
-                party_response(party),
-            )
-            .with_events(vec![event]))
-        })
+        .run(
+            &req,
+            body,
+            move |conn, caller, input: PartyUpdateRequest| {
+                let fund = fund_in_scope(conn, caller, &code)?;
+                let change = input.validate()?;
+                let (party, event) = parties::update(conn, &fund, &id, &change, &caller.subject)?;
+                Ok(Done::ok(
+                    format!("party {} {}", party.id, party.status.as_str()),
+                    party_response(party),
+                )
+                .with_events(vec![event]))
+            },
+        )
         .await
 }
 

@@ -189,7 +189,12 @@ pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
             true,
         ),
         (BANK_CHARGES, "Bank charges", Expense, true),
-        (UNALLOCATED_RECEIPTS, "Unallocated receipts", Liability, false),
+        (
+            UNALLOCATED_RECEIPTS,
+            "Unallocated receipts",
+            Liability,
+            false,
+        ),
         (
             RECOVERIES,
             "Recoveries from agencies and employers",

@@ -191,7 +191,10 @@ pub fn register(
         updated_at: now,
         updated_by: by.to_string(),
     };
-    match diesel::insert_into(parties::table).values(&row).execute(conn) {
+    match diesel::insert_into(parties::table)
+        .values(&row)
+        .execute(conn)
+    {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Err(already_registered(conn, fund, new)),
         Err(e) => return Err(e.into()),

@@ -26,7 +26,9 @@ use uuid::Uuid;
 
 use crate::audit::events::{kind as event_kind, EventType, NewEvent};
 use crate::contributions::{self, Contribution, Funding, NewContribution, Recorded};
-use crate::db::schema::{contributions as contribution_rows, journal_entries, receipt_matches, receipts};
+use crate::db::schema::{
+    contributions as contribution_rows, journal_entries, receipt_matches, receipts,
+};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{lock_fund, Fund, FundId};
@@ -88,6 +90,7 @@ impl Receipt {
 pub struct Match {
     pub contribution_id: String,
     pub worker_id: String,
+    pub external_ref: Option<String>,
     pub amount_minor: i64,
     /// False once the contribution was reversed: its money is unmatched again.
     pub standing: bool,
@@ -204,7 +207,10 @@ pub fn record(
         created_at: crate::time::now(),
         created_by: by.to_string(),
     };
-    match diesel::insert_into(receipts::table).values(&row).execute(conn) {
+    match diesel::insert_into(receipts::table)
+        .values(&row)
+        .execute(conn)
+    {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
             return Err(already_recorded(&new.reference, "another receipt"))
@@ -224,7 +230,11 @@ fn already_recorded(reference: &str, existing: &str) -> AppError {
     .with("receipt_id", existing)
 }
 
-fn by_reference(conn: &mut DbConnection, fund_id: FundId, reference: &str) -> AppResult<Option<String>> {
+fn by_reference(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    reference: &str,
+) -> AppResult<Option<String>> {
     Ok(receipts::table
         .filter(receipts::fund_id.eq(fund_id))
         .filter(receipts::reference.eq(reference))
@@ -249,11 +259,25 @@ pub fn match_items(
     lock_fund(conn, fund.id)?;
     let receipt = current(conn, fund, receipt_id)?;
     check_items(&receipt, items)?;
+    let matched_before = matches_of(conn, &receipt.id)?;
+    let retried: HashSet<&str> = (matched_before.iter())
+        .filter_map(|m| m.external_ref.as_deref())
+        .collect();
+    // What the items pay (their payers' parts add up to each total, or the
+    // item is refused): checked before booking, so the receipt's own limit
+    // speaks before the ledger's guard on 2300, which all receipts share.
+    let adding: i64 = (items.iter())
+        .filter(|item| !(item.external_ref.as_deref()).is_some_and(|r| retried.contains(r)))
+        .flat_map(|item| &item.payers)
+        .map(|p| p.amount_minor)
+        .sum();
+    if adding > receipt.unmatched_minor() {
+        return Err(over_matched(&receipt, adding));
+    }
     let pairs: Vec<(&NewContribution, &str)> = items.iter().map(|item| (item, by)).collect();
     let recorded =
         contributions::record_many_from(conn, fund, &pairs, Funding::UnallocatedReceipts)?;
-    let already: HashSet<String> = matches_of(conn, &receipt.id)?
-        .into_iter()
+    let already: HashSet<String> = (matched_before.into_iter())
         .map(|m| m.contribution_id)
         .collect();
     let mut created = Vec::new();
@@ -281,26 +305,34 @@ pub fn match_items(
             }
         }
     }
-    let adding: i64 = created.iter().map(|c| c.total_minor).sum();
-    if adding > receipt.unmatched_minor() {
-        return Err(AppError::new(
-            ErrorCode::ReceiptOverMatched,
-            format!(
-                "the items add up to {} {cur} but receipt {} has {} {cur} unmatched",
-                format_minor(adding, receipt.currency),
-                receipt.id,
-                format_minor(receipt.unmatched_minor(), receipt.currency),
-                cur = receipt.currency,
-            ),
-        )
-        .with("unmatched", format_minor(receipt.unmatched_minor(), receipt.currency)));
-    }
+    let added: i64 = created.iter().map(|c| c.total_minor).sum();
+    assert!(
+        added <= adding,
+        "a contribution's total is what its payers paid, checked against the receipt"
+    );
     insert_matches(conn, &receipt, &created, by)?;
     let after = current(conn, fund, receipt_id)?;
     if !created.is_empty() {
         events.push(event(&after, event_kind::RECEIPT_MATCHED));
     }
     Ok((after, matched, events))
+}
+
+fn over_matched(receipt: &Receipt, adding: i64) -> AppError {
+    AppError::new(
+        ErrorCode::ReceiptOverMatched,
+        format!(
+            "the items add up to {} {cur} but receipt {} has {} {cur} unmatched",
+            format_minor(adding, receipt.currency),
+            receipt.id,
+            format_minor(receipt.unmatched_minor(), receipt.currency),
+            cur = receipt.currency,
+        ),
+    )
+    .with(
+        "unmatched",
+        format_minor(receipt.unmatched_minor(), receipt.currency),
+    )
 }
 
 /// Refuses items in another currency than the receipt's, paid before it was
@@ -327,7 +359,10 @@ fn check_items(receipt: &Receipt, items: &[NewContribution]) -> AppResult<()> {
                 errors.push(FieldError::new(
                     format!("/items/{i}/payers/{j}/type"),
                     "not_the_receipt_payer",
-                    format!("the receipt's money came from {}", receipt.payer_type.as_str()),
+                    format!(
+                        "the receipt's money came from {}",
+                        receipt.payer_type.as_str()
+                    ),
                 ));
             }
         }
@@ -369,7 +404,10 @@ fn insert_matches(
 pub fn matches_of(conn: &mut DbConnection, receipt_id: &str) -> AppResult<Vec<Match>> {
     let rows: Vec<(String, i64, NaiveDateTime, String)> = receipt_matches::table
         .filter(receipt_matches::receipt_id.eq(receipt_id))
-        .order((receipt_matches::matched_at.asc(), receipt_matches::contribution_id.asc()))
+        .order((
+            receipt_matches::matched_at.asc(),
+            receipt_matches::contribution_id.asc(),
+        ))
         .select((
             receipt_matches::contribution_id,
             receipt_matches::amount_minor,
@@ -381,19 +419,20 @@ pub fn matches_of(conn: &mut DbConnection, receipt_id: &str) -> AppResult<Vec<Ma
     let mut workers = HashMap::new();
     let mut reversals = HashMap::new();
     for chunk in ids.chunks(500) {
-        let found: Vec<(String, String, Option<String>)> = contribution_rows::table
+        let found: Vec<(String, String, Option<String>, Option<String>)> = contribution_rows::table
             .filter(contribution_rows::id.eq_any(chunk))
             .select((
                 contribution_rows::id,
                 contribution_rows::worker_id,
+                contribution_rows::external_ref,
                 contribution_rows::reversal_entry_id,
             ))
             .load(conn)?;
-        for (id, worker, reversal) in found {
+        for (id, worker, external_ref, reversal) in found {
             if let Some(entry) = reversal {
                 reversals.insert(entry, id.clone());
             }
-            workers.insert(id, worker);
+            workers.insert(id, (worker, external_ref));
         }
     }
     let entries: Vec<&String> = reversals.keys().collect();
@@ -411,13 +450,18 @@ pub fn matches_of(conn: &mut DbConnection, receipt_id: &str) -> AppResult<Vec<Ma
     }
     Ok(rows
         .into_iter()
-        .map(|(contribution_id, amount_minor, matched_at, matched_by)| Match {
-            worker_id: workers.get(&contribution_id).cloned().unwrap_or_default(),
-            standing: !given_back.contains(&contribution_id),
-            contribution_id,
-            amount_minor,
-            matched_at,
-            matched_by,
+        .map(|(contribution_id, amount_minor, matched_at, matched_by)| {
+            let (worker_id, external_ref) =
+                workers.get(&contribution_id).cloned().unwrap_or_default();
+            Match {
+                worker_id,
+                external_ref,
+                standing: !given_back.contains(&contribution_id),
+                contribution_id,
+                amount_minor,
+                matched_at,
+                matched_by,
+            }
         })
         .collect())
 }

@@ -267,16 +267,7 @@ pub fn open(
             currency: claim.currency,
         },
     )?;
-    let recovery = store::insert(
-        conn,
-        fund,
-        &claim,
-        &party,
-        &id,
-        new,
-        &entry.id,
-        by,
-    )?;
+    let recovery = store::insert(conn, fund, &claim, &party, &id, new, &entry.id, by)?;
     let event = event(&recovery, event_kind::RECOVERY_OPENED, &entry.id);
     Ok((recovery, event))
 }

@@ -26,9 +26,7 @@ use crate::db::schema::refunds;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::funds::{lock_fund, Fund, FundId, FundLock};
-use crate::ledger::{
-    self, account_code, Booking, JournalEntry, NewEntry, NewPosting, Side,
-};
+use crate::ledger::{self, account_code, Booking, JournalEntry, NewEntry, NewPosting, Side};
 use crate::money::{format_minor, Currency};
 use crate::rules::currency_account;
 use crate::workers::{find_contract, Contract};

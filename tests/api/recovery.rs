@@ -41,7 +41,12 @@ fn paid_repatriation(app: &TestApp, document: &str, amount: &str) -> String {
         &app.admin(),
         &json!({"outcome": "approve"}),
     );
-    assert_eq!(decided.expect(200)["status"], "approved", "{}", decided.text);
+    assert_eq!(
+        decided.expect(200)["status"],
+        "approved",
+        "{}",
+        decided.text
+    );
     let today = chrono::Utc::now().date_naive().to_string();
     let paid = app.post(
         &format!("/v1/claims/{id}/payment"),
@@ -117,7 +122,10 @@ fn a_repatriation_recovered_from_the_agency_in_two_parts_is_settled_and_clears_r
         &app.admin(),
     );
     let trial = trial.expect(200);
-    assert_eq!(trial["totals"][0]["debits"], trial["totals"][0]["credits"], "{trial}");
+    assert_eq!(
+        trial["totals"][0]["debits"], trial["totals"][0]["credits"],
+        "{trial}"
+    );
     app.assert_books_balance(FUND);
 
     let read = app.get(
@@ -222,7 +230,10 @@ fn a_bond_draw_is_capped_by_what_remains_of_the_bond() {
     assert_eq!(read.body["bond"]["remaining"], "0.00");
     settle(&app, &recovery, "0.01", "bond").assert_problem(409, "BOND_NOT_AVAILABLE");
     // The rest is paid in cash.
-    assert_eq!(settle(&app, &recovery, "500.00", "cash").expect(201)["status"], "settled");
+    assert_eq!(
+        settle(&app, &recovery, "500.00", "cash").expect(201)["status"],
+        "settled"
+    );
 
     let other = created(open(&app, &claim, &bondless, "500.00"));
     settle(&app, &other, "100.00", "bond").assert_problem(409, "BOND_NOT_AVAILABLE");
@@ -248,7 +259,10 @@ fn recoveries_stay_within_the_award_one_open_per_claim_and_party() {
     );
     created(open(&app, &claim, &employer, "1000.00"));
     let unknown = open(&app, &claim, "01a24cf6-0000-7000-8000-000000000000", "1.00");
-    assert_eq!(unknown.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["field"], "/party_id");
+    assert_eq!(
+        unknown.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["field"],
+        "/party_id"
+    );
 
     // A claim without an award has nothing to recover.
     let (worker, _) = worker(&app, "R5B");
@@ -290,7 +304,8 @@ fn a_bulk_receipt_from_an_agency_is_matched_to_several_workers_contributions() {
     assert_eq!(app.balance(FUND, "2300"), "9000.00");
 
     let matches = format!("/v1/receipts/{receipt}/matches");
-    let two = json!({"items": [item(&workers[0], "KCB-IN-7781/1"), item(&workers[1], "KCB-IN-7781/2")]});
+    let two =
+        json!({"items": [item(&workers[0], "KCB-IN-7781/1"), item(&workers[1], "KCB-IN-7781/2")]});
     let matched = app.post_with_key(&matches, &officer(&app), "match-1", &two);
     let body = matched.expect(201).clone();
     assert_eq!(body["receipt"]["matched"], "6000.00");
@@ -302,7 +317,12 @@ fn a_bulk_receipt_from_an_agency_is_matched_to_several_workers_contributions() {
             &format!("/v1/workers/{}/membership?on=2026-03-01", w.0),
             &app.admin(),
         );
-        assert_eq!(membership.expect(200)["active"], true, "{}", membership.text);
+        assert_eq!(
+            membership.expect(200)["active"],
+            true,
+            "{}",
+            membership.text
+        );
     }
     assert_eq!(app.balance(FUND, "2300"), "3000.00");
     assert_eq!(app.balance(FUND, "1000"), "9000.00");
@@ -314,10 +334,14 @@ fn a_bulk_receipt_from_an_agency_is_matched_to_several_workers_contributions() {
     assert_eq!(replayed.body, body);
     let again = app.post(&matches, &officer(&app), &two);
     assert_eq!(again.expect(200)["receipt"]["matched"], "6000.00");
-    assert_eq!(again.body["contributions"][0]["id"], body["contributions"][0]["id"]);
+    assert_eq!(
+        again.body["contributions"][0]["id"],
+        body["contributions"][0]["id"]
+    );
 
     // Matching more than is unmatched is refused whole.
-    let too_much = json!({"items": [item(&workers[2], "KCB-IN-7781/3"), item(&workers[3], "KCB-IN-7781/4")]});
+    let too_much =
+        json!({"items": [item(&workers[2], "KCB-IN-7781/3"), item(&workers[3], "KCB-IN-7781/4")]});
     app.post(&matches, &officer(&app), &too_much)
         .assert_problem(409, "RECEIPT_OVER_MATCHED");
     let other_payer = json!({"items": [{"worker_id": workers[2].0, "contract_id": workers[2].1, "paid_on": "2026-01-05",
@@ -342,7 +366,10 @@ fn a_bulk_receipt_from_an_agency_is_matched_to_several_workers_contributions() {
     let done = app.post(&matches, &officer(&app), &last);
     assert_eq!(done.expect(201)["receipt"]["unmatched"], "0.00");
     assert_eq!(app.balance(FUND, "2300"), "0.00");
-    let read = app.get(&format!("/v1/receipts/{receipt}"), &app.token(Role::Auditor, &[FUND]));
+    let read = app.get(
+        &format!("/v1/receipts/{receipt}"),
+        &app.token(Role::Auditor, &[FUND]),
+    );
     assert_eq!(read.expect(200)["matches"].as_array().unwrap().len(), 3);
     app.assert_books_balance(FUND);
 }
@@ -354,9 +381,17 @@ fn a_reversed_match_gives_its_money_back_to_the_receipt_and_a_bank_reference_is_
     let w = worker(&app, "G1");
     let receipt = json!({"payer": {"type": "government"}, "amount": "3000.00", "currency": "KES",
                          "received_on": "2026-01-05", "reference": "CBK-GOVT-2026-01"});
-    let id = created(app.post(&format!("/v1/funds/{FUND}/receipts"), &officer(&app), &receipt));
-    app.post(&format!("/v1/funds/{FUND}/receipts"), &officer(&app), &receipt)
-        .assert_problem(409, "RECEIPT_ALREADY_RECORDED");
+    let id = created(app.post(
+        &format!("/v1/funds/{FUND}/receipts"),
+        &officer(&app),
+        &receipt,
+    ));
+    app.post(
+        &format!("/v1/funds/{FUND}/receipts"),
+        &officer(&app),
+        &receipt,
+    )
+    .assert_problem(409, "RECEIPT_ALREADY_RECORDED");
     let mut government = item(&w, "CBK-GOVT-2026-01/1");
     government["payers"][0]["type"] = json!("government");
     let matched = app.post(
@@ -364,7 +399,10 @@ fn a_reversed_match_gives_its_money_back_to_the_receipt_and_a_bank_reference_is_
         &officer(&app),
         &json!({"items": [government]}),
     );
-    let contribution = matched.expect(201)["contributions"][0]["id"].as_str().unwrap().to_string();
+    let contribution = matched.expect(201)["contributions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.post(
         &format!("/v1/contributions/{contribution}/reversal"),
         &officer(&app),
@@ -405,8 +443,12 @@ fn the_registry_refuses_a_duplicate_licence_and_answers_each_role_as_the_act_tab
 
     for role in [Role::Auditor, Role::Ministry, Role::Approver] {
         let token = app.token(role, &[FUND]);
-        app.post(&parties, &token, &json!({"kind": "agency", "name": "N", "licence_number": "L9", "country": "KE"}))
-            .assert_problem(403, "ROLE_NOT_PERMITTED");
+        app.post(
+            &parties,
+            &token,
+            &json!({"kind": "agency", "name": "N", "licence_number": "L9", "country": "KE"}),
+        )
+        .assert_problem(403, "ROLE_NOT_PERMITTED");
         let listed = app.get(&format!("{parties}?kind=agency"), &token);
         assert_eq!(listed.expect(200)["items"].as_array().unwrap().len(), 1);
     }
