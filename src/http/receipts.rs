@@ -32,11 +32,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ReceiptPayerRequest {
     /// A party of the fund's registry; the contributions matched name its kind as payer.
+    #[schema(title = "PartyPayer")]
     Party {
         #[schema(format = Uuid)]
         party_id: String,
     },
     /// The government (a matching contribution); the contributions matched name `government`.
+    #[schema(title = "GovernmentPayer")]
     Government,
 }
 
