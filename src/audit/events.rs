@@ -99,6 +99,20 @@ event_types! {
     RebateApproved = "rebate.approved", REBATE_APPROVED, crate::refunds::RefundEventData, "RebateApprovedEvent";
     RebateRejected = "rebate.rejected", REBATE_REJECTED, crate::refunds::RefundEventData, "RebateRejectedEvent";
     RebatePaid = "rebate.paid", REBATE_PAID, crate::refunds::RefundEventData, "RebatePaidEvent";
+    /// An agency or employer was entered in a fund's registry.
+    PartyRegistered = "party.registered", PARTY_REGISTERED, crate::parties::PartyEventData, "PartyRegisteredEvent";
+    /// A party's details, bond or status changed (`suspended`, `active` again).
+    PartyUpdated = "party.updated", PARTY_UPDATED, crate::parties::PartyEventData, "PartyUpdatedEvent";
+    /// A claim's award was marked recoverable from a party: a receivable is booked.
+    RecoveryOpened = "recovery.opened", RECOVERY_OPENED, crate::recoveries::RecoveryEventData, "RecoveryOpenedEvent";
+    /// Money came in against a recovery (in cash or drawn from the party's bond).
+    RecoverySettlementRecorded = "recovery.settlement_recorded", RECOVERY_SETTLEMENT_RECORDED, crate::recoveries::RecoveryEventData, "RecoverySettlementRecordedEvent";
+    /// What remained of a recovery was written off by a decision.
+    RecoveryWrittenOff = "recovery.written_off", RECOVERY_WRITTEN_OFF, crate::recoveries::RecoveryEventData, "RecoveryWrittenOffEvent";
+    /// A bulk transfer was received and booked to unallocated receipts.
+    ReceiptRecorded = "receipt.recorded", RECEIPT_RECORDED, crate::receipts::ReceiptEventData, "ReceiptRecordedEvent";
+    /// Part of a bulk transfer was matched to workers' contributions.
+    ReceiptMatched = "receipt.matched", RECEIPT_MATCHED, crate::receipts::ReceiptEventData, "ReceiptMatchedEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

@@ -37,6 +37,13 @@
 //! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | | |
 //! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | | |
 //! | [`Act::RedeliverWebhook`] | `webhook.redeliver` | ✓ | | | ✓ | | |
+//! | [`Act::RegisterParty`] | `party.register` | ✓ | ✓ | | | | |
+//! | [`Act::UpdateParty`] | `party.update` | ✓ | ✓ | | | | |
+//! | [`Act::OpenRecovery`] | `recovery.open` | ✓ | ✓ | | | | |
+//! | [`Act::SettleRecovery`] | `recovery.settle` | ✓ | ✓ | | | | |
+//! | [`Act::WriteOffRecovery`] | `recovery.write_off` | ✓ | ✓ | | | | |
+//! | [`Act::RecordReceipt`] | `receipt.record` | ✓ | ✓ | | | | |
+//! | [`Act::MatchReceipt`] | `receipt.match` | ✓ | ✓ | | | | |
 //!
 //! ¹ The `worker` role's self scope: a worker's token (`sub` the worker's id,
 //! or a registered dependant's) reaches only that worker's records, and any
@@ -92,6 +99,20 @@ pub enum Act {
     SubscribeWebhook,
     DeleteWebhook,
     RedeliverWebhook,
+    /// Enter an agency or employer in a fund's registry.
+    RegisterParty,
+    /// Change a party's details, bond or status.
+    UpdateParty,
+    /// Mark a claim's award recoverable from a party (books a receivable).
+    OpenRecovery,
+    /// Record money received against a recovery, in cash or from a bond.
+    SettleRecovery,
+    /// Write off what remains of a recovery, by a decision.
+    WriteOffRecovery,
+    /// Book a bulk transfer to unallocated receipts.
+    RecordReceipt,
+    /// Match part of a bulk transfer to workers' contributions.
+    MatchReceipt,
 }
 
 /// Every institutional role reads what its funds hold (not `worker`, who
@@ -167,6 +188,13 @@ impl Act {
             Act::SubscribeWebhook => "webhook.subscribe",
             Act::DeleteWebhook => "webhook.delete",
             Act::RedeliverWebhook => "webhook.redeliver",
+            Act::RegisterParty => "party.register",
+            Act::UpdateParty => "party.update",
+            Act::OpenRecovery => "recovery.open",
+            Act::SettleRecovery => "recovery.settle",
+            Act::WriteOffRecovery => "recovery.write_off",
+            Act::RecordReceipt => "receipt.record",
+            Act::MatchReceipt => "receipt.match",
         }
     }
 
@@ -201,6 +229,13 @@ impl Act {
             Act::DecideRefund | Act::PayRefund => OFFICERS,
             Act::ReadWebhooks => INTEGRATION_READERS,
             Act::SubscribeWebhook | Act::DeleteWebhook | Act::RedeliverWebhook => INTEGRATORS,
+            Act::RegisterParty
+            | Act::UpdateParty
+            | Act::OpenRecovery
+            | Act::SettleRecovery
+            | Act::WriteOffRecovery
+            | Act::RecordReceipt
+            | Act::MatchReceipt => OFFICERS,
         }
     }
 
@@ -248,6 +283,13 @@ mod tests {
         Act::SubscribeWebhook,
         Act::DeleteWebhook,
         Act::RedeliverWebhook,
+        Act::RegisterParty,
+        Act::UpdateParty,
+        Act::OpenRecovery,
+        Act::SettleRecovery,
+        Act::WriteOffRecovery,
+        Act::RecordReceipt,
+        Act::MatchReceipt,
     ];
 
     const ROLES: [Role; 6] = [

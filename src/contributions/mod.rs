@@ -226,7 +226,38 @@ pub fn record_many(
     fund: &Fund,
     items: &[(&NewContribution, &str)],
 ) -> AppResult<Vec<Result<Recorded, Refusal>>> {
+    record_many_from(conn, fund, items, Funding::Cash)
+}
+
+/// Where the money a contribution books comes from: its debit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Funding {
+    /// Paid in for it: cash at bank.
+    Cash,
+    /// Part of a bulk transfer already booked to cash and held as unallocated
+    /// receipts until matched to it (`receipts`).
+    UnallocatedReceipts,
+}
+
+impl Funding {
+    /// The standard account the contribution's total is debited to.
+    fn account(self) -> &'static str {
+        match self {
+            Funding::Cash => account_code::CASH,
+            Funding::UnallocatedReceipts => account_code::UNALLOCATED_RECEIPTS,
+        }
+    }
+}
+
+/// [`record_many`], with each contribution's total debited to `funding`.
+pub fn record_many_from(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    items: &[(&NewContribution, &str)],
+    funding: Funding,
+) -> AppResult<Vec<Result<Recorded, Refusal>>> {
     let mut recorder = begin_recording(conn, fund, items.iter().map(|(new, _)| *new))?;
+    recorder.funding = funding;
     let recorded = items
         .iter()
         .map(|(new, created_by)| recorder.record(conn, fund, new, created_by))
@@ -256,6 +287,8 @@ struct Recorder {
     /// only when a rule version prices renewals apart (and kept up to date
     /// with the contributions recorded since).
     first_paid: HashMap<String, NaiveDate>,
+    /// Where their money comes from.
+    funding: Funding,
 }
 
 /// External references read per query when a batch preloads them.
@@ -314,6 +347,7 @@ fn begin_recording<'a>(
         sectors,
         pending: Vec::new(),
         first_paid,
+        funding: Funding::Cash,
     })
 }
 
@@ -524,7 +558,7 @@ fn plan(
             source: Some(("contribution".to_string(), id.clone())),
             created_by: created_by.to_string(),
             reverses: None,
-            postings: postings(fund, &quote),
+            postings: postings(fund, &quote, recorder.funding),
         },
     )?;
     let decided = Decided {
@@ -665,9 +699,9 @@ fn check_employer_pays(
     )]))
 }
 
-/// The contribution's postings: cash received, credited to the benefit
-/// reserve, administration and the taxes collected.
-fn postings(fund: &Fund, quote: &Quote) -> Vec<NewPosting> {
+/// The contribution's postings: cash received (or the `funding` that holds
+/// it), credited to the benefit reserve, administration and the taxes collected.
+fn postings(fund: &Fund, quote: &Quote, funding: Funding) -> Vec<NewPosting> {
     let c = quote.currency;
     let account = |base: &str| currency_account(base, fund.currency, c);
     let posting = |base: &str, side, amount_minor| NewPosting {
@@ -676,7 +710,7 @@ fn postings(fund: &Fund, quote: &Quote) -> Vec<NewPosting> {
         amount_minor,
         currency: c,
     };
-    let mut postings = vec![posting(account_code::CASH, Side::Debit, quote.total_minor)];
+    let mut postings = vec![posting(funding.account(), Side::Debit, quote.total_minor)];
     for (base, amount) in [
         (
             account_code::CONTRIBUTION_INCOME_BENEFIT_RESERVE,

@@ -411,3 +411,88 @@ diesel::table! {
         rebate_code -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    parties (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        licence_number -> Text,
+        country -> Text,
+        contact -> Nullable<Text>,
+        bond_amount_minor -> Nullable<BigInt>,
+        bond_currency -> Nullable<Text>,
+        bond_reference -> Nullable<Text>,
+        bond_expires_on -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    recoveries (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        claim_id -> Text,
+        party_id -> Text,
+        currency -> Text,
+        amount_minor -> BigInt,
+        settled_minor -> BigInt,
+        written_off_minor -> BigInt,
+        status -> Text,
+        reason -> Text,
+        legal_basis -> Nullable<Text>,
+        opening_entry_id -> Text,
+        write_off_reason -> Nullable<Text>,
+        write_off_entry_id -> Nullable<Text>,
+        written_off_by -> Nullable<Text>,
+        written_off_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    recovery_settlements (id) {
+        id -> Text,
+        recovery_id -> Text,
+        party_id -> Text,
+        source -> Text,
+        amount_minor -> BigInt,
+        received_on -> Date,
+        reference -> Nullable<Text>,
+        journal_entry_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> Text,
+        fund_id -> BigInt,
+        payer_type -> Text,
+        party_id -> Nullable<Text>,
+        currency -> Text,
+        amount_minor -> BigInt,
+        received_on -> Date,
+        reference -> Text,
+        journal_entry_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    receipt_matches (contribution_id) {
+        contribution_id -> Text,
+        receipt_id -> Text,
+        amount_minor -> BigInt,
+        matched_at -> Timestamp,
+        matched_by -> Text,
+    }
+}

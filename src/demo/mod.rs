@@ -22,6 +22,7 @@ mod people;
 mod plan;
 mod record;
 mod refunds;
+mod recovery;
 mod scenario;
 
 use std::fmt;
@@ -355,6 +356,7 @@ fn generate_fund(
     driver.run(conn, &mut rng, &scenarios, progress)?;
     exchange::fund_waiting_claims(conn, fund, actors)?;
     refunds::make_refunds(conn, fund, actors, &enrolled)?;
+    recovery::recover(conn, fund, actors, &enrolled)?;
     progress.finish();
     Ok(driver.unplanned)
 }

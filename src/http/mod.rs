@@ -21,7 +21,10 @@ pub(crate) mod group;
 mod journal;
 mod openapi;
 mod page;
+mod parties;
 pub(crate) mod problem;
+mod receipts;
+mod recoveries;
 mod refunds;
 mod reports;
 mod rules;
@@ -97,5 +100,8 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(reports::routes)
         .configure(exports::routes)
         .configure(audit_log::routes)
-        .configure(webhooks::routes);
+        .configure(webhooks::routes)
+        .configure(parties::routes)
+        .configure(recoveries::routes)
+        .configure(receipts::routes);
 }

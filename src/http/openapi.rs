@@ -64,7 +64,8 @@ never books twice; the same key with another body is a 409 `IDEMPOTENCY_KEY_REUS
         (name = "events", description = "The domain event feed for partner systems"),
         (name = "reports", description = "Trial balance, membership and claims statistics"),
         (name = "exports", description = "Streamed ledger and audit-log exports for auditors"),
-        (name = "audit", description = "The audit log")
+        (name = "audit", description = "The audit log"),
+        (name = "recovery", description = "Agencies and employers, recoveries of awards from them, bulk receipts")
     )
 )]
 struct ApiDoc;

@@ -146,7 +146,7 @@ fn refund_response(r: Refund) -> RefundResponse {
 }
 
 /// `text` trimmed, if it is 1 to [`MAX_TEXT`] characters long; else a refusal naming `field`.
-fn bounded<'a>(field: &str, text: &'a str) -> AppResult<&'a str> {
+pub(super) fn bounded<'a>(field: &str, text: &'a str) -> AppResult<&'a str> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_TEXT {
         return Err(AppError::field(

@@ -83,7 +83,9 @@ pub struct NewAccount {
 pub mod account_code {
     pub const CASH: &str = "1000";
     pub const CASH_IN_TRANSIT: &str = "1100";
-    pub const CONTRIBUTIONS_RECEIVABLE: &str = "1200";
+    /// What others owe the fund: contributions, and awards recovered from
+    /// agencies and employers.
+    pub const RECEIVABLES: &str = "1200";
     pub const BENEFITS_PAYABLE: &str = "2000";
     pub const TAXES_PAYABLE: &str = "2100";
     pub const REFUNDS_PAYABLE: &str = "2200";
@@ -102,6 +104,12 @@ pub mod account_code {
     pub const BENEFIT_EXPENSE_EDUCATION_AND_LIVELIHOOD: &str = "5600";
     pub const ADMINISTRATIVE_EXPENSES: &str = "6000";
     pub const BANK_CHARGES: &str = "6100";
+    /// Bulk transfers received and not yet matched to workers' contributions.
+    pub const UNALLOCATED_RECEIPTS: &str = "2300";
+    /// Awards the fund recovers from the agency or employer liable for them.
+    pub const RECOVERIES: &str = "4400";
+    /// Recoveries given up by a decision.
+    pub const RECEIVABLES_WRITTEN_OFF: &str = "6200";
 }
 
 /// The standard chart of accounts every fund starts with, in its currency.
@@ -109,15 +117,10 @@ pub mod account_code {
 pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
     use account_code::*;
     use AccountType::*;
-    let rows: [(&str, &str, AccountType, bool); 21] = [
+    let rows: [(&str, &str, AccountType, bool); 24] = [
         (CASH, "Cash at bank", Asset, false),
         (CASH_IN_TRANSIT, "Cash in transit", Asset, true),
-        (
-            CONTRIBUTIONS_RECEIVABLE,
-            "Contributions receivable",
-            Asset,
-            true,
-        ),
+        (RECEIVABLES, "Receivables", Asset, true),
         (BENEFITS_PAYABLE, "Benefits payable", Liability, true),
         (TAXES_PAYABLE, "Taxes payable", Liability, true),
         (REFUNDS_PAYABLE, "Refunds payable", Liability, true),
@@ -186,6 +189,24 @@ pub fn chart_of_accounts(currency: Currency) -> Vec<NewAccount> {
             true,
         ),
         (BANK_CHARGES, "Bank charges", Expense, true),
+        (
+            UNALLOCATED_RECEIPTS,
+            "Unallocated receipts",
+            Liability,
+            false,
+        ),
+        (
+            RECOVERIES,
+            "Recoveries from agencies and employers",
+            Revenue,
+            true,
+        ),
+        (
+            RECEIVABLES_WRITTEN_OFF,
+            "Receivables written off",
+            Expense,
+            true,
+        ),
     ];
     rows.iter()
         .map(|(code, name, account_type, allow_negative)| NewAccount {
@@ -262,4 +283,41 @@ pub fn find_account(
         .first(conn)
         .optional()?;
     Ok(row.map(Account::from))
+}
+
+/// Creates the standard account `base` (as the chart of accounts has it) kept
+/// in `currency` in the fund, if missing: for a fund created before the
+/// account joined the chart, or a currency other than the fund's (code and
+/// name suffixed with the currency, as `rules::currency_account` names it).
+/// Returns the account's code.
+pub fn ensure_standard_account(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    fund_currency: Currency,
+    base: &str,
+    currency: Currency,
+) -> AppResult<String> {
+    let code = crate::rules::currency_account(base, fund_currency, currency);
+    if find_account(conn, fund_id, &code)?.is_some() {
+        return Ok(code);
+    }
+    let standard = chart_of_accounts(currency)
+        .into_iter()
+        .find(|a| a.code == base)
+        .ok_or_else(|| AppError::internal(format!("the chart of accounts has {base}")))?;
+    let name = if currency == fund_currency {
+        standard.name.clone()
+    } else {
+        format!("{} ({})", standard.name, currency.code())
+    };
+    create_account(
+        conn,
+        fund_id,
+        &NewAccount {
+            code: code.clone(),
+            name,
+            ..standard
+        },
+    )?;
+    Ok(code)
 }

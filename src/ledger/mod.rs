@@ -16,7 +16,8 @@ mod verify;
 
 pub use accounts::account_code;
 pub use accounts::{
-    chart_of_accounts, create_account, find_account, list_accounts, Account, NewAccount,
+    chart_of_accounts, create_account, ensure_standard_account, find_account, list_accounts,
+    Account, NewAccount,
 };
 pub use balances::{balances_as_of, statement, Statement, StatementLine};
 pub use booking::{

@@ -30,9 +30,7 @@ use crate::db::schema::refunds;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::funds::{lock_fund, Fund, FundId, FundLock};
-use crate::ledger::{
-    self, account_code, Booking, JournalEntry, NewAccount, NewEntry, NewPosting, Side,
-};
+use crate::ledger::{self, account_code, Booking, JournalEntry, NewEntry, NewPosting, Side};
 use crate::money::{format_minor, Currency};
 use crate::rules::currency_account;
 use crate::workers::{find_contract, Contract};
@@ -479,29 +477,18 @@ fn approval_postings(fund: &Fund, c: &Contribution) -> Vec<NewPosting> {
 
 /// Creates refunds payable in the contribution's currency when the fund has
 /// none yet (a currency other than the fund's gets its accounts when rules
-/// name it; refunds payable is not among them), as the chart of accounts has
-/// it, suffixed with the currency.
+/// name it; refunds payable is not among them).
 fn ensure_refunds_account(
     conn: &mut DbConnection,
     fund: &Fund,
     currency: Currency,
 ) -> AppResult<()> {
-    let code = currency_account(account_code::REFUNDS_PAYABLE, fund.currency, currency);
-    if ledger::find_account(conn, fund.id, &code)?.is_some() {
-        return Ok(());
-    }
-    let standard = ledger::chart_of_accounts(currency)
-        .into_iter()
-        .find(|a| a.code == account_code::REFUNDS_PAYABLE)
-        .ok_or_else(|| AppError::internal("the chart of accounts has refunds payable"))?;
-    ledger::create_account(
+    ledger::ensure_standard_account(
         conn,
         fund.id,
-        &NewAccount {
-            code,
-            name: format!("{} ({})", standard.name, currency.code()),
-            ..standard
-        },
+        fund.currency,
+        account_code::REFUNDS_PAYABLE,
+        currency,
     )?;
     Ok(())
 }

@@ -328,6 +328,47 @@ impl<'a> Stage<'a> {
         worker
     }
 
+    /// The example party (an agency) registered in `fund`; its id.
+    fn party(&self, fund: &str) -> String {
+        let body = self.post(
+            &format!("/v1/funds/{fund}/parties"),
+            &self.example("PartyRequest"),
+            201,
+        );
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// The example claim, approved by a second person: (fund, claim id).
+    fn approved_claim(&mut self) -> (String, String) {
+        let claim = self.decided_claim(self.example("DecisionRequest"));
+        let approved = self.app.post(
+            &format!("/v1/claims/{claim}/approvals"),
+            &self.second,
+            &json!({}),
+        );
+        assert_eq!(approved.body["status"], "approved", "{}", approved.text);
+        (approved.body["fund"].as_str().unwrap().to_string(), claim)
+    }
+
+    /// The example recovery of an approved claim from the example party; its id.
+    fn recovery(&mut self) -> String {
+        let (fund, claim) = self.approved_claim();
+        let mut body = self.example("RecoveryRequest");
+        body["party_id"] = json!(self.party(&fund));
+        let opened = self.post(&format!("/v1/claims/{claim}/recovery"), &body, 201);
+        opened["id"].as_str().unwrap().to_string()
+    }
+
+    /// The example party's transfer, received on the day the example
+    /// contribution is paid; the receipt's id.
+    fn receipt(&self, fund: &str) -> String {
+        let mut body = self.example("ReceiptRequest");
+        body["payer"]["party_id"] = json!(self.party(fund));
+        body["received_on"] = self.example("ContributionRequest")["paid_on"].clone();
+        let recorded = self.post(&format!("/v1/funds/{fund}/receipts"), &body, 201);
+        recorded["id"].as_str().unwrap().to_string()
+    }
+
     /// A fresh scene for operation `id`.
     fn scene(&mut self, id: &str) -> Scene {
         let mut values = BTreeMap::new();
@@ -419,6 +460,33 @@ impl<'a> Stage<'a> {
                 format!("/v1/refunds/{refund}/payment")
             }
             "request_rebate" => format!("/v1/workers/{}/rebates", self.rebate_member()),
+            "register_party" => format!("/v1/funds/{}/parties", self.fund(false)),
+            "update_party" => {
+                let fund = self.fund(false);
+                format!("/v1/funds/{fund}/parties/{}", self.party(&fund))
+            }
+            "open_recovery" => {
+                let (fund, claim) = self.approved_claim();
+                values.insert("party_id", self.party(&fund));
+                format!("/v1/claims/{claim}/recovery")
+            }
+            "settle_recovery" => {
+                values.insert("received_on", today);
+                format!("/v1/recoveries/{}/settlements", self.recovery())
+            }
+            "write_off_recovery" => format!("/v1/recoveries/{}/write-off", self.recovery()),
+            "record_receipt" => {
+                let fund = self.fund(false);
+                values.insert("party_id", self.party(&fund));
+                format!("/v1/funds/{fund}/receipts")
+            }
+            "match_receipt" => {
+                let fund = self.fund(true);
+                let (worker, contract, _) = self.worker(&fund, true);
+                values.insert("worker_id", worker);
+                values.insert("contract_id", contract.unwrap());
+                format!("/v1/receipts/{}/matches", self.receipt(&fund))
+            }
             other => panic!("no scene for {other}: add one when adding an operation with a body"),
         };
         Scene { path, values }

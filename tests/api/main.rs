@@ -24,6 +24,7 @@ mod payers;
 mod races;
 mod reassessment;
 mod receiver;
+mod recovery;
 mod refunds;
 mod reports;
 mod rulefeatures;
