@@ -59,6 +59,9 @@ pub enum ErrorCode {
     ContractStarted,
     AlreadyRefunded,
     RefundStatusConflict,
+    NomineeAlreadyRegistered,
+    ClaimAlreadyFiled,
+    BeneficiaryAlreadyOnClaim,
     ServiceUnavailable,
     InternalError,
 }
@@ -112,6 +115,9 @@ impl ErrorCode {
         ErrorCode::ContractStarted,
         ErrorCode::AlreadyRefunded,
         ErrorCode::RefundStatusConflict,
+        ErrorCode::NomineeAlreadyRegistered,
+        ErrorCode::ClaimAlreadyFiled,
+        ErrorCode::BeneficiaryAlreadyOnClaim,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -153,6 +159,7 @@ impl ErrorCode {
             DecisionExceedsPayable => 422,
             ClaimNotEligible => 422,
             ContractStarted | AlreadyRefunded | RefundStatusConflict => 409,
+            NomineeAlreadyRegistered | ClaimAlreadyFiled | BeneficiaryAlreadyOnClaim => 409,
             ServiceUnavailable => 503,
             InternalError => 500,
         }
@@ -208,6 +215,9 @@ impl ErrorCode {
             ContractStarted => "Contract already started",
             AlreadyRefunded => "Contribution already refunded",
             RefundStatusConflict => "Refund status does not allow this",
+            NomineeAlreadyRegistered => "The worker's nominee is already registered",
+            ClaimAlreadyFiled => "A claim for this event is already filed; join it",
+            BeneficiaryAlreadyOnClaim => "Already a beneficiary of the claim",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

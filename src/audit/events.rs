@@ -93,6 +93,10 @@ event_types! {
     RefundApproved = "refund.approved", REFUND_APPROVED, crate::refunds::RefundEventData, "RefundApprovedEvent";
     RefundRejected = "refund.rejected", REFUND_REJECTED, crate::refunds::RefundEventData, "RefundRejectedEvent";
     RefundPaid = "refund.paid", REFUND_PAID, crate::refunds::RefundEventData, "RefundPaidEvent";
+    /// A later heir joined a claim whose heirs share the benefit; the shares were split again.
+    ClaimBeneficiaryJoined = "claim.beneficiary_joined", CLAIM_BENEFICIARY_JOINED, ClaimEventData, "ClaimBeneficiaryJoinedEvent";
+    /// One payee of a shared claim was paid (its own journal entry).
+    ClaimPayeePaid = "claim.payee_paid", CLAIM_PAYEE_PAID, crate::claims::payees::PayeePaidData, "ClaimPayeePaidEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

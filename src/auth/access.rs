@@ -37,6 +37,7 @@
 //! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | | |
 //! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | | |
 //! | [`Act::RedeliverWebhook`] | `webhook.redeliver` | ✓ | | | ✓ | | |
+//! | [`Act::JoinClaim`] | `claim.join_beneficiary` | ✓ | ✓ | | ✓ | | |
 //!
 //! ¹ The `worker` role's self scope: a worker's token (`sub` the worker's id,
 //! or a registered dependant's) reaches only that worker's records, and any
@@ -92,6 +93,8 @@ pub enum Act {
     SubscribeWebhook,
     DeleteWebhook,
     RedeliverWebhook,
+    /// A later heir joins a claim whose heirs share the benefit.
+    JoinClaim,
 }
 
 /// Every institutional role reads what its funds hold (not `worker`, who
@@ -167,6 +170,7 @@ impl Act {
             Act::SubscribeWebhook => "webhook.subscribe",
             Act::DeleteWebhook => "webhook.delete",
             Act::RedeliverWebhook => "webhook.redeliver",
+            Act::JoinClaim => "claim.join_beneficiary",
         }
     }
 
@@ -201,6 +205,7 @@ impl Act {
             Act::DecideRefund | Act::PayRefund => OFFICERS,
             Act::ReadWebhooks => INTEGRATION_READERS,
             Act::SubscribeWebhook | Act::DeleteWebhook | Act::RedeliverWebhook => INTEGRATORS,
+            Act::JoinClaim => ENROLLERS,
         }
     }
 
@@ -248,6 +253,7 @@ mod tests {
         Act::SubscribeWebhook,
         Act::DeleteWebhook,
         Act::RedeliverWebhook,
+        Act::JoinClaim,
     ];
 
     const ROLES: [Role; 6] = [

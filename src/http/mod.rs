@@ -21,6 +21,7 @@ pub(crate) mod group;
 mod journal;
 mod openapi;
 mod page;
+mod payees;
 pub(crate) mod problem;
 mod refunds;
 mod reports;
@@ -93,6 +94,7 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(contributions::routes)
         .configure(claims::routes)
         .configure(refunds::routes)
+        .configure(payees::routes)
         .configure(events::routes)
         .configure(reports::routes)
         .configure(exports::routes)

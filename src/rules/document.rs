@@ -418,4 +418,10 @@ pub struct BenefitRules {
     #[schema(required = true)]
     pub cap_group: Option<String>,
     pub riders: Vec<String>,
+    /// Who shares the benefit and in what order (heirs, a nominee, the estate),
+    /// and who is a minor paid through a guardian. Optional, so documents
+    /// written before it existed keep their meaning: absent, the claimant alone
+    /// is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiaries: Option<super::beneficiaries::BeneficiaryRules>,
 }
