@@ -66,12 +66,9 @@ pub struct BeneficiaryRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"dependant_id": "0193b0c4-7f40-7c63-9e51-4da08f3c6b94", "guardian": {"name": "Rosa Cruz", "id_number": "PH-UMID-0011-2233-4455", "relationship": "aunt"}}))]
 pub struct JoinRequest {
-    /// A dependant registered on the worker (or `estate: true`).
+    /// The heir: a dependant registered on the worker, of the class that takes.
     #[schema(format = Uuid)]
-    pub dependant_id: Option<String>,
-    /// The worker's estate.
-    #[serde(default)]
-    pub estate: bool,
+    pub dependant_id: String,
     /// Who receives for a minor, when not a registered dependant.
     pub guardian: Option<GuardianRequest>,
     /// Who receives for a minor: a living adult dependant registered on the worker.
@@ -250,8 +247,8 @@ impl JoinRequest {
         let mut errors = Vec::new();
         let (recipient, guardian) = recipient_and_guardian(
             "",
-            &self.dependant_id,
-            self.estate,
+            &Some(self.dependant_id.clone()),
+            false,
             &self.guardian,
             &self.guardian_dependant_id,
             &mut errors,
