@@ -210,7 +210,8 @@ pub fn parse_beneficiaries(
             }
         })
         .collect();
-    if named_shares == items.len() && named_shares > 0 {
+    // The sum is checked once every share is itself a share.
+    if named_shares > 0 && parsed.iter().all(|b| b.share.is_some()) {
         let sum: Decimal = items
             .iter()
             .filter_map(|b| b.share.as_ref())
