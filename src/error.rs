@@ -70,6 +70,9 @@ pub enum ErrorCode {
     BondNotAvailable,
     ReceiptAlreadyRecorded,
     ReceiptOverMatched,
+    NomineeAlreadyRegistered,
+    ClaimAlreadyFiled,
+    BeneficiaryAlreadyOnClaim,
     ServiceUnavailable,
     InternalError,
 }
@@ -134,6 +137,9 @@ impl ErrorCode {
         ErrorCode::BondNotAvailable,
         ErrorCode::ReceiptAlreadyRecorded,
         ErrorCode::ReceiptOverMatched,
+        ErrorCode::NomineeAlreadyRegistered,
+        ErrorCode::ClaimAlreadyFiled,
+        ErrorCode::BeneficiaryAlreadyOnClaim,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -186,6 +192,7 @@ impl ErrorCode {
             BondNotAvailable => 409,
             ReceiptAlreadyRecorded => 409,
             ReceiptOverMatched => 409,
+            NomineeAlreadyRegistered | ClaimAlreadyFiled | BeneficiaryAlreadyOnClaim => 409,
             ServiceUnavailable => 503,
             InternalError => 500,
         }
@@ -252,6 +259,9 @@ impl ErrorCode {
             BondNotAvailable => "Bond does not cover the draw",
             ReceiptAlreadyRecorded => "Bank reference already recorded",
             ReceiptOverMatched => "Matches exceed what the receipt left unmatched",
+            NomineeAlreadyRegistered => "The worker's nominee is already registered",
+            ClaimAlreadyFiled => "A claim for this event is already filed; join it",
+            BeneficiaryAlreadyOnClaim => "Already a beneficiary of the claim",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

@@ -113,6 +113,10 @@ event_types! {
     ReceiptRecorded = "receipt.recorded", RECEIPT_RECORDED, crate::receipts::ReceiptEventData, "ReceiptRecordedEvent";
     /// Part of a bulk transfer was matched to workers' contributions.
     ReceiptMatched = "receipt.matched", RECEIPT_MATCHED, crate::receipts::ReceiptEventData, "ReceiptMatchedEvent";
+    /// A later heir joined a claim whose heirs share the benefit; the shares were split again.
+    ClaimBeneficiaryJoined = "claim.beneficiary_joined", CLAIM_BENEFICIARY_JOINED, ClaimEventData, "ClaimBeneficiaryJoinedEvent";
+    /// One payee of a shared claim was paid (its own journal entry).
+    ClaimPayeePaid = "claim.payee_paid", CLAIM_PAYEE_PAID, crate::claims::payees::PayeePaidData, "ClaimPayeePaidEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

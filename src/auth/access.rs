@@ -44,6 +44,7 @@
 //! | [`Act::WriteOffRecovery`] | `recovery.write_off` | ✓ | ✓ | | | | |
 //! | [`Act::RecordReceipt`] | `receipt.record` | ✓ | ✓ | | | | |
 //! | [`Act::MatchReceipt`] | `receipt.match` | ✓ | ✓ | | | | |
+//! | [`Act::JoinClaim`] | `claim.join_beneficiary` | ✓ | ✓ | | ✓ | | |
 //!
 //! ¹ The `worker` role's self scope: a worker's token (`sub` the worker's id,
 //! or a registered dependant's) reaches only that worker's records, and any
@@ -113,6 +114,8 @@ pub enum Act {
     RecordReceipt,
     /// Match part of a bulk transfer to workers' contributions.
     MatchReceipt,
+    /// A later heir joins a claim whose heirs share the benefit.
+    JoinClaim,
 }
 
 /// Every institutional role reads what its funds hold (not `worker`, who
@@ -195,6 +198,7 @@ impl Act {
             Act::WriteOffRecovery => "recovery.write_off",
             Act::RecordReceipt => "receipt.record",
             Act::MatchReceipt => "receipt.match",
+            Act::JoinClaim => "claim.join_beneficiary",
         }
     }
 
@@ -236,6 +240,7 @@ impl Act {
             | Act::WriteOffRecovery
             | Act::RecordReceipt
             | Act::MatchReceipt => OFFICERS,
+            Act::JoinClaim => ENROLLERS,
         }
     }
 
@@ -290,6 +295,7 @@ mod tests {
         Act::WriteOffRecovery,
         Act::RecordReceipt,
         Act::MatchReceipt,
+        Act::JoinClaim,
     ];
 
     const ROLES: [Role; 6] = [

@@ -61,6 +61,16 @@ reason_codes! {
     /// Another claim for the same incident, open or awarded, is of a benefit
     /// this one excludes (`excludes`): a death is natural or accidental, not both.
     EXCLUDED_BY_OTHER_BENEFIT;
+    /// A beneficiary is not in the class of heirs that takes (or not registered).
+    BENEFICIARY_NOT_ENTITLED;
+    /// A beneficiary (or the guardian named for one) has died.
+    BENEFICIARY_DECEASED;
+    /// A minor beneficiary has no guardian to receive for them (or the one named can't).
+    GUARDIAN_REQUIRED;
+    /// The beneficiaries' shares do not add up to exactly 1.
+    SHARES_DO_NOT_ADD_UP;
+    /// Nobody qualifies: no living heir of any class, and the estate may not take.
+    NO_BENEFICIARY;
 }
 
 /// Rule versions by start date, with their labels.
@@ -84,6 +94,8 @@ pub struct ClaimFacts {
     pub claimed_amount_minor: Option<i64>,
     pub grade: Option<String>,
     pub documents: BTreeSet<String>,
+    /// Who the claim pays, when the benefit has `beneficiaries`.
+    pub payees: Vec<super::payees::PayeeFacts>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +103,9 @@ pub struct DependantFacts {
     pub id: String,
     pub relationship: Relationship,
     pub deceased: bool,
+    /// The worker's nominee.
+    pub nominee: bool,
+    pub date_of_birth: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone)]
@@ -135,7 +150,8 @@ pub struct CheckResult {
     /// `rules_in_force`, `benefit_covered`, `filing_window`, `active_membership`,
     /// `waiting_period`, `incident_phase`, `claimant_eligible`, `claimant_priority`,
     /// `duplicate_event`, `excluded_benefits` (only for a benefit that excludes or is
-    /// excluded by another), `max_claims`, `per_family_limit`, `documents`, `amount`, `caps`.
+    /// excluded by another), `max_claims`, `per_family_limit`, `documents`, `amount`, `caps`,
+    /// `beneficiaries` (only for a benefit whose heirs share it).
     pub check: &'static str,
     pub passed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -401,11 +417,19 @@ fn run_checks(
         "claimant_eligible",
         check_claimant_eligible(benefit, &claim.claimant, worker),
     );
-    if claim.claimant.relationship != Relationship::Worker {
+    if let Some(rules) = &benefit.beneficiaries {
+        // Heirs share: who takes is the beneficiaries' check, not the claimant's rank.
         checks.add(
-            "claimant_priority",
-            check_claimant_priority(doc, benefit, &claim.claimant, worker),
+            "beneficiaries",
+            super::payees::check_beneficiaries(rules, claim, worker),
         );
+    }
+    if claim.claimant.relationship != Relationship::Worker {
+        let outranked = match &benefit.beneficiaries {
+            Some(rules) => super::payees::check_claimant_rank(rules, claim, worker),
+            None => check_claimant_priority(doc, benefit, &claim.claimant, worker),
+        };
+        checks.add("claimant_priority", outranked);
     }
     checks.add(
         "duplicate_event",
@@ -592,7 +616,16 @@ fn check_claimant_eligible(
         .dependant_id
         .as_ref()
         .and_then(|id| worker.dependants.iter().find(|d| &d.id == id));
-    let ineligible = if !benefit.claimants.contains(&claimant.relationship) {
+    let nominee_takes = benefit
+        .beneficiaries
+        .as_ref()
+        .is_some_and(super::payees::nominee_may_take);
+    let ineligible = if nominee_takes
+        && dependant.is_some_and(|d| d.nominee && d.relationship == claimant.relationship)
+    {
+        // The nominee claims what the rules give the nominee first.
+        None
+    } else if !benefit.claimants.contains(&claimant.relationship) {
         Some(format!(
             "{} may not claim {}",
             claimant.relationship.as_str(),
@@ -813,26 +846,36 @@ mod tests {
                     id: "spouse-1".into(),
                     relationship: Relationship::Spouse,
                     deceased: false,
+                    nominee: false,
+                    date_of_birth: None,
                 },
                 DependantFacts {
                     id: "parent-1".into(),
                     relationship: Relationship::Parent,
                     deceased: false,
+                    nominee: false,
+                    date_of_birth: None,
                 },
                 DependantFacts {
                     id: "child-1".into(),
                     relationship: Relationship::Child,
                     deceased: false,
+                    nominee: false,
+                    date_of_birth: None,
                 },
                 DependantFacts {
                     id: "child-2".into(),
                     relationship: Relationship::Child,
                     deceased: false,
+                    nominee: false,
+                    date_of_birth: None,
                 },
                 DependantFacts {
                     id: "child-3".into(),
                     relationship: Relationship::Child,
                     deceased: false,
+                    nominee: false,
+                    date_of_birth: None,
                 },
             ],
             contracts: vec![ContractFacts {
@@ -868,6 +911,7 @@ mod tests {
             claimed_amount_minor: None,
             grade: None,
             documents: documents.iter().map(|s| s.to_string()).collect(),
+            payees: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@
 //! table in [`status`].
 
 pub mod assess;
+pub mod payees;
 pub mod status;
 mod store;
 
@@ -94,6 +95,8 @@ pub mod cause {
     pub const PAYMENT: &str = "payment";
     pub const PAYMENT_RUN: &str = "payment_run";
     pub const APPEAL: &str = "appeal";
+    /// A later heir joined the claim.
+    pub const BENEFICIARY: &str = "beneficiary";
 }
 
 /// One assessment in a claim's history: what the officer saw, when and why.
@@ -150,6 +153,9 @@ pub struct Claim {
     pub approvals: Vec<(String, Option<String>, NaiveDateTime)>,
     /// Every assessment, oldest first (the last is `assessment`).
     pub assessments: Vec<AssessmentRecord>,
+    /// Who the claim pays, in line order, when its benefit has `beneficiaries`
+    /// (empty otherwise: the claimant is paid).
+    pub payees: Vec<payees::Payee>,
 }
 
 impl Claim {
@@ -196,6 +202,9 @@ pub struct NewClaim {
     pub grade: Option<String>,
     pub documents: Vec<(String, String)>,
     pub description: Option<String>,
+    /// The beneficiaries the claim names (absent: the class of heirs that takes,
+    /// in equal shares, when the benefit has `beneficiaries`).
+    pub beneficiaries: Option<Vec<payees::NewBeneficiary>>,
 }
 
 /// Entry kinds booked by claims.
@@ -254,6 +263,8 @@ fn worker_facts(conn: &mut DbConnection, worker: &Worker) -> AppResult<WorkerFac
                 id: d.id.clone(),
                 relationship: d.relationship,
                 deceased: d.deceased,
+                nominee: d.nominee,
+                date_of_birth: d.date_of_birth,
             })
             .collect(),
         contracts: worker
@@ -289,6 +300,7 @@ fn facts(claim: &Claim) -> ClaimFacts {
             .iter()
             .map(|d| d.0.clone())
             .collect::<BTreeSet<_>>(),
+        payees: claim.payees.iter().map(payees::Payee::facts).collect(),
     }
 }
 
@@ -459,6 +471,13 @@ pub fn submit(
             })
             .map(|b| b.riders.clone())
             .unwrap_or_default();
+    if payees::rules_for(&versions, &new.benefit, new.incident_date).is_some() {
+        payees::already_filed(
+            &store::of_worker(conn, &worker.id)?,
+            &new.benefit,
+            new.incident_date,
+        )?;
+    }
     let mut events = Vec::new();
     let main = submit_one(conn, &lock, fund, &versions, worker, new, None, created_by)?;
     events.push(event(fund, event_kind::CLAIM_SUBMITTED, &main));
@@ -468,6 +487,7 @@ pub fn submit(
             benefit: rider,
             claimed_amount_minor: None,
             grade: None,
+            beneficiaries: None,
             ..new.clone()
         };
         let c = submit_one(
@@ -546,12 +566,21 @@ fn submit_one(
         documents: new.documents.clone(),
         approvals: Vec::new(),
         assessments: Vec::new(),
+        payees: Vec::new(),
     };
+    claim.payees = payees::for_new_claim(
+        payees::rules_for(versions, &claim.benefit, claim.incident_date),
+        &facts(&claim),
+        &worker_facts(conn, worker)?,
+        worker,
+        new.beneficiaries.as_deref(),
+    )?;
     let assessment = assess_now(conn, lock, fund, versions, worker, &claim)?;
     adopt(&mut claim, assessment, cause::SUBMITTED, created_by);
     claim.status = status_after_assessment(&claim);
-    // The claim row first: its assessment history references it.
+    // The claim row first: its assessment history and payees reference it.
     store::insert(conn, &claim)?;
+    payees::insert(conn, &claim)?;
     write_last_assessment(conn, &claim)?;
     Ok(claim)
 }
@@ -865,6 +894,20 @@ fn finalize(
 ) -> AppResult<()> {
     let amount = claim.decided_amount_minor.expect("decided");
     let mut booking = Booking::open(conn, fund.id)?;
+    // One payable per payee (the whole award when the claimant alone is paid).
+    let payables = payees::split_award(conn, claim, amount)?;
+    let mut postings = vec![NewPosting {
+        account: expense_account(&claim.benefit).to_string(),
+        side: Side::Debit,
+        amount_minor: amount,
+        currency: claim.currency,
+    }];
+    postings.extend(payables.into_iter().map(|part| NewPosting {
+        account: account_code::BENEFITS_PAYABLE.to_string(),
+        side: Side::Credit,
+        amount_minor: part,
+        currency: claim.currency,
+    }));
     let entry = booking.post(
         conn,
         NewEntry {
@@ -877,20 +920,7 @@ fn finalize(
             )
             .to_string(),
             reverses: None,
-            postings: vec![
-                NewPosting {
-                    account: expense_account(&claim.benefit).to_string(),
-                    side: Side::Debit,
-                    amount_minor: amount,
-                    currency: claim.currency,
-                },
-                NewPosting {
-                    account: account_code::BENEFITS_PAYABLE.to_string(),
-                    side: Side::Credit,
-                    amount_minor: amount,
-                    currency: claim.currency,
-                },
-            ],
+            postings,
         },
     )?;
     booking.close(conn)?;
@@ -1102,6 +1132,9 @@ fn pay_in(
     reassess(conn, booking.lock(), fund, claim, cause, by)?;
     if undermined(claim) {
         return send_to_review(fund, claim, action);
+    }
+    if !claim.payees.is_empty() {
+        return payees::pay(conn, booking, fund, claim, paid_on, by, action);
     }
     let amount = claim
         .decided_amount_minor

@@ -118,6 +118,8 @@ pub enum Action {
     PaymentRun,
     Withdraw,
     Appeal,
+    /// A later heir joins the claim as a beneficiary; assessed again.
+    JoinBeneficiary,
 }
 
 impl Action {
@@ -130,6 +132,7 @@ impl Action {
             Action::Pay | Action::PaymentRun => "paid",
             Action::Withdraw => "withdrawn",
             Action::Appeal => "appealed",
+            Action::JoinBeneficiary => "joined",
         }
     }
 }
@@ -183,6 +186,11 @@ pub const TRANSITIONS: &[(Action, &[ClaimStatus], &[ClaimStatus])] = &[
         &[Withdrawn],
     ),
     (Action::Appeal, &[Rejected], &[Appealed, PendingDocuments]),
+    (
+        Action::JoinBeneficiary,
+        &[Submitted, PendingDocuments, Appealed],
+        &[Submitted, PendingDocuments, Appealed],
+    ),
 ];
 
 fn row(action: Action) -> (&'static [ClaimStatus], &'static [ClaimStatus]) {

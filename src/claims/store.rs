@@ -105,6 +105,7 @@ impl ClaimRow {
             documents: Vec::new(),
             approvals: Vec::new(),
             assessments: Vec::new(),
+            payees: Vec::new(),
         })
     }
 }
@@ -152,8 +153,8 @@ impl AssessmentRow {
     }
 }
 
-/// The claims of `rows`, each with its documents, approvals and assessment
-/// history (three queries for all of them).
+/// The claims of `rows`, each with its documents, approvals, assessment
+/// history and payees (four queries for all of them).
 fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<Claim>> {
     let mut out = rows
         .into_iter()
@@ -181,7 +182,13 @@ fn with_details(conn: &mut DbConnection, rows: Vec<ClaimRow>) -> AppResult<Vec<C
         ))
         .select(AssessmentRow::as_select())
         .load(conn)?;
+    let payees = super::payees::of_claims(conn, &ids)?;
     for claim in &mut out {
+        claim.payees = payees
+            .iter()
+            .filter(|(id, _)| *id == claim.id)
+            .map(|(_, p)| p.clone())
+            .collect();
         claim.assessments = history
             .iter()
             .filter(|h| h.claim_id == claim.id)

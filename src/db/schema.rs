@@ -143,6 +143,7 @@ diesel::table! {
         date_of_birth -> Nullable<Date>,
         deceased -> Bool,
         created_at -> Timestamp,
+        nominee -> Bool,
     }
 }
 
@@ -324,6 +325,30 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_approvals,
     claim_assessments
 );
+
+diesel::table! {
+    claim_payees (claim_id, line) {
+        claim_id -> Text,
+        line -> Integer,
+        dependant_id -> Nullable<Text>,
+        estate -> Bool,
+        name -> Text,
+        relationship -> Nullable<Text>,
+        minor -> Bool,
+        guardian_name -> Nullable<Text>,
+        guardian_id_number -> Nullable<Text>,
+        guardian_relationship -> Nullable<Text>,
+        guardian_dependant_id -> Nullable<Text>,
+        share_numerator -> BigInt,
+        share_denominator -> BigInt,
+        amount_minor -> Nullable<BigInt>,
+        payment_entry_id -> Nullable<Text>,
+        paid_on -> Nullable<Date>,
+    }
+}
+
+diesel::joinable!(claim_payees -> claims (claim_id));
+diesel::allow_tables_to_appear_in_same_query!(claims, claim_payees);
 
 diesel::joinable!(claims -> workers (worker_id));
 diesel::allow_tables_to_appear_in_same_query!(claims, workers);

@@ -16,6 +16,7 @@
 mod claims;
 mod exchange;
 mod goal;
+mod heirs;
 mod history;
 mod incident;
 mod people;
@@ -352,6 +353,10 @@ fn generate_fund(
     };
     let scenarios = chooser.choose(&mut rng, &goals);
     progress.stage(format!("{code}: claims"), Some(scenarios.len() as u64));
+    if fund.code == heirs::FUND {
+        // First in the queue of claims waiting for pesos, so the exchange pays it.
+        heirs::share_a_death(conn, fund, actors)?;
+    }
     let mut driver = claims::ClaimDriver::new(fund, actors, &versions, &enrolled);
     driver.run(conn, &mut rng, &scenarios, progress)?;
     exchange::fund_waiting_claims(conn, fund, actors)?;

@@ -320,6 +320,7 @@ fn dependant(
         relationship,
         date_of_birth: Some(born),
         deceased: false,
+        nominee: false,
     }
 }
 

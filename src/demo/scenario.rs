@@ -190,6 +190,7 @@ impl Chooser<'_> {
             grade: None,
             documents: Vec::new(),
             description: Some(incident::description(code, incident.phase, &place)),
+            beneficiaries: None,
         };
         let threshold = to_minor(doc.approval.second_approval_above.0, self.currency).ok()?;
         let budget = if goal.is_paid() {
@@ -236,6 +237,7 @@ impl Chooser<'_> {
             claimed_amount_minor: claim.claimed_amount_minor,
             grade: claim.grade.clone(),
             documents: Default::default(),
+            payees: Vec::new(),
         };
         let mut cost = benefit_amount(&rules.amount, self.currency, &facts).unwrap_or(0);
         let mut rider_expenses = Vec::new();

@@ -92,6 +92,11 @@ pub struct ClaimRequest {
     pub documents: Vec<DocumentRequest>,
     #[schema(max_length = 2000)]
     pub description: Option<String>,
+    /// Who the claim pays, for a benefit with `beneficiaries`: registered
+    /// dependants of the class of heirs that takes (or the estate), their
+    /// shares and a minor's guardian. Absent: the class that takes, in equal
+    /// shares (a minor's guardian being the claimant).
+    pub beneficiaries: Option<Vec<super::payees::BeneficiaryRequest>>,
 }
 
 fn documents(
@@ -178,6 +183,10 @@ impl ClaimRequest {
         let claimed_amount_minor = claimed(&self.claimed_amount, fund.currency, &mut errors);
         check_grade(&self.grade, &mut errors);
         let documents = documents(&self.documents, "/documents", &mut errors);
+        let beneficiaries = self
+            .beneficiaries
+            .as_ref()
+            .map(|items| super::payees::parse_beneficiaries(items, &mut errors));
         if self
             .description
             .as_ref()
@@ -204,6 +213,7 @@ impl ClaimRequest {
             grade: self.grade,
             documents,
             description: self.description,
+            beneficiaries,
         })
     }
 }
@@ -307,7 +317,7 @@ pub struct AssessmentHistoryResponse {
     #[schema(format = DateTime)]
     pub assessed_at: String,
     /// Why the claim was assessed: `submitted`, `documents`, `decision`, `approval`,
-    /// `payment`, `payment_run` or `appeal`.
+    /// `payment`, `payment_run`, `appeal` or `beneficiary` (an heir joined).
     pub trigger: String,
     /// Who made the request that caused it.
     pub assessed_by: String,
@@ -380,7 +390,7 @@ pub struct ClaimDocumentResponse {
 
 /// A claim with its assessment, decision, approvals and payment.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01a24cf6-efa0-705d-a12f-66241f7d28f6", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "benefit": "DEATH_NATURAL", "rider_of": null, "riders": [{"id": "01a24cf6-efa1-71ab-abdd-cc47e9114e79", "benefit": "REPATRIATION_OF_REMAINS", "status": "pending_documents", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "pending_documents", "payable": "0.00", "amount": "0.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "amount", "passed": false, "reason": "CLAIMED_AMOUNT_REQUIRED", "detail": "a reimbursement needs the documented expense as claimed_amount"}, {"check": "documents", "passed": false, "reason": "MISSING_DOCUMENTS", "detail": "missing: TRANSPORT_RECEIPTS"}], "reasons": ["CLAIMED_AMOUNT_REQUIRED", "MISSING_DOCUMENTS"], "missing_documents": ["TRANSPORT_RECEIPTS"]}}], "incident_date": "2026-06-15", "incident_phase": "abroad", "filed_on": "2026-06-20", "claimant_relationship": "spouse", "dependant_id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "claimed_amount": "300000.00", "grade": "1", "description": "Died of a heart attack in Riyadh", "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}, {"type": "PROOF_OF_RELATIONSHIP", "reference": "MC-1998-0042"}, {"type": "CLAIMANT_ID", "reference": "ID-22334455"}], "currency": "KES", "status": "awaiting_second_approval", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "active_membership", "passed": true, "reason": null, "detail": null}, {"check": "documents", "passed": true, "reason": null, "detail": null}], "reasons": [], "missing_documents": []}, "assessments": [{"assessed_at": "2026-12-06T20:06:21.344988Z", "trigger": "submitted", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}, {"assessed_at": "2026-12-06T20:06:21.351663Z", "trigger": "decision", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}], "review": null, "queued_at": null, "decision": {"outcome": "approve", "amount": "300000.00", "reasons": [], "note": "Documents verified with the embassy", "decided_by": "officer.njeri", "decided_at": "2026-12-06T20:06:21.351743Z"}, "approvals": [], "approval_entry_id": null, "approved_at": null, "payment": null, "appealed": false, "created_at": "2026-12-06T20:06:21.344055Z", "created_by": "officer.njeri"}))]
+#[schema(example = json!({"id": "01a24cf6-efa0-705d-a12f-66241f7d28f6", "fund": "KE-MWF", "worker_id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "benefit": "DEATH_NATURAL", "rider_of": null, "riders": [{"id": "01a24cf6-efa1-71ab-abdd-cc47e9114e79", "benefit": "REPATRIATION_OF_REMAINS", "status": "pending_documents", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "pending_documents", "payable": "0.00", "amount": "0.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "amount", "passed": false, "reason": "CLAIMED_AMOUNT_REQUIRED", "detail": "a reimbursement needs the documented expense as claimed_amount"}, {"check": "documents", "passed": false, "reason": "MISSING_DOCUMENTS", "detail": "missing: TRANSPORT_RECEIPTS"}], "reasons": ["CLAIMED_AMOUNT_REQUIRED", "MISSING_DOCUMENTS"], "missing_documents": ["TRANSPORT_RECEIPTS"]}}], "incident_date": "2026-06-15", "incident_phase": "abroad", "filed_on": "2026-06-20", "claimant_relationship": "spouse", "dependant_id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "claimed_amount": "300000.00", "grade": "1", "description": "Died of a heart attack in Riyadh", "documents": [{"type": "DEATH_CERTIFICATE", "reference": "DC-2026-004211"}, {"type": "PROOF_OF_RELATIONSHIP", "reference": "MC-1998-0042"}, {"type": "CLAIMANT_ID", "reference": "ID-22334455"}], "currency": "KES", "status": "awaiting_second_approval", "assessment": {"rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "checks": [{"check": "rules_in_force", "passed": true, "reason": null, "detail": null}, {"check": "active_membership", "passed": true, "reason": null, "detail": null}, {"check": "documents", "passed": true, "reason": null, "detail": null}], "reasons": [], "missing_documents": []}, "assessments": [{"assessed_at": "2026-12-06T20:06:21.344988Z", "trigger": "submitted", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}, {"assessed_at": "2026-12-06T20:06:21.351663Z", "trigger": "decision", "assessed_by": "officer.njeri", "rule_version": "KE-MWF-2026", "outcome": "eligible", "payable": "300000.00", "amount": "300000.00", "reasons": []}], "review": null, "queued_at": null, "decision": {"outcome": "approve", "amount": "300000.00", "reasons": [], "note": "Documents verified with the embassy", "decided_by": "officer.njeri", "decided_at": "2026-12-06T20:06:21.351743Z"}, "approvals": [], "approval_entry_id": null, "approved_at": null, "payment": null, "payees": [], "appealed": false, "created_at": "2026-12-06T20:06:21.344055Z", "created_by": "officer.njeri"}))]
 pub struct ClaimResponse {
     #[schema(format = Uuid)]
     pub id: String,
@@ -428,8 +438,12 @@ pub struct ClaimResponse {
     pub approval_entry_id: Option<String>,
     #[schema(required = true, format = DateTime)]
     pub approved_at: Option<String>,
+    /// The payment: for a claim with payees, the last payee's (each payee's is in `payees`).
     #[schema(required = true)]
     pub payment: Option<PaymentResponse>,
+    /// Who the claim pays when its benefit has `beneficiaries`, with their
+    /// shares, parts and payments; empty otherwise (the claimant is paid).
+    pub payees: Vec<super::payees::PayeeResponse>,
     pub appealed: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -488,6 +502,11 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
             })
             .collect(),
         payment: payment_response(&c),
+        payees: c
+            .payees
+            .iter()
+            .map(|p| super::payees::payee_response(p, cur))
+            .collect(),
         documents: c
             .documents
             .iter()
@@ -591,7 +610,7 @@ fn audit_target(claim: &Claim) -> String {
 }
 
 /// Runs a change of one claim: scope check, the service call, the full claim as the answer.
-async fn claim_action<T, F>(
+pub(super) async fn claim_action<T, F>(
     mutation: Mutation,
     req: &HttpRequest,
     id: String,

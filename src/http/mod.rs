@@ -22,6 +22,7 @@ mod journal;
 mod openapi;
 mod page;
 mod parties;
+mod payees;
 pub(crate) mod problem;
 mod receipts;
 mod recoveries;
@@ -96,6 +97,7 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(contributions::routes)
         .configure(claims::routes)
         .configure(refunds::routes)
+        .configure(payees::routes)
         .configure(events::routes)
         .configure(reports::routes)
         .configure(exports::routes)

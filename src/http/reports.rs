@@ -304,6 +304,9 @@ pub struct ClaimGroupResponse {
     #[schema(nullable = false, value_type = Option<crate::workers::Sex>)]
     pub sex: Option<String>,
     pub count: u64,
+    /// The beneficiaries the group's claims pay: each payee of a claim whose
+    /// heirs share it, else the claimant.
+    pub payees: u64,
     pub amounts: Vec<ClaimAmountsResponse>,
 }
 
@@ -315,6 +318,9 @@ pub struct ClaimStatisticsResponse {
     pub by: Vec<String>,
     /// Claims filed in the period (riders included).
     pub count: u64,
+    /// The beneficiaries those claims pay: each payee of a claim whose heirs
+    /// share it, else the claimant.
+    pub payees: u64,
     pub amounts: Vec<ClaimAmountsResponse>,
     /// Groups in key order; their counts add up to `count`.
     pub groups: Vec<ClaimGroupResponse>,
@@ -374,6 +380,7 @@ pub async fn get_claim_statistics(
                     status: value(ClaimDimension::Status),
                     sex: value(ClaimDimension::Sex),
                     count: g.count,
+                    payees: g.payees,
                     amounts: amounts_response(&g.amounts),
                 }
             })
@@ -384,6 +391,7 @@ pub async fn get_claim_statistics(
             to,
             by: names(ClaimDimension::OFFERED, &stats.by),
             count: stats.count,
+            payees: stats.payees,
             amounts: amounts_response(&stats.amounts),
             groups,
         })

@@ -94,6 +94,11 @@ pub struct DependantRequest {
     /// True when the dependant has died (they no longer block other claimants).
     #[serde(default)]
     pub deceased: bool,
+    /// True for the worker's nominee, whom benefits with a `nominee` class of
+    /// `beneficiaries` pay before any heir; at most one per worker (a second is
+    /// 409 `NOMINEE_ALREADY_REGISTERED`).
+    #[serde(default)]
+    pub nominee: bool,
 }
 
 impl DependantRequest {
@@ -108,11 +113,19 @@ impl DependantRequest {
         if let Some(born) = self.date_of_birth {
             past_date(format!("{at}/date_of_birth"), born, errors);
         }
+        if self.nominee && self.deceased {
+            errors.push(FieldError::new(
+                format!("{at}/nominee"),
+                "deceased",
+                "a deceased dependant cannot be the nominee",
+            ));
+        }
         NewDependant {
             name: text(format!("{at}/name"), &self.name, errors),
             relationship: self.relationship,
             date_of_birth: self.date_of_birth,
             deceased: self.deceased,
+            nominee: self.nominee,
         }
     }
 }
@@ -276,6 +289,19 @@ impl EnrollWorker {
                 .map(|(i, c)| c.validate(&format!("{at}/contracts/{i}"), &mut errors))
                 .collect(),
         };
+        for (i, _) in worker
+            .dependants
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.nominee)
+            .skip(1)
+        {
+            errors.push(FieldError::new(
+                format!("{at}/dependants/{i}/nominee"),
+                "duplicate",
+                "a worker has at most one nominee",
+            ));
+        }
         if errors.is_empty() {
             Ok(worker)
         } else {
@@ -360,6 +386,8 @@ pub struct DependantResponse {
     #[schema(required = true)]
     pub date_of_birth: Option<NaiveDate>,
     pub deceased: bool,
+    /// The worker's nominee.
+    pub nominee: bool,
 }
 
 impl From<Dependant> for DependantResponse {
@@ -370,6 +398,7 @@ impl From<Dependant> for DependantResponse {
             relationship: d.relationship,
             date_of_birth: d.date_of_birth,
             deceased: d.deceased,
+            nominee: d.nominee,
         }
     }
 }
@@ -423,7 +452,7 @@ impl From<Contract> for ContractResponse {
 
 /// A worker with dependants and contracts.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "fund": "KE-MWF", "document_type": "passport", "document_number": "AK1234567", "given_name": "Grace", "family_name": "Wanjiru", "date_of_birth": "1992-07-14", "sex": "female", "phone": "+254712345678", "email": "grace.wanjiru@example.org", "occupation_sector": "domestic_work", "dependants": [{"id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "name": "Peter Kamau", "relationship": "spouse", "date_of_birth": "1990-03-09", "deceased": false}], "contracts": [{"id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd", "departed_on": null, "terminated_on": null, "returned_on": null}], "created_at": "2026-12-06T20:06:21.257723Z", "created_by": "officer.njeri"}))]
+#[schema(example = json!({"id": "01a24cf6-ef49-7603-96a4-c8763bd474f9", "fund": "KE-MWF", "document_type": "passport", "document_number": "AK1234567", "given_name": "Grace", "family_name": "Wanjiru", "date_of_birth": "1992-07-14", "sex": "female", "phone": "+254712345678", "email": "grace.wanjiru@example.org", "occupation_sector": "domestic_work", "dependants": [{"id": "01a24cf6-ef49-7603-96a4-c87793ae8033", "name": "Peter Kamau", "relationship": "spouse", "date_of_birth": "1990-03-09", "deceased": false, "nominee": false}], "contracts": [{"id": "01a24cf6-ef49-7603-96a4-c8780b99f05c", "employer": "Al Noor Household Services", "destination_country": "SA", "occupation": "Domestic worker", "start_date": "2026-02-01", "end_date": "2027-01-31", "monthly_wage": "1200.00", "wage_currency": "SAR", "recruitment_agency": "Nairobi Placement Ltd", "departed_on": null, "terminated_on": null, "returned_on": null}], "created_at": "2026-12-06T20:06:21.257723Z", "created_by": "officer.njeri"}))]
 pub struct WorkerResponse {
     #[schema(format = Uuid)]
     pub id: String,
@@ -720,6 +749,10 @@ pub async fn add_dependant(
                 let new = input.validate("", &mut errors);
                 if !errors.is_empty() {
                     return Err(AppError::validation(errors));
+                }
+                if new.nominee {
+                    // Nominees of a fund are registered one at a time.
+                    crate::funds::lock_fund(conn, fund.id)?;
                 }
                 let dependant = workers::add_dependant(conn, &worker.id, &new)?;
                 Ok(Done::created(

@@ -1,5 +1,7 @@
 //! Claims statistics for a period: claims filed in it, counted and summed by
-//! benefit, status and the worker's sex, and any combination of them.
+//! benefit, status and the worker's sex, and any combination of them. Payees
+//! are counted too: a claim whose heirs share pays each of its payees, any
+//! other claim its claimant.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +51,8 @@ pub struct ClaimGroup {
     /// The values, in the order of the dimensions asked for.
     pub keys: Vec<String>,
     pub count: u64,
+    /// The beneficiaries the claims pay: their payees, or the claimant.
+    pub payees: u64,
     pub amounts: BTreeMap<Currency, ClaimAmounts>,
 }
 
@@ -58,6 +62,8 @@ pub struct ClaimStatistics {
     pub to: NaiveDate,
     pub by: Vec<Dimension>,
     pub count: u64,
+    /// The beneficiaries the claims pay: their payees, or the claimant.
+    pub payees: u64,
     pub amounts: BTreeMap<Currency, ClaimAmounts>,
     /// Groups in key order.
     pub groups: Vec<ClaimGroup>,
@@ -91,7 +97,7 @@ fn wide((quotients, remainders): (i64, i64)) -> i128 {
 }
 
 type Sum = (i64, i64);
-type Row = (String, String, String, String, i64, Sum, Sum, Sum, Sum);
+type Row = (String, String, String, String, i64, i64, Sum, Sum, Sum, Sum);
 
 /// Claims filed from `from` to `to` inclusive, grouped by `by`.
 pub fn claim_statistics(
@@ -105,8 +111,9 @@ pub fn claim_statistics(
     let rows = sums_filed(conn, fund_id, from, to)?;
     let mut groups: BTreeMap<Vec<String>, ClaimGroup> = BTreeMap::new();
     let mut count = 0;
+    let mut payees = 0;
     let mut amounts: BTreeMap<Currency, ClaimAmounts> = BTreeMap::new();
-    for (benefit, status, sex, currency, n, claimed, assessed, approved, paid) in rows {
+    for (benefit, status, sex, currency, n, paying, claimed, assessed, approved, paid) in rows {
         let currency = Currency::parse(&currency).map_err(AppError::internal)?;
         let keys: Vec<String> = by
             .iter()
@@ -119,10 +126,13 @@ pub fn claim_statistics(
         let group = groups.entry(keys.clone()).or_insert_with(|| ClaimGroup {
             keys,
             count: 0,
+            payees: 0,
             amounts: BTreeMap::new(),
         });
         group.count += n as u64;
         count += n as u64;
+        group.payees += paying as u64;
+        payees += paying as u64;
         for target in [
             group.amounts.entry(currency).or_default(),
             amounts.entry(currency).or_default(),
@@ -143,10 +153,18 @@ pub fn claim_statistics(
         to,
         by,
         count,
+        payees,
         amounts,
         groups: groups.into_values().collect(),
     })
 }
+
+/// How many a claim pays: its payees, or its claimant when it has none.
+const PAYEES_OF_CLAIM: &str =
+    "COALESCE(NULLIF((SELECT COUNT(*) FROM claim_payees p WHERE p.claim_id = claims.id), 0), 1)";
+
+/// What a claim not yet paid in full has paid its payees so far.
+const PAID_TO_PAYEES: &str = "CAST((SELECT COALESCE(SUM(p.amount_minor), 0) FROM claim_payees p WHERE p.claim_id = claims.id AND p.paid_on IS NOT NULL) AS BIGINT)";
 
 /// Claims filed from `from` to `to` inclusive, counted and summed by benefit,
 /// status, the worker's sex and currency.
@@ -173,14 +191,15 @@ fn sums_filed(
             workers::sex,
             claims::currency,
             count_star(),
+            sql::<BigInt>(&format!("CAST(COALESCE(SUM({PAYEES_OF_CLAIM}), 0) AS BIGINT)")),
             sum_of("claims.claimed_amount_minor"),
             sum_of("claims.payable_minor"),
             sum_of(
                 "CASE WHEN claims.approval_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
             ),
-            sum_of(
-                "CASE WHEN claims.payment_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE 0 END",
-            ),
+            sum_of(&format!(
+                "CASE WHEN claims.payment_entry_id IS NOT NULL THEN claims.decided_amount_minor ELSE {PAID_TO_PAYEES} END"
+            )),
         ))
         .load(conn)?)
 }

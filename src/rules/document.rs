@@ -441,6 +441,12 @@ pub struct BenefitRules {
     /// The day the filing window counts from. Optional: absent or `null`, the incident.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filing_window_from: Option<FilingWindowFrom>,
+    /// Who shares the benefit and in what order (heirs, a nominee, the estate),
+    /// and who is a minor paid through a guardian. Optional, so documents
+    /// written before it existed keep their meaning: absent, the claimant alone
+    /// is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiaries: Option<super::beneficiaries::BeneficiaryRules>,
 }
 
 impl BenefitRules {

@@ -1,6 +1,7 @@
 //! Country-of-origin fund rules: the versioned rule document, its validation,
 //! and pure evaluation (contribution quotes, coverage, membership).
 
+pub mod beneficiaries;
 pub mod document;
 pub mod evaluate;
 mod features;

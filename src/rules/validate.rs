@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use rust_decimal::Decimal;
 
+use super::beneficiaries::{BeneficiaryRules, MAX_CLASSES, MAX_MINOR_AGE};
 use super::document::{
     Allocation, AmountRule, ApprovalRules, Basis, BenefitRules, ContributionRules, MembershipRules,
     PayerType, Phase, RuleDocument, Tax, Tier, Validity,
@@ -445,6 +446,9 @@ fn check_benefit(
     check_documents(c, &at, &b.documents);
     check_limits_and_caps(c, &at, b, currency);
     check_riders(c, &at, b, all, codes);
+    if let Some(rules) = &b.beneficiaries {
+        check_beneficiaries(c, &at, rules);
+    }
 }
 
 /// The amount rule: a valid amount, rate and cap, or a schedule of numbered grades.
@@ -593,6 +597,46 @@ fn check_riders(
                 field,
                 "nested_rider",
                 format!("{rider} has riders of its own; a rider cannot carry riders"),
+            );
+        }
+    }
+}
+
+/// Who shares a benefit: 1 to [`MAX_CLASSES`] classes, none empty, each heir in
+/// one class once; a minor's age limit from 1 to [`MAX_MINOR_AGE`].
+fn check_beneficiaries(c: &mut Check, at: &impl Fn(&str) -> String, rules: &BeneficiaryRules) {
+    if rules.classes.is_empty() || rules.classes.len() > MAX_CLASSES {
+        c.fail(
+            at("beneficiaries/classes"),
+            "invalid_length",
+            format!("name 1 to {MAX_CLASSES} classes of heirs"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (k, class) in rules.classes.iter().enumerate() {
+        if class.is_empty() {
+            c.fail(
+                at(&format!("beneficiaries/classes/{k}")),
+                "required",
+                "a class names at least one heir",
+            );
+        }
+        for (h, heir) in class.iter().enumerate() {
+            if !seen.insert(*heir) {
+                c.fail(
+                    at(&format!("beneficiaries/classes/{k}/{h}")),
+                    "duplicate",
+                    format!("{} is already in a class", heir.as_str()),
+                );
+            }
+        }
+    }
+    if let Some(age) = rules.minor_below_age {
+        if age == 0 || age > MAX_MINOR_AGE {
+            c.fail(
+                at("beneficiaries/minor_below_age"),
+                "out_of_range",
+                format!("must be 1 to {MAX_MINOR_AGE}"),
             );
         }
     }

@@ -49,6 +49,8 @@ pub struct NewDependant {
     pub relationship: Relationship,
     pub date_of_birth: Option<NaiveDate>,
     pub deceased: bool,
+    /// The worker's nominee: paid before any heir where the rules say so.
+    pub nominee: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,8 @@ pub struct Dependant {
     pub relationship: Relationship,
     pub date_of_birth: Option<NaiveDate>,
     pub deceased: bool,
+    /// The worker's nominee (at most one per worker).
+    pub nominee: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -237,11 +241,33 @@ pub fn enrolled_event(fund_code: &str, worker: &Worker) -> NewEvent {
     }
 }
 
+/// The worker's nominee, if one is registered.
+fn nominee_of(conn: &mut DbConnection, worker_id: &str) -> AppResult<Option<String>> {
+    Ok(dependants::table
+        .filter(dependants::worker_id.eq(worker_id))
+        .filter(dependants::nominee.eq(true))
+        .select(dependants::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Registers a dependant. A worker has at most one nominee: a second is a 409
+/// naming the first (the caller holds the fund's lock when registering a
+/// nominee, and a unique index keeps it so on any number of processes).
 pub fn add_dependant(
     conn: &mut DbConnection,
     worker_id: &str,
     new: &NewDependant,
 ) -> AppResult<Dependant> {
+    if new.nominee {
+        if let Some(existing) = nominee_of(conn, worker_id)? {
+            return Err(AppError::new(
+                ErrorCode::NomineeAlreadyRegistered,
+                format!("the worker's nominee is already registered: dependant {existing}"),
+            )
+            .with("dependant_id", existing));
+        }
+    }
     let id = Uuid::now_v7().to_string();
     diesel::insert_into(dependants::table)
         .values(NewDependantRow {
@@ -252,6 +278,7 @@ pub fn add_dependant(
             date_of_birth: new.date_of_birth,
             deceased: new.deceased,
             created_at: crate::time::now(),
+            nominee: new.nominee,
         })
         .execute(conn)?;
     Ok(Dependant {
@@ -260,6 +287,7 @@ pub fn add_dependant(
         relationship: new.relationship,
         date_of_birth: new.date_of_birth,
         deceased: new.deceased,
+        nominee: new.nominee,
     })
 }
 
@@ -352,6 +380,7 @@ struct DependantRow {
     relationship: String,
     date_of_birth: Option<NaiveDate>,
     deceased: bool,
+    nominee: bool,
 }
 
 impl From<DependantRow> for Dependant {
@@ -363,6 +392,7 @@ impl From<DependantRow> for Dependant {
                 .expect("stored relationships are valid"),
             date_of_birth: row.date_of_birth,
             deceased: row.deceased,
+            nominee: row.nominee,
         }
     }
 }
@@ -378,6 +408,7 @@ struct NewDependantRow<'a> {
     date_of_birth: Option<NaiveDate>,
     deceased: bool,
     created_at: NaiveDateTime,
+    nominee: bool,
 }
 
 /// What is read of a `contracts` row: all but when it was written.

@@ -229,7 +229,8 @@ fn nepal_death_benefit_follows_the_incident_date() {
     );
     assert_eq!(july.expect(201)["assessment"]["payable"], "300000.00");
     assert_eq!(july.body["assessment"]["rule_version"], "NP-FEWF-2008");
-    // The same event may not be claimed twice; another date is another event.
+    // The same event may not be claimed twice (its heirs share one claim: a
+    // second is refused naming the claim to join); another date is another event.
     let again = claim(
         &app,
         &m.worker,
@@ -241,8 +242,8 @@ fn nepal_death_benefit_follows_the_incident_date() {
         ),
     );
     assert_eq!(
-        again.expect(201)["assessment"]["reasons"],
-        json!(["DUPLICATE_EVENT"])
+        again.assert_problem(409, "CLAIM_ALREADY_FILED")["claim_id"],
+        july.body["id"]
     );
     let august = claim(
         &app,

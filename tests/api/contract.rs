@@ -277,6 +277,37 @@ impl<'a> Stage<'a> {
         submitted["id"].as_str().unwrap().to_string()
     }
 
+    /// A claim of a benefit whose heirs share it, naming the spouse alone, of a
+    /// worker with a grown child who may join it: (claim, child) ids.
+    fn shared_claim(&mut self) -> (String, String) {
+        self.funds += 1;
+        let code = format!("KE-C{}", self.funds);
+        let mut fund = self.example("CreateFund");
+        fund["code"] = json!(code);
+        self.post("/v1/funds", &fund, 201);
+        let mut rules = self.example("RuleDocument");
+        rules["benefits"][0]["beneficiaries"] =
+            json!({"classes": [["spouse", "child"]], "shares": "equal"});
+        self.post(&format!("/v1/funds/{code}/rules"), &rules, 201);
+        let mut worker = self.example("EnrollWorker");
+        worker["dependants"].as_array_mut().unwrap().push(
+            json!({"name": "Amina Wanjiru", "relationship": "child", "date_of_birth": "2001-04-02"}),
+        );
+        let body = self.post(&format!("/v1/funds/{code}/workers"), &worker, 201);
+        let id = |v: &Value| v.as_str().unwrap().to_string();
+        let (worker, spouse, child) = (
+            id(&body["id"]),
+            id(&body["dependants"][0]["id"]),
+            id(&body["dependants"][1]["id"]),
+        );
+        self.contribution(&code, &worker, &id(&body["contracts"][0]["id"]));
+        let mut claim = self.example("ClaimRequest");
+        claim["claimant"]["dependant_id"] = json!(spouse);
+        claim["beneficiaries"] = json!([{"dependant_id": spouse}]);
+        let submitted = self.post(&format!("/v1/workers/{worker}/claims"), &claim, 201);
+        (id(&submitted["id"]), child)
+    }
+
     /// A claim decided as `decision` says.
     fn decided_claim(&mut self, decision: Value) -> String {
         let claim = self.claim();
@@ -450,6 +481,11 @@ impl<'a> Stage<'a> {
             "payment_run" => {
                 values.insert("paid_on", today);
                 format!("/v1/funds/{}/payment-runs", self.fund(true))
+            }
+            "join_claim" => {
+                let (claim, child) = self.shared_claim();
+                values.insert("dependant_id", child);
+                format!("/v1/claims/{claim}/beneficiaries")
             }
             "request_refund" => format!("/v1/contributions/{}/refunds", self.refundable().1),
             "decide_refund" => format!("/v1/refunds/{}/decision", self.refund().1),

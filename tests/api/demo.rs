@@ -49,9 +49,11 @@ fn the_demo_books_claims_in_every_status_on_ledgers_that_verify_and_a_second_run
     let app = spawn();
     let first = generate(&app, 30);
     assert_eq!(first.len(), 6);
+    // The Philippine fund also holds the family whose heirs share a death benefit.
+    let workers_of = |code: &str| if code == "PH-OWWA" { 31 } else { 30 };
     for report in &first {
         assert!(report.generated, "{report}");
-        assert_eq!(report.workers, 30, "{report}");
+        assert_eq!(report.workers, workers_of(&report.code), "{report}");
         assert_eq!(report.unplanned_claims, 0, "{report}");
         assert!(report.ledger_entries > 30, "{report}");
     }
@@ -77,7 +79,7 @@ fn the_demo_books_claims_in_every_status_on_ledgers_that_verify_and_a_second_run
     for code in fund_codes() {
         let page = app.get(&format!("/v1/funds/{code}/workers?limit=500"), &admin);
         let workers = page.expect(200)["items"].as_array().unwrap().clone();
-        assert_eq!(workers.len(), 30);
+        assert_eq!(workers.len() as i64, workers_of(code));
         let sexes: BTreeSet<String> = workers
             .iter()
             .map(|w| w["sex"].as_str().unwrap().to_string())
@@ -147,6 +149,37 @@ fn the_demo_books_claims_in_every_status_on_ledgers_that_verify_and_a_second_run
         .map(|p| p["currency"].as_str().unwrap())
         .collect();
     assert_eq!(currencies, BTreeSet::from(["PHP", "USD"]));
+
+    // Three heirs shared a death: those the exchanged pesos cover are paid in
+    // line order, each by an entry of their own; the minor's part goes to her
+    // mother as guardian.
+    let deaths = app.get(
+        "/v1/funds/PH-OWWA/claims?benefit=DEATH_NATURAL&limit=500",
+        &admin,
+    );
+    let shared = deaths.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["payees"].as_array().unwrap().len() == 3)
+        .cloned()
+        .expect("the heirs' claim");
+    assert!(
+        ["paid", "awaiting_funds"].contains(&shared["status"].as_str().unwrap()),
+        "{shared}"
+    );
+    let payees = shared["payees"].as_array().unwrap();
+    let entries: Vec<&str> = payees
+        .iter()
+        .map_while(|p| p["payment_entry_id"].as_str())
+        .collect();
+    assert!(!entries.is_empty(), "{shared}");
+    assert_eq!(entries.iter().collect::<BTreeSet<_>>().len(), entries.len());
+    assert!(payees[entries.len()..]
+        .iter()
+        .all(|p| p["paid_on"].is_null()));
+    let minor = payees.iter().find(|p| p["minor"] == true).unwrap();
+    assert_eq!(minor["receiver"], "Teresita Dela Cruz");
 
     let before = trail(&app);
     let second = generate(&app, 30);

@@ -20,6 +20,7 @@ mod ledger;
 mod limits;
 mod model;
 mod overflow;
+mod payees;
 mod payers;
 mod races;
 mod reassessment;

@@ -77,6 +77,29 @@ fn philippine_family(app: &TestApp) -> Family {
     )
 }
 
+/// The Philippine fund as it was before heirs shared a death benefit (its
+/// rules without `beneficiaries`): each child files a claim of their own, and
+/// only `max_claims` keeps the death from being paid twice.
+fn philippine_family_filing_apart(app: &TestApp) -> Family {
+    let file = mwf::demo::fund_file("PH-OWWA").expect("an example fund");
+    app.create_fund(&file.fund.code, &file.fund.country, &file.fund.currency);
+    for mut version in file.versions {
+        for benefit in version["benefits"].as_array_mut().unwrap() {
+            benefit.as_object_mut().unwrap().remove("beneficiaries");
+        }
+        app.post("/v1/funds/PH-OWWA/rules", &app.admin(), &version)
+            .expect(201);
+    }
+    family(
+        app,
+        "PH-OWWA",
+        "PH-F1",
+        ("2017-03-15", "2019-03-14"),
+        "2017-03-01",
+        ("25.00", "USD"),
+    )
+}
+
 fn kenya_family(app: &TestApp, document: &str) -> Family {
     family(
         app,
@@ -133,7 +156,7 @@ fn today() -> String {
 #[test]
 fn a_one_time_benefit_is_not_approved_twice_for_the_same_death() {
     let app = spawn();
-    let f = philippine_family(&app);
+    let f = philippine_family_filing_apart(&app);
     let first = file(&app, &f.worker, child_death(&f.children[0]));
     let second = file(&app, &f.worker, child_death(&f.children[1]));
     // Both were eligible when filed: neither had been decided.
@@ -563,7 +586,7 @@ fn a_contract_found_to_have_ended_early_is_seen_by_the_decision() {
 #[test]
 fn two_siblings_decided_at_once_get_one_award() {
     let app = spawn();
-    let f = philippine_family(&app);
+    let f = philippine_family_filing_apart(&app);
     let claims: Vec<String> = f
         .children
         .iter()

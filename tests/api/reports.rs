@@ -318,10 +318,10 @@ fn claims_statistics_count_and_sum_claims_filed_in_the_period() {
     assert_eq!(
         s["groups"],
         json!([
-            {"status": "paid", "sex": "female", "count": 1, "amounts": [
+            {"status": "paid", "sex": "female", "count": 1, "payees": 1, "amounts": [
                 {"currency": "KES", "claimed": "4000.00", "assessed": assessed(&paid).to_string(),
                  "approved": "4000.00", "paid": "4000.00"}]},
-            {"status": pending["status"], "sex": "male", "count": 1, "amounts": [
+            {"status": pending["status"], "sex": "male", "count": 1, "payees": 1, "amounts": [
                 {"currency": "KES", "claimed": "1000.00", "assessed": assessed(&pending).to_string(),
                  "approved": "0.00", "paid": "0.00"}]}
         ])
@@ -332,7 +332,7 @@ fn claims_statistics_count_and_sum_claims_filed_in_the_period() {
     );
     assert_eq!(
         april.expect(200)["groups"],
-        json!([{"sex": "female", "count": 1, "amounts": [
+        json!([{"sex": "female", "count": 1, "payees": 1, "amounts": [
             {"currency": "KES", "claimed": "500.00", "assessed": "500.00", "approved": "0.00", "paid": "0.00"}]}])
     );
 }

@@ -484,7 +484,7 @@ impl Model<'_> {
             let open = PAYABLE.contains(&c.status.as_str())
                 || (c.status == "under_review" && c.approval_entry.is_some());
             if open {
-                let award = c.award.unwrap_or_default();
+                let award = c.award.unwrap_or_default() - c.paid_to_payees;
                 expected += award;
                 *by_status.entry(c.status.clone()).or_default() += award;
             }

@@ -261,7 +261,28 @@ impl Model<'_> {
             &self.tokens.admin,
             &body,
         );
-        let (ok, outcome) = self.judge("claim", &res, &[]);
+        // One death is one benefit where heirs share it: a second claim of the
+        // event while one is open or awarded is refused, naming it.
+        let open_claim_of_the_event = self.workers[w].claims.iter().copied().find(|&ci| {
+            let c = &self.claims[ci];
+            c.benefit == code
+                && c.incident_date == incident
+                && c.rider_of.is_none()
+                && !in_set(&c.status, &["rejected", "withdrawn"])
+        });
+        let shared = benefit.as_ref().is_some_and(|b| b.shared);
+        let allowed: &[&str] = match open_claim_of_the_event {
+            Some(_) if shared => &["CLAIM_ALREADY_FILED"],
+            _ => &[],
+        };
+        let (ok, outcome) = self.judge("claim", &res, allowed);
+        if let (true, Some(ci), true) = (ok, open_claim_of_the_event, shared) {
+            let message = format!(
+                "a second {code} claim of {incident} was filed while {} is {}",
+                self.claims[ci].label, self.claims[ci].status
+            );
+            self.fail("one claim per death", None, message);
+        }
         let who = claimant
             .as_ref()
             .map(|d| format!("{} {}", d.relationship, tail(&d.id)))
@@ -335,6 +356,7 @@ impl Model<'_> {
             queued_step: None,
             approval_entry: None,
             paid_on: None,
+            paid_to_payees: Decimal::ZERO,
         });
         self.claim_index.insert(id, ci);
         self.workers[w].claims.push(ci);

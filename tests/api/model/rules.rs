@@ -33,6 +33,8 @@ pub struct Benefit {
     pub lifetime_cap: Option<Decimal>,
     pub cap_group: Option<String>,
     pub riders: Vec<String>,
+    /// Heirs share it (`beneficiaries`): one claim per death, later heirs join it.
+    pub shared: bool,
 }
 
 impl Benefit {
@@ -118,6 +120,7 @@ fn benefit(b: &Value) -> Benefit {
         lifetime_cap: decimal(&b["lifetime_cap"]),
         cap_group: b["cap_group"].as_str().map(str::to_string),
         riders: strings(&b["riders"]),
+        shared: b.get("beneficiaries").is_some_and(|x| !x.is_null()),
     }
 }
 

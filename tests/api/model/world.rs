@@ -294,6 +294,9 @@ pub struct ClaimModel {
     pub queued_step: Option<usize>,
     pub approval_entry: Option<String>,
     pub paid_on: Option<NaiveDate>,
+    /// What its payees were paid so far (a claim whose heirs share it is paid
+    /// payee by payee, and may wait for funds partly paid).
+    pub paid_to_payees: Decimal,
 }
 
 pub fn amount(v: &Value) -> Option<Decimal> {
@@ -361,6 +364,16 @@ impl ClaimModel {
             }
             self.grade = body["grade"].as_str().map(str::to_string);
             self.claimed_amount = amount(&body["claimed_amount"]);
+            self.paid_to_payees = body["payees"]
+                .as_array()
+                .map(|payees| {
+                    payees
+                        .iter()
+                        .filter(|p| p["paid_on"].is_string())
+                        .filter_map(|p| amount(&p["amount"]))
+                        .sum()
+                })
+                .unwrap_or_default();
         }
     }
 }

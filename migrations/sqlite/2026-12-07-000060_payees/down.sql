@@ -1,0 +1,3 @@
+DROP TABLE claim_payees;
+DROP INDEX dependants_one_nominee;
+ALTER TABLE dependants DROP COLUMN nominee;
