@@ -59,6 +59,7 @@ pub enum ErrorCode {
     ContractStarted,
     AlreadyRefunded,
     RefundStatusConflict,
+    InstalmentStatusConflict,
     ServiceUnavailable,
     InternalError,
 }
@@ -112,6 +113,7 @@ impl ErrorCode {
         ErrorCode::ContractStarted,
         ErrorCode::AlreadyRefunded,
         ErrorCode::RefundStatusConflict,
+        ErrorCode::InstalmentStatusConflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -153,6 +155,7 @@ impl ErrorCode {
             DecisionExceedsPayable => 422,
             ClaimNotEligible => 422,
             ContractStarted | AlreadyRefunded | RefundStatusConflict => 409,
+            InstalmentStatusConflict => 409,
             ServiceUnavailable => 503,
             InternalError => 500,
         }
@@ -208,6 +211,7 @@ impl ErrorCode {
             ContractStarted => "Contract already started",
             AlreadyRefunded => "Contribution already refunded",
             RefundStatusConflict => "Refund status does not allow this",
+            InstalmentStatusConflict => "Instalment schedule does not allow this",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

@@ -93,6 +93,14 @@ event_types! {
     RefundApproved = "refund.approved", REFUND_APPROVED, crate::refunds::RefundEventData, "RefundApprovedEvent";
     RefundRejected = "refund.rejected", REFUND_REJECTED, crate::refunds::RefundEventData, "RefundRejectedEvent";
     RefundPaid = "refund.paid", REFUND_PAID, crate::refunds::RefundEventData, "RefundPaidEvent";
+    /// A later instalment of an instalment benefit was re-assessed on its due date and paid.
+    ClaimInstalmentPaid = "claim.instalment_paid", CLAIM_INSTALMENT_PAID, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentPaidEvent";
+    /// The claimant reached the age limit: this instalment and every later one lapsed.
+    ClaimInstalmentLapsed = "claim.instalment_lapsed", CLAIM_INSTALMENT_LAPSED, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentLapsedEvent";
+    /// An officer stopped a schedule of instalments, with reasons.
+    ClaimInstalmentsStopped = "claim.instalments_stopped", CLAIM_INSTALMENTS_STOPPED, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentsStoppedEvent";
+    /// Proof was attached to an instalment (enrolment for its school year).
+    ClaimInstalmentDocumentsAdded = "claim.instalment_documents_added", CLAIM_INSTALMENT_DOCUMENTS_ADDED, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentDocumentsAddedEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

@@ -56,6 +56,8 @@ reason_codes! {
     CLAIMED_AMOUNT_REQUIRED;
     /// A schedule benefit needs one of its grades.
     GRADE_REQUIRED;
+    /// An instalment benefit stops at an age the claimant had reached on the incident date.
+    AGE_LIMIT_REACHED;
 }
 
 /// Rule versions by start date, with their labels.

@@ -26,7 +26,7 @@ use crate::workers::{self, ContractEvents};
 
 /// Runs one request: `change` makes it, then the audit record and the events
 /// are written in the same transaction by the envelope every request goes through.
-fn request<T>(
+pub(super) fn request<T>(
     conn: &mut DbConnection,
     caller: &Caller,
     act: Act,

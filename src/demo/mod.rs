@@ -18,6 +18,7 @@ mod exchange;
 mod goal;
 mod history;
 mod incident;
+mod instalments;
 mod people;
 mod plan;
 mod record;
@@ -352,6 +353,7 @@ fn generate_fund(
     progress.stage(format!("{code}: claims"), Some(scenarios.len() as u64));
     let mut driver = claims::ClaimDriver::new(fund, actors, &versions, &enrolled);
     driver.run(conn, &mut rng, &scenarios, progress)?;
+    instalments::run(conn, fund, actors, &enrolled)?;
     exchange::fund_waiting_claims(conn, fund, actors)?;
     progress.finish();
     Ok(driver.unplanned)

@@ -190,6 +190,7 @@ impl Chooser<'_> {
             grade: None,
             documents: Vec::new(),
             description: Some(incident::description(code, incident.phase, &place)),
+            rider_claimants: Vec::new(),
         };
         let threshold = to_minor(doc.approval.second_approval_above.0, self.currency).ok()?;
         let budget = if goal.is_paid() {

@@ -397,6 +397,14 @@ impl<'a> Stage<'a> {
                 self.post(&format!("/v1/refunds/{refund}/decision"), &decision, 200);
                 format!("/v1/refunds/{refund}/payment")
             }
+            "stop_instalments" | "add_instalment_documents" => {
+                let document = format!("BD{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+                let claim = crate::instalments::running_allowance(&self.app, &document);
+                match id {
+                    "stop_instalments" => format!("/v1/claims/{claim}/instalments/stop"),
+                    _ => format!("/v1/claims/{claim}/instalments/2/documents"),
+                }
+            }
             other => panic!("no scene for {other}: add one when adding an operation with a body"),
         };
         Scene { path, values }
