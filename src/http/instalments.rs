@@ -304,9 +304,11 @@ pub async fn add_instalment_documents(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, u32)>,
+    path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    // The number is read after the role check, so a caller who may not attach
+    // proof is refused 403 whatever the path says.
     let (id, number) = path.into_inner();
     Mutation::new(&req, state, caller, Act::AddInstalmentDocuments)
         .run(
@@ -314,6 +316,9 @@ pub async fn add_instalment_documents(
             body,
             move |conn, caller, input: InstalmentDocumentsRequest| {
                 let (claim, fund) = claim_in_scope(conn, caller, &id)?;
+                let number: u32 = number.parse().map_err(|_| {
+                    AppError::not_found(format!("claim {id} has no instalment {number}"))
+                })?;
                 in_fund(&fund.code, || {
                     let mut errors = Vec::new();
                     if input.documents.is_empty() {
