@@ -17,6 +17,7 @@ use crate::claims::{self, Decision, DecisionOutcome, NewClaim, RiderClaimant};
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::funds::Fund;
+use crate::ledger::{self, account_code, NewEntry, NewPosting, Side};
 use crate::rules::document::{Phase, Relationship};
 use crate::workers;
 
@@ -142,6 +143,7 @@ pub fn run(
         Ok(((), format!("claim {}", claim.id), events))
     })?;
     attach_proof_but_the_last(conn, fund, officer, &claim_id, today)?;
+    fund_the_run(conn, fund, actors, &claim_id, today)?;
     request(conn, officer, Act::RunPayments, &fund.code, 200, |conn| {
         let run = claims::payment_run(conn, fund, today, &officer.subject)?;
         Ok((
@@ -150,6 +152,72 @@ pub fn run(
             run.events,
         ))
     })
+}
+
+/// The government grants the fund what the payment run will pay: the claims
+/// waiting for funds (paid first) and the instalments due by today, as the
+/// admin's manual entry (cash against grants).
+fn fund_the_run(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    actors: &Actors,
+    claim_id: &str,
+    today: NaiveDate,
+) -> AppResult<()> {
+    let waiting = claims::ClaimFilter {
+        status: Some(claims::ClaimStatus::AwaitingFunds.as_str().to_string()),
+        limit: i64::from(u16::MAX),
+        ..Default::default()
+    };
+    let queued: i64 = claims::list(conn, fund, &waiting)?
+        .iter()
+        .map(|c| c.decided_amount_minor.unwrap_or(0))
+        .sum();
+    let due: i64 = instalments::find(conn, claim_id)?
+        .map(|s| {
+            s.instalments
+                .iter()
+                .filter(|i| i.status.is_open() && i.number > 1 && i.due_on <= today)
+                .map(|i| i.amount_minor)
+                .sum()
+        })
+        .unwrap_or(0);
+    let grant = queued + due;
+    if grant == 0 {
+        return Ok(());
+    }
+    let posting = |account: &str, side| NewPosting {
+        account: account.to_string(),
+        side,
+        amount_minor: grant,
+        currency: fund.currency,
+    };
+    request(
+        conn,
+        &actors.admin,
+        Act::PostJournalEntry,
+        &fund.code,
+        201,
+        |conn| {
+            let entry = ledger::post_entry(
+                conn,
+                fund.id,
+                NewEntry {
+                    effective_date: today,
+                    kind: ledger::kind::ADJUSTMENT,
+                    memo: "Government grant for the benefits due".to_string(),
+                    source: None,
+                    created_by: actors.admin.subject.clone(),
+                    reverses: None,
+                    postings: vec![
+                        posting(account_code::CASH, Side::Debit),
+                        posting(account_code::GRANTS_AND_DONATIONS, Side::Credit),
+                    ],
+                },
+            )?;
+            Ok(((), format!("journal_entry {}", entry.id), Vec::new()))
+        },
+    )
 }
 
 fn child_claimant(candidate: &Candidate) -> Claimant {

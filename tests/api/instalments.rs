@@ -620,3 +620,33 @@ fn bad_instalment_rules_are_refused_with_their_pointers() {
     let text = rules.expect(200).to_string();
     assert_eq!(text.matches("\"instalments\"").count(), 2, "{text}");
 }
+
+#[test]
+fn the_demo_runs_a_nepal_scholarship_and_a_bangladesh_allowance_with_later_instalments_paid() {
+    let app = spawn();
+    let mut conn = app.connection();
+    let options = mwf::demo::DemoOptions {
+        workers_per_fund: 30,
+    };
+    mwf::demo::run(&mut conn, options, &mut mwf::progress::Progress::hidden())
+        .expect("the demo runs");
+    for (fund, benefit) in [
+        ("NP-FEWF", "CHILD_SCHOLARSHIP"),
+        ("BD-WEWB", "DISABLED_WORKER_CHILD_ALLOWANCE"),
+    ] {
+        let claims = app.get(
+            &format!("/v1/funds/{fund}/claims?benefit={benefit}&status=paid&limit=500"),
+            &app.admin(),
+        );
+        let most_paid = claims.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["instalments"]["instalments"].as_array())
+            .map(|list| list.iter().filter(|i| i["status"] == "paid").count())
+            .max()
+            .unwrap_or(0);
+        assert!(most_paid >= 2, "{fund}: {}", claims.text);
+        app.assert_books_balance(fund);
+    }
+}
