@@ -399,7 +399,7 @@ impl<'a> Stage<'a> {
             }
             "stop_instalments" | "add_instalment_documents" => {
                 let document = format!("BD{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-                let claim = crate::instalments::running_allowance(&self.app, &document);
+                let claim = crate::instalments::running_allowance(self.app, &document);
                 match id {
                     "stop_instalments" => format!("/v1/claims/{claim}/instalments/stop"),
                     _ => format!("/v1/claims/{claim}/instalments/2/documents"),

@@ -40,8 +40,7 @@ pub fn due_dates(
     let limit = rules
         .count
         .unwrap_or(newborn_limit)
-        .min(MAX_INSTALMENTS)
-        .max(1) as usize;
+        .clamp(1, MAX_INSTALMENTS) as usize;
     let open_ended = rules.count.is_none();
     let mut dates = Vec::new();
     let mut next = Some(incident_date);
