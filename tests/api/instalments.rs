@@ -8,18 +8,11 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use mwf::auth::Role;
 use serde_json::{json, Value};
 
+use crate::claims::docs;
 use crate::helpers::{spawn, Response, TestApp};
 
 fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
-}
-
-fn docs(list: &[(&str, &str)]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|(t, r)| json!({"type": t, "reference": r}))
-            .collect(),
-    )
 }
 
 /// A worker with a spouse and a child born on `child_born`, working abroad
@@ -83,6 +76,27 @@ fn family(
         child: dependant("child"),
         worker,
     }
+}
+
+/// Loads the Nepal fund and a family whose worker died abroad three years ago
+/// to the day, leaving a ten-year-old child; returns it and the incident date.
+fn nepal_family(app: &TestApp, document: &str) -> (Family, NaiveDate) {
+    app.load_fund("NP-FEWF");
+    let incident = three_years_ago();
+    let child_born = incident - Months::new(120);
+    let f = family(
+        app,
+        "NP-FEWF",
+        document,
+        incident,
+        child_born,
+        ("1500.00", "NPR"),
+    );
+    (f, incident)
+}
+
+fn three_years_ago() -> NaiveDate {
+    today().checked_sub_months(Months::new(36)).unwrap()
 }
 
 /// The first 14 April (Nepal's school year) after `date`.
@@ -178,16 +192,7 @@ fn proof(app: &TestApp, claim: &str, number: u32) -> Response {
 #[test]
 fn the_scholarship_rider_named_for_the_child_is_assessed_for_the_child() {
     let app = spawn();
-    app.load_fund("NP-FEWF");
-    let incident = today().checked_sub_months(Months::new(36)).unwrap();
-    let f = family(
-        &app,
-        "NP-FEWF",
-        "NP1",
-        incident,
-        incident - Months::new(120),
-        ("1500.00", "NPR"),
-    );
+    let (f, incident) = nepal_family(&app, "NP1");
 
     let unnamed = death_with_scholarship(&app, &f, incident, false);
     let rider = &unnamed.expect(201)["riders"][0];
@@ -228,16 +233,7 @@ fn the_scholarship_rider_named_for_the_child_is_assessed_for_the_child() {
 #[test]
 fn rider_claimants_name_riders_of_the_benefit_and_registered_dependants() {
     let app = spawn();
-    app.load_fund("NP-FEWF");
-    let incident = today().checked_sub_months(Months::new(36)).unwrap();
-    let f = family(
-        &app,
-        "NP-FEWF",
-        "NP2",
-        incident,
-        incident - Months::new(120),
-        ("1500.00", "NPR"),
-    );
+    let (f, incident) = nepal_family(&app, "NP2");
     let mut body = json!({
         "benefit": "DEATH", "incident_date": incident.to_string(), "incident_phase": "abroad",
         "filed_on": (incident + Days::new(20)).to_string(),
@@ -269,16 +265,7 @@ fn rider_claimants_name_riders_of_the_benefit_and_registered_dependants() {
 #[test]
 fn a_nepal_scholarship_is_paid_for_three_school_years_and_stopped_when_the_child_leaves_school() {
     let app = spawn();
-    app.load_fund("NP-FEWF");
-    let incident = today().checked_sub_months(Months::new(36)).unwrap();
-    let f = family(
-        &app,
-        "NP-FEWF",
-        "NP3",
-        incident,
-        incident - Months::new(120),
-        ("1500.00", "NPR"),
-    );
+    let (f, incident) = nepal_family(&app, "NP3");
     let claim = death_with_scholarship(&app, &f, incident, true);
     let scholarship = claim.expect(201)["riders"][0]["id"]
         .as_str()
@@ -392,7 +379,7 @@ fn a_nepal_scholarship_is_paid_for_three_school_years_and_stopped_when_the_child
 fn a_scholarship_lapses_when_the_child_reaches_the_age_limit() {
     let app = spawn();
     app.load_fund("NP-FEWF");
-    let incident = today().checked_sub_months(Months::new(36)).unwrap();
+    let incident = three_years_ago();
     // Eighteen half a year after the second school year starts.
     let born = (next_school_year(incident) + Months::new(6)) - Months::new(18 * 12);
     let f = family(&app, "NP-FEWF", "NP4", incident, born, ("1500.00", "NPR"));
