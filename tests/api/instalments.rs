@@ -142,6 +142,17 @@ fn death_with_scholarship(
 
 /// Approves `claim` for its payable amount and pays it today.
 fn approve_and_pay(app: &TestApp, claim: &str) -> Value {
+    approve(app, claim);
+    let paid = app.post(
+        &format!("/v1/claims/{claim}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today().to_string()}),
+    );
+    assert_eq!(paid.expect(200)["status"], "paid", "{}", paid.text);
+    paid.body.clone()
+}
+
+fn approve(app: &TestApp, claim: &str) {
     let decided = app.post(
         &format!("/v1/claims/{claim}/decision"),
         &app.admin(),
@@ -153,13 +164,6 @@ fn approve_and_pay(app: &TestApp, claim: &str) -> Value {
         "{}",
         decided.text
     );
-    let paid = app.post(
-        &format!("/v1/claims/{claim}/payment"),
-        &app.admin(),
-        &json!({"paid_on": today().to_string()}),
-    );
-    assert_eq!(paid.expect(200)["status"], "paid", "{}", paid.text);
-    paid.body.clone()
 }
 
 fn run(app: &TestApp, fund: &str) -> Value {
@@ -416,6 +420,13 @@ fn a_scholarship_lapses_when_the_child_reaches_the_age_limit() {
 /// A Bangladesh worker disabled abroad six months ago: the monthly allowance
 /// for the child, approved and its first instalment paid. Returns the claim.
 pub fn running_allowance(app: &TestApp, document: &str) -> String {
+    let claim = filed_allowance(app, document);
+    approve_and_pay(app, &claim);
+    claim
+}
+
+/// The allowance of [`running_allowance`], filed and not yet decided.
+fn filed_allowance(app: &TestApp, document: &str) -> String {
     if app.get("/v1/funds/BD-WEWB", &app.admin()).status == 404 {
         app.load_fund("BD-WEWB");
     }
@@ -438,9 +449,73 @@ pub fn running_allowance(app: &TestApp, document: &str) -> String {
             "documents": docs(&[("DISABILITY_CERTIFICATE", "MB-7"), ("PROOF_OF_RELATIONSHIP", "BR-7")])
         }),
     );
-    let claim = res.expect(201)["id"].as_str().unwrap().to_string();
-    approve_and_pay(app, &claim);
-    claim
+    res.expect(201)["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn later_instalments_wait_for_the_claim_itself_to_be_paid_and_a_keyed_stop_is_decided_once() {
+    let app = spawn();
+    let claim = filed_allowance(&app, "BD3");
+    approve(&app, &claim);
+    let ran = run(&app, "BD-WEWB");
+    let looked_at = ran["instalments"].as_array().unwrap();
+    assert_eq!(looked_at.len(), 6, "{ran}");
+    assert!(looked_at
+        .iter()
+        .all(|i| i["status"] == "due" && i["reasons"] == json!(["FIRST_INSTALMENT_UNPAID"])));
+    assert_eq!(app.balance("BD-WEWB", "5200"), "3000.00");
+    // Not running until its first instalment is paid.
+    let stop = format!("/v1/claims/{claim}/instalments/stop");
+    app.post(&stop, &app.admin(), &json!({"reasons": ["CHILD_EMPLOYED"]}))
+        .assert_problem(409, "INSTALMENT_STATUS_CONFLICT");
+
+    let paid = app.post(
+        &format!("/v1/claims/{claim}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today().to_string()}),
+    );
+    assert_eq!(
+        paid.expect(200)["instalments"]["instalments"][0]["status"],
+        "paid"
+    );
+    let ran = run(&app, "BD-WEWB");
+    assert!(ran["instalments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["status"] == "paid"));
+    assert_eq!(app.balance("BD-WEWB", "5200"), "21000.00");
+
+    let body = json!({"reasons": ["CHILD_EMPLOYED"], "note": "Works at a garment factory"});
+    let first = app.post_with_key(&stop, &app.admin(), "stop-bd3", &body);
+    let again = app.post_with_key(&stop, &app.admin(), "stop-bd3", &body);
+    assert_eq!(first.expect(200), again.expect(200));
+    let events = app.get(
+        &format!("/v1/events?claim={claim}&type=claim.instalments_stopped"),
+        &app.admin(),
+    );
+    assert_eq!(events.expect(200)["items"].as_array().unwrap().len(), 1);
+    let event = &events.body["items"][0]["data"];
+    assert_eq!(event["reasons"], json!(["CHILD_EMPLOYED"]));
+    assert_eq!(event["benefit"], "DISABLED_WORKER_CHILD_ALLOWANCE");
+    app.assert_books_balance("BD-WEWB");
+}
+
+#[test]
+fn a_worker_token_names_no_other_claimant_for_a_rider() {
+    let app = spawn();
+    let (f, incident) = nepal_family(&app, "NP5");
+    let token = app.token_for(&f.spouse, Role::Worker, &["NP-FEWF"]);
+    let body = json!({
+        "benefit": "DEATH", "incident_date": incident.to_string(), "incident_phase": "abroad",
+        "filed_on": (incident + Days::new(20)).to_string(),
+        "claimant": {"relationship": "spouse", "dependant_id": f.spouse},
+        "documents": docs(&DEATH_DOCS),
+        "rider_claimants": [{"benefit": "CHILD_SCHOLARSHIP", "relationship": "child", "dependant_id": f.child}]
+    });
+    let res = app.post(&format!("/v1/workers/{}/claims", f.worker), &token, &body);
+    res.assert_problem(403, "ROLE_NOT_PERMITTED");
+    assert_eq!(res.error_fields(), vec!["/rider_claimants"]);
 }
 
 #[test]
