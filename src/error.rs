@@ -73,6 +73,7 @@ pub enum ErrorCode {
     NomineeAlreadyRegistered,
     ClaimAlreadyFiled,
     BeneficiaryAlreadyOnClaim,
+    InstalmentStatusConflict,
     ServiceUnavailable,
     InternalError,
 }
@@ -140,6 +141,7 @@ impl ErrorCode {
         ErrorCode::NomineeAlreadyRegistered,
         ErrorCode::ClaimAlreadyFiled,
         ErrorCode::BeneficiaryAlreadyOnClaim,
+        ErrorCode::InstalmentStatusConflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
     ];
@@ -193,6 +195,7 @@ impl ErrorCode {
             ReceiptAlreadyRecorded => 409,
             ReceiptOverMatched => 409,
             NomineeAlreadyRegistered | ClaimAlreadyFiled | BeneficiaryAlreadyOnClaim => 409,
+            InstalmentStatusConflict => 409,
             ServiceUnavailable => 503,
             InternalError => 500,
         }
@@ -262,6 +265,7 @@ impl ErrorCode {
             NomineeAlreadyRegistered => "The worker's nominee is already registered",
             ClaimAlreadyFiled => "A claim for this event is already filed; join it",
             BeneficiaryAlreadyOnClaim => "Already a beneficiary of the claim",
+            InstalmentStatusConflict => "Instalment schedule does not allow this",
             ServiceUnavailable => "Service unavailable",
             InternalError => "Internal error",
         }

@@ -117,6 +117,14 @@ event_types! {
     ClaimBeneficiaryJoined = "claim.beneficiary_joined", CLAIM_BENEFICIARY_JOINED, ClaimEventData, "ClaimBeneficiaryJoinedEvent";
     /// One payee of a shared claim was paid (its own journal entry).
     ClaimPayeePaid = "claim.payee_paid", CLAIM_PAYEE_PAID, crate::claims::payees::PayeePaidData, "ClaimPayeePaidEvent";
+    /// A later instalment of an instalment benefit was re-assessed on its due date and paid.
+    ClaimInstalmentPaid = "claim.instalment_paid", CLAIM_INSTALMENT_PAID, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentPaidEvent";
+    /// The claimant reached the age limit: this instalment and every later one lapsed.
+    ClaimInstalmentLapsed = "claim.instalment_lapsed", CLAIM_INSTALMENT_LAPSED, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentLapsedEvent";
+    /// An officer stopped a schedule of instalments, with reasons.
+    ClaimInstalmentsStopped = "claim.instalments_stopped", CLAIM_INSTALMENTS_STOPPED, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentsStoppedEvent";
+    /// Proof was attached to an instalment (enrolment for its school year).
+    ClaimInstalmentDocumentsAdded = "claim.instalment_documents_added", CLAIM_INSTALMENT_DOCUMENTS_ADDED, crate::claims::instalments::InstalmentEventData, "ClaimInstalmentDocumentsAddedEvent";
 }
 
 /// The `data` of `worker.enrolled` (built by `workers::enrolled_event`).

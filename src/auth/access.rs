@@ -33,6 +33,8 @@
 //! | [`Act::RequestRefund`] | `refund.request` | ✓ | ✓ | | ✓ | | |
 //! | [`Act::DecideRefund`] | `refund.decide` | ✓ | ✓ | | | | |
 //! | [`Act::PayRefund`] | `refund.pay` | ✓ | ✓ | | | | |
+//! | [`Act::AddInstalmentDocuments`] | `claim.add_instalment_documents` | ✓ | ✓ | | ✓ | | |
+//! | [`Act::StopInstalments`] | `claim.stop_instalments` | ✓ | ✓ | | | | |
 //! | [`Act::ReadWebhooks`] | | ✓ | | | ✓ | ✓ | |
 //! | [`Act::SubscribeWebhook`] | `webhook.subscribe` | ✓ | | | ✓ | | |
 //! | [`Act::DeleteWebhook`] | `webhook.delete` | ✓ | | | ✓ | | |
@@ -95,6 +97,10 @@ pub enum Act {
     /// Approve or reject a refund: approval books it back and ends its coverage.
     DecideRefund,
     PayRefund,
+    /// Attach proof to one instalment of a claim (enrolment for its school year).
+    AddInstalmentDocuments,
+    /// Stop a claim's schedule of instalments: a decision with reasons.
+    StopInstalments,
     /// Read a fund's webhook subscriptions and their delivery logs.
     ReadWebhooks,
     SubscribeWebhook,
@@ -187,6 +193,8 @@ impl Act {
             Act::RequestRefund => "refund.request",
             Act::DecideRefund => "refund.decide",
             Act::PayRefund => "refund.pay",
+            Act::AddInstalmentDocuments => "claim.add_instalment_documents",
+            Act::StopInstalments => "claim.stop_instalments",
             Act::ReadWebhooks => "webhooks.read",
             Act::SubscribeWebhook => "webhook.subscribe",
             Act::DeleteWebhook => "webhook.delete",
@@ -231,6 +239,8 @@ impl Act {
             Act::ApproveClaim => APPROVERS,
             Act::RequestRefund => ENROLLERS,
             Act::DecideRefund | Act::PayRefund => OFFICERS,
+            Act::AddInstalmentDocuments => ENROLLERS,
+            Act::StopInstalments => OFFICERS,
             Act::ReadWebhooks => INTEGRATION_READERS,
             Act::SubscribeWebhook | Act::DeleteWebhook | Act::RedeliverWebhook => INTEGRATORS,
             Act::RegisterParty
@@ -284,6 +294,8 @@ mod tests {
         Act::RequestRefund,
         Act::DecideRefund,
         Act::PayRefund,
+        Act::AddInstalmentDocuments,
+        Act::StopInstalments,
         Act::ReadWebhooks,
         Act::SubscribeWebhook,
         Act::DeleteWebhook,

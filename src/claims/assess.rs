@@ -71,6 +71,8 @@ reason_codes! {
     SHARES_DO_NOT_ADD_UP;
     /// Nobody qualifies: no living heir of any class, and the estate may not take.
     NO_BENEFICIARY;
+    /// An instalment benefit stops at an age the claimant had reached on the incident date.
+    AGE_LIMIT_REACHED;
 }
 
 /// Rule versions by start date, with their labels.

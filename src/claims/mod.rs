@@ -13,6 +13,7 @@
 
 pub mod assess;
 pub mod payees;
+pub mod instalments;
 pub mod status;
 mod store;
 
@@ -205,6 +206,17 @@ pub struct NewClaim {
     /// The beneficiaries the claim names (absent: the class of heirs that takes,
     /// in equal shares, when the benefit has `beneficiaries`).
     pub beneficiaries: Option<Vec<payees::NewBeneficiary>>,
+    /// Riders claimed by someone other than the main claim's claimant (a
+    /// scholarship for each child of a deceased worker): one rider claim per
+    /// entry. A rider not named here is claimed by the main claimant.
+    pub rider_claimants: Vec<RiderClaimant>,
+}
+
+/// Who claims one rider of the benefit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiderClaimant {
+    pub benefit: String,
+    pub claimant: Claimant,
 }
 
 /// Entry kinds booked by claims.
@@ -346,14 +358,16 @@ fn assess_now(
 ) -> AppResult<StoredAssessment> {
     debug_assert!(lock.holds(fund), "assessed under another fund's lock");
     let others = ranking_before(claim, store::of_worker(conn, &worker.id)?);
-    Ok(assess(
+    let mut assessment: StoredAssessment = assess(
         versions,
         fund.currency,
         &facts(claim),
         &worker_facts(conn, worker)?,
         &others,
     )
-    .into())
+    .into();
+    instalments::check_age(versions, worker, claim, &mut assessment);
+    Ok(assessment)
 }
 
 /// Makes `assessment` the claim's latest and adds it to the claim's history in
@@ -481,13 +495,16 @@ pub fn submit(
     let mut events = Vec::new();
     let main = submit_one(conn, &lock, fund, &versions, worker, new, None, created_by)?;
     events.push(event(fund, event_kind::CLAIM_SUBMITTED, &main));
+    check_rider_claimants(new, &riders)?;
     let mut rider_claims = Vec::new();
-    for rider in riders {
+    for (rider, claimant) in rider_claims_of(new, &riders) {
         let rider_claim = NewClaim {
             benefit: rider,
+            claimant,
             claimed_amount_minor: None,
             grade: None,
             beneficiaries: None,
+            rider_claimants: Vec::new(),
             ..new.clone()
         };
         let c = submit_one(
@@ -504,6 +521,52 @@ pub fn submit(
         rider_claims.push(c);
     }
     Ok((main, rider_claims, events))
+}
+
+/// Each named rider claimant claims a rider of the benefit; else a 422 naming it.
+fn check_rider_claimants(new: &NewClaim, riders: &[String]) -> AppResult<()> {
+    let errors: Vec<FieldError> = new
+        .rider_claimants
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !riders.contains(&r.benefit))
+        .map(|(i, r)| {
+            FieldError::new(
+                format!("/rider_claimants/{i}/benefit"),
+                "not_a_rider",
+                format!(
+                    "{} is not a rider of {} under the rules in force on the incident date",
+                    r.benefit, new.benefit
+                ),
+            )
+        })
+        .collect();
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(AppError::validation(errors)),
+    }
+}
+
+/// The rider claims to submit with `new`: one per rider claimant named for a
+/// rider, else one by the main claimant.
+fn rider_claims_of(new: &NewClaim, riders: &[String]) -> Vec<(String, Claimant)> {
+    riders
+        .iter()
+        .flat_map(|rider| {
+            let named: Vec<Claimant> = new
+                .rider_claimants
+                .iter()
+                .filter(|r| &r.benefit == rider)
+                .map(|r| r.claimant.clone())
+                .collect();
+            let claimants = if named.is_empty() {
+                vec![new.claimant.clone()]
+            } else {
+                named
+            };
+            claimants.into_iter().map(move |c| (rider.clone(), c))
+        })
+        .collect()
 }
 
 /// Submits and assesses one claim (the main one or a rider) under the fund's
@@ -770,6 +833,7 @@ fn reverse_award(
     )?;
     booking.close(conn)?;
     claim.approved_at = None;
+    instalments::forget(conn, &claim.id)?;
     Ok(())
 }
 
@@ -926,6 +990,7 @@ fn finalize(
     booking.close(conn)?;
     claim.approval_entry_id = Some(entry.id);
     claim.approved_at = Some(crate::time::now());
+    instalments::schedule(conn, fund, claim)?;
     let outcome = match claim.decision_outcome.as_deref() {
         Some("partially_approve") => DecisionOutcome::PartiallyApprove,
         _ => DecisionOutcome::Approve,
@@ -1168,6 +1233,7 @@ fn pay_in(
             claim.paid_on = Some(paid_on);
             claim.queued_at = None;
             claim.move_to(action, ClaimStatus::Paid)?;
+            instalments::first_paid(conn, claim)?;
             Ok(vec![event(fund, event_kind::CLAIM_PAID, claim)])
         }
         Err(e) if e.code() == ErrorCode::InsufficientFunds => queue_for_funds(fund, claim, action),
@@ -1175,16 +1241,29 @@ fn pay_in(
     }
 }
 
+/// What a payment run did.
+#[derive(Debug)]
+pub struct PaymentRun {
+    /// Claims paid, in queue order.
+    pub paid: Vec<Claim>,
+    /// Claims still waiting for funds.
+    pub waiting: Vec<Claim>,
+    /// The instalments it looked at (paid, still due with their reasons, or lapsed).
+    pub instalments: Vec<instalments::Instalment>,
+    pub events: Vec<NewEvent>,
+}
+
 /// Pays claims waiting for funds, in queue order, while cash lasts; stops at
 /// the first that cash does not cover (as of any date from `paid_on` on), so
 /// none is overtaken. Each claim is re-assessed first; one whose award no
-/// longer stands goes back to an officer and the run goes on.
+/// longer stands goes back to an officer and the run goes on. Then the
+/// instalments due on or before `paid_on` ([`instalments::pay_due`]).
 pub fn payment_run(
     conn: &mut DbConnection,
     fund: &Fund,
     paid_on: NaiveDate,
     by: &str,
-) -> AppResult<(Vec<Claim>, Vec<Claim>, Vec<NewEvent>)> {
+) -> AppResult<PaymentRun> {
     let mut booking = Booking::open(conn, fund.id)?;
     let queue = store::awaiting_funds(conn, fund.id)?;
     for claim in &queue {
@@ -1218,8 +1297,16 @@ pub fn payment_run(
             }
         }
     }
+    let (instalments, instalment_events) =
+        instalments::pay_due(conn, &mut booking, fund, paid_on, by, stopped)?;
+    events.extend(instalment_events);
     booking.close(conn)?;
-    Ok((paid, waiting, events))
+    Ok(PaymentRun {
+        paid,
+        waiting,
+        instalments,
+        events,
+    })
 }
 
 /// Withdrawal by the claimant, before a decision.

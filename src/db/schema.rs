@@ -521,3 +521,54 @@ diesel::table! {
         matched_by -> Text,
     }
 }
+
+diesel::table! {
+    instalment_schedules (claim_id) {
+        claim_id -> Text,
+        fund_id -> BigInt,
+        every -> Text,
+        created_at -> Timestamp,
+        stopped_at -> Nullable<Timestamp>,
+        stopped_by -> Nullable<Text>,
+        stop_reasons -> Nullable<Text>,
+        stop_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    claim_instalments (claim_id, number) {
+        claim_id -> Text,
+        number -> Integer,
+        fund_id -> BigInt,
+        due_on -> Date,
+        currency -> Text,
+        amount_minor -> BigInt,
+        status -> Text,
+        assessed_at -> Nullable<Timestamp>,
+        assessment -> Nullable<Text>,
+        hold_reasons -> Nullable<Text>,
+        expense_entry_id -> Nullable<Text>,
+        payment_entry_id -> Nullable<Text>,
+        paid_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    claim_instalment_documents (claim_id, number, line) {
+        claim_id -> Text,
+        number -> Integer,
+        line -> Integer,
+        document_type -> Text,
+        reference -> Text,
+        added_at -> Timestamp,
+        added_by -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    claims,
+    instalment_schedules,
+    claim_instalments,
+    claim_instalment_documents
+);
+diesel::joinable!(claim_instalments -> claims (claim_id));

@@ -80,8 +80,8 @@ pub fn fund_waiting_claims(
     }
     let today = crate::time::today();
     write_transaction(conn, |conn| -> AppResult<usize> {
-        let (paid, _, new_events) =
-            claims::payment_run(conn, fund, today, &actors.officer.subject)?;
+        let run = claims::payment_run(conn, fund, today, &actors.officer.subject)?;
+        let (paid, new_events) = (run.paid, run.events);
         let target = format!("payment run: {} paid", paid.len());
         seal(
             conn,

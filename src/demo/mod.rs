@@ -19,6 +19,7 @@ mod goal;
 mod heirs;
 mod history;
 mod incident;
+mod instalments;
 mod people;
 mod plan;
 mod record;
@@ -359,6 +360,7 @@ fn generate_fund(
     }
     let mut driver = claims::ClaimDriver::new(fund, actors, &versions, &enrolled);
     driver.run(conn, &mut rng, &scenarios, progress)?;
+    instalments::run(conn, fund, actors, &enrolled)?;
     exchange::fund_waiting_claims(conn, fund, actors)?;
     refunds::make_refunds(conn, fund, actors, &enrolled)?;
     recovery::recover(conn, fund, actors, &enrolled)?;

@@ -191,6 +191,7 @@ impl Chooser<'_> {
             documents: Vec::new(),
             description: Some(incident::description(code, incident.phase, &place)),
             beneficiaries: None,
+            rider_claimants: Vec::new(),
         };
         let threshold = to_minor(doc.approval.second_approval_above.0, self.currency).ok()?;
         let budget = if goal.is_paid() {

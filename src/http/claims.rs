@@ -97,9 +97,13 @@ pub struct ClaimRequest {
     /// shares and a minor's guardian. Absent: the class that takes, in equal
     /// shares (a minor's guardian being the claimant).
     pub beneficiaries: Option<Vec<super::payees::BeneficiaryRequest>>,
+    /// Riders claimed by someone other than `claimant` (a scholarship for each
+    /// child of a deceased worker): one rider claim per entry.
+    #[serde(default)]
+    pub rider_claimants: Vec<super::instalments::RiderClaimantRequest>,
 }
 
-fn documents(
+pub(super) fn documents(
     items: &[DocumentRequest],
     at: &str,
     errors: &mut Vec<FieldError>,
@@ -187,6 +191,8 @@ impl ClaimRequest {
             .beneficiaries
             .as_ref()
             .map(|items| super::payees::parse_beneficiaries(items, &mut errors));
+        let rider_claimants =
+            super::instalments::rider_claimants(&self.rider_claimants, dependants, &mut errors);
         if self
             .description
             .as_ref()
@@ -214,6 +220,7 @@ impl ClaimRequest {
             documents,
             description: self.description,
             beneficiaries,
+            rider_claimants,
         })
     }
 }
@@ -448,6 +455,10 @@ pub struct ClaimResponse {
     #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
+    /// The schedule, when the benefit is paid in instalments and the claim was approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub instalments: Option<super::instalments::InstalmentScheduleResponse>,
 }
 
 fn history_response(r: &AssessmentRecord, currency: Currency) -> AssessmentHistoryResponse {
@@ -542,6 +553,7 @@ fn claim_response(c: Claim, fund_code: &str, riders: Vec<Claim>) -> ClaimRespons
         status: c.status,
         appealed: c.appealed,
         created_by: c.created_by,
+        instalments: None,
     }
 }
 
@@ -583,12 +595,20 @@ fn payment_response(c: &Claim) -> Option<PaymentResponse> {
 
 fn full_response(conn: &mut DbConnection, claim: Claim, fund: &Fund) -> AppResult<ClaimResponse> {
     let riders = claims::riders_of(conn, &claim.id)?;
-    Ok(claim_response(claim, &fund.code, riders))
+    let instalments = super::instalments::schedule_of(conn, &claim.id)?;
+    Ok(ClaimResponse {
+        instalments,
+        ..claim_response(claim, &fund.code, riders)
+    })
 }
 
 /// The claim with `id` if the caller's token covers its fund and, for a
 /// `worker` token, it is a claim of its own worker (else 404), and the fund.
-fn claim_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> AppResult<(Claim, Fund)> {
+pub(super) fn claim_in_scope(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<(Claim, Fund)> {
     let missing = || AppError::not_found(format!("no claim {id}"));
     let claim = claims::find(conn, id)?.ok_or_else(missing)?;
     if !of_own_worker(conn, caller, &claim.worker_id)? {
@@ -712,6 +732,7 @@ pub async fn submit_claim(
             let (worker, fund) = worker_in_scope(conn, caller, &id)?;
             in_fund(&fund.code, || {
                 claimed_by_the_caller(caller, &worker, &input.claimant)?;
+                super::instalments::riders_claimed_by_the_caller(caller, &input.rider_claimants)?;
                 let dependants: Vec<String> =
                     worker.dependants.iter().map(|d| d.id.clone()).collect();
                 let new = input.validate(&fund, &dependants)?;
@@ -1132,6 +1153,9 @@ pub struct PaymentRunResponse {
     /// Claims still waiting (cash ran out at the first of them).
     #[schema(value_type = Vec<uuid::Uuid>)]
     pub waiting: Vec<String>,
+    /// Instalments due on or before `paid_on` that the run looked at, in due
+    /// order: paid, still due (with the reasons), or lapsed.
+    pub instalments: Vec<super::instalments::InstalmentRunResponse>,
 }
 
 /// Pay the claims waiting for funds, first approved first, while cash lasts (admin, officer).
@@ -1155,11 +1179,16 @@ pub async fn payment_run(
         .fund(&code)
         .run(&req, body, move |conn, caller, input: PaymentRunRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
-            let (paid, waiting, events) =
-                claims::payment_run(conn, &fund, input.paid_on, &caller.subject)?;
+            let run = claims::payment_run(conn, &fund, input.paid_on, &caller.subject)?;
+            let events = run.events;
             let response = PaymentRunResponse {
-                paid: paid.into_iter().map(|c| c.id).collect(),
-                waiting: waiting.into_iter().map(|c| c.id).collect(),
+                paid: run.paid.into_iter().map(|c| c.id).collect(),
+                waiting: run.waiting.into_iter().map(|c| c.id).collect(),
+                instalments: run
+                    .instalments
+                    .iter()
+                    .map(super::instalments::run_response)
+                    .collect(),
             };
             Ok(Done::ok(
                 format!("payment run: {} paid", response.paid.len()),

@@ -18,6 +18,7 @@ mod exports;
 mod extract;
 mod funds;
 pub(crate) mod group;
+mod instalments;
 mod journal;
 mod openapi;
 mod page;
@@ -98,6 +99,7 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(claims::routes)
         .configure(refunds::routes)
         .configure(payees::routes)
+        .configure(instalments::routes)
         .configure(events::routes)
         .configure(reports::routes)
         .configure(exports::routes)

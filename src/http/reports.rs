@@ -324,6 +324,9 @@ pub struct ClaimStatisticsResponse {
     pub amounts: Vec<ClaimAmountsResponse>,
     /// Groups in key order; their counts add up to `count`.
     pub groups: Vec<ClaimGroupResponse>,
+    /// The instalments of the claims filed in the period paid in instalments,
+    /// per currency, counted and summed by status.
+    pub instalments: Vec<super::instalments::InstalmentStatisticsResponse>,
 }
 
 fn amounts_response(amounts: &BTreeMap<Currency, ClaimAmounts>) -> Vec<ClaimAmountsResponse> {
@@ -370,6 +373,7 @@ pub async fn get_claim_statistics(
     let response = read(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let stats = reports::claim_statistics(conn, fund.id, from, to, by)?;
+        let instalments = super::instalments::statistics_response(conn, fund.id, from, to)?;
         let groups = stats
             .groups
             .iter()
@@ -394,6 +398,7 @@ pub async fn get_claim_statistics(
             payees: stats.payees,
             amounts: amounts_response(&stats.amounts),
             groups,
+            instalments,
         })
     })
     .await?;

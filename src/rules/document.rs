@@ -447,6 +447,11 @@ pub struct BenefitRules {
     /// is paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beneficiaries: Option<super::beneficiaries::BeneficiaryRules>,
+    /// Paid as a schedule of instalments rather than one sum (a scholarship per
+    /// school year, a monthly allowance). Optional, so documents written before
+    /// it existed keep their meaning: absent, the benefit is one sum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instalments: Option<InstalmentRules>,
 }
 
 impl BenefitRules {
@@ -510,4 +515,57 @@ pub struct RebateRule {
     pub min_years: u32,
     #[schema(example = "5000.00")]
     pub amount: DecimalString,
+}
+
+/// How often an instalment benefit falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InstalmentFrequency {
+    /// On the same day of each month, from the incident date.
+    Month,
+    /// On the incident date for the school year then running, then at the
+    /// start of each school year (`school_year_starts`).
+    SchoolYear,
+}
+
+/// A benefit paid in instalments: the amount rule gives each instalment's
+/// amount. The first falls due on the incident date and is booked at approval;
+/// each later one is re-assessed on its due date (the award still stands, the
+/// claimant is under `max_age`, its `documents` are attached) before a payment
+/// run pays it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"every": "school_year", "school_year_starts": "04-14", "count": 12, "max_age": 18, "documents": ["SCHOOL_ENROLMENT"]}))]
+pub struct InstalmentRules {
+    pub every: InstalmentFrequency,
+    /// `MM-DD`, the first day of a school year (needed with `school_year`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "04-14")]
+    pub school_year_starts: Option<String>,
+    /// How many instalments at most; absent or `null`, as long as the claimant
+    /// is under `max_age` (which is then required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// The claimant's age (in whole years) at which instalments stop: an
+    /// instalment falling due on or after that birthday lapses, with every later one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+    /// Documents each later instalment needs, attached for it (proof of
+    /// enrolment for its school year); the first needs the benefit's `documents`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<String>,
+}
+
+impl InstalmentRules {
+    /// The (month, day) a school year starts on, when given and well formed.
+    pub fn school_year_start(&self) -> Option<(u32, u32)> {
+        let text = self.school_year_starts.as_deref()?;
+        let (month, day) = text.split_once('-')?;
+        if month.len() != 2 || day.len() != 2 {
+            return None;
+        }
+        let (month, day): (u32, u32) = (month.parse().ok()?, day.parse().ok()?);
+        // A day every year has (not 29 February).
+        NaiveDate::from_ymd_opt(2001, month, day).map(|_| (month, day))
+    }
 }

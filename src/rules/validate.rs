@@ -7,8 +7,9 @@ use rust_decimal::Decimal;
 
 use super::beneficiaries::{BeneficiaryRules, MAX_CLASSES, MAX_MINOR_AGE};
 use super::document::{
-    Allocation, AmountRule, ApprovalRules, Basis, BenefitRules, ContributionRules, MembershipRules,
-    PayerType, Phase, RuleDocument, Tax, Tier, Validity,
+    Allocation, AmountRule, ApprovalRules, Basis, BenefitRules, ContributionRules,
+    InstalmentFrequency, InstalmentRules, MembershipRules, PayerType, Phase, RuleDocument, Tax,
+    Tier, Validity,
 };
 use crate::error::FieldError;
 
@@ -449,6 +450,9 @@ fn check_benefit(
     if let Some(rules) = &b.beneficiaries {
         check_beneficiaries(c, &at, rules);
     }
+    if let Some(instalments) = &b.instalments {
+        check_instalments(c, &at, instalments);
+    }
 }
 
 /// The amount rule: a valid amount, rate and cap, or a schedule of numbered grades.
@@ -640,4 +644,55 @@ fn check_beneficiaries(c: &mut Check, at: &impl Fn(&str) -> String, rules: &Bene
             );
         }
     }
+}
+
+/// The most instalments a schedule may have (fifty years of months).
+pub const MAX_INSTALMENTS: u32 = 600;
+/// The highest age limit an instalment benefit may set.
+pub const MAX_AGE: u32 = 120;
+
+/// Instalments: a bounded count or an age limit (else the schedule never
+/// ends), a school year's first day exactly for school years, and document codes.
+fn check_instalments(c: &mut Check, at: &impl Fn(&str) -> String, rules: &InstalmentRules) {
+    let field = |name: &str| at(&format!("instalments/{name}"));
+    match rules.count {
+        Some(n) if n == 0 || n > MAX_INSTALMENTS => c.fail(
+            field("count"),
+            "out_of_range",
+            format!("must be 1 to {MAX_INSTALMENTS}"),
+        ),
+        None if rules.max_age.is_none() => c.fail(
+            field("count"),
+            "required",
+            "give a count, or a max_age that ends the schedule",
+        ),
+        _ => {}
+    }
+    if rules.max_age.is_some_and(|a| a == 0 || a > MAX_AGE) {
+        c.fail(
+            field("max_age"),
+            "out_of_range",
+            format!("must be 1 to {MAX_AGE}"),
+        );
+    }
+    match (rules.every, &rules.school_year_starts) {
+        (InstalmentFrequency::SchoolYear, None) => c.fail(
+            field("school_year_starts"),
+            "required",
+            "a school-year schedule names the day school years start (MM-DD)",
+        ),
+        (InstalmentFrequency::SchoolYear, Some(_)) if rules.school_year_start().is_none() => c
+            .fail(
+                field("school_year_starts"),
+                "invalid_format",
+                "must be MM-DD, a day every year has",
+            ),
+        (InstalmentFrequency::Month, Some(_)) => c.fail(
+            field("school_year_starts"),
+            "not_applicable",
+            "only a school-year schedule has a school year",
+        ),
+        _ => {}
+    }
+    check_documents(c, &|name: &str| field(name), &rules.documents);
 }

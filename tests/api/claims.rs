@@ -12,7 +12,8 @@ const DEATH_DOCS: [(&str, &str); 4] = [
     ("BURIAL_PERMIT_AND_FUNERAL_RECEIPT", "BP-1"),
 ];
 
-fn docs(list: &[(&str, &str)]) -> Value {
+/// Documents as a claim request lists them.
+pub fn docs(list: &[(&str, &str)]) -> Value {
     Value::Array(
         list.iter()
             .map(|(t, r)| json!({"type": t, "reference": r}))

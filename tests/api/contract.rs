@@ -522,6 +522,13 @@ impl<'a> Stage<'a> {
                 values.insert("worker_id", worker);
                 values.insert("contract_id", contract.unwrap());
                 format!("/v1/receipts/{}/matches", self.receipt(&fund))
+            "stop_instalments" | "add_instalment_documents" => {
+                let document = format!("BD{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+                let claim = crate::instalments::running_allowance(self.app, &document);
+                match id {
+                    "stop_instalments" => format!("/v1/claims/{claim}/instalments/stop"),
+                    _ => format!("/v1/claims/{claim}/instalments/2/documents"),
+                }
             }
             other => panic!("no scene for {other}: add one when adding an operation with a body"),
         };

@@ -15,6 +15,7 @@ mod funds;
 mod helpers;
 mod hygiene;
 mod idempotency;
+mod instalments;
 mod jwks;
 mod ledger;
 mod limits;

@@ -157,7 +157,7 @@ fn required_query(operation: &Value, own: &Family) -> String {
 }
 
 /// The operations a `worker` token may call.
-const OWN_OPERATIONS: [(&str, &str); 7] = [
+const OWN_OPERATIONS: [(&str, &str); 8] = [
     ("get", "/v1/workers/{id}"),
     ("get", "/v1/workers/{id}/membership"),
     ("get", "/v1/workers/{id}/contributions"),
@@ -165,6 +165,8 @@ const OWN_OPERATIONS: [(&str, &str); 7] = [
     ("post", "/v1/workers/{id}/claims"),
     ("get", "/v1/contributions/{id}"),
     ("get", "/v1/claims/{id}"),
+    // Its own claim's schedule of instalments (404 when it has none, as for others' claims).
+    ("get", "/v1/claims/{id}/instalments"),
 ];
 
 /// Every other operation of the API document is 403 `ROLE_NOT_PERMITTED`,
