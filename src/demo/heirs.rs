@@ -203,5 +203,6 @@ fn death_claim(spouse: String) -> NewClaim {
             .collect(),
         description: Some("Died of a cardiac arrest at a construction site in Abu Dhabi".into()),
         beneficiaries: None,
+        rider_claimants: Vec::new(),
     }
 }

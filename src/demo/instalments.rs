@@ -106,6 +106,7 @@ pub fn run(
             .map(|d| (d.to_string(), format!("DEMO-{d}")))
             .collect(),
         description: Some("Instalment example".to_string()),
+        beneficiaries: None,
         rider_claimants: (example.benefit != example.instalments)
             .then(|| RiderClaimant {
                 benefit: example.instalments.to_string(),

@@ -12,7 +12,7 @@ use super::record::Enrolled;
 use super::{seal, Actors};
 use crate::auth::Act;
 use crate::claims::{self, ClaimFilter, ClaimStatus};
-use crate::contributions::{FundRules, NewContribution, NewPayer};
+use crate::contributions::{self, FundRules, NewContribution, NewPayer};
 use crate::db::{write_transaction, DbConnection};
 use crate::envelope::Done;
 use crate::error::{AppError, AppResult};
@@ -268,6 +268,7 @@ fn bulk_receipt(
     let rules = FundRules::load(conn, fund)?;
     let ids: Vec<&str> = enrolled.iter().map(|e| e.worker_id.as_str()).collect();
     let contracts = crate::workers::workers_with_contracts(conn, fund.id, &ids)?;
+    let first_paid = contributions::first_paid_on(conn, fund.id, &ids)?;
     let mut items: Vec<NewContribution> = Vec::new();
     for e in enrolled {
         if items.len() == RECEIPT_WORKERS {
@@ -278,7 +279,7 @@ fn bulk_receipt(
         else {
             continue;
         };
-        let Ok(quote) = rules.quote(Some(contract), today) else {
+        let Ok(quote) = rules.quote(Some(contract), today, first_paid.get(&e.worker_id).copied()) else {
             continue;
         };
         if !quote.payers.contains(&PayerType::Agency) {

@@ -95,7 +95,9 @@ fn pay_for_a_new_contract(
         201,
         |conn| {
             let rules = FundRules::load(conn, fund)?;
-            let quoted = rules.quote(Some(&contract), today)?;
+            let first_paid = contributions::first_paid_on(conn, fund.id, &[&worker.worker_id])?
+                .remove(&worker.worker_id);
+            let quoted = rules.quote(Some(&contract), today, first_paid)?;
             let sector = contributions::sector_of(conn, fund.id, &worker.worker_id)?;
             let payer = quoted.payers_for(sector.as_deref())[0];
             let new = NewContribution {

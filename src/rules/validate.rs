@@ -452,6 +452,14 @@ fn check_benefit(
     }
     if let Some(instalments) = &b.instalments {
         check_instalments(c, &at, instalments);
+        // A schedule pays its one claimant; heirs sharing instalments is not modelled.
+        if b.beneficiaries.is_some() {
+            c.fail(
+                at("instalments"),
+                "not_combinable",
+                "a benefit paid in instalments pays its claimant: drop `beneficiaries` or `instalments`",
+            );
+        }
     }
 }
 

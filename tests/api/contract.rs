@@ -522,6 +522,7 @@ impl<'a> Stage<'a> {
                 values.insert("worker_id", worker);
                 values.insert("contract_id", contract.unwrap());
                 format!("/v1/receipts/{}/matches", self.receipt(&fund))
+            }
             "stop_instalments" | "add_instalment_documents" => {
                 let document = format!("BD{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
                 let claim = crate::instalments::running_allowance(self.app, &document);

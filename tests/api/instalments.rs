@@ -646,6 +646,9 @@ fn bad_instalment_rules_are_refused_with_their_pointers() {
     doc["benefits"][2]["instalments"] = json!({"every": "month", "school_year_starts": "04-14"});
     doc["benefits"][1]["instalments"] =
         json!({"every": "school_year", "school_year_starts": "02-29", "count": 3});
+    // The death benefit's heirs share it: a schedule pays one claimant, so the two don't combine.
+    assert!(doc["benefits"][0]["beneficiaries"].is_object());
+    doc["benefits"][0]["instalments"] = json!({"every": "month", "count": 12});
     let res = app.post("/v1/funds/NP-FEWF/rules", &app.admin(), &doc);
     res.assert_problem(422, "VALIDATION_FAILED");
     let mut fields = res.error_fields();
@@ -653,6 +656,7 @@ fn bad_instalment_rules_are_refused_with_their_pointers() {
     assert_eq!(
         fields,
         vec![
+            "/benefits/0/instalments",
             "/benefits/1/instalments/school_year_starts",
             "/benefits/2/instalments/count",
             "/benefits/2/instalments/school_year_starts",
@@ -663,6 +667,10 @@ fn bad_instalment_rules_are_refused_with_their_pointers() {
         ]
     );
     doc["benefits"][3]["instalments"] = json!({"every": "month", "count": 12, "every_other": true});
+    doc["benefits"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("instalments");
     doc["benefits"][2]
         .as_object_mut()
         .unwrap()
