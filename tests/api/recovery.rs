@@ -386,12 +386,15 @@ fn a_reversed_match_gives_its_money_back_to_the_receipt_and_a_bank_reference_is_
         &officer(&app),
         &receipt,
     ));
-    app.post(
+    let twice = app.post(
         &format!("/v1/funds/{FUND}/receipts"),
         &officer(&app),
         &receipt,
-    )
-    .assert_problem(409, "RECEIPT_ALREADY_RECORDED");
+    );
+    assert_eq!(
+        twice.assert_problem(409, "RECEIPT_ALREADY_RECORDED")["receipt_id"],
+        id.as_str()
+    );
     let mut government = item(&w, "CBK-GOVT-2026-01/1");
     government["payers"][0]["type"] = json!("government");
     let matched = app.post(
