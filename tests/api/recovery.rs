@@ -127,6 +127,23 @@ fn a_repatriation_recovered_from_the_agency_in_two_parts_is_settled_and_clears_r
         "{trial}"
     );
     app.assert_books_balance(FUND);
+    // The exports close the new accounts as the API states them.
+    let hledger = app.get(
+        &format!("/v1/funds/{FUND}/exports/ledger?format=hledger"),
+        &app.admin(),
+    );
+    let closing = |account: &str| {
+        (hledger.text.lines())
+            .find(|l| l.trim_start().starts_with(account) && l.contains(" = "))
+            .map(|l| l.rsplit(" = ").next().unwrap().to_string())
+    };
+    assert_eq!(
+        closing("Assets:1200").as_deref(),
+        Some("0.00 KES"),
+        "{}",
+        hledger.text
+    );
+    assert_eq!(closing("Income:4400").as_deref(), Some("-2500.00 KES"));
 
     let read = app.get(
         &format!("/v1/recoveries/{recovery}"),
