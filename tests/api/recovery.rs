@@ -490,3 +490,59 @@ fn the_registry_refuses_a_duplicate_licence_and_answers_each_role_as_the_act_tab
     assert_eq!(listed.expect(200)["items"][0]["id"], first.as_str());
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn racing_settlements_and_bond_draws_never_exceed_what_is_outstanding_or_the_bond() {
+    let app = spawn();
+    app.load_fund(FUND);
+    let claim = paid_repatriation(&app, "R6", "2500.00");
+    let bond = json!({"amount": "1500.00", "currency": "KES"});
+    let agency = party(&app, "agency", "NEA/RA/2024/122", Some(bond));
+    let recovery = created(open(&app, &claim, &agency, "2500.00"));
+    // Eight draws of 500.00 from a 1500.00 bond, and eight cash payments of
+    // 500.00, all at once: three draws and two payments settle the 2500.00.
+    let statuses: Vec<(&str, u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let (app, recovery) = (&app, &recovery);
+                let source = if i % 2 == 0 { "bond" } else { "cash" };
+                s.spawn(move || {
+                    let res = settle(app, recovery, "500.00", source);
+                    let code = res.body["code"].as_str().unwrap_or("").to_string();
+                    (source, res.status, code)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let settled = statuses
+        .iter()
+        .filter(|(_, status, _)| *status == 201)
+        .count();
+    assert_eq!(settled, 5, "{statuses:?}");
+    let drawn = (statuses.iter())
+        .filter(|(source, status, _)| *source == "bond" && *status == 201)
+        .count();
+    assert!(drawn <= 3, "{statuses:?}");
+    for (_, status, code) in statuses.iter().filter(|(_, status, _)| *status != 201) {
+        assert_eq!(*status, 409);
+        assert!(
+            [
+                "BOND_NOT_AVAILABLE",
+                "SETTLEMENT_EXCEEDS_OUTSTANDING",
+                "RECOVERY_STATUS_CONFLICT"
+            ]
+            .contains(&code.as_str()),
+            "{code}"
+        );
+    }
+    let read = app.get(&format!("/v1/recoveries/{recovery}"), &app.admin());
+    assert_eq!(read.expect(200)["status"], "settled");
+    assert_eq!(app.balance(FUND, "1200"), "0.00");
+    let party = app.get(&format!("/v1/funds/{FUND}/parties/{agency}"), &app.admin());
+    assert_eq!(
+        party.expect(200)["bond"]["drawn"],
+        format!("{}.00", drawn * 500)
+    );
+    app.assert_books_balance(FUND);
+}
