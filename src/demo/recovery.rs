@@ -1,6 +1,6 @@
 //! The demo's recoveries and bulk receipts, for the funds whose law makes the
 //! agency liable first (Kenya and the Philippines): a registry of agencies
-//! (one with a bond) and an employer, paid claims recovered from them in
+//! (one with a bond) and an employer, awards recovered from them in
 //! every state (open, partly settled, settled, written off, settled from the
 //! bond), and in Kenya an agency's bulk transfer matched to some of its
 //! workers' contributions, part of it left unmatched. Each step goes through
@@ -107,7 +107,7 @@ const FATES: [Fate; 5] = [
 /// Workers whose contributions the Kenyan bulk receipt pays.
 const RECEIPT_WORKERS: usize = 5;
 
-/// Registers the fund's parties, recovers some paid claims, and in Kenya
+/// Registers the fund's parties, recovers some awards, and in Kenya
 /// records and matches a bulk receipt. Funds without a registry are left alone.
 pub fn recover(
     conn: &mut DbConnection,
@@ -124,16 +124,23 @@ pub fn recover(
         .map(|spec| register(conn, fund, actors, spec))
         .collect::<AppResult<Vec<_>>>()?;
     let (bonded, plain, employer) = (&parties[0], &parties[1], &parties[2]);
-    let paid = claims::list(
-        conn,
-        fund,
-        &ClaimFilter {
-            status: Some(ClaimStatus::Paid.as_str().to_string()),
+    // Paid awards first, then awards approved and not yet paid: a recovery
+    // may begin as soon as the fund owes the benefit.
+    let mut awards = Vec::new();
+    for status in [
+        ClaimStatus::Paid,
+        ClaimStatus::Approved,
+        ClaimStatus::PartiallyApproved,
+        ClaimStatus::AwaitingFunds,
+    ] {
+        let filter = ClaimFilter {
+            status: Some(status.as_str().to_string()),
             limit: FATES.len() as i64,
             ..ClaimFilter::default()
-        },
-    )?;
-    for (claim, fate) in paid.iter().zip(FATES) {
+        };
+        awards.extend(claims::list(conn, fund, &filter)?);
+    }
+    for (claim, fate) in awards.iter().zip(FATES) {
         let party = match fate {
             Fate::SettledFromBond => bonded,
             Fate::WrittenOff => employer,

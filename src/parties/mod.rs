@@ -191,12 +191,17 @@ pub fn register(
         updated_at: now,
         updated_by: by.to_string(),
     };
+    if let Some(existing) = holder_of_licence(conn, fund, new)? {
+        return Err(already_registered(fund, new, Some(existing)));
+    }
+    // The unique index decides a race with another process (whose party this
+    // transaction cannot read, so the refusal names none).
     match diesel::insert_into(parties::table)
         .values(&row)
         .execute(conn)
     {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Err(already_registered(conn, fund, new)),
+        Err(e) if is_unique_violation(&e) => return Err(already_registered(fund, new, None)),
         Err(e) => return Err(e.into()),
     }
     let party = row.into_party(fund.code.clone(), 0);
@@ -204,15 +209,23 @@ pub fn register(
     Ok((party, event))
 }
 
-/// The refusal of a licence registered already, naming the party that holds it.
-fn already_registered(conn: &mut DbConnection, fund: &Fund, new: &NewParty) -> AppError {
-    let existing: Option<String> = parties::table
+/// The party of the fund that holds the new party's licence, if one does.
+fn holder_of_licence(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    new: &NewParty,
+) -> AppResult<Option<String>> {
+    Ok(parties::table
         .filter(parties::fund_id.eq(fund.id))
         .filter(parties::kind.eq(new.kind.as_str()))
         .filter(parties::licence_number.eq(&new.licence_number))
         .select(parties::id)
         .first(conn)
-        .ok();
+        .optional()?)
+}
+
+/// The refusal of a licence registered already, naming the party that holds it.
+fn already_registered(fund: &Fund, new: &NewParty, existing: Option<String>) -> AppError {
     AppError::new(
         ErrorCode::PartyAlreadyRegistered,
         format!(

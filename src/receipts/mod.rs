@@ -160,7 +160,7 @@ pub fn record(
         }
     };
     if let Some(existing) = by_reference(conn, fund.id, &new.reference)? {
-        return Err(already_recorded(&new.reference, &existing));
+        return Err(already_recorded(&new.reference, Some(&existing)));
     }
     let ensure = |conn: &mut DbConnection, base| {
         ledger::ensure_standard_account(conn, fund.id, fund.currency, base, new.currency)
@@ -212,9 +212,7 @@ pub fn record(
         .execute(conn)
     {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(already_recorded(&new.reference, "another receipt"))
-        }
+        Err(e) if is_unique_violation(&e) => return Err(already_recorded(&new.reference, None)),
         Err(e) => return Err(e.into()),
     }
     let receipt = row.into_receipt(fund.code.clone(), 0);
@@ -222,10 +220,10 @@ pub fn record(
     Ok((receipt, event))
 }
 
-fn already_recorded(reference: &str, existing: &str) -> AppError {
+fn already_recorded(reference: &str, existing: Option<&str>) -> AppError {
     AppError::new(
         ErrorCode::ReceiptAlreadyRecorded,
-        format!("bank reference {reference} is already recorded as {existing}"),
+        format!("bank reference {reference} is already recorded in this fund"),
     )
     .with("receipt_id", existing)
 }

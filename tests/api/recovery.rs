@@ -127,6 +127,23 @@ fn a_repatriation_recovered_from_the_agency_in_two_parts_is_settled_and_clears_r
         "{trial}"
     );
     app.assert_books_balance(FUND);
+    // The exports close the new accounts as the API states them.
+    let hledger = app.get(
+        &format!("/v1/funds/{FUND}/exports/ledger?format=hledger"),
+        &app.admin(),
+    );
+    let closing = |account: &str| {
+        (hledger.text.lines())
+            .find(|l| l.trim_start().starts_with(account) && l.contains(" = "))
+            .map(|l| l.rsplit(" = ").next().unwrap().to_string())
+    };
+    assert_eq!(
+        closing("Assets:1200").as_deref(),
+        Some("0.00 KES"),
+        "{}",
+        hledger.text
+    );
+    assert_eq!(closing("Income:4400").as_deref(), Some("-2500.00 KES"));
 
     let read = app.get(
         &format!("/v1/recoveries/{recovery}"),
@@ -386,12 +403,15 @@ fn a_reversed_match_gives_its_money_back_to_the_receipt_and_a_bank_reference_is_
         &officer(&app),
         &receipt,
     ));
-    app.post(
+    let twice = app.post(
         &format!("/v1/funds/{FUND}/receipts"),
         &officer(&app),
         &receipt,
-    )
-    .assert_problem(409, "RECEIPT_ALREADY_RECORDED");
+    );
+    assert_eq!(
+        twice.assert_problem(409, "RECEIPT_ALREADY_RECORDED")["receipt_id"],
+        id.as_str()
+    );
     let mut government = item(&w, "CBK-GOVT-2026-01/1");
     government["payers"][0]["type"] = json!("government");
     let matched = app.post(
@@ -469,4 +489,60 @@ fn the_registry_refuses_a_duplicate_licence_and_answers_each_role_as_the_act_tab
     let listed = app.get(&format!("{parties}?status=suspended"), &app.admin());
     assert_eq!(listed.expect(200)["items"][0]["id"], first.as_str());
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn racing_settlements_and_bond_draws_never_exceed_what_is_outstanding_or_the_bond() {
+    let app = spawn();
+    app.load_fund(FUND);
+    let claim = paid_repatriation(&app, "R6", "2500.00");
+    let bond = json!({"amount": "1500.00", "currency": "KES"});
+    let agency = party(&app, "agency", "NEA/RA/2024/122", Some(bond));
+    let recovery = created(open(&app, &claim, &agency, "2500.00"));
+    // Eight draws of 500.00 from a 1500.00 bond, and eight cash payments of
+    // 500.00, all at once: three draws and two payments settle the 2500.00.
+    let statuses: Vec<(&str, u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let (app, recovery) = (&app, &recovery);
+                let source = if i % 2 == 0 { "bond" } else { "cash" };
+                s.spawn(move || {
+                    let res = settle(app, recovery, "500.00", source);
+                    let code = res.body["code"].as_str().unwrap_or("").to_string();
+                    (source, res.status, code)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let settled = statuses
+        .iter()
+        .filter(|(_, status, _)| *status == 201)
+        .count();
+    assert_eq!(settled, 5, "{statuses:?}");
+    let drawn = (statuses.iter())
+        .filter(|(source, status, _)| *source == "bond" && *status == 201)
+        .count();
+    assert!(drawn <= 3, "{statuses:?}");
+    for (_, status, code) in statuses.iter().filter(|(_, status, _)| *status != 201) {
+        assert_eq!(*status, 409);
+        assert!(
+            [
+                "BOND_NOT_AVAILABLE",
+                "SETTLEMENT_EXCEEDS_OUTSTANDING",
+                "RECOVERY_STATUS_CONFLICT"
+            ]
+            .contains(&code.as_str()),
+            "{code}"
+        );
+    }
+    let read = app.get(&format!("/v1/recoveries/{recovery}"), &app.admin());
+    assert_eq!(read.expect(200)["status"], "settled");
+    assert_eq!(app.balance(FUND, "1200"), "0.00");
+    let party = app.get(&format!("/v1/funds/{FUND}/parties/{agency}"), &app.admin());
+    assert_eq!(
+        party.expect(200)["bond"]["drawn"],
+        format!("{}.00", drawn * 500)
+    );
+    app.assert_books_balance(FUND);
 }
