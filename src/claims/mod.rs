@@ -815,7 +815,9 @@ pub fn decide(
         .then(|| claim.decided_amount_minor.unwrap_or(0));
     let mut events = Vec::new();
     if booked.is_some() && booked != Some(amount) {
+        payees::ensure_none_paid(&claim)?;
         reverse_award(conn, fund, &mut claim, &decider.subject)?;
+        payees::forget_split(conn, &mut claim)?;
         events.push(event(fund, event_kind::CLAIM_AWARD_REVERSED, &claim));
     }
     if claim.status == ClaimStatus::UnderReview {

@@ -335,6 +335,32 @@ pub(super) fn split_award(
     Ok(parts.into_iter().filter(|p| *p > 0).collect())
 }
 
+/// Forgets the parts of an award whose booking was reversed (a claim under
+/// review rejected or reduced): a new approval splits its award again.
+pub(super) fn forget_split(conn: &mut DbConnection, claim: &mut Claim) -> AppResult<()> {
+    for payee in &mut claim.payees {
+        payee.amount_minor = None;
+    }
+    store::forget_amounts(conn, &claim.id)
+}
+
+/// An award some payees were paid from stands: its booking is not reversed
+/// (the money has left), so it may only be confirmed, not rejected or changed.
+pub(super) fn ensure_none_paid(claim: &Claim) -> AppResult<()> {
+    let paid = claim.payees.iter().filter(|p| p.is_paid()).count();
+    if paid == 0 {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::ClaimStatusConflict,
+        format!(
+            "{paid} of the claim's {} payees have been paid: its award can only be confirmed",
+            claim.payees.len()
+        ),
+    )
+    .with("claim_status", claim.status.as_str()))
+}
+
 /// The `data` of `claim.payee_paid`: one payee of a shared claim was paid.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PayeePaidData {

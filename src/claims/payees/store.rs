@@ -157,3 +157,11 @@ pub fn mark_paid(
         .execute(conn)?;
     Ok(())
 }
+
+/// Forgets the parts of the claim's award (its booking was reversed).
+pub fn forget_amounts(conn: &mut DbConnection, claim_id: &str) -> AppResult<()> {
+    diesel::update(claim_payees::table.filter(claim_payees::claim_id.eq(claim_id)))
+        .set(claim_payees::amount_minor.eq(None::<i64>))
+        .execute(conn)?;
+    Ok(())
+}
