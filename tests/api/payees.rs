@@ -510,20 +510,9 @@ fn nepal_death(claimant: (&str, &str)) -> Value {
            "claimant": {"relationship": claimant.0, "dependant_id": claimant.1}, "documents": docs(&NP_DEATH_DOCS)})
 }
 
-#[test]
-fn cash_for_some_payees_pays_those_and_a_payment_run_pays_the_rest_once_a_contribution_tops_it_up()
-{
-    let app = spawn();
-    app.load_fund("NP-FEWF");
-    let f = nepal_children(&app, "NP-H1");
-    let filed = file(
-        &app,
-        &f.worker,
-        &nepal_death(("child", &f.id("Sita Thapa"))),
-    );
-    let claim = id(filed.expect(201));
-    assert_eq!(filed.body["assessment"]["payable"], "700000.00");
-    // 700,000 is above the second-approval threshold.
+/// Decides and (700,000 being above the second-approval threshold) approves
+/// a Nepali death claim: the approved claim.
+fn approve_nepal_death(app: &TestApp, claim: &str) -> Value {
     app.post(
         &format!("/v1/claims/{claim}/decision"),
         &app.admin(),
@@ -537,8 +526,25 @@ fn cash_for_some_payees_pays_those_and_a_payment_run_pays_the_rest_once_a_contri
         &json!({}),
     );
     assert_eq!(approved.expect(200)["status"], "approved");
+    approved.body
+}
+
+#[test]
+fn cash_for_some_payees_pays_those_and_a_payment_run_pays_the_rest_once_a_contribution_tops_it_up()
+{
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let f = nepal_children(&app, "NP-H1");
+    let filed = file(
+        &app,
+        &f.worker,
+        &nepal_death(("child", &f.id("Sita Thapa"))),
+    );
+    let claim = id(filed.expect(201));
+    assert_eq!(filed.body["assessment"]["payable"], "700000.00");
+    let approved = approve_nepal_death(&app, &claim);
     assert_eq!(
-        field(&approved.body, "/amount"),
+        field(&approved, "/amount"),
         json!(["233333.34", "233333.33", "233333.33"])
     );
     // Cash: the contribution (1,500) and a grant of 697,500: 1,000 short of the award.
@@ -684,19 +690,7 @@ fn an_award_some_payees_were_paid_from_is_never_reversed() {
         &nepal_death(("child", &f.id("Sita Thapa"))),
     )
     .expect(201));
-    app.post(
-        &format!("/v1/claims/{claim}/decision"),
-        &app.admin(),
-        &json!({"outcome": "approve"}),
-    )
-    .expect(200);
-    let second = app.token_for("second-approver", Role::Approver, &["NP-FEWF"]);
-    app.post(
-        &format!("/v1/claims/{claim}/approvals"),
-        &second,
-        &json!({}),
-    )
-    .expect(200);
+    approve_nepal_death(&app, &claim);
     fund_cash(&app, "NP-FEWF", "300000.00", "NPR");
     let partly = app.post(
         &format!("/v1/claims/{claim}/payment"),

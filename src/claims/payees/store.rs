@@ -36,18 +36,15 @@ struct PayeeRow {
 
 impl PayeeRow {
     fn of(claim_id: &str, p: &Payee) -> PayeeRow {
-        let (guardian_id_number, guardian_dependant_id) = match &p.guardian {
-            Some(Guardian::Named { id_number, .. }) => (Some(id_number.clone()), None),
-            Some(Guardian::Dependant(id)) => (None, Some(id.clone())),
-            None => (None, None),
-        };
+        let (guardian_id_number, guardian_dependant_id) = p
+            .guardian
+            .as_ref()
+            .map(Guardian::identity)
+            .unwrap_or_default();
         PayeeRow {
             claim_id: claim_id.to_string(),
             line: p.line,
-            dependant_id: match &p.recipient {
-                Recipient::Dependant(id) => Some(id.clone()),
-                Recipient::Estate => None,
-            },
+            dependant_id: p.recipient.dependant_id(),
             estate: p.recipient == Recipient::Estate,
             name: p.name.clone(),
             relationship: p.relationship.map(|r| r.as_str().to_string()),
