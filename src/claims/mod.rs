@@ -880,7 +880,9 @@ pub fn decide(
         .then(|| claim.decided_amount_minor.unwrap_or(0));
     let mut events = Vec::new();
     if booked.is_some() && booked != Some(amount) {
+        payees::ensure_none_paid(&claim)?;
         reverse_award(conn, fund, &mut claim, &decider.subject)?;
+        payees::forget_split(conn, &mut claim)?;
         events.push(event(fund, event_kind::CLAIM_AWARD_REVERSED, &claim));
     }
     if claim.status == ClaimStatus::UnderReview {
@@ -1179,6 +1181,38 @@ fn queue_for_funds(fund: &Fund, claim: &mut Claim, action: Action) -> AppResult<
     Ok(vec![event(fund, event_kind::CLAIM_AWAITING_FUNDS, claim)])
 }
 
+/// The entry paying `amount` of a claim's award: benefits payable to cash.
+fn payment_entry(
+    claim: &Claim,
+    amount: i64,
+    memo: String,
+    paid_on: NaiveDate,
+    by: &str,
+) -> NewEntry {
+    NewEntry {
+        effective_date: paid_on,
+        kind: PAYMENT_KIND,
+        memo,
+        source: Some(("claim".to_string(), claim.id.clone())),
+        created_by: by.to_string(),
+        reverses: None,
+        postings: vec![
+            NewPosting {
+                account: account_code::BENEFITS_PAYABLE.to_string(),
+                side: Side::Debit,
+                amount_minor: amount,
+                currency: claim.currency,
+            },
+            NewPosting {
+                account: account_code::CASH.to_string(),
+                side: Side::Credit,
+                amount_minor: amount,
+                currency: claim.currency,
+            },
+        ],
+    }
+}
+
 /// Re-assesses and pays one claim inside an open booking; the caller writes
 /// the claim.
 fn pay_in(
@@ -1204,28 +1238,8 @@ fn pay_in(
     let amount = claim
         .decided_amount_minor
         .expect("approved claims have an amount");
-    let entry = NewEntry {
-        effective_date: paid_on,
-        kind: PAYMENT_KIND,
-        memo: format!("Payment of claim {} ({})", claim.id, claim.benefit),
-        source: Some(("claim".to_string(), claim.id.clone())),
-        created_by: by.to_string(),
-        reverses: None,
-        postings: vec![
-            NewPosting {
-                account: account_code::BENEFITS_PAYABLE.to_string(),
-                side: Side::Debit,
-                amount_minor: amount,
-                currency: claim.currency,
-            },
-            NewPosting {
-                account: account_code::CASH.to_string(),
-                side: Side::Credit,
-                amount_minor: amount,
-                currency: claim.currency,
-            },
-        ],
-    };
+    let memo = format!("Payment of claim {} ({})", claim.id, claim.benefit);
+    let entry = payment_entry(claim, amount, memo, paid_on, by);
     match booking.prepare(conn, entry) {
         Ok(prepared) => {
             let entry = booking.commit(conn, prepared)?;

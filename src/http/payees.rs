@@ -316,17 +316,14 @@ pub struct PayeeResponse {
 }
 
 pub fn payee_response(p: &Payee, currency: Currency) -> PayeeResponse {
-    let (id_number, dependant_id) = match &p.guardian {
-        Some(Guardian::Named { id_number, .. }) => (Some(id_number.clone()), None),
-        Some(Guardian::Dependant(id)) => (None, Some(id.clone())),
-        None => (None, None),
-    };
+    let (id_number, dependant_id) = p
+        .guardian
+        .as_ref()
+        .map(Guardian::identity)
+        .unwrap_or_default();
     PayeeResponse {
         line: p.line,
-        dependant_id: match &p.recipient {
-            Recipient::Dependant(id) => Some(id.clone()),
-            Recipient::Estate => None,
-        },
+        dependant_id: p.recipient.dependant_id(),
         estate: p.recipient == Recipient::Estate,
         name: p.name.clone(),
         relationship: p.relationship,

@@ -35,6 +35,7 @@ fn today() -> String {
 /// worker's id and the dependants' ids by name.
 struct Household {
     worker: String,
+    contribution: String,
     ids: Vec<(String, String)>,
 }
 
@@ -68,14 +69,14 @@ fn household(
     let w = res.expect(201).clone();
     let worker = w["id"].as_str().unwrap().to_string();
     let contract_id = w["contracts"][0]["id"].as_str().unwrap().to_string();
-    app.contribute(
+    let contribution = app.contribute(
         fund,
         &worker,
         Some(&contract_id),
         paid.0,
         (paid.1, paid.2, paid.1),
-    )
-    .expect(201);
+    );
+    let contribution = id(contribution.expect(201));
     let ids = w["dependants"]
         .as_array()
         .unwrap()
@@ -87,7 +88,11 @@ fn household(
             )
         })
         .collect();
-    Household { worker, ids }
+    Household {
+        worker,
+        contribution,
+        ids,
+    }
 }
 
 /// A Philippine worker who dies abroad in May 2018 leaving a spouse, a grown
@@ -505,20 +510,9 @@ fn nepal_death(claimant: (&str, &str)) -> Value {
            "claimant": {"relationship": claimant.0, "dependant_id": claimant.1}, "documents": docs(&NP_DEATH_DOCS)})
 }
 
-#[test]
-fn cash_for_some_payees_pays_those_and_a_payment_run_pays_the_rest_once_a_contribution_tops_it_up()
-{
-    let app = spawn();
-    app.load_fund("NP-FEWF");
-    let f = nepal_children(&app, "NP-H1");
-    let filed = file(
-        &app,
-        &f.worker,
-        &nepal_death(("child", &f.id("Sita Thapa"))),
-    );
-    let claim = id(filed.expect(201));
-    assert_eq!(filed.body["assessment"]["payable"], "700000.00");
-    // 700,000 is above the second-approval threshold.
+/// Decides and (700,000 being above the second-approval threshold) approves
+/// a Nepali death claim: the approved claim.
+fn approve_nepal_death(app: &TestApp, claim: &str) -> Value {
     app.post(
         &format!("/v1/claims/{claim}/decision"),
         &app.admin(),
@@ -532,8 +526,25 @@ fn cash_for_some_payees_pays_those_and_a_payment_run_pays_the_rest_once_a_contri
         &json!({}),
     );
     assert_eq!(approved.expect(200)["status"], "approved");
+    approved.body
+}
+
+#[test]
+fn cash_for_some_payees_pays_those_and_a_payment_run_pays_the_rest_once_a_contribution_tops_it_up()
+{
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let f = nepal_children(&app, "NP-H1");
+    let filed = file(
+        &app,
+        &f.worker,
+        &nepal_death(("child", &f.id("Sita Thapa"))),
+    );
+    let claim = id(filed.expect(201));
+    assert_eq!(filed.body["assessment"]["payable"], "700000.00");
+    let approved = approve_nepal_death(&app, &claim);
     assert_eq!(
-        field(&approved.body, "/amount"),
+        field(&approved, "/amount"),
         json!(["233333.34", "233333.33", "233333.33"])
     );
     // Cash: the contribution (1,500) and a grant of 697,500: 1,000 short of the award.
@@ -666,4 +677,55 @@ fn in_nepal_the_nominee_takes_before_the_next_of_kin() {
         .filter(|d| d["nominee"] == true)
         .collect();
     assert_eq!(nominees.len(), 1);
+}
+
+#[test]
+fn an_award_some_payees_were_paid_from_is_never_reversed() {
+    let app = spawn();
+    app.load_fund("NP-FEWF");
+    let f = nepal_children(&app, "NP-H3");
+    let claim = id(file(
+        &app,
+        &f.worker,
+        &nepal_death(("child", &f.id("Sita Thapa"))),
+    )
+    .expect(201));
+    approve_nepal_death(&app, &claim);
+    fund_cash(&app, "NP-FEWF", "300000.00", "NPR");
+    let partly = app.post(
+        &format!("/v1/claims/{claim}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today()}),
+    );
+    assert_eq!(partly.expect(200)["status"], "awaiting_funds");
+    assert_eq!(
+        field(&partly.body, "/paid_on"),
+        json!([today(), null, null])
+    );
+    // The worker's only contribution bounces: the award no longer stands, and
+    // the run sends the claim back to an officer instead of paying on.
+    app.post(
+        &format!("/v1/contributions/{}/reversal", f.contribution),
+        &app.admin(),
+        &json!({"reason": "bounced"}),
+    )
+    .expect(200);
+    fund_cash(&app, "NP-FEWF", "500000.00", "NPR");
+    app.post(
+        "/v1/funds/NP-FEWF/payment-runs",
+        &app.admin(),
+        &json!({"paid_on": today()}),
+    )
+    .expect(200);
+    let now = app.get(&format!("/v1/claims/{claim}"), &app.admin());
+    assert_eq!(now.expect(200)["status"], "under_review");
+    // The first heir was paid: the award is not reversed under them.
+    let rejected = app.post(
+        &format!("/v1/claims/{claim}/decision"),
+        &app.admin(),
+        &json!({"outcome": "reject", "reasons": ["MEMBERSHIP_INACTIVE"]}),
+    );
+    rejected.assert_problem(409, "CLAIM_STATUS_CONFLICT");
+    assert_eq!(app.balance("NP-FEWF", "2000"), "466666.66");
+    app.assert_books_balance("NP-FEWF");
 }

@@ -67,6 +67,11 @@ fn family(
 
 fn philippine_family(app: &TestApp) -> Family {
     app.load_fund("PH-OWWA");
+    philippine_worker(app)
+}
+
+/// The Philippine worker's family, enrolled and covered.
+fn philippine_worker(app: &TestApp) -> Family {
     family(
         app,
         "PH-OWWA",
@@ -90,14 +95,7 @@ fn philippine_family_filing_apart(app: &TestApp) -> Family {
         app.post("/v1/funds/PH-OWWA/rules", &app.admin(), &version)
             .expect(201);
     }
-    family(
-        app,
-        "PH-OWWA",
-        "PH-F1",
-        ("2017-03-15", "2019-03-14"),
-        "2017-03-01",
-        ("25.00", "USD"),
-    )
+    philippine_worker(app)
 }
 
 fn kenya_family(app: &TestApp, document: &str) -> Family {

@@ -19,6 +19,16 @@ pub enum Recipient {
     Estate,
 }
 
+impl Recipient {
+    /// The dependant paid (`None` for the estate).
+    pub fn dependant_id(&self) -> Option<String> {
+        match self {
+            Recipient::Dependant(id) => Some(id.clone()),
+            Recipient::Estate => None,
+        }
+    }
+}
+
 /// Who receives for a minor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Guardian {
@@ -30,6 +40,17 @@ pub enum Guardian {
         id_number: String,
         relationship: Option<String>,
     },
+}
+
+impl Guardian {
+    /// (the identity document of a guardian outside the register, the
+    /// registered guardian's dependant id).
+    pub fn identity(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Guardian::Named { id_number, .. } => (Some(id_number.clone()), None),
+            Guardian::Dependant(id) => (None, Some(id.clone())),
+        }
+    }
 }
 
 /// One payee as the assessment sees it.

@@ -28,13 +28,13 @@ pub use self::check::{Guardian, PayeeFacts, Recipient};
 pub use self::share::Share;
 use super::assess::{ClaimFacts, DependantFacts, Versions, WorkerFacts};
 use super::status::{self, Action, ClaimStatus};
-use super::{cause, event, Claim, PAYMENT_KIND};
+use super::{cause, event, Claim};
 use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::Fund;
-use crate::ledger::{account_code, Booking, NewEntry, NewPosting, Side};
+use crate::ledger::{Booking, NewEntry};
 use crate::money::format_minor;
 use crate::rules::beneficiaries::BeneficiaryRules;
 use crate::rules::document::Relationship;
@@ -335,6 +335,32 @@ pub(super) fn split_award(
     Ok(parts.into_iter().filter(|p| *p > 0).collect())
 }
 
+/// Forgets the parts of an award whose booking was reversed (a claim under
+/// review rejected or reduced): a new approval splits its award again.
+pub(super) fn forget_split(conn: &mut DbConnection, claim: &mut Claim) -> AppResult<()> {
+    for payee in &mut claim.payees {
+        payee.amount_minor = None;
+    }
+    store::forget_amounts(conn, &claim.id)
+}
+
+/// An award some payees were paid from stands: its booking is not reversed
+/// (the money has left), so it may only be confirmed, not rejected or changed.
+pub(super) fn ensure_none_paid(claim: &Claim) -> AppResult<()> {
+    let paid = claim.payees.iter().filter(|p| p.is_paid()).count();
+    if paid == 0 {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::ClaimStatusConflict,
+        format!(
+            "{paid} of the claim's {} payees have been paid: its award can only be confirmed",
+            claim.payees.len()
+        ),
+    )
+    .with("claim_status", claim.status.as_str()))
+}
+
 /// The `data` of `claim.payee_paid`: one payee of a shared claim was paid.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PayeePaidData {
@@ -367,10 +393,7 @@ fn payee_paid(fund: &Fund, claim: &Claim, p: &Payee) -> NewEvent {
         worker_id: claim.worker_id.clone(),
         benefit: claim.benefit.clone(),
         line: p.line,
-        dependant_id: match &p.recipient {
-            Recipient::Dependant(id) => Some(id.clone()),
-            Recipient::Estate => None,
-        },
+        dependant_id: p.recipient.dependant_id(),
         estate: p.recipient == Recipient::Estate,
         receiver: p.receiver().to_string(),
         amount: format_minor(p.amount_minor.unwrap_or(0), claim.currency),
@@ -409,7 +432,7 @@ fn pay_lines(
         let entry_id = if amount == 0 {
             None
         } else {
-            let entry = payment_entry(claim, &claim.payees[i], amount, paid_on, by);
+            let entry = payee_entry(claim, &claim.payees[i], amount, paid_on, by);
             match booking.prepare(conn, entry) {
                 Ok(prepared) => Some(booking.commit(conn, prepared)?.id),
                 Err(e) if e.code() == ErrorCode::InsufficientFunds => return Ok((false, events)),
@@ -425,41 +448,22 @@ fn pay_lines(
     Ok((true, events))
 }
 
-fn payment_entry(
+/// The entry paying a payee's part, its memo naming who receives it.
+fn payee_entry(
     claim: &Claim,
     payee: &Payee,
     amount: i64,
     paid_on: NaiveDate,
     by: &str,
 ) -> NewEntry {
-    NewEntry {
-        effective_date: paid_on,
-        kind: PAYMENT_KIND,
-        memo: format!(
-            "Payment of claim {} ({}) to {}: {} share of the award",
-            claim.id,
-            claim.benefit,
-            payee.described(),
-            payee.share.to_fraction_string()
-        ),
-        source: Some(("claim".to_string(), claim.id.clone())),
-        created_by: by.to_string(),
-        reverses: None,
-        postings: vec![
-            NewPosting {
-                account: account_code::BENEFITS_PAYABLE.to_string(),
-                side: Side::Debit,
-                amount_minor: amount,
-                currency: claim.currency,
-            },
-            NewPosting {
-                account: account_code::CASH.to_string(),
-                side: Side::Credit,
-                amount_minor: amount,
-                currency: claim.currency,
-            },
-        ],
-    }
+    let memo = format!(
+        "Payment of claim {} ({}) to {}: {} share of the award",
+        claim.id,
+        claim.benefit,
+        payee.described(),
+        payee.share.to_fraction_string()
+    );
+    super::payment_entry(claim, amount, memo, paid_on, by)
 }
 
 /// Pays a claim with payees inside an open booking (its award re-assessed

@@ -36,18 +36,15 @@ struct PayeeRow {
 
 impl PayeeRow {
     fn of(claim_id: &str, p: &Payee) -> PayeeRow {
-        let (guardian_id_number, guardian_dependant_id) = match &p.guardian {
-            Some(Guardian::Named { id_number, .. }) => (Some(id_number.clone()), None),
-            Some(Guardian::Dependant(id)) => (None, Some(id.clone())),
-            None => (None, None),
-        };
+        let (guardian_id_number, guardian_dependant_id) = p
+            .guardian
+            .as_ref()
+            .map(Guardian::identity)
+            .unwrap_or_default();
         PayeeRow {
             claim_id: claim_id.to_string(),
             line: p.line,
-            dependant_id: match &p.recipient {
-                Recipient::Dependant(id) => Some(id.clone()),
-                Recipient::Estate => None,
-            },
+            dependant_id: p.recipient.dependant_id(),
             estate: p.recipient == Recipient::Estate,
             name: p.name.clone(),
             relationship: p.relationship.map(|r| r.as_str().to_string()),
@@ -154,6 +151,14 @@ pub fn mark_paid(
             claim_payees::payment_entry_id.eq(entry_id),
             claim_payees::paid_on.eq(paid_on),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets the parts of the claim's award (its booking was reversed).
+pub fn forget_amounts(conn: &mut DbConnection, claim_id: &str) -> AppResult<()> {
+    diesel::update(claim_payees::table.filter(claim_payees::claim_id.eq(claim_id)))
+        .set(claim_payees::amount_minor.eq(None::<i64>))
         .execute(conn)?;
     Ok(())
 }
