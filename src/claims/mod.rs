@@ -12,8 +12,8 @@
 //! table in [`status`].
 
 pub mod assess;
-pub mod payees;
 pub mod instalments;
+pub mod payees;
 pub mod status;
 mod store;
 

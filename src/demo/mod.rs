@@ -23,8 +23,8 @@ mod instalments;
 mod people;
 mod plan;
 mod record;
-mod refunds;
 mod recovery;
+mod refunds;
 mod scenario;
 
 use std::fmt;

@@ -286,7 +286,8 @@ fn bulk_receipt(
         else {
             continue;
         };
-        let Ok(quote) = rules.quote(Some(contract), today, first_paid.get(&e.worker_id).copied()) else {
+        let Ok(quote) = rules.quote(Some(contract), today, first_paid.get(&e.worker_id).copied())
+        else {
             continue;
         };
         if !quote.payers.contains(&PayerType::Agency) {
