@@ -10,13 +10,14 @@
 
 use chrono::NaiveDate;
 
-use super::{seal, Actors};
-use crate::auth::{Act, Caller};
+use super::claims::request;
+use super::record::record_one;
+use super::Actors;
+use crate::auth::Act;
 use crate::claims::assess::Claimant;
 use crate::claims::{self, Decision, DecisionOutcome, NewClaim};
-use crate::contributions::{self, NewContribution, NewPayer};
-use crate::db::{write_transaction, DbConnection};
-use crate::envelope::Done;
+use crate::contributions::{NewContribution, NewPayer};
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::funds::{lock_fund, Fund};
 use crate::money::Currency;
@@ -28,21 +29,6 @@ pub const FUND: &str = "PH-OWWA";
 
 fn day(year: i32, month: u32, date: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, date).expect("a valid date")
-}
-
-/// One request of the demo, audited as the API would audit it.
-fn request<T>(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    act: Act,
-    fund: &Fund,
-    change: impl FnOnce(&mut DbConnection) -> AppResult<(T, Done<()>)>,
-) -> AppResult<T> {
-    write_transaction(conn, |conn| {
-        let (value, done) = change(conn)?;
-        seal(conn, caller, act, &fund.code, done)?;
-        Ok(value)
-    })
 }
 
 fn dependant(name: &str, relationship: Relationship, born: NaiveDate) -> NewDependant {
@@ -88,16 +74,22 @@ fn the_family() -> NewWorker {
 /// approves and pays it: the claim's id.
 pub fn share_a_death(conn: &mut DbConnection, fund: &Fund, actors: &Actors) -> AppResult<String> {
     debug_assert_eq!(fund.code, FUND);
-    let worker: Worker = request(conn, &actors.ministry, Act::EnrollWorker, fund, |conn| {
-        let lock = lock_fund(conn, fund.id)?;
-        let worker = workers::enroll(conn, &lock, &the_family(), &actors.ministry.subject)?;
-        let done = Done::created(format!("worker {}", worker.id), ())
-            .with_events(vec![workers::enrolled_event(&fund.code, &worker)]);
-        Ok((worker, done))
-    })?;
+    let worker: Worker = request(
+        conn,
+        &actors.ministry,
+        Act::EnrollWorker,
+        FUND,
+        201,
+        |conn| {
+            let lock = lock_fund(conn, fund.id)?;
+            let worker = workers::enroll(conn, &lock, &the_family(), &actors.ministry.subject)?;
+            let events = vec![workers::enrolled_event(&fund.code, &worker)];
+            Ok((worker.clone(), format!("worker {}", worker.id), events))
+        },
+    )?;
     contribute(conn, fund, actors, &worker)?;
     let spouse = worker.dependants[0].id.clone();
-    let claim = request(conn, &actors.officer, Act::SubmitClaim, fund, |conn| {
+    let claim = request(conn, &actors.officer, Act::SubmitClaim, FUND, 201, |conn| {
         let (claim, _riders, events) = claims::submit(
             conn,
             fund,
@@ -105,8 +97,7 @@ pub fn share_a_death(conn: &mut DbConnection, fund: &Fund, actors: &Actors) -> A
             &death_claim(spouse),
             &actors.officer.subject,
         )?;
-        let done = Done::created(format!("claim {}", claim.id), ()).with_events(events);
-        Ok((claim.id, done))
+        Ok((claim.id.clone(), format!("claim {}", claim.id), events))
     })?;
     let approval = Decision {
         outcome: DecisionOutcome::Approve,
@@ -114,17 +105,15 @@ pub fn share_a_death(conn: &mut DbConnection, fund: &Fund, actors: &Actors) -> A
         reasons: Vec::new(),
         note: Some("Heirs' shares per the Civil Code; the spouse receives for the minor".into()),
     };
-    request(conn, &actors.officer, Act::DecideClaim, fund, |conn| {
+    request(conn, &actors.officer, Act::DecideClaim, FUND, 200, |conn| {
         let (claim, events) = claims::decide(conn, fund, &claim, &approval, &actors.officer)?;
-        let done = Done::ok(format!("claim {} {}", claim.id, claim.status), ()).with_events(events);
-        Ok(((), done))
+        Ok(((), format!("claim {} {}", claim.id, claim.status), events))
     })?;
-    request(conn, &actors.officer, Act::PayClaim, fund, |conn| {
+    request(conn, &actors.officer, Act::PayClaim, FUND, 200, |conn| {
         let today = crate::time::today();
         let (claim, events) =
             claims::pay(conn, fund, &claim, today, None, &actors.officer.subject)?;
-        let done = Done::ok(format!("claim {} {}", claim.id, claim.status), ()).with_events(events);
-        Ok(((), done))
+        Ok(((), format!("claim {} {}", claim.id, claim.status), events))
     })?;
     Ok(claim)
 }
@@ -155,24 +144,11 @@ fn contribute(
         conn,
         &actors.ministry,
         Act::RecordContribution,
-        fund,
+        FUND,
+        201,
         |conn| {
-            let by = actors.ministry.subject.as_str();
-            let recorded = contributions::record_many(conn, fund, &[(&new, by)])?;
-            match recorded.into_iter().next() {
-                Some(Ok(contributions::Recorded::Created(c, event))) => Ok((
-                    (),
-                    Done::created(format!("contribution {}", c.id), ()).with_events(vec![event]),
-                )),
-                Some(Ok(contributions::Recorded::Existing(_))) => {
-                    Ok(((), Done::ok("contribution existing".to_string(), ())))
-                }
-                Some(Err(refusal)) => Err(AppError::internal(format_args!(
-                    "the heirs' contribution is refused: {}",
-                    refusal.detail
-                ))),
-                None => Err(AppError::internal("no answer for the heirs' contribution")),
-            }
+            let (_, target, events) = record_one(conn, fund, &actors.ministry.subject, &new)?;
+            Ok(((), target, events))
         },
     )
 }

@@ -176,6 +176,32 @@ pub fn record_contributions(
     Ok(())
 }
 
+/// Records one contribution inside the caller's request, as
+/// `POST /v1/funds/{fund}/contributions` would: its id, the audit target and its
+/// event (none when it was recorded already). A refusal is a bug in the demo.
+pub fn record_one(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    by: &str,
+    new: &NewContribution,
+) -> AppResult<(String, String, Vec<NewEvent>)> {
+    let recorded = contributions::record_many(conn, fund, &[(new, by)])?;
+    match recorded.into_iter().next() {
+        Some(Ok(Recorded::Created(c, event))) => {
+            Ok((c.id.clone(), format!("contribution {}", c.id), vec![event]))
+        }
+        Some(Ok(Recorded::Existing(c))) => {
+            Ok((c.id.clone(), format!("contribution {}", c.id), Vec::new()))
+        }
+        Some(Err(refusal)) => Err(AppError::internal(format_args!(
+            "the demo planned a contribution the rules refuse ({}): {}",
+            new.external_ref.as_deref().unwrap_or_default(),
+            refusal.detail
+        ))),
+        None => Err(AppError::internal("one contribution, one answer")),
+    }
+}
+
 /// The contribution the worker's `payment`-th planned payment records.
 fn planned_contribution(e: &Enrolled, payment: usize) -> NewContribution {
     let payment = &e.plan.payments[payment];

@@ -9,13 +9,13 @@
 
 use chrono::Days;
 
-use super::record::Enrolled;
+use super::record::{record_one, Enrolled};
 use super::Actors;
 use crate::audit::events::NewEvent;
 use crate::auth::{Act, Caller};
-use crate::contributions::{self, FundRules, NewContribution, NewPayer, Recorded};
+use crate::contributions::{self, FundRules, NewContribution, NewPayer};
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::funds::Fund;
 use crate::refunds::{self, Outcome};
 use crate::workers::{self, NewContract};
@@ -114,21 +114,7 @@ fn pay_for_a_new_contract(
                 external_ref: Some(format!("DEMO-REFUND-{}", contract.id)),
                 received: None,
             };
-            let by = actors.ministry.subject.as_str();
-            let recorded = contributions::record_many(conn, fund, &[(&new, by)])?;
-            match recorded.into_iter().next() {
-                Some(Ok(Recorded::Created(c, event))) => {
-                    Ok((c.id.clone(), format!("contribution {}", c.id), vec![event]))
-                }
-                Some(Ok(Recorded::Existing(c))) => {
-                    Ok((c.id.clone(), format!("contribution {}", c.id), Vec::new()))
-                }
-                Some(Err(refusal)) => Err(AppError::internal(format_args!(
-                    "the demo's contribution for a cancelled contract was refused: {}",
-                    refusal.detail
-                ))),
-                None => Err(AppError::internal("one contribution, one answer")),
-            }
+            record_one(conn, fund, &actors.ministry.subject, &new)
         },
     )
 }
