@@ -572,3 +572,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_instalment_documents
 );
 diesel::joinable!(claim_instalments -> claims (claim_id));
+
+diesel::table! {
+    account_daily_totals (account_id, day) {
+        account_id -> BigInt,
+        day -> Date,
+        debits_minor -> BigInt,
+        credits_minor -> BigInt,
+    }
+}
+
+diesel::joinable!(account_daily_totals -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(account_daily_totals, accounts);
