@@ -3,10 +3,11 @@
 //! [`Booking::open`] takes the fund's row lock (every booking of a fund takes it
 //! first, so bookings of one fund are ordered on any number of processes) and
 //! reads the chain head and the account balances once. Entries posted through it
-//! are inserted at once; the balances and the chain head are kept here and written
-//! back once by [`Booking::close`]. A batch of thousands of entries therefore
-//! updates each hot row (the fund, the cash account) once per transaction instead
-//! of once per entry.
+//! are inserted at once; the balances, the accounts' daily totals
+//! (`account_daily_totals`) and the chain head are kept here and written back
+//! once by [`Booking::close`]. A batch of thousands of entries therefore
+//! updates each hot row (the fund, the cash account, today's totals of cash)
+//! once per transaction instead of once per entry.
 //!
 //! Posting is two steps: [`Booking::prepare`] makes every check and writes
 //! nothing; [`Booking::commit`] writes. A batch prepares an item (a refusal is that
@@ -29,6 +30,7 @@ use diesel::prelude::*;
 use super::accounts::{list_accounts, Account};
 use super::entries::{totals_by_currency, JournalEntry};
 use super::limits;
+use super::Side;
 use crate::db::schema::{journal_entries, postings};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppResult;
@@ -77,6 +79,9 @@ pub struct Booking {
     changed: BTreeSet<String>,
     /// Entries committed but not yet inserted (see [`Booking::defer_inserts`]).
     deferred: Option<Unwritten>,
+    /// What the committed entries add to `account_daily_totals`: (debits,
+    /// credits) per (account id, effective date), written by [`Booking::close`].
+    daily: BTreeMap<(i64, NaiveDate), (i64, i64)>,
 }
 
 /// Entries committed but not yet inserted, and where they continue the chain
@@ -133,6 +138,7 @@ impl Booking {
             fund_totals,
             changed: BTreeSet::new(),
             deferred: None,
+            daily: BTreeMap::new(),
         })
     }
 
@@ -218,6 +224,17 @@ impl Booking {
                 std::slice::from_ref(&entry),
             )?,
         }
+        for p in &entry.postings {
+            // Within an account's total, which `prepare` held to its limit.
+            let day = self
+                .daily
+                .entry((self.accounts[&p.account].id, entry.effective_date))
+                .or_default();
+            match p.side {
+                Side::Debit => day.0 += p.amount_minor,
+                Side::Credit => day.1 += p.amount_minor,
+            }
+        }
         for (code, debits, credits) in new_totals {
             let account = self.accounts.get_mut(&code).expect("checked when prepared");
             account.debits_minor = debits;
@@ -297,7 +314,8 @@ impl Booking {
         Ok(())
     }
 
-    /// Writes the balances and the chain head. Call once, before commit.
+    /// Writes the balances, the daily totals and the chain head. Call once,
+    /// before commit.
     pub fn close(mut self, conn: &mut DbConnection) -> AppResult<()> {
         self.flush(conn)?;
         // One round trip for every changed account and the fund row. Every value
@@ -332,6 +350,7 @@ impl Booking {
                 rows.join(", ")
             ));
         }
+        sql.push_str(&daily_totals_upsert(&self.daily));
         sql.push_str(&format!(
             "UPDATE funds SET last_sequence = {}, chain_head = '{}' WHERE id = {};",
             self.last_sequence, self.chain_head, self.fund_id
@@ -339,6 +358,38 @@ impl Booking {
         conn.batch_execute(&sql)?;
         Ok(())
     }
+}
+
+/// Rows of `account_daily_totals` upserted in one statement at most.
+const DAILY_CHUNK: usize = 1_000;
+
+/// The statements that add `daily` to `account_daily_totals`: a multi-row
+/// `INSERT … ON CONFLICT … DO UPDATE` (SQLite ≥ 3.24 and PostgreSQL) per
+/// thousand rows, written as literals (integers and `YYYY-MM-DD` dates this
+/// session computed). Postings are positive, so no row written is zero on
+/// both sides; within the account limits no day's figure leaves 64 bits.
+fn daily_totals_upsert(daily: &BTreeMap<(i64, NaiveDate), (i64, i64)>) -> String {
+    let rows: Vec<String> = daily
+        .iter()
+        .map(|((account_id, day), (debits, credits))| {
+            debug_assert!(*debits > 0 || *credits > 0, "a day's row has postings");
+            format!(
+                "({account_id}, '{}', {debits}, {credits})",
+                day.format("%Y-%m-%d")
+            )
+        })
+        .collect();
+    rows.chunks(DAILY_CHUNK)
+        .map(|chunk| {
+            format!(
+                "INSERT INTO account_daily_totals (account_id, day, debits_minor, credits_minor) \
+                 VALUES {} ON CONFLICT (account_id, day) DO UPDATE SET \
+                 debits_minor = account_daily_totals.debits_minor + excluded.debits_minor, \
+                 credits_minor = account_daily_totals.credits_minor + excluded.credits_minor; ",
+                chunk.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Whether `entries` follow the entry with sequence and hash `after`, each the
