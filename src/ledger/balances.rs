@@ -1,5 +1,9 @@
-//! Balances as of a date and account statements, summed from postings by
-//! effective date (so back-dated entries show where they belong).
+//! Balances as of a date and account statements by effective date (so
+//! back-dated entries show where they belong). Balances and a statement's
+//! opening balance add up `account_daily_totals` (one row per account and day
+//! with postings, kept by the Booking in the postings' transaction), so their
+//! cost grows with the days of history, not the entries; a statement's lines
+//! are read from the postings.
 
 use std::collections::HashMap;
 
@@ -10,7 +14,7 @@ use diesel::sql_types::BigInt;
 
 use super::limits::narrow;
 use super::{Account, Side};
-use crate::db::schema::{accounts, journal_entries, postings};
+use crate::db::schema::{account_daily_totals, accounts, journal_entries, postings};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::funds::FundId;
@@ -34,13 +38,22 @@ pub(super) fn sum_wide() -> (
     diesel::expression::SqlLiteral<BigInt>,
     diesel::expression::SqlLiteral<BigInt>,
 ) {
+    sum_wide_of("postings.amount_minor")
+}
+
+/// [`sum_wide`] of any `BIGINT` column. Whatever 64-bit values the rows hold
+/// (even a database altered by hand), each part's sum fits in 64 bits for
+/// nine billion rows; both backends truncate `/` and `%` toward zero, so
+/// [`wide`] puts every value back together exactly.
+fn sum_wide_of(
+    column: &str,
+) -> (
+    diesel::expression::SqlLiteral<BigInt>,
+    diesel::expression::SqlLiteral<BigInt>,
+) {
     (
-        sql::<BigInt>(&format!(
-            "CAST(SUM(postings.amount_minor / {SPLIT}) AS BIGINT)"
-        )),
-        sql::<BigInt>(&format!(
-            "CAST(SUM(postings.amount_minor % {SPLIT}) AS BIGINT)"
-        )),
+        sql::<BigInt>(&format!("CAST(SUM({column} / {SPLIT}) AS BIGINT)")),
+        sql::<BigInt>(&format!("CAST(SUM({column} % {SPLIT}) AS BIGINT)")),
     )
 }
 
@@ -49,61 +62,67 @@ pub(super) fn wide((quotients, remainders): SumWide) -> i128 {
     quotients as i128 * SPLIT as i128 + remainders as i128
 }
 
-/// Debits and credits from per-side sums, each narrowed with a check.
-fn by_side(
-    rows: impl IntoIterator<Item = (String, SumWide)>,
-    what: impl Fn() -> String,
-) -> AppResult<(i64, i64)> {
-    let (mut debits, mut credits) = (0i128, 0i128);
-    for (side, sum) in rows {
-        match Side::parse(&side) {
-            Some(Side::Debit) => debits += wide(sum),
-            Some(Side::Credit) => credits += wide(sum),
-            None => unreachable!("stored sides are debit or credit"),
-        }
-    }
-    Ok((narrow(debits, &what)?, narrow(credits, &what)?))
-}
-
 /// Debits and credits posted to each account of a fund with an effective date
-/// on or before `as_of`, keyed by account id.
+/// on or before `as_of`, keyed by account id: the account's daily totals up to
+/// that day, added up (a range of the primary key per account).
 pub fn balances_as_of(
     conn: &mut DbConnection,
     fund_id: FundId,
     as_of: NaiveDate,
 ) -> AppResult<HashMap<i64, (i64, i64)>> {
-    let rows: Vec<(i64, String, SumWide)> = postings::table
+    let rows: Vec<(i64, SumWide, SumWide)> = account_daily_totals::table
         .inner_join(accounts::table)
         .filter(accounts::fund_id.eq(fund_id))
-        .filter(postings::effective_date.le(as_of))
-        .group_by((postings::account_id, postings::side))
-        .select((postings::account_id, postings::side, sum_wide()))
+        .filter(account_daily_totals::day.le(as_of))
+        .group_by(account_daily_totals::account_id)
+        .select((
+            account_daily_totals::account_id,
+            sum_wide_of("account_daily_totals.debits_minor"),
+            sum_wide_of("account_daily_totals.credits_minor"),
+        ))
         .load(conn)?;
-    let mut per_account: HashMap<i64, Vec<(String, SumWide)>> = HashMap::new();
-    for (account_id, side, sum) in rows {
-        per_account.entry(account_id).or_default().push((side, sum));
-    }
-    per_account
-        .into_iter()
-        .map(|(id, sums)| {
-            let totals = by_side(sums, || format!("the postings of account id {id}"))?;
+    rows.into_iter()
+        .map(|(id, debits, credits)| {
+            let totals = narrow_totals(debits, credits, || {
+                format!("the daily totals of account id {id}")
+            })?;
             Ok((id, totals))
         })
         .collect()
 }
 
+/// The debits and credits of `account_id` with an effective date before
+/// `before`, from its daily totals.
 fn totals_before(
     conn: &mut DbConnection,
     account_id: i64,
     before: NaiveDate,
 ) -> AppResult<(i64, i64)> {
-    let rows: Vec<(String, SumWide)> = postings::table
-        .filter(postings::account_id.eq(account_id))
-        .filter(postings::effective_date.lt(before))
-        .group_by(postings::side)
-        .select((postings::side, sum_wide()))
-        .load(conn)?;
-    by_side(rows, || format!("the postings of account id {account_id}"))
+    let sums: Option<(SumWide, SumWide)> = account_daily_totals::table
+        .filter(account_daily_totals::account_id.eq(account_id))
+        .filter(account_daily_totals::day.lt(before))
+        .group_by(account_daily_totals::account_id)
+        .select((
+            sum_wide_of("account_daily_totals.debits_minor"),
+            sum_wide_of("account_daily_totals.credits_minor"),
+        ))
+        .first(conn)
+        .optional()?;
+    match sums {
+        Some((debits, credits)) => narrow_totals(debits, credits, || {
+            format!("the daily totals of account id {account_id}")
+        }),
+        None => Ok((0, 0)),
+    }
+}
+
+/// Debits and credits from their [`sum_wide`]s, each narrowed with a check.
+fn narrow_totals(
+    debits: SumWide,
+    credits: SumWide,
+    what: impl Fn() -> String,
+) -> AppResult<(i64, i64)> {
+    Ok((narrow(wide(debits), &what)?, narrow(wide(credits), &what)?))
 }
 
 #[derive(Debug, Clone)]
