@@ -4,16 +4,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::balances::{sum_wide, wide, SumWide};
 use super::chain::{entry_hash, GENESIS_HASH};
 use super::entries::{totals_by_currency, JournalEntry};
 use super::limits::{format_wide, within_account_limit, MAX_FUND_TOTAL_MINOR};
 use super::reader::{EntryRange, EntryReader, StoredEntry};
 use super::{list_accounts, Account, Side};
-use crate::db::schema::{accounts, funds};
+use crate::db::schema::{account_daily_totals, accounts, funds, postings};
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::funds::FundId;
@@ -26,9 +28,11 @@ const MAX_PROBLEMS: usize = 1_000;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VerificationProblem {
     /// `SEQUENCE_GAP`, `PREVIOUS_HASH_MISMATCH`, `HASH_MISMATCH`,
-    /// `ENTRY_UNBALANCED`, `BALANCE_MISMATCH`, `CHAIN_HEAD_MISMATCH`, or
+    /// `ENTRY_UNBALANCED`, `BALANCE_MISMATCH`, `CHAIN_HEAD_MISMATCH`,
     /// `AMOUNT_LIMIT_EXCEEDED` (an account's postings or stored totals, or a
-    /// currency's postings, add up past the ledger's limits).
+    /// currency's postings, add up past the ledger's limits), or
+    /// `SUMMARY_MISMATCH` (a summary kept beside the records disagrees with
+    /// them: an account's daily totals with its postings of that day).
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<String>,
@@ -105,6 +109,7 @@ pub fn verify_fund_showing(
     walk.check_end(&mut report, &fund);
     report.chain_head = walk.previous_hash;
     check_accounts(&mut report, &accounts, &walk.recomputed);
+    check_daily_totals(conn, &mut report, fund_id, &accounts)?;
     report.ok = report.problems.is_empty();
     Ok(report)
 }
@@ -364,4 +369,85 @@ fn check_accounts(
             );
         }
     }
+}
+
+/// Compares `account_daily_totals` with the postings, both ways: each (account,
+/// day) of the fund's postings, summed in one GROUP BY query, must have a stored
+/// row with the same debits and credits, and each stored row must have postings
+/// (the Booking writes a row only for a day with postings, so a row of zeros is
+/// a mismatch too). Each disagreement is a `SUMMARY_MISMATCH` naming the
+/// account and the day.
+fn check_daily_totals(
+    conn: &mut DbConnection,
+    report: &mut Verification,
+    fund_id: FundId,
+    accounts: &[Account],
+) -> AppResult<()> {
+    let posted: Vec<(i64, NaiveDate, String, SumWide)> = postings::table
+        .inner_join(accounts::table)
+        .filter(accounts::fund_id.eq(fund_id))
+        .group_by((
+            postings::account_id,
+            postings::effective_date,
+            postings::side,
+        ))
+        .select((
+            postings::account_id,
+            postings::effective_date,
+            postings::side,
+            sum_wide(),
+        ))
+        .load(conn)?;
+    let mut recomputed: BTreeMap<(i64, NaiveDate), (i128, i128)> = BTreeMap::new();
+    for (account_id, day, side, sum) in posted {
+        let totals = recomputed.entry((account_id, day)).or_default();
+        match Side::parse(&side) {
+            Some(Side::Debit) => totals.0 += wide(sum),
+            Some(Side::Credit) => totals.1 += wide(sum),
+            None => unreachable!("stored sides are debit or credit"),
+        }
+    }
+    let stored: Vec<(i64, NaiveDate, i64, i64)> = account_daily_totals::table
+        .inner_join(accounts::table)
+        .filter(accounts::fund_id.eq(fund_id))
+        .select((
+            account_daily_totals::account_id,
+            account_daily_totals::day,
+            account_daily_totals::debits_minor,
+            account_daily_totals::credits_minor,
+        ))
+        .load(conn)?;
+    let codes: HashMap<i64, &str> = accounts.iter().map(|a| (a.id, a.code.as_str())).collect();
+    let code = |id: i64| codes.get(&id).copied().unwrap_or("?").to_string();
+    for (account_id, day, debits, credits) in stored {
+        let stored = (debits as i128, credits as i128);
+        let posted = recomputed.remove(&(account_id, day));
+        if posted == Some(stored) {
+            continue;
+        }
+        let account = code(account_id);
+        let (posted_debits, posted_credits) = posted.unwrap_or_default();
+        report.problem(
+            "SUMMARY_MISMATCH",
+            None,
+            Some(&account),
+            format!(
+                "account {account} on {day}: daily totals debits {debits} / credits {credits} but \
+                 the postings of that day add up to {posted_debits} / {posted_credits} (minor units)"
+            ),
+        );
+    }
+    for ((account_id, day), (debits, credits)) in recomputed {
+        let account = code(account_id);
+        report.problem(
+            "SUMMARY_MISMATCH",
+            None,
+            Some(&account),
+            format!(
+                "account {account} on {day}: no daily totals, but the postings of that day add up \
+                 to debits {debits} / credits {credits} (minor units)"
+            ),
+        );
+    }
+    Ok(())
 }
