@@ -32,6 +32,7 @@ mod reports;
 mod rulefeatures;
 mod rules;
 mod selfservice;
+mod summaries;
 mod system;
 mod tokens;
 mod webhooks;
