@@ -3,14 +3,16 @@
 -- however long the history), kept by the Booking in the transaction that writes
 -- the postings (`ledger::booking`), and checked against them by `mwf verify`
 -- (`SUMMARY_MISMATCH`). A row exists only for a day with postings, so neither
--- figure of a row is ever both zero. The primary key's index serves a range of
--- days of one account.
+-- figure of a row is ever both zero. The primary key's index carries the two
+-- figures, so a range of days of one account is an index-only scan (rows of
+-- one account are scattered over the heap: every day's rows are written
+-- together, by every account).
 CREATE TABLE account_daily_totals (
     account_id BIGINT NOT NULL REFERENCES accounts (id),
     day DATE NOT NULL,
     debits_minor BIGINT NOT NULL,
     credits_minor BIGINT NOT NULL,
-    PRIMARY KEY (account_id, day)
+    PRIMARY KEY (account_id, day) INCLUDE (debits_minor, credits_minor)
 );
 
 -- The ledger's limits (`ledger::limits`) keep an account's totals, and so any
