@@ -36,3 +36,4 @@ mod system;
 mod tokens;
 mod webhooks;
 mod workers;
+mod query_plans;

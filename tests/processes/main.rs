@@ -7,3 +7,4 @@ mod receiver;
 mod server;
 mod two_processes;
 mod webhooks;
+mod replica;
