@@ -28,6 +28,7 @@ pub(crate) mod problem;
 mod receipts;
 mod recoveries;
 mod refunds;
+pub(crate) mod replica;
 mod reports;
 mod rules;
 mod stream;
@@ -36,7 +37,6 @@ pub(crate) mod text;
 mod webhooks;
 mod workers;
 mod write;
-pub(crate) mod replica;
 
 use actix_web::web;
 

@@ -106,7 +106,11 @@ impl Cluster {
     }
 
     fn pause_replay(&self) {
-        self.psql(self.replica_port, "postgres", "SELECT pg_wal_replay_pause()");
+        self.psql(
+            self.replica_port,
+            "postgres",
+            "SELECT pg_wal_replay_pause()",
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.psql(
             self.replica_port,
@@ -120,7 +124,11 @@ impl Cluster {
     }
 
     fn resume_replay(&self) {
-        self.psql(self.replica_port, "postgres", "SELECT pg_wal_replay_resume()");
+        self.psql(
+            self.replica_port,
+            "postgres",
+            "SELECT pg_wal_replay_resume()",
+        );
     }
 
     fn stop_replica(&self) {
@@ -227,7 +235,11 @@ fn reports_and_lists_read_the_replica_and_fall_back_to_the_primary() {
     let replica_url = Cluster::url(cluster.replica_port, "mwf");
     let mut db = Database::sqlite(); // only for its directory (the server's log)
     db.url = Cluster::url(cluster.primary_port, "mwf");
-    let server = Server::start_with(&db, "on-primary", &[("MWF_READ_DATABASE_URL", &replica_url)]);
+    let server = Server::start_with(
+        &db,
+        "on-primary",
+        &[("MWF_READ_DATABASE_URL", &replica_url)],
+    );
     let token = admin_token("replica-test");
     let client = Client::new(&server, &token);
     let base = server.base();
@@ -240,7 +252,11 @@ fn reports_and_lists_read_the_replica_and_fall_back_to_the_primary() {
     cluster.pause_replay();
     let (second, _) = client.enroll(FUND, "P1000002", ("2026-01-01", "2027-12-31"));
     let own = read(&base, &token, &format!("/v1/workers/{second}"));
-    assert_eq!(own.status, 200, "a GET by id reads the primary: {}", own.text);
+    assert_eq!(
+        own.status, 200,
+        "a GET by id reads the primary: {}",
+        own.text
+    );
     assert_eq!(own.source, None, "a primary-routed read names no source");
     let (ids, source) = listed_workers(&base, &token);
     assert_eq!(source.as_deref(), Some("replica"));
@@ -253,12 +269,19 @@ fn reports_and_lists_read_the_replica_and_fall_back_to_the_primary() {
     let export = read(&base, &token, "/v1/audit-log/export?format=jsonl");
     assert_eq!(export.status, 200, "{}", export.text);
     assert_eq!(export.source.as_deref(), Some("replica"));
-    assert!(export.text.contains(&first), "the export lacks the first enrolment");
+    assert!(
+        export.text.contains(&first),
+        "the export lacks the first enrolment"
+    );
     assert!(
         !export.text.contains(&second),
         "the export read the primary, not the paused replica"
     );
-    let report = read(&base, &token, &format!("/v1/funds/{FUND}/reports/trial-balance"));
+    let report = read(
+        &base,
+        &token,
+        &format!("/v1/funds/{FUND}/reports/trial-balance"),
+    );
     assert_eq!(report.status, 200, "{}", report.text);
     assert_eq!(report.source.as_deref(), Some("replica"));
 
