@@ -193,6 +193,7 @@ fn http_child(path: &str, format: &str) {
     );
     let settings = Settings {
         database_url: path.to_string(),
+        read_database_url: None,
         bind: "127.0.0.1:0".into(),
         environment: Environment::Production,
         jwt,

@@ -63,6 +63,7 @@ impl Server {
         );
         let settings = Settings {
             database_url,
+            read_database_url: None,
             bind: "127.0.0.1:0".into(),
             environment: Environment::Production,
             jwt,

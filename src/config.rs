@@ -67,6 +67,9 @@ pub const DEFAULT_JWKS_REFRESH_SECONDS: u64 = 300;
 pub struct Settings {
     /// `postgres://...` for PostgreSQL; anything else is a SQLite file path.
     pub database_url: String,
+    /// A PostgreSQL streaming replica of `database_url` (`MWF_READ_DATABASE_URL`)
+    /// that serves the reads that tolerate its lag; `None`: every read on the primary.
+    pub read_database_url: Option<String>,
     pub bind: String,
     pub environment: Environment,
     pub jwt: JwtSettings,
@@ -174,10 +177,12 @@ impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
         let environment = environment()?;
         let database_url = database_url()?;
+        let read_database_url = read_database_url(&database_url)?;
         let bind = bind_address()?;
         let jwt = jwt_settings(environment)?;
         Ok(Settings {
             database_url,
+            read_database_url,
             bind,
             environment,
             jwt,
@@ -225,6 +230,28 @@ fn database_url() -> Result<String, ConfigError> {
         });
     }
     Ok(database_url)
+}
+
+/// `MWF_READ_DATABASE_URL`: a PostgreSQL URL of a streaming replica of the
+/// primary; only with a PostgreSQL `DATABASE_URL` (SQLite has no replicas).
+fn read_database_url(database_url: &str) -> Result<Option<String>, ConfigError> {
+    let Some(url) = var("MWF_READ_DATABASE_URL")? else {
+        return Ok(None);
+    };
+    let url = url.trim().to_string();
+    if !crate::db::is_postgres_url(&url) {
+        return Err(ConfigError {
+            variable: "MWF_READ_DATABASE_URL",
+            message: "must be postgres://... (a streaming replica of DATABASE_URL)".into(),
+        });
+    }
+    if !crate::db::is_postgres_url(database_url) {
+        return Err(ConfigError {
+            variable: "MWF_READ_DATABASE_URL",
+            message: "needs a PostgreSQL DATABASE_URL: a SQLite database has no replica".into(),
+        });
+    }
+    Ok(Some(url))
 }
 
 /// `MWF_BIND`: an address and port (`127.0.0.1:8080` by default).

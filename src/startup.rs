@@ -79,7 +79,14 @@ impl Application {
             .map_err(|e| format!("MWF_BIND {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let webhooks = crate::webhooks::Worker::start(pool.clone(), settings.webhooks.clone());
-        let server = serve(listener, pool, verifier, &settings, webhooks.clone())?;
+        let reads = match &settings.read_database_url {
+            Some(url) => {
+                log::info!("fund-wide reads (lists, reports, exports, verification) go to the read replica");
+                db::ReadPools::with_replica(pool.clone(), url, settings.pool_size)
+            }
+            None => db::ReadPools::primary_only(pool.clone()),
+        };
+        let server = serve(listener, pool, reads, verifier, &settings, webhooks.clone())?;
         Ok(Application {
             port,
             server,
@@ -108,6 +115,7 @@ impl Application {
 fn serve(
     listener: TcpListener,
     pool: db::DbPool,
+    reads: db::ReadPools,
     verifier: Verifier,
     settings: &Settings,
     webhooks: crate::webhooks::Worker,
@@ -116,6 +124,7 @@ fn serve(
     let committer = http::group::Committer::start(pool.clone());
     let state = web::Data::new(AppState {
         pool,
+        reads,
         committer,
         webhooks,
     });
@@ -193,6 +202,20 @@ fn application(
                 if let Ok(value) = HeaderValue::from_str(&id) {
                     res.headers_mut()
                         .insert(HeaderName::from_static("x-request-id"), value);
+                }
+                Ok(res)
+            }
+        })
+        // `X-Mwf-Read-Source` on the answers of reads routed by http::replica.
+        .wrap_fn(|req, srv| {
+            let (call, source) = http::replica::scoped(srv.call(req));
+            async move {
+                let mut res = call.await?;
+                if let Some(source) = source.get() {
+                    res.headers_mut().insert(
+                        HeaderName::from_static(http::replica::READ_SOURCE_HEADER),
+                        HeaderValue::from_static(source.as_str()),
+                    );
                 }
                 Ok(res)
             }

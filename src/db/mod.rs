@@ -91,6 +91,117 @@ pub fn pool(url: &str, size: u32) -> Result<DbPool, String> {
         .map_err(|e| format!("cannot open the connection pool: {e}"))
 }
 
+/// Where a read ran: the primary or the read replica (`MWF_READ_DATABASE_URL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSource {
+    Primary,
+    Replica,
+}
+
+impl ReadSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadSource::Primary => "primary",
+            ReadSource::Replica => "replica",
+        }
+    }
+}
+
+/// After the replica could not be reached, reads go to the primary for this long
+/// before the replica is tried again.
+pub const REPLICA_RETRY: Duration = Duration::from_secs(10);
+
+/// How long a read waits for a replica connection before it reads the primary.
+const REPLICA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The connections for reads that tolerate a replica's lag: the replica's
+/// pool when one is configured, else the primary's. A replica that cannot be
+/// reached is not an error: the read goes to the primary, with a warning in
+/// the log, and the replica is tried again after [`REPLICA_RETRY`].
+#[derive(Clone)]
+pub struct ReadPools {
+    primary: DbPool,
+    replica: Option<std::sync::Arc<Replica>>,
+}
+
+struct Replica {
+    pool: DbPool,
+    /// Until when the replica is skipped after a failed connect (process-local:
+    /// it only decides where reads go, never what is true).
+    down_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl ReadPools {
+    /// Reads on the primary only.
+    pub fn primary_only(primary: DbPool) -> ReadPools {
+        ReadPools {
+            primary,
+            replica: None,
+        }
+    }
+
+    /// Reads on a replica at `url`. The pool is built without connecting, so
+    /// that a replica down at start does not stop the service.
+    pub fn with_replica(primary: DbPool, url: &str, size: u32) -> ReadPools {
+        let manager = ConnectionManager::<DbConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .connection_timeout(REPLICA_CONNECT_TIMEOUT)
+            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+            .connection_customizer(Box::new(ConnectionSettings))
+            .build_unchecked(manager);
+        ReadPools {
+            primary,
+            replica: Some(std::sync::Arc::new(Replica {
+                pool,
+                down_until: std::sync::Mutex::new(None),
+            })),
+        }
+    }
+
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// A connection for a lag-tolerant read, and where it goes (`None` when no
+    /// replica is configured).
+    pub fn get(&self) -> Result<(PooledDb, Option<ReadSource>), diesel::r2d2::PoolError> {
+        let Some(replica) = &self.replica else {
+            return Ok((self.primary.get()?, None));
+        };
+        let now = std::time::Instant::now();
+        let skip = replica
+            .down_until
+            .lock()
+            .map(|until| until.is_some_and(|t| now < t))
+            .unwrap_or(false);
+        if !skip {
+            match replica.pool.get() {
+                Ok(conn) => {
+                    if let Ok(mut until) = replica.down_until.lock() {
+                        if until.take().is_some() {
+                            log::warn!("the read replica answers again; reports read from it");
+                        }
+                    }
+                    return Ok((conn, Some(ReadSource::Replica)));
+                }
+                Err(e) => {
+                    log::warn!(
+                        "the read replica (MWF_READ_DATABASE_URL) cannot be reached ({e}); \
+                         reading from the primary for the next {} s",
+                        REPLICA_RETRY.as_secs()
+                    );
+                    if let Ok(mut until) = replica.down_until.lock() {
+                        *until = Some(now + REPLICA_RETRY);
+                    }
+                }
+            }
+        }
+        Ok((self.primary.get()?, Some(ReadSource::Primary)))
+    }
+}
+
 /// Any constant: the PostgreSQL advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6d77_665f_6d69_6772;
 

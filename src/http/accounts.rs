@@ -107,7 +107,7 @@ pub async fn list_accounts(
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let as_of = query.0.as_of;
-    let items = read(&state, move |conn| {
+    let items = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let accounts = ledger::list_accounts(conn, fund.id)?;
         let totals = match as_of {
@@ -348,7 +348,7 @@ pub async fn account_statement(
             "must not be after to",
         )]));
     }
-    let response = read(&state, move |conn| {
+    let response = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &fund_code)?;
         let account = account_in_fund(conn, fund.id, &code)?;
         let statement = ledger::statement(conn, &account, from, to)?;

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
 use super::page::{self, PageRequest};
-use super::{read, AppState, Page};
+use super::{read_replica, AppState, Page};
 use crate::audit::{self, AuditFilter};
 use crate::auth::{Act, Caller};
 use crate::error::AppResult;
@@ -113,7 +113,7 @@ pub async fn list_audit_log(
         request.after.as_deref(),
         request.rows(),
     )?;
-    let page = read(&state, move |conn| {
+    let page = read_replica(&state, move |conn| {
         let (rows, next) = request.cut(audit::list(conn, &filter)?, |r| r.id);
         Ok(Page {
             items: rows

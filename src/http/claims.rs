@@ -850,7 +850,7 @@ pub async fn list_claims(
     let code = path.into_inner();
     let q = query.0;
     let request = PageRequest::new(q.after, q.limit)?;
-    let page = read(&state, move |conn| {
+    let page = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = ClaimFilter {
             worker_id: None,

@@ -698,7 +698,7 @@ pub async fn list_contributions(
     let code = path.into_inner();
     let q = query.0;
     let request = PageRequest::new(q.after, q.limit)?;
-    let page = read(&state, move |conn| {
+    let page = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = ContributionFilter {
             worker_id: q.worker_id,

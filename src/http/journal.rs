@@ -291,7 +291,7 @@ pub async fn list_journal_entries(
     let code = path.into_inner();
     let q = query.0;
     let request = PageRequest::new(q.after, q.limit)?.by_position()?;
-    let page = read(&state, move |conn| {
+    let page = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = EntryFilter {
             from: q.from,
@@ -429,7 +429,7 @@ pub async fn verify_ledger(
 ) -> AppResult<web::Json<ledger::Verification>> {
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
-    let report = read(&state, move |conn| {
+    let report = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         ledger::verify_fund(conn, fund.id)
     })

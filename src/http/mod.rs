@@ -28,6 +28,7 @@ pub(crate) mod problem;
 mod receipts;
 mod recoveries;
 mod refunds;
+pub(crate) mod replica;
 mod reports;
 mod rules;
 mod stream;
@@ -50,6 +51,8 @@ use crate::funds::{find_fund, Fund};
 /// Shared state of the running service.
 pub(crate) struct AppState {
     pub pool: DbPool,
+    /// Connections for the reads that tolerate a replica's lag ([`replica`]).
+    pub reads: crate::db::ReadPools,
     /// Books single contribution requests in groups ([`group`]).
     pub committer: group::Committer,
     /// Sends webhook deliveries; stops when the server does.
@@ -74,6 +77,26 @@ where
         crate::db::read_snapshot(&mut conn, f)
     })
     .await?
+}
+
+/// Like [`read`], for a fund-wide read that tolerates a replica's lag (the
+/// rule is in [`replica`]): on the read replica when one is configured, with
+/// the source noted for the `X-Mwf-Read-Source` header.
+async fn read_replica<T, F>(state: &web::Data<AppState>, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+{
+    let state = state.clone();
+    let (outcome, source) = web::block(move || match state.reads.get() {
+        Ok((mut conn, source)) => (crate::db::read_snapshot(&mut conn, f), source),
+        Err(e) => (Err(e.into()), None),
+    })
+    .await?;
+    if let Some(source) = source {
+        replica::note(source);
+    }
+    outcome
 }
 
 /// The fund with `code` if the caller's token covers it. A fund outside the

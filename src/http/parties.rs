@@ -383,7 +383,7 @@ pub async fn list_parties(
     let code = path.into_inner();
     let q = query.0;
     let request = PageRequest::new(q.after, q.limit)?;
-    read(&state, move |conn| {
+    super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = PartyFilter {
             kind: q.kind,

@@ -416,7 +416,7 @@ pub async fn list_recoveries(
     let code = path.into_inner();
     let q = query.0;
     let request = PageRequest::new(q.after, q.limit)?;
-    read(&state, move |conn| {
+    super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let filter = RecoveryFilter {
             status: q.status,

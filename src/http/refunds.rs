@@ -421,7 +421,7 @@ pub async fn list_refunds(
     let code = path.into_inner();
     let q = query.0;
     let request = PageRequest::new(q.after, q.limit)?;
-    read(&state, move |conn| {
+    super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let found = refunds::list(conn, &fund, request.after.as_deref(), request.rows())?;
         let (rows, next) = request.cut(found, |r| r.id.clone());

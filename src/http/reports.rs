@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
-use super::{fund_in_scope, read, AppState};
+use super::{fund_in_scope, read_replica, AppState};
 use crate::auth::{Act, Caller};
 use crate::error::AppResult;
 use crate::ledger::limits::format_wide;
@@ -104,7 +104,7 @@ pub async fn get_trial_balance(
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let as_of = query.0.as_of.unwrap_or_else(crate::time::today);
-    let response = read(&state, move |conn| {
+    let response = read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let tb = reports::trial_balance(conn, fund.id, as_of)?;
         let lines = tb
@@ -227,7 +227,7 @@ pub async fn get_membership_statistics(
         MembershipDimension::OFFERED,
         &[MembershipDimension::Sex],
     )?;
-    let response = read(&state, move |conn| {
+    let response = read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let stats = reports::membership_statistics(conn, fund.id, as_of, by)?;
         let groups = stats
@@ -370,7 +370,7 @@ pub async fn get_claim_statistics(
         &[ClaimDimension::Benefit],
     )?;
     let (from, to) = (q.from, q.to);
-    let response = read(&state, move |conn| {
+    let response = read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let stats = reports::claim_statistics(conn, fund.id, from, to, by)?;
         let instalments = super::instalments::statistics_response(conn, fund.id, from, to)?;

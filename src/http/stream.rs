@@ -36,11 +36,17 @@ pub struct StreamHead {
 /// Hands the producer its writer once it has decided to answer 200.
 pub struct Starter {
     head: Option<oneshot::Sender<AppResult<StreamHead>>>,
+    /// Where the export reads, when a read replica is configured.
+    source: Option<crate::db::ReadSource>,
     tx: mpsc::Sender<Chunk>,
 }
 
 impl Starter {
-    pub fn start(&mut self, head: StreamHead) -> ChannelWriter {
+    pub fn start(&mut self, mut head: StreamHead) -> ChannelWriter {
+        if let Some(source) = self.source {
+            let header = super::replica::READ_SOURCE_HEADER;
+            head.headers.push((header, source.as_str().to_string()));
+        }
         if let Some(sender) = self.head.take() {
             let _ = sender.send(Ok(head));
         }
@@ -92,7 +98,8 @@ pub fn write_failed(e: io::Error) -> AppError {
     }
 }
 
-/// Runs `produce` in a read snapshot and answers with what it streams.
+/// Runs `produce` in a read snapshot and answers with what it streams. Exports
+/// tolerate a replica's lag: they read the read replica when one is configured.
 pub async fn stream<F>(state: &web::Data<AppState>, produce: F) -> AppResult<HttpResponse>
 where
     F: FnOnce(&mut DbConnection, &mut Starter) -> AppResult<()> + Send + 'static,
@@ -103,10 +110,14 @@ where
     actix_web::rt::task::spawn_blocking(move || {
         let mut starter = Starter {
             head: Some(head_tx),
+            source: None,
             tx: tx.clone(),
         };
-        let outcome = match state.pool.get() {
-            Ok(mut conn) => crate::db::read_snapshot(&mut conn, |conn| produce(conn, &mut starter)),
+        let outcome = match state.reads.get() {
+            Ok((mut conn, source)) => {
+                starter.source = source;
+                crate::db::read_snapshot(&mut conn, |conn| produce(conn, &mut starter))
+            }
             Err(e) => Err(AppError::from(e)),
         };
         if let Err(e) = outcome {

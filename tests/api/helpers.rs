@@ -134,6 +134,7 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (db, database_url) = fresh_database();
     let mut settings = Settings {
         database_url: database_url.clone(),
+        read_database_url: None,
         bind: "127.0.0.1:0".into(),
         environment: Environment::Production,
         jwt: jwt_settings(),

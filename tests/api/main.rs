@@ -23,6 +23,7 @@ mod model;
 mod overflow;
 mod payees;
 mod payers;
+mod query_plans;
 mod races;
 mod reassessment;
 mod receiver;

@@ -4,6 +4,7 @@
 mod crash;
 #[path = "../api/receiver.rs"]
 mod receiver;
+mod replica;
 mod server;
 mod two_processes;
 mod webhooks;
