@@ -8,7 +8,7 @@ CREATE TABLE verification_checkpoints (
     sequence BIGINT NOT NULL CHECK (sequence >= 0),
     hash TEXT NOT NULL,
     entries_checked BIGINT NOT NULL CHECK (entries_checked >= 0),
-    full BOOLEAN NOT NULL,
+    "full" BOOLEAN NOT NULL,
     verified_at TIMESTAMP NOT NULL,
     verified_by TEXT NOT NULL
 );
