@@ -1,5 +1,7 @@
 //! Measures the ledger export on SQLite: entries per second and peak memory of
-//! exporting a ledger of one million journal entries in each format.
+//! exporting a ledger of one million journal entries in each format; and
+//! verification: a full run, and a run since a checkpoint over 10,000 entries
+//! booked after it (on a copy of the ledger).
 //!
 //!     cargo bench --bench ledger_export
 //!     MWF_BENCH_ENTRIES=200000 cargo bench --bench ledger_export
@@ -18,7 +20,7 @@ use chrono::{Days, NaiveDate};
 use mwf::db::{self, write_transaction};
 use mwf::error::AppError;
 use mwf::export::{self, LedgerExportRequest, LedgerFormat};
-use mwf::funds::{self, NewFund};
+use mwf::funds::{self, FundId, NewFund};
 use mwf::ledger::{Booking, NewEntry, NewPosting, Side};
 use mwf::money::Currency;
 use mwf::progress::Progress;
@@ -76,14 +78,37 @@ fn build_ledger(path: &Path, entries: usize) {
         )
     })
     .expect("create the fund");
-    let start = NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
     let started = Instant::now();
     let mut progress = Progress::new("building the ledger", Some(entries as u64));
-    let mut done = 0;
-    while done < entries {
-        let n = PER_TRANSACTION.min(entries - done);
-        write_transaction(&mut conn, |conn| -> Result<(), AppError> {
-            let mut booking = Booking::open(conn, fund.id)?;
+    book(&mut conn, fund.id, 0, entries, entries, &mut progress);
+    progress.finish();
+    drop(conn);
+    std::fs::rename(&partial, path).expect("keep the bench database");
+    let _ = std::fs::remove_file(partial.with_extension("partial-wal"));
+    println!(
+        "built {entries} entries in {:.1}s ({:.0} entries/s booked) into {url}",
+        started.elapsed().as_secs_f64(),
+        entries as f64 / started.elapsed().as_secs_f64()
+    );
+}
+
+/// Books entries `done..done + n` of a ledger of `entries`, in transactions of
+/// [`PER_TRANSACTION`].
+fn book(
+    conn: &mut db::DbConnection,
+    fund_id: FundId,
+    mut done: usize,
+    n: usize,
+    entries: usize,
+    progress: &mut Progress,
+) {
+    let kes = Currency::parse("KES").unwrap();
+    let start = NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
+    let end = done + n;
+    while done < end {
+        let n = PER_TRANSACTION.min(end - done);
+        write_transaction(conn, |conn| -> Result<(), AppError> {
+            let mut booking = Booking::open(conn, fund_id)?;
             for i in done..done + n {
                 let amount = 1_000 + (i as i64 * 7919) % 500_000;
                 // Payments stay smaller than deposits: cash may not go negative.
@@ -92,7 +117,7 @@ fn build_ledger(path: &Path, entries: usize) {
                     2 => ("5100", "1000", amount % 1_000 + 1),
                     _ => ("1000", "4100", amount),
                 };
-                let day = start + Days::new((i * 3650 / entries) as u64);
+                let day = start + Days::new((i.min(entries - 1) * 3650 / entries) as u64);
                 booking.post(
                     conn,
                     NewEntry {
@@ -125,15 +150,68 @@ fn build_ledger(path: &Path, entries: usize) {
         done += n;
         progress.add(n as u64);
     }
-    progress.finish();
-    drop(conn);
-    std::fs::rename(&partial, path).expect("keep the bench database");
-    let _ = std::fs::remove_file(partial.with_extension("partial-wal"));
+}
+
+/// Entries booked after the checkpoint for the since-checkpoint run.
+const AFTER_CHECKPOINT: usize = 10_000;
+
+/// The child for verification: on a copy of the ledger, a full verification
+/// (recording a checkpoint), [`AFTER_CHECKPOINT`] more entries, and a
+/// verification since the checkpoint.
+fn verify_child(path: &str) {
+    use mwf::ledger;
+    let copy = format!("{path}.verify-copy");
+    std::fs::copy(path, &copy).expect("copy the bench database");
+    let mut conn = db::establish(&copy).expect("open the copy");
+    db::migrate(&mut conn).expect("migrate the copy");
+    let fund = funds::find_fund(&mut conn, FUND)
+        .unwrap()
+        .expect("the bench fund");
+    let started = Instant::now();
+    let full =
+        db::read_snapshot(&mut conn, |conn| ledger::verify_fund(conn, fund.id)).expect("verify");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(full.ok, "{:?}", full.problems);
     println!(
-        "built {entries} entries in {:.1}s ({:.0} entries/s booked) into {url}",
-        started.elapsed().as_secs_f64(),
-        entries as f64 / started.elapsed().as_secs_f64()
+        "verify     {:>9} entries (full)            in {seconds:>6.2}s = {:>8.0} entries/s, peak RSS {:>6.1} MiB",
+        full.entries_checked,
+        full.entries_checked as f64 / seconds,
+        peak_rss_mib()
     );
+    write_transaction(&mut conn, |conn| {
+        ledger::record_checkpoint(conn, fund.id, &full, "bench")
+    })
+    .expect("record a checkpoint");
+    let entries = full.entries_checked as usize;
+    book(
+        &mut conn,
+        fund.id,
+        entries,
+        AFTER_CHECKPOINT,
+        entries + AFTER_CHECKPOINT,
+        &mut Progress::hidden(),
+    );
+    let started = Instant::now();
+    let since = db::read_snapshot(&mut conn, |conn| {
+        ledger::verify_fund_since_checkpoint(conn, fund.id, &mut Progress::hidden())
+    })
+    .expect("verify since the checkpoint");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        since.ok && since.checkpoint.is_some(),
+        "{:?}",
+        since.problems
+    );
+    println!(
+        "verify     {:>9} entries (since checkpoint) in {:>6.3}s = {:>8.0} entries/s",
+        since.entries_checked,
+        seconds,
+        since.entries_checked as f64 / seconds
+    );
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{copy}{suffix}"));
+    }
 }
 
 /// The child: exports the whole ledger in one format and prints one line.
@@ -243,6 +321,10 @@ fn http_child(path: &str, format: &str) {
 fn main() {
     if let Ok(child) = std::env::var("MWF_BENCH_EXPORT_CHILD") {
         let (path, format) = child.split_once('|').expect("path|format");
+        if format == "verify" {
+            verify_child(path);
+            return;
+        }
         match format.strip_prefix("http-") {
             Some(format) => http_child(path, format),
             None => export_child(path, LedgerFormat::parse(format).expect("a format")),
@@ -262,7 +344,7 @@ fn main() {
         "ledger export on SQLite: {entries} journal entries, database {:.0} MB",
         size as f64 / 1e6
     );
-    let http = ["http-csv", "http-beancount"];
+    let http = ["http-csv", "http-beancount", "verify"];
     for name in LedgerFormat::ALL.iter().map(|(n, _)| *n).chain(http) {
         let status = Command::new(std::env::current_exe().expect("this benchmark"))
             .env(

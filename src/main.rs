@@ -75,6 +75,12 @@ enum Command {
         /// Fund code; all funds when omitted.
         #[arg(long)]
         fund: Option<String>,
+        /// Verify only the entries after each fund's latest verification
+        /// checkpoint (the whole chain when there is none or it no longer
+        /// matches). A verification without problems records a checkpoint
+        /// signed off by the OS user ($USER), or "cli".
+        #[arg(long)]
+        since_checkpoint: bool,
     },
 }
 
@@ -120,7 +126,10 @@ fn main() -> ExitCode {
             print!("{}", http::openapi_json());
             Ok(())
         }
-        Command::Verify { fund } => verify(&settings, fund.as_deref()),
+        Command::Verify {
+            fund,
+            since_checkpoint,
+        } => verify(&settings, fund.as_deref(), since_checkpoint),
         Command::Export {
             fund,
             format,
@@ -291,7 +300,17 @@ fn export(
     Ok(())
 }
 
-fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
+/// Who signs off a checkpoint recorded by `mwf verify`: the OS user, or "cli".
+fn os_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|user| user.trim().to_string())
+        .find(|user| !user.is_empty())
+        .unwrap_or_else(|| "cli".to_string())
+}
+
+fn verify(settings: &Settings, fund: Option<&str>, since_checkpoint: bool) -> Result<(), String> {
     let mut conn = connect(settings)?;
     let all = funds::all_fund_ids(&mut conn).map_err(|e| e.to_string())?;
     let selected: Vec<(funds::FundId, String)> = match fund {
@@ -307,16 +326,34 @@ fn verify(settings: &Settings, fund: Option<&str>) -> Result<(), String> {
     let mut failed = 0;
     for (id, code) in selected {
         let mut progress = mwf::progress::Progress::new(format!("{code} entries checked"), None);
+        let started = std::time::Instant::now();
         let report = mwf::db::read_snapshot(&mut conn, |conn| {
-            ledger::verify_fund_showing(conn, id, &mut progress)
+            if since_checkpoint {
+                ledger::verify_fund_since_checkpoint(conn, id, &mut progress)
+            } else {
+                ledger::verify_fund_showing(conn, id, &mut progress)
+            }
         })
         .map_err(|e| e.to_string())?;
+        let seconds = started.elapsed().as_secs_f64();
         progress.finish();
+        let recorded = mwf::db::write_transaction(&mut conn, |conn| {
+            ledger::record_checkpoint(conn, id, &report, &os_user())
+        })
+        .map_err(|e| e.to_string())?;
+        let since = match &report.checkpoint {
+            Some(c) => format!(" since checkpoint {} (entry #{})", c.id, c.sequence),
+            None => String::new(),
+        };
         println!(
-            "{code}: {} entries checked, chain head {}: {}",
+            "{code}: {} entries checked{since} in {seconds:.3}s ({:.0} entries/s), chain head {}: {}{}",
             report.entries_checked,
+            report.entries_checked as f64 / seconds.max(1e-9),
             report.chain_head,
-            if report.ok { "OK" } else { "PROBLEMS" }
+            if report.ok { "OK" } else { "PROBLEMS" },
+            recorded
+                .map(|c| format!(", checkpoint {} recorded", c.id))
+                .unwrap_or_default()
         );
         for p in &report.problems {
             println!(

@@ -200,6 +200,19 @@ impl ReadPools {
         }
         Ok((self.primary.get()?, Some(ReadSource::Primary)))
     }
+
+    /// The pool a read made of several short reads (an export, page by page)
+    /// takes its connections from: the replica's when it answers now, else the
+    /// primary's; chosen once, so that every page reads the same database.
+    pub fn pool(&self) -> Result<(DbPool, Option<ReadSource>), diesel::r2d2::PoolError> {
+        let (conn, source) = self.get()?;
+        drop(conn);
+        let pool = match (&self.replica, source) {
+            (Some(replica), Some(ReadSource::Replica)) => replica.pool.clone(),
+            _ => self.primary.clone(),
+        };
+        Ok((pool, source))
+    }
 }
 
 /// Any constant: the PostgreSQL advisory lock that serialises migrations.

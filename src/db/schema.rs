@@ -584,3 +584,30 @@ diesel::table! {
 
 diesel::joinable!(account_daily_totals -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(account_daily_totals, accounts);
+
+diesel::table! {
+    verification_checkpoints (id) {
+        id -> BigInt,
+        fund_id -> BigInt,
+        sequence -> BigInt,
+        hash -> Text,
+        entries_checked -> BigInt,
+        full -> Bool,
+        verified_at -> Timestamp,
+        verified_by -> Text,
+    }
+}
+
+diesel::table! {
+    verification_checkpoint_totals (checkpoint_id, account_id) {
+        checkpoint_id -> BigInt,
+        account_id -> BigInt,
+        debits_minor -> BigInt,
+        credits_minor -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    verification_checkpoints,
+    verification_checkpoint_totals
+);

@@ -13,7 +13,19 @@ use crate::ledger::StoredEntry;
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
-pub struct JsonlWriter;
+/// Each entry record is serialised into `buf` (reused) and handed to the
+/// output in one write, rather than in the serialiser's many small ones.
+pub struct JsonlWriter {
+    buf: Vec<u8>,
+}
+
+impl JsonlWriter {
+    pub fn new() -> JsonlWriter {
+        JsonlWriter {
+            buf: Vec::with_capacity(4096),
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct ChainHead<'a> {
@@ -96,7 +108,7 @@ struct End<'a> {
     chain_head: ChainHead<'a>,
 }
 
-fn line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+fn line<W: Write + ?Sized>(out: &mut W, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
 }
@@ -164,8 +176,9 @@ impl LedgerWriter for JsonlWriter {
 
     fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
         let header = &e.header;
+        self.buf.clear();
         line(
-            out,
+            &mut self.buf,
             &Entry {
                 record: "entry",
                 sequence: header.sequence,
@@ -193,7 +206,8 @@ impl LedgerWriter for JsonlWriter {
                     })
                     .collect(),
             },
-        )
+        )?;
+        out.write_all(&self.buf)
     }
 
     fn finish(

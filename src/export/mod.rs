@@ -2,11 +2,16 @@
 //! sequence order and written straight to the output, so memory stays flat
 //! however large the ledger.
 //!
-//! An export is made in two steps inside one read snapshot: [`prepare`] checks
-//! the request and reads what frames the entries (accounts, opening and
+//! An export is made in two steps: [`prepare`] checks the request and reads,
+//! in one read snapshot, what frames the entries (accounts, opening and
 //! closing balances, the chain head, where the page ends) — a refusal here is
 //! still a clean 4xx; then [`write`] streams the entries and the closing
-//! records. Every format carries each entry's sequence, hash and previous hash,
+//! records. The entries are bounded by the chain head's sequence read in
+//! `prepare`: entries are append-only, so every read after it sees exactly
+//! the entries up to that sequence, and [`write_pooled`] reads each page in
+//! its own short read with a connection taken from the pool for that page
+//! only (a slow client never holds one). Pages are read on a second thread
+//! while the page before is written ([`crate::ledger::read_ahead`]). Every format carries each entry's sequence, hash and previous hash,
 //! the fund's chain head, and closing balances equal to the API's to the minor
 //! unit: CSV and JSON Lines as records, beancount and hledger as balance
 //! assertions that their own checkers enforce.
@@ -26,7 +31,7 @@ use std::io::{self, Write};
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::funds::{Fund, FundId};
 use crate::ledger::{self, Account, AccountType, EntryRange, StoredEntry};
@@ -164,13 +169,15 @@ impl LedgerExport {
         })
     }
 
-    /// The entries this export (or page) holds.
+    /// The entries this export (or page) holds: up to the end of the page,
+    /// or the chain head's sequence when the export was prepared (entries
+    /// booked since are not part of it, whenever its pages are read).
     fn entry_range(&self) -> EntryRange {
         EntryRange {
             from: self.request.from,
             to: self.request.to,
             after: self.request.after,
-            through: self.page_end,
+            through: Some(self.page_end.unwrap_or(self.chain_sequence)),
         }
     }
 }
@@ -198,7 +205,7 @@ trait LedgerWriter {
 fn writer_for(format: LedgerFormat) -> Box<dyn LedgerWriter> {
     match format {
         LedgerFormat::Csv => Box::new(csv::CsvWriter::new()),
-        LedgerFormat::Jsonl => Box::new(jsonl::JsonlWriter),
+        LedgerFormat::Jsonl => Box::new(jsonl::JsonlWriter::new()),
         LedgerFormat::Beancount => Box::new(beancount::BeancountWriter),
         LedgerFormat::Hledger => Box::new(hledger::HledgerWriter),
     }
@@ -342,26 +349,58 @@ fn stored_balances(accounts: &[Account], date: NaiveDate) -> BalancesAt {
 }
 
 /// Writes the export's entries and closing records to `out`, reading entries
-/// a page at a time. `progress` counts entries.
+/// a page at a time on `conn` (call inside the same read snapshot as
+/// [`prepare`], or at least after it). `progress` counts entries.
 pub fn write(
     conn: &mut DbConnection,
     export: &LedgerExport,
     out: &mut dyn Write,
     progress: &mut Progress,
 ) -> io::Result<ExportSummary> {
+    write_pages(export, out, progress, |reader| reader.next_page(conn))
+}
+
+/// [`write`], taking a connection from `pool` for each page and reading the
+/// page in its own read snapshot, then giving the connection back before the
+/// page is written: a client that reads slowly (or not at all) holds no
+/// database connection. The pages hold the same entries as [`write`]'s: the
+/// export is bounded by the sequence [`prepare`] read, and entries never
+/// change.
+pub fn write_pooled(
+    pool: &DbPool,
+    export: &LedgerExport,
+    out: &mut dyn Write,
+    progress: &mut Progress,
+) -> io::Result<ExportSummary> {
+    write_pages(export, out, progress, |reader| {
+        let mut conn = pool.get()?;
+        crate::db::read_snapshot(&mut conn, |conn| reader.next_page(conn))
+    })
+}
+
+fn write_pages(
+    export: &LedgerExport,
+    out: &mut dyn Write,
+    progress: &mut Progress,
+    mut next_page: impl FnMut(&mut ledger::EntryReader) -> AppResult<Option<Vec<StoredEntry>>> + Send,
+) -> io::Result<ExportSummary> {
     let mut writer = writer_for(export.request.format);
     writer.begin(export, out)?;
     let mut summary = ExportSummary::default();
     let mut reader = ledger::EntryReader::new(export.fund.id, export.entry_range());
-    while let Some(page) = reader.next_page(conn).map_err(io_error)? {
-        for entry in &page {
-            writer.entry(export, entry, out)?;
-            summary.entries += 1;
-            summary.postings += entry.postings.len() as u64;
-            summary.last_sequence = Some(entry.header.sequence);
-        }
-        progress.add(page.len() as u64);
-    }
+    ledger::read_ahead(
+        || next_page(&mut reader).map_err(io_error),
+        |page| {
+            for entry in &page {
+                writer.entry(export, entry, out)?;
+                summary.entries += 1;
+                summary.postings += entry.postings.len() as u64;
+                summary.last_sequence = Some(entry.header.sequence);
+            }
+            progress.add(page.len() as u64);
+            Ok(())
+        },
+    )?;
     writer.finish(export, &summary, out)?;
     out.flush()?;
     Ok(summary)

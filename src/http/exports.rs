@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::audit_log::audit_filter;
 use super::extract::Query;
-use super::stream::{stream, write_failed, StreamHead};
+use super::stream::{stream, stream_pooled, write_failed, StreamHead};
 use super::{fund_in_scope, AppState};
 use crate::auth::{Act, Caller};
 use crate::error::AppResult;
@@ -121,9 +121,15 @@ pub async fn export_ledger(
         after: q.after,
         limit: q.limit,
     };
-    stream(&state, move |conn, starter| {
-        let fund = fund_in_scope(conn, &caller, &code)?;
-        let export = export::prepare(conn, fund, request)?;
+    // The frame is read in one snapshot; the entries a page at a time, each
+    // page on a connection taken from the pool for that read only.
+    stream_pooled(&state, move |pool, starter| {
+        let mut conn = pool.get()?;
+        let export = crate::db::read_snapshot(&mut conn, |conn| {
+            let fund = fund_in_scope(conn, &caller, &code)?;
+            export::prepare(conn, fund, request)
+        })?;
+        drop(conn);
         let name = LedgerFormat::ALL
             .iter()
             .find(|(_, f)| *f == format)
@@ -157,7 +163,8 @@ pub async fn export_ledger(
             content_type: format.content_type(),
             headers,
         });
-        export::write(conn, &export, &mut out, &mut Progress::hidden()).map_err(write_failed)?;
+        export::write_pooled(pool, &export, &mut out, &mut Progress::hidden())
+            .map_err(write_failed)?;
         Ok(())
     })
     .await

@@ -7,6 +7,7 @@ mod accounts;
 mod audit_log;
 mod batch;
 mod caller;
+mod checkpoints;
 mod claims;
 mod collect;
 mod contributions;
@@ -130,5 +131,6 @@ pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) 
         .configure(webhooks::routes)
         .configure(parties::routes)
         .configure(recoveries::routes)
-        .configure(receipts::routes);
+        .configure(receipts::routes)
+        .configure(checkpoints::routes);
 }

@@ -1,7 +1,10 @@
-//! Streamed responses: a producer runs on the blocking pool with a pooled
-//! connection inside one read snapshot and writes into a bounded channel that
-//! the response body drains, so a slow client slows the producer instead of
-//! filling memory.
+//! Streamed responses: a producer runs on the blocking pool and writes into a
+//! bounded channel that the response body drains, so a slow client slows the
+//! producer instead of filling memory. [`stream`] gives the producer a pooled
+//! connection inside one read snapshot for the whole response;
+//! [`stream_pooled`] gives it the pool, to take a connection for each short
+//! read and give it back before writing, so that a slow client holds none
+//! (the ledger export).
 //!
 //! The producer first checks the request and reads what it needs; only when it
 //! calls [`Starter::start`] do the status and headers go out. A refusal before
@@ -16,7 +19,7 @@ use actix_web::HttpResponse;
 use tokio::sync::{mpsc, oneshot};
 
 use super::AppState;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// Bytes gathered before a chunk is handed to the response.
@@ -104,6 +107,19 @@ pub async fn stream<F>(state: &web::Data<AppState>, produce: F) -> AppResult<Htt
 where
     F: FnOnce(&mut DbConnection, &mut Starter) -> AppResult<()> + Send + 'static,
 {
+    stream_pooled(state, move |pool, starter| {
+        let mut conn = pool.get()?;
+        crate::db::read_snapshot(&mut conn, |conn| produce(conn, starter))
+    })
+    .await
+}
+
+/// Runs `produce` with the connection pool and answers with what it streams.
+/// The producer takes connections itself, for as long as each read lasts.
+pub async fn stream_pooled<F>(state: &web::Data<AppState>, produce: F) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&DbPool, &mut Starter) -> AppResult<()> + Send + 'static,
+{
     let (head_tx, head_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel::<Chunk>(CHANNEL_CHUNKS);
     let state = state.clone();
@@ -113,10 +129,10 @@ where
             source: None,
             tx: tx.clone(),
         };
-        let outcome = match state.reads.get() {
-            Ok((mut conn, source)) => {
+        let outcome = match state.reads.pool() {
+            Ok((pool, source)) => {
                 starter.source = source;
-                crate::db::read_snapshot(&mut conn, |conn| produce(conn, &mut starter))
+                produce(&pool, &mut starter)
             }
             Err(e) => Err(AppError::from(e)),
         };

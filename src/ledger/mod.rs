@@ -9,6 +9,7 @@ mod accounts;
 pub mod balances;
 mod booking;
 pub mod chain;
+mod checkpoints;
 mod entries;
 pub mod limits;
 mod reader;
@@ -24,8 +25,13 @@ pub use booking::{
     book_reversal, post_entry, reverse_entry, Booking, NewEntry, NewPosting, PreparedEntry,
     Reversal,
 };
+pub use checkpoints::{
+    latest as latest_checkpoint, list_checkpoints, record_checkpoint, VerificationCheckpoint,
+};
 pub use entries::{find_entry, list_entries, EntryFilter, JournalEntry, Posting};
+pub(crate) use reader::read_ahead;
 pub(crate) use reader::{effective_dates, page_end, EntryRange, EntryReader, StoredEntry};
+pub use verify::verify_fund_since_checkpoint;
 pub use verify::{verify_fund, verify_fund_showing, Verification, VerificationProblem};
 
 use serde::{Deserialize, Serialize};

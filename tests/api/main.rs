@@ -1,6 +1,7 @@
 //! Black-box API tests: one module per resource, shared helpers. Each test starts
 //! the real server on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
 mod access;
+mod checkpoints;
 mod claims;
 mod cli;
 mod connections;

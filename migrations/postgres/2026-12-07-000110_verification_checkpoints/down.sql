@@ -1,0 +1,2 @@
+DROP TABLE verification_checkpoint_totals;
+DROP TABLE verification_checkpoints;
