@@ -18,6 +18,7 @@ use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::funds::FundId;
 use crate::progress::Progress;
+use crate::reports::membership_summary::verify_membership_summary as verify_summary;
 
 /// Problems reported at most; a broken chain past that is summarised.
 const MAX_PROBLEMS: usize = 1_000;
@@ -105,6 +106,7 @@ pub fn verify_fund_showing(
     walk.check_end(&mut report, &fund);
     report.chain_head = walk.previous_hash;
     check_accounts(&mut report, &accounts, &walk.recomputed);
+    report.problems.extend(verify_summary(conn, fund_id)?);
     report.ok = report.problems.is_empty();
     Ok(report)
 }
