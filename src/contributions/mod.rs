@@ -868,6 +868,11 @@ fn insert(conn: &mut DbConnection, fund_id: FundId, recorded: &[Contribution]) -
         })
         .collect();
     crate::insert_rows!(conn, contribution_payers::table, payers)?;
+    crate::reports::membership_summary::refresh_workers(
+        conn,
+        fund_id,
+        recorded.iter().map(|c| &c.worker_id),
+    )?;
     Ok(())
 }
 
@@ -929,6 +934,7 @@ pub fn reverse(
             contributions::reversed_at.eq(crate::time::now()),
         ))
         .execute(conn)?;
+    crate::reports::membership_summary::refresh_workers(conn, fund.id, [&current.worker_id])?;
     let reversed = find(conn, &current.id)?.expect("the contribution exists");
     let event = reversed_event(&current, reason, &entry.id);
     Ok((reversed, event))
@@ -981,6 +987,11 @@ pub fn end_by_refund(
             "contribution {id} no longer stands under its refund"
         )));
     }
+    crate::reports::membership_summary::refresh_workers(
+        conn,
+        lock.fund_id(),
+        [&contribution.worker_id],
+    )?;
     Ok(reversed_event(contribution, reason, entry_id))
 }
 

@@ -237,7 +237,10 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, String> {
             applied
         }
     };
-    applied.map_err(|e| format!("migrations failed: {e}"))
+    let applied = applied.map_err(|e| format!("migrations failed: {e}"))?;
+    crate::reports::membership_summary::backfill(conn)
+        .map_err(|e| format!("membership summary: {e}"))?;
+    Ok(applied)
 }
 
 /// True when no migration is pending.

@@ -611,3 +611,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     verification_checkpoints,
     verification_checkpoint_totals
 );
+
+diesel::table! {
+    coverage_segments (worker_id, start) {
+        worker_id -> Text,
+        fund_id -> BigInt,
+        start -> Date,
+        until -> Date,
+        sex -> Text,
+        destination -> Nullable<Text>,
+        sector -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    membership_counts (fund_id, counter, granularity, day, sex, destination, sector) {
+        fund_id -> BigInt,
+        counter -> Text,
+        granularity -> Text,
+        day -> Date,
+        sex -> Text,
+        destination -> Text,
+        sector -> Text,
+        delta -> BigInt,
+    }
+}
+
+diesel::table! {
+    summary_backfills (name) {
+        name -> Text,
+    }
+}

@@ -31,6 +31,7 @@ use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
 use crate::money::Currency;
 use crate::progress::Progress;
+use crate::reports::membership_summary::verify_membership_summary as verify_summary;
 
 /// Problems reported at most; a broken chain past that is summarised.
 const MAX_PROBLEMS: usize = 1_000;
@@ -177,6 +178,7 @@ fn verify_fund_from(
     // nightly run since a checkpoint stays as short as what is new.
     if report.checkpoint.is_none() {
         check_daily_totals(conn, &mut report, fund_id, &accounts)?;
+        report.problems.extend(verify_summary(conn, fund_id)?);
     }
     report.ok = report.problems.is_empty();
     Ok(report)

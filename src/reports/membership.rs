@@ -2,16 +2,23 @@
 //! by a standing contribution, counting grace days, exactly as
 //! `GET /v1/workers/{id}/membership` decides), counted by sex, destination
 //! country and occupation sector and any combination of them.
+//!
+//! [`membership_statistics`] reads the counters of the membership summary
+//! (`membership_summary`), a bounded number of rows whatever the fund's size;
+//! [`membership_statistics_from_records`] computes the same answer from every
+//! contribution and worker, and stays as the definition the tests hold the
+//! summary to.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
+use super::membership_summary::{counts_as_of, ACTIVE, EVER};
 use super::UNKNOWN;
 use crate::db::schema::{contracts, contributions, workers};
 use crate::db::DbConnection;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
 use crate::rules::evaluate::{active_on, Period};
 
@@ -69,7 +76,50 @@ impl Attributes {
     }
 }
 
+/// The statistics as of `as_of`, from the membership summary's counters.
 pub fn membership_statistics(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    as_of: NaiveDate,
+    by: Vec<Dimension>,
+) -> AppResult<MembershipStatistics> {
+    let ever: i64 = counts_as_of(conn, fund_id, EVER, as_of)?
+        .iter()
+        .map(|row| row.3)
+        .sum();
+    let mut active = 0;
+    let mut counts: BTreeMap<Vec<String>, u64> = BTreeMap::new();
+    for (sex, destination, sector, n) in counts_as_of(conn, fund_id, ACTIVE, as_of)? {
+        let n = u64::try_from(n).map_err(|_| {
+            AppError::internal(format!("the membership summary counts {n} active workers"))
+        })?;
+        active += n;
+        let a = Attributes {
+            sex,
+            sector: Some(sector).filter(|s| !s.is_empty()),
+            destination: Some(destination).filter(|d| !d.is_empty()),
+        };
+        *counts
+            .entry(by.iter().map(|d| a.value(*d)).collect())
+            .or_default() += n;
+    }
+    Ok(MembershipStatistics {
+        as_of,
+        by,
+        active,
+        lapsed: (ever as u64).saturating_sub(active),
+        groups: counts
+            .into_iter()
+            .filter(|(_, active)| *active > 0)
+            .map(|(keys, active)| MembershipGroup { keys, active })
+            .collect(),
+    })
+}
+
+/// [`membership_statistics`] computed from the records: every standing
+/// contribution of the fund started by `as_of` and every worker. The
+/// definition the summary is tested against.
+pub fn membership_statistics_from_records(
     conn: &mut DbConnection,
     fund_id: FundId,
     as_of: NaiveDate,

@@ -7,11 +7,13 @@
 
 mod claims;
 mod membership;
+pub mod membership_summary;
 mod trial_balance;
 
 pub use claims::{
     claim_statistics, ClaimAmounts, ClaimGroup, ClaimStatistics, Dimension as ClaimDimension,
 };
+pub use membership::membership_statistics_from_records;
 pub use membership::{
     membership_statistics, Dimension as MembershipDimension, MembershipGroup, MembershipStatistics,
 };

@@ -312,6 +312,7 @@ pub fn add_contract(
             created_at: crate::time::now(),
         })
         .execute(conn)?;
+    crate::reports::membership_summary::contract_added(conn, worker_id)?;
     Ok(Contract {
         id,
         employer: new.employer.clone(),
@@ -622,6 +623,7 @@ pub fn record_contract_events(
         }
     }
     follow_contract_events(conn, &updated)?;
+    crate::reports::membership_summary::contract_changed(conn, &contract.id)?;
     Ok(updated)
 }
 

@@ -20,6 +20,7 @@ mod instalments;
 mod jwks;
 mod ledger;
 mod limits;
+mod membership_summary;
 mod model;
 mod overflow;
 mod payees;
