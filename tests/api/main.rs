@@ -20,6 +20,7 @@ mod jwks;
 mod ledger;
 mod limits;
 mod model;
+mod national;
 mod overflow;
 mod payees;
 mod payers;
