@@ -256,8 +256,11 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// Workers spread over the whole fund: id, document number, latest contract.
-fn sample_workers(url: &str) -> Vec<(String, String, Option<String>)> {
+/// A worker sampled: id, document number, latest contract.
+type Sampled = (String, String, Option<String>);
+
+/// Workers spread over the whole fund.
+fn sample_workers(url: &str) -> Vec<Sampled> {
     let mut conn = mwf::db::establish(url).unwrap();
     let fund_id: mwf::funds::FundId = funds::table
         .filter(funds::code.eq(FUND))
@@ -330,7 +333,7 @@ fn measure(backend: &str, workers: usize) -> Option<Measures> {
 
     let server = Server::start(&url);
     let agent = agent();
-    let per_record = |path: &dyn Fn(&(String, String, Option<String>)) -> String| {
+    let per_record = |path: &dyn Fn(&Sampled) -> String| {
         // A first pass warms the caches a real server would have warm.
         for w in sample.iter().take(10) {
             server.get(&agent, &path(w));
