@@ -45,10 +45,24 @@ enum Command {
     /// Indonesia, Kenya) with their rule versions and a realistic history:
     /// workers, contributions since 2019, claims in every status. Safe to run
     /// again: a fund that already holds workers is left as it is.
+    ///
+    /// With --fund, builds one national-size fund instead: --workers workers
+    /// (up to ten million) with --years of contracts and contributions, booked
+    /// through the batch endpoints' code, no claims; the fund must be empty.
     Demo {
-        /// Workers to enroll in each fund (0: funds and rules only).
+        /// Workers to enroll in each fund (0: funds and rules only); with
+        /// --fund, in that fund.
         #[arg(long, default_value_t = mwf::demo::DEFAULT_WORKERS_PER_FUND)]
         workers: usize,
+        /// Build one national-size fund: an example fund's code (e.g. PH-OWWA).
+        #[arg(long)]
+        fund: Option<String>,
+        /// With --fund: years of history up to the demo's today.
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+        /// With --fund: the generator's seed (the same seed, the same workers).
+        #[arg(long, default_value_t = mwf::demo::national::DEFAULT_SEED)]
+        seed: u64,
     },
     /// Export a fund's ledger to a file (or standard output), as the API's
     /// `/v1/funds/{fund}/exports/ledger` does. Shows progress on a terminal.
@@ -137,7 +151,17 @@ fn main() -> ExitCode {
             to,
             output,
         } => export(&settings, &fund, &format, from, to, output.as_deref()),
-        Command::Demo { workers } => demo(&settings, workers),
+        Command::Demo {
+            workers,
+            fund: None,
+            ..
+        } => demo(&settings, workers),
+        Command::Demo {
+            workers,
+            fund: Some(fund),
+            years,
+            seed,
+        } => national_demo(&settings, fund, workers, years, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -199,6 +223,27 @@ fn demo(settings: &Settings, workers: usize) -> Result<(), String> {
         println!("{report}");
     }
     println!("every demo fund's ledger verifies");
+    Ok(())
+}
+
+fn national_demo(
+    settings: &Settings,
+    fund: String,
+    workers: usize,
+    years: u32,
+    seed: u64,
+) -> Result<(), String> {
+    let mut conn = connect(settings)?;
+    let options = mwf::demo::national::NationalOptions {
+        fund,
+        workers,
+        years,
+        seed,
+    };
+    let mut progress = mwf::progress::Progress::new("funds", None);
+    let report = mwf::demo::national::run(&mut conn, &options, &mut progress)?;
+    println!("{report}");
+    println!("check its ledger with: mwf verify --fund {}", options.fund);
     Ok(())
 }
 

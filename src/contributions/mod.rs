@@ -360,17 +360,23 @@ pub fn first_paid_on(
 ) -> AppResult<HashMap<String, NaiveDate>> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(REF_CHUNK) {
-        let rows: Vec<(String, Option<NaiveDate>)> = contributions::table
-            .filter(contributions::fund_id.eq(fund_id))
+        // By worker alone, the fund checked here: with `fund_id = ?` in the
+        // query SQLite's planner reads the whole fund through its (fund_id, …) index.
+        let rows: Vec<(String, FundId, Option<NaiveDate>)> = contributions::table
             .filter(contributions::worker_id.eq_any(chunk))
             .filter(contributions::status.eq("recorded"))
-            .group_by(contributions::worker_id)
+            .group_by((contributions::worker_id, contributions::fund_id))
             .select((
                 contributions::worker_id,
+                contributions::fund_id,
                 diesel::dsl::min(contributions::paid_on),
             ))
             .load(conn)?;
-        found.extend(rows.into_iter().filter_map(|(w, d)| Some((w, d?))));
+        found.extend(
+            rows.into_iter()
+                .filter(|(_, fund, _)| *fund == fund_id)
+                .filter_map(|(w, _, d)| Some((w, d?))),
+        );
     }
     Ok(found)
 }
@@ -394,12 +400,16 @@ fn sectors_of(
 ) -> AppResult<HashMap<String, Option<String>>> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(REF_CHUNK) {
-        let rows: Vec<(String, Option<String>)> = workers::table
-            .filter(workers::fund_id.eq(fund_id))
+        // By id alone, the fund checked here (see `first_paid_on`).
+        let rows: Vec<(String, FundId, Option<String>)> = workers::table
             .filter(workers::id.eq_any(chunk))
-            .select((workers::id, workers::occupation_sector))
+            .select((workers::id, workers::fund_id, workers::occupation_sector))
             .load(conn)?;
-        found.extend(rows);
+        found.extend(
+            rows.into_iter()
+                .filter(|(_, fund, _)| *fund == fund_id)
+                .map(|(id, _, sector)| (id, sector)),
+        );
     }
     Ok(found)
 }

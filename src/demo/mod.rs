@@ -20,6 +20,7 @@ mod heirs;
 mod history;
 mod incident;
 mod instalments;
+pub mod national;
 mod people;
 mod plan;
 mod record;

@@ -558,11 +558,16 @@ pub fn workers_with_contracts(
 ) -> AppResult<HashMap<String, Vec<Contract>>> {
     let mut found: HashMap<String, Vec<Contract>> = HashMap::new();
     for chunk in ids.chunks(500) {
+        // By id alone, the fund checked here: with `fund_id = ?` in the query
+        // SQLite's planner reads the whole fund through its (fund_id, …) index.
         let in_fund: Vec<String> = workers::table
-            .filter(workers::fund_id.eq(fund_id))
             .filter(workers::id.eq_any(chunk))
-            .select(workers::id)
-            .load(conn)?;
+            .select((workers::id, workers::fund_id))
+            .load::<(String, FundId)>(conn)?
+            .into_iter()
+            .filter(|(_, fund)| *fund == fund_id)
+            .map(|(id, _)| id)
+            .collect();
         let rows: Vec<ContractRow> = contracts::table
             .filter(contracts::worker_id.eq_any(&in_fund))
             .select(ContractRow::as_select())
@@ -612,6 +617,7 @@ pub fn record_contract_events(
         .execute(conn)?;
     if let Some(last_day) = events.terminated_on {
         let covered: Vec<(String, NaiveDate)> = contributions::table
+            .filter(contributions::worker_id.eq_any(worker_of(&contract.id)))
             .filter(contributions::contract_id.eq(&contract.id))
             .filter(contributions::coverage_basis.eq("contract_end"))
             .select((contributions::id, contributions::coverage_start))
@@ -627,11 +633,26 @@ pub fn record_contract_events(
     Ok(updated)
 }
 
+/// The worker of a contract, as a subquery: contributions are indexed by
+/// worker, not by contract, so a contract's are found through its worker (else
+/// each contract event would read every contribution).
+fn worker_of(
+    contract_id: &str,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<contracts::table, diesel::dsl::Eq<contracts::id, &str>>,
+    contracts::worker_id,
+> {
+    contracts::table
+        .filter(contracts::id.eq(contract_id))
+        .select(contracts::worker_id)
+}
+
 /// Moves the coverage of the contract's contributions anchored on its events
 /// (`contract_events` validity) to what its departure, return and early end
 /// now say, under the anchors of the version each was recorded under.
 fn follow_contract_events(conn: &mut DbConnection, contract: &Contract) -> AppResult<()> {
     let anchored: Vec<(String, FundId, String, NaiveDate)> = contributions::table
+        .filter(contributions::worker_id.eq_any(worker_of(&contract.id)))
         .filter(contributions::contract_id.eq(&contract.id))
         .filter(contributions::coverage_basis.eq("contract_events"))
         .filter(contributions::status.eq("recorded"))

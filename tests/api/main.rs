@@ -22,6 +22,7 @@ mod ledger;
 mod limits;
 mod membership_summary;
 mod model;
+mod national;
 mod overflow;
 mod payees;
 mod payers;

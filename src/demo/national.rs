@@ -1,0 +1,197 @@
+//! A national-size fund on demand (`mwf demo --fund CODE --workers N --years Y`):
+//! one example fund with N workers and their last Y years of contracts and
+//! contributions, booked through the same functions as the demo and the batch
+//! endpoints (enrollment as `POST /v1/funds/{fund}/workers/batch`, contributions
+//! through `contributions::record_many` as `POST /v1/funds/{fund}/contributions/batch`,
+//! later contracts and contract events as their single requests), with the
+//! same audit records and events.
+//!
+//! Workers are planned and written a group at a time, so memory stays flat
+//! however many are asked for; within a group contributions are booked in
+//! payment-date order. No claims, reversals or refunds: this is the bulk of a
+//! fund's history, for measuring what grows with it. Deterministic from the
+//! seed (only ids and timestamps follow the clock).
+
+use std::time::{Duration, Instant};
+
+use fastrand::Rng;
+
+use super::plan::{plan_worker, years_before, WorkerPlan};
+use super::{load_funds, people, record, summarize, Actors, Calendar, FundReport};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::funds::{self, Fund};
+use crate::progress::Progress;
+use crate::rules;
+
+/// Workers planned and written together: one enrollment transaction, one for
+/// their later contracts, a few contribution batches of at most
+/// [`record::BATCH_ITEMS`], one for their contract events.
+pub const GROUP_WORKERS: usize = 5_000;
+/// The most workers `mwf demo --fund` makes.
+pub const MAX_WORKERS: usize = 10_000_000;
+/// The seed when none is given.
+pub const DEFAULT_SEED: u64 = 0x6e61_7469_6f6e_616c;
+
+/// What `mwf demo --fund CODE` is asked to make.
+#[derive(Debug, Clone)]
+pub struct NationalOptions {
+    /// One of the example funds (`demo/funds/`).
+    pub fund: String,
+    pub workers: usize,
+    /// Years of history up to the demo's today.
+    pub years: u32,
+    pub seed: u64,
+}
+
+/// What a national-size run made, and how fast.
+#[derive(Debug, Clone)]
+pub struct NationalReport {
+    pub fund: FundReport,
+    /// Contributions booked by this run.
+    pub contributions: u64,
+    pub elapsed: Duration,
+    /// Contributions per second over the first and the last tenth of the
+    /// workers (the same when there is one group).
+    pub first_rate: f64,
+    pub last_rate: f64,
+}
+
+impl std::fmt::Display for NationalReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        write!(
+            f,
+            "{}\nloaded in {:.1} s: {:.0} workers/s, {:.0} contributions/s \
+             ({:.0}/s over the first tenth of the workers, {:.0}/s over the last)",
+            self.fund,
+            secs,
+            self.fund.workers as f64 / secs.max(1e-9),
+            self.contributions as f64 / secs.max(1e-9),
+            self.first_rate,
+            self.last_rate
+        )
+    }
+}
+
+/// Builds one fund of `options.workers` workers. The example funds and their
+/// rules are loaded first, as by `mwf demo`; the named fund must hold no workers
+/// yet (a national dataset is built once, into an empty fund).
+pub fn run(
+    conn: &mut DbConnection,
+    options: &NationalOptions,
+    progress: &mut Progress,
+) -> Result<NationalReport, String> {
+    let code = options.fund.as_str();
+    let origin = people::origin(code).ok_or_else(|| {
+        let codes: Vec<&str> = super::FUND_FILES.iter().map(|(c, _)| *c).collect();
+        format!("--fund {code}: not an example fund ({})", codes.join(", "))
+    })?;
+    if options.workers == 0 || options.workers > MAX_WORKERS {
+        return Err(format!(
+            "--workers {}: from 1 to {MAX_WORKERS} with --fund",
+            options.workers
+        ));
+    }
+    if !(1..=50).contains(&options.years) {
+        return Err(format!("--years {}: from 1 to 50", options.years));
+    }
+    let today = crate::time::today();
+    if today < Calendar::DEMO.today {
+        return Err(format!(
+            "the clock says {today}, before the demo's history ends ({})",
+            Calendar::DEMO.today
+        ));
+    }
+    load_funds(conn)?;
+    let failed = |e: AppError| format!("{code}: {}", e.explain());
+    let fund = funds::find_fund(conn, code)
+        .map_err(failed)?
+        .expect("load_funds created it");
+    if crate::workers::count_in_fund(conn, fund.id).map_err(failed)? > 0 {
+        return Err(format!(
+            "{code} already holds workers: a national-size fund is built into an empty one \
+             (use a fresh database)"
+        ));
+    }
+    let calendar = Calendar {
+        history_start: years_before(Calendar::DEMO.today, options.years),
+        today: Calendar::DEMO.today,
+    };
+    let started = Instant::now();
+    let booked = generate(conn, &fund, origin, &calendar, options, progress).map_err(failed)?;
+    let elapsed = started.elapsed();
+    let report = summarize(conn, code).map_err(failed)?;
+    Ok(NationalReport {
+        fund: FundReport {
+            generated: true,
+            ..report
+        },
+        contributions: booked.contributions,
+        elapsed,
+        first_rate: booked.first_rate,
+        last_rate: booked.last_rate,
+    })
+}
+
+struct Booked {
+    contributions: u64,
+    first_rate: f64,
+    last_rate: f64,
+}
+
+fn generate(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    origin: &people::Origin,
+    calendar: &Calendar,
+    options: &NationalOptions,
+    progress: &mut Progress,
+) -> AppResult<Booked> {
+    let versions = rules::version_table(conn, fund.id)?;
+    let actors = Actors::new();
+    let mut rng = Rng::with_seed(options.seed);
+    let total = options.workers;
+    let tenth = total.div_ceil(10);
+    progress.stage(
+        format!("{}: workers with their history", fund.code),
+        Some(total as u64),
+    );
+    let mut quiet = Progress::hidden();
+    let mut contributions = 0u64;
+    // (workers done, contributions done, time) at each group's end.
+    let mut marks: Vec<(usize, u64, Instant)> = vec![(0, 0, Instant::now())];
+    let mut next = 0;
+    while next < total {
+        let end = (next + GROUP_WORKERS).min(total);
+        let plans: Vec<WorkerPlan> = (next..end)
+            .map(|i| plan_worker(&mut rng, origin, &versions, fund.currency, calendar, i))
+            .collect();
+        let payments: usize = plans.iter().map(|p| p.payments.len()).sum();
+        let mut enrolled = record::enroll(conn, fund, &actors, plans, &mut quiet)?;
+        record::add_later_contracts(conn, fund, &actors, &mut enrolled)?;
+        record::record_contributions(conn, fund, &actors, &mut enrolled, &mut quiet)?;
+        record::record_contract_events(conn, fund, &actors, &enrolled)?;
+        contributions += payments as u64;
+        progress.add((end - next) as u64);
+        next = end;
+        marks.push((next, contributions, Instant::now()));
+    }
+    progress.finish();
+    let rate = |from: &(usize, u64, Instant), to: &(usize, u64, Instant)| {
+        let secs = to.2.duration_since(from.2).as_secs_f64().max(1e-9);
+        (to.1 - from.1) as f64 / secs
+    };
+    // The first group ending at or after a tenth, and the last starting at or before nine tenths.
+    let first_end = marks.iter().position(|m| m.0 >= tenth).unwrap_or(1);
+    let last_start = marks
+        .iter()
+        .rposition(|m| m.0 <= total - tenth)
+        .unwrap_or(0)
+        .min(marks.len() - 2);
+    Ok(Booked {
+        contributions,
+        first_rate: rate(&marks[0], &marks[first_end]),
+        last_rate: rate(&marks[last_start], &marks[marks.len() - 1]),
+    })
+}
