@@ -168,11 +168,14 @@ fn computed_segments(
     fund_id: FundId,
     ids: &[&str],
 ) -> AppResult<HashMap<String, Vec<Segment>>> {
-    let coverage: Vec<(String, NaiveDate, NaiveDate, i32)> = contributions::table
-        .filter(contributions::fund_id.eq(fund_id))
+    // Looked up by worker alone and the fund checked on the rows read: given
+    // `fund_id = ? AND worker_id IN (…)`, SQLite's planner takes the
+    // `(fund_id, …)` index and reads every contribution of the fund.
+    let coverage: Vec<(FundId, String, NaiveDate, NaiveDate, i32)> = contributions::table
         .filter(contributions::worker_id.eq_any(ids))
         .filter(contributions::status.eq("recorded"))
         .select((
+            contributions::fund_id,
             contributions::worker_id,
             contributions::coverage_start,
             contributions::coverage_end,
@@ -183,7 +186,7 @@ fn computed_segments(
         return Ok(HashMap::new());
     }
     let mut periods: HashMap<String, Vec<Period>> = HashMap::new();
-    for (worker_id, start, end, grace) in coverage {
+    for (_, worker_id, start, end, grace) in coverage.into_iter().filter(|c| c.0 == fund_id) {
         periods.entry(worker_id).or_default().push(Period {
             start,
             end,
@@ -191,10 +194,14 @@ fn computed_segments(
         });
     }
     let covered: Vec<&str> = periods.keys().map(String::as_str).collect();
-    let people: Vec<(String, String, Option<String>)> = workers::table
-        .filter(workers::fund_id.eq(fund_id))
+    let people: Vec<(FundId, String, String, Option<String>)> = workers::table
         .filter(workers::id.eq_any(&covered))
-        .select((workers::id, workers::sex, workers::occupation_sector))
+        .select((
+            workers::fund_id,
+            workers::id,
+            workers::sex,
+            workers::occupation_sector,
+        ))
         .load(conn)?;
     let mut contracts_of: HashMap<String, Vec<ContractStart>> = HashMap::new();
     let rows: Vec<(String, NaiveDate, String, String)> = contracts::table
@@ -218,7 +225,8 @@ fn computed_segments(
     }
     Ok(people
         .into_iter()
-        .map(|(id, sex, sector)| {
+        .filter(|p| p.0 == fund_id)
+        .map(|(_, id, sex, sector)| {
             let segments = segments_of(
                 periods.get(&id).map(Vec::as_slice).unwrap_or_default(),
                 contracts_of.get(&id).map(Vec::as_slice).unwrap_or_default(),
@@ -245,24 +253,29 @@ fn stored_segments(
     fund_id: FundId,
     ids: &[&str],
 ) -> AppResult<HashMap<String, Vec<Segment>>> {
-    let rows: Vec<SegmentRow> = coverage_segments::table
+    // By worker alone (the primary key), the fund checked on the rows read,
+    // for the reason given in `computed_segments`.
+    let rows: Vec<(FundId, SegmentRow)> = coverage_segments::table
         .filter(coverage_segments::worker_id.eq_any(ids))
-        .filter(coverage_segments::fund_id.eq(fund_id))
         .order((
             coverage_segments::worker_id.asc(),
             coverage_segments::start.asc(),
         ))
         .select((
-            coverage_segments::worker_id,
-            coverage_segments::start,
-            coverage_segments::until,
-            coverage_segments::sex,
-            coverage_segments::destination,
-            coverage_segments::sector,
+            coverage_segments::fund_id,
+            (
+                coverage_segments::worker_id,
+                coverage_segments::start,
+                coverage_segments::until,
+                coverage_segments::sex,
+                coverage_segments::destination,
+                coverage_segments::sector,
+            ),
         ))
         .load(conn)?;
     let mut stored: HashMap<String, Vec<Segment>> = HashMap::new();
-    for (worker_id, start, until, sex, destination, sector) in rows {
+    let of_fund = rows.into_iter().filter(|r| r.0 == fund_id).map(|r| r.1);
+    for (worker_id, start, until, sex, destination, sector) in of_fund {
         stored.entry(worker_id).or_default().push(Segment {
             start,
             until,
@@ -443,6 +456,11 @@ fn add_to_counts(
         diesel::delete(
             membership_counts::table
                 .filter(membership_counts::fund_id.eq(fund_id))
+                // Every counter and granularity named, so that the primary
+                // key's prefix reaches `day`: without them the delete reads
+                // every counter of the fund.
+                .filter(membership_counts::counter.eq_any([ACTIVE, EVER]))
+                .filter(membership_counts::granularity.eq_any([MONTH, DAY]))
                 .filter(membership_counts::day.eq_any(chunk))
                 .filter(membership_counts::delta.eq(0)),
         )
