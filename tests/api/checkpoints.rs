@@ -206,6 +206,35 @@ fn a_changed_hash_at_the_checkpoint_is_a_checkpoint_mismatch_and_the_whole_chain
 }
 
 #[test]
+fn a_checkpoint_naming_an_entry_that_is_not_there_is_a_checkpoint_mismatch() {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    book(&app, 3);
+    assert_eq!(verify(&app, "", &app.admin())["ok"], true);
+    // The checkpoint altered to name an entry past the chain's end.
+    app.connection()
+        .batch_execute("UPDATE verification_checkpoints SET sequence = 99")
+        .unwrap();
+    let since = verify(&app, "?since=checkpoint", &app.admin());
+    assert_eq!(since["ok"], false, "{since}");
+    assert_eq!(codes(&since), ["CHECKPOINT_MISMATCH"], "{since}");
+    let mismatch = &since["problems"][0];
+    assert_eq!(mismatch["entry_id"], Value::Null, "{since}");
+    assert!(
+        mismatch["detail"]
+            .as_str()
+            .unwrap()
+            .contains("there is no such entry now"),
+        "{since}"
+    );
+    // It fell back to the whole chain, which is intact.
+    assert_eq!(since["from_sequence"], 1);
+    assert_eq!(since["checkpoint"], Value::Null);
+    assert_eq!(since["entries_checked"], 3);
+    assert_eq!(checkpoints(&app).len(), 1);
+}
+
+#[test]
 fn the_verify_command_records_a_checkpoint_and_verifies_since_it() {
     let app = spawn();
     app.create_fund("KE-MWF", "KE", "KES");
