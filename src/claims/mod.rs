@@ -189,6 +189,14 @@ impl Claim {
     fn standing_award(&self) -> bool {
         self.status.is_award() && self.approved_at.is_some()
     }
+
+    /// Whether other claims count this one as an award: an award, or a claim
+    /// back under review some of whose payees were paid (its award is booked and
+    /// partly paid out, and is never reversed below what was paid).
+    fn counts_as_award(&self) -> bool {
+        self.status.is_award()
+            || (self.status == ClaimStatus::UnderReview && payees::paid_minor(self).is_some())
+    }
 }
 
 /// A claim to submit, parsed at the edge.
@@ -327,20 +335,25 @@ fn ranking_before(claim: &Claim, others: Vec<Claim>) -> Vec<OtherClaim> {
         .into_iter()
         .filter(|o| o.id != claim.id)
         .filter(|o| {
-            if o.status.is_award() {
+            if o.counts_as_award() {
                 !claim.standing_award() || (o.approved_at, o.id.as_str()) < own_approval
             } else {
                 o.status.is_closed_without_award() || (o.created_at, o.id.as_str()) < own_filing
             }
         })
         .map(|c| OtherClaim {
+            // A partly paid claim under review counts as the award it stands on.
+            status: if c.counts_as_award() && !c.status.is_award() {
+                ClaimStatus::PartiallyApproved
+            } else {
+                c.status
+            },
             benefit: c.benefit,
             incident_date: c.incident_date,
             claimant: Claimant {
                 relationship: c.claimant_relationship,
                 dependant_id: c.dependant_id,
             },
-            status: c.status,
             awarded_minor: c.decided_amount_minor.unwrap_or(0),
         })
         .collect()
@@ -870,6 +883,10 @@ pub fn decide(
         cause::DECISION,
         &decider.subject,
     )?;
+    if let Some(paid) = payees::paid_minor(&claim) {
+        let events = payees::decide_partly_paid(conn, fund, &mut claim, decision, decider, paid)?;
+        return Ok((claim, events));
+    }
     let amount = match action {
         Action::Reject => 0,
         _ => award_amount(&claim, decision)?,
@@ -880,7 +897,6 @@ pub fn decide(
         .then(|| claim.decided_amount_minor.unwrap_or(0));
     let mut events = Vec::new();
     if booked.is_some() && booked != Some(amount) {
-        payees::ensure_none_paid(&claim)?;
         reverse_award(conn, fund, &mut claim, &decider.subject)?;
         payees::forget_split(conn, &mut claim)?;
         events.push(event(fund, event_kind::CLAIM_AWARD_REVERSED, &claim));

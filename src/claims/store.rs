@@ -217,14 +217,31 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Claim>> {
 }
 
 /// All claims of a worker, for duplicate, limit and cap checks: their rows
-/// only (no documents, approvals or assessment history, which those checks
-/// do not read).
+/// (no documents, approvals or assessment history, which those checks do not
+/// read), and the payees of those under review (a partly paid one counts as an
+/// award).
 pub fn of_worker(conn: &mut DbConnection, worker_id: &str) -> AppResult<Vec<Claim>> {
     let rows: Vec<ClaimRow> = claims::table
         .filter(claims::worker_id.eq(worker_id))
         .select(ClaimRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(ClaimRow::into_claim).collect()
+    let mut out = rows
+        .into_iter()
+        .map(ClaimRow::into_claim)
+        .collect::<AppResult<Vec<Claim>>>()?;
+    let under_review: Vec<String> = out
+        .iter()
+        .filter(|c| c.status == ClaimStatus::UnderReview)
+        .map(|c| c.id.clone())
+        .collect();
+    if !under_review.is_empty() {
+        for (id, payee) in super::payees::of_claims(conn, &under_review)? {
+            if let Some(claim) = out.iter_mut().find(|c| c.id == id) {
+                claim.payees.push(payee);
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub fn riders_of(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Claim>> {

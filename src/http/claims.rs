@@ -981,6 +981,12 @@ pub struct DecisionRequest {
 /// An entitlement award above the rules' `second_approval_above` waits for a second approver;
 /// a discretionary award waits for the committee. A final approval books benefit expense
 /// against benefits payable.
+///
+/// A claim under review some of whose payees were paid keeps its award's booking: it is
+/// confirmed, reduced to no less than what was paid (`/amount` `below_paid`; the rest is
+/// booked back with a `claim_award_reduction` entry and shared by the payees not yet
+/// paid), never raised (`/amount` `exceeds_award`); a rejection stops the payees not yet
+/// paid and closes the claim as `paid` with what was paid.
 #[utoipa::path(
     tag = "claims",
     request_body = DecisionRequest,

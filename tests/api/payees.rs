@@ -680,7 +680,7 @@ fn in_nepal_the_nominee_takes_before_the_next_of_kin() {
 }
 
 #[test]
-fn an_award_some_payees_were_paid_from_is_never_reversed() {
+fn an_award_some_payees_were_paid_from_is_never_reversed_and_a_rejection_stops_only_the_rest() {
     let app = spawn();
     app.load_fund("NP-FEWF");
     let f = nepal_children(&app, "NP-H3");
@@ -719,13 +719,131 @@ fn an_award_some_payees_were_paid_from_is_never_reversed() {
     .expect(200);
     let now = app.get(&format!("/v1/claims/{claim}"), &app.admin());
     assert_eq!(now.expect(200)["status"], "under_review");
-    // The first heir was paid: the award is not reversed under them.
-    let rejected = app.post(
+    // The first heir was paid: the award is never below what was paid, never
+    // raised, and (the worker no longer being covered) not confirmed either.
+    let decide =
+        |body: Value| app.post(&format!("/v1/claims/{claim}/decision"), &app.admin(), &body);
+    let below = decide(
+        json!({"outcome": "partially_approve", "amount": "100000.00", "reasons": ["PARTIAL_AWARD"]}),
+    );
+    below.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(below.error_fields(), vec!["/amount"]);
+    assert!(below.text.contains("below_paid"), "{}", below.text);
+    let raised = decide(json!({"outcome": "approve", "amount": "800000.00"}));
+    raised.assert_problem(422, "VALIDATION_FAILED");
+    assert!(raised.text.contains("exceeds_award"), "{}", raised.text);
+    decide(json!({"outcome": "approve"})).assert_problem(422, "CLAIM_NOT_ELIGIBLE");
+    decide(json!({"outcome": "partially_approve", "amount": "300000.00", "reasons": ["PARTIAL_AWARD"]}))
+        .assert_problem(422, "CLAIM_NOT_ELIGIBLE");
+    assert_eq!(app.balance("NP-FEWF", "2000"), "466666.66");
+    // A rejection stops the two heirs not yet paid: the award becomes what the
+    // first was paid, the rest is booked back, and the claim is closed as paid.
+    let rejected = decide(json!({"outcome": "reject", "reasons": ["MEMBERSHIP_INACTIVE"]}));
+    let rejected = rejected.expect(200).clone();
+    assert_eq!(rejected["status"], "paid");
+    assert_eq!(rejected["decision"]["outcome"], "reject");
+    assert_eq!(rejected["decision"]["amount"], "233333.34");
+    assert_eq!(
+        field(&rejected, "/amount"),
+        json!(["233333.34", "0.00", "0.00"])
+    );
+    assert_eq!(
+        field(&rejected, "/paid_on"),
+        json!([today(), today(), today()])
+    );
+    let entries = field(&rejected, "/payment_entry_id");
+    assert!(entries[0].is_string(), "{entries}");
+    assert_eq!(entries[1], Value::Null);
+    assert_eq!(entries[2], Value::Null);
+    assert_eq!(app.balance("NP-FEWF", "2000"), "0.00");
+    assert_eq!(events_of(&app, &claim, "claim.payee_paid"), 3);
+    assert_eq!(events_of(&app, &claim, "claim.paid"), 1);
+    let journal = app.get(
+        &format!(
+            "/v1/funds/NP-FEWF/journal-entries?from={}&limit=500",
+            today()
+        ),
+        &app.admin(),
+    );
+    let reductions: Vec<&Value> = journal.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "claim_award_reduction" && e["source"]["id"] == claim.as_str())
+        .collect();
+    assert_eq!(reductions.len(), 1, "{}", journal.text);
+    let mut booked_back = postings(reductions[0]);
+    booked_back.sort();
+    assert_eq!(
+        booked_back,
+        vec![
+            ("2000".into(), "debit".into(), "466666.66".into()),
+            ("5100".into(), "credit".into(), "466666.66".into()),
+        ]
+    );
+    // Decided and closed: nothing more to decide or pay.
+    decide(json!({"outcome": "approve"})).assert_problem(409, "CLAIM_STATUS_CONFLICT");
+    app.assert_books_balance("NP-FEWF");
+}
+
+/// Found by the model test (seed 15089057851817988082): a shared claim partly
+/// paid and sent back to review was not counted as an award by the worker's
+/// later claims, so a second death benefit of a benefit allowed once was
+/// assessed payable and paid beside the money already paid on the first.
+#[test]
+fn a_partly_paid_claim_back_under_review_still_counts_against_the_benefits_limits() {
+    let app = spawn();
+    app.load_fund("PH-OWWA");
+    let f = owwa_family(&app, "PH-H9");
+    let spouse = ("spouse", f.id("Maria Cruz"));
+    let claim = id(file(&app, &f.worker, &owwa_death((spouse.0, &spouse.1), None)).expect(201));
+    let decided = app.post(
         &format!("/v1/claims/{claim}/decision"),
         &app.admin(),
-        &json!({"outcome": "reject", "reasons": ["MEMBERSHIP_INACTIVE"]}),
+        &json!({"outcome": "approve"}),
     );
-    rejected.assert_problem(409, "CLAIM_STATUS_CONFLICT");
-    assert_eq!(app.balance("NP-FEWF", "2000"), "466666.66");
-    app.assert_books_balance("NP-FEWF");
+    assert_eq!(decided.expect(200)["status"], "approved");
+    // Cash for the first of the three heirs only.
+    fund_cash(&app, "PH-OWWA", "34000.00", "PHP");
+    let partly = app.post(
+        &format!("/v1/claims/{claim}/payment"),
+        &app.admin(),
+        &json!({"paid_on": today()}),
+    );
+    assert_eq!(partly.expect(200)["status"], "awaiting_funds");
+    assert_eq!(
+        field(&partly.body, "/paid_on"),
+        json!([today(), null, null])
+    );
+    app.post(
+        &format!("/v1/contributions/{}/reversal", f.contribution),
+        &app.admin(),
+        &json!({"reason": "bounced"}),
+    )
+    .expect(200);
+    fund_cash(&app, "PH-OWWA", "100000.00", "PHP");
+    app.post(
+        "/v1/funds/PH-OWWA/payment-runs",
+        &app.admin(),
+        &json!({"paid_on": today()}),
+    )
+    .expect(200);
+    let now = app.get(&format!("/v1/claims/{claim}"), &app.admin());
+    assert_eq!(now.expect(200)["status"], "under_review");
+    // A second natural death of the worker (DEATH_NATURAL is allowed once): the
+    // claim under review still counts, its first heir having been paid.
+    let mut second = owwa_death((spouse.0, &spouse.1), None);
+    second["incident_date"] = json!("2018-07-01");
+    second["filed_on"] = json!("2018-07-15");
+    let second = file(&app, &f.worker, &second);
+    let reasons = second.expect(201)["assessment"]["reasons"].clone();
+    assert!(
+        reasons
+            .as_array()
+            .unwrap()
+            .contains(&json!("MAX_CLAIMS_REACHED")),
+        "{}",
+        second.text
+    );
+    assert_eq!(second.body["assessment"]["payable"], "0.00");
 }

@@ -34,7 +34,7 @@ use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::Fund;
-use crate::ledger::{Booking, NewEntry};
+use crate::ledger::{account_code, Booking, NewEntry, NewPosting, Side};
 use crate::money::format_minor;
 use crate::rules::beneficiaries::BeneficiaryRules;
 use crate::rules::document::Relationship;
@@ -344,21 +344,213 @@ pub(super) fn forget_split(conn: &mut DbConnection, claim: &mut Claim) -> AppRes
     store::forget_amounts(conn, &claim.id)
 }
 
-/// An award some payees were paid from stands: its booking is not reversed
-/// (the money has left), so it may only be confirmed, not rejected or changed.
-pub(super) fn ensure_none_paid(claim: &Claim) -> AppResult<()> {
-    let paid = claim.payees.iter().filter(|p| p.is_paid()).count();
-    if paid == 0 {
-        return Ok(());
+/// The entry kind that books back the part of an award no longer to be paid
+/// (an award reduced on review after some payees were paid).
+pub const AWARD_REDUCTION_KIND: &str = "claim_award_reduction";
+
+/// What the payees already paid received, when any was.
+pub(super) fn paid_minor(claim: &Claim) -> Option<i64> {
+    let paid: Vec<&Payee> = claim.payees.iter().filter(|p| p.is_paid()).collect();
+    (!paid.is_empty()).then(|| paid.iter().map(|p| p.amount_minor.unwrap_or(0)).sum())
+}
+
+/// The award an officer's decision gives a claim under review some of whose
+/// payees were paid (`paid` in all, of the `booked` award). The money paid has
+/// left, so the award is never below it: a rejection stops the payees not yet
+/// paid (the award becomes what was paid, whatever the assessment now says);
+/// otherwise the award is confirmed or reduced, not raised, within what the
+/// fresh assessment allows.
+fn partly_paid_award(
+    claim: &Claim,
+    decision: &super::Decision,
+    paid: i64,
+    booked: i64,
+) -> AppResult<i64> {
+    use super::DecisionOutcome;
+    let payable = claim.payable_minor;
+    let asked = match decision.outcome {
+        DecisionOutcome::Reject => return Ok(paid),
+        DecisionOutcome::Approve => decision.amount_minor,
+        DecisionOutcome::PartiallyApprove => {
+            if decision.reasons.is_empty() && decision.note.is_none() {
+                return Err(AppError::field(
+                    "/reasons",
+                    "required",
+                    "a partial approval gives its reason",
+                ));
+            }
+            Some(decision.amount_minor.ok_or_else(|| {
+                AppError::field("/amount", "required", "a partial approval names its amount")
+            })?)
+        }
+    };
+    if let Some(amount) = asked {
+        if amount == paid {
+            // What was paid: allowed whatever the assessment now says.
+            return Ok(amount);
+        }
+        if amount < paid {
+            let paid_count = claim.payees.iter().filter(|p| p.is_paid()).count();
+            return Err(AppError::field(
+                "/amount",
+                "below_paid",
+                format!(
+                    "{paid_count} of the claim's {} payees have been paid {}: the award is at \
+                     least that (reject the claim to stop paying the others)",
+                    claim.payees.len(),
+                    format_minor(paid, claim.currency)
+                ),
+            ));
+        }
+        if amount > booked {
+            return Err(AppError::field(
+                "/amount",
+                "exceeds_award",
+                format!(
+                    "the award of {} is partly paid: it can be confirmed or reduced, not raised",
+                    format_minor(booked, claim.currency)
+                ),
+            ));
+        }
     }
-    Err(AppError::new(
-        ErrorCode::ClaimStatusConflict,
-        format!(
-            "{paid} of the claim's {} payees have been paid: its award can only be confirmed",
-            claim.payees.len()
-        ),
-    )
-    .with("claim_status", claim.status.as_str()))
+    if let Some(refusal) = super::not_eligible(claim) {
+        return Err(refusal);
+    }
+    // Without an amount: the award as booked, or what is payable now if less.
+    let amount = asked.unwrap_or(payable.min(booked)).max(paid);
+    if amount > payable {
+        return Err(super::exceeds_payable(claim, amount));
+    }
+    Ok(amount)
+}
+
+/// An officer's decision on a claim under review some of whose payees were
+/// paid (inside the decision's transaction, after the fresh assessment). The
+/// award's booking stands (the money paid has left): confirming it keeps it;
+/// reducing it books the difference back (benefits payable to the benefit's
+/// expense) and splits what is left of the award over the payees not yet paid,
+/// in proportion to their shares; a rejection reduces it to what was paid and
+/// closes the claim as paid. The reduced award needs no second approval: it
+/// moves less money than the award approved.
+pub(super) fn decide_partly_paid(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    claim: &mut Claim,
+    decision: &super::Decision,
+    decider: &Caller,
+    paid: i64,
+) -> AppResult<Vec<NewEvent>> {
+    let booked = claim.decided_amount_minor.unwrap_or(0);
+    let amount = partly_paid_award(claim, decision, paid, booked)?;
+    if amount < booked {
+        reduce_award(conn, fund, claim, booked, amount, &decider.subject)?;
+    }
+    super::store::clear_approvals(conn, &claim.id)?;
+    claim.approvals.clear();
+    super::record_decision(claim, decision, decider, amount);
+    claim.approved_at = Some(crate::time::now());
+    let approved = if amount < booked {
+        ClaimStatus::PartiallyApproved
+    } else {
+        ClaimStatus::Approved
+    };
+    claim.move_to(Action::Award, approved)?;
+    let mut events = vec![event(fund, event_kind::CLAIM_DECIDED, claim)];
+    if decision.outcome != super::DecisionOutcome::Reject {
+        events.push(event(fund, event_kind::CLAIM_APPROVED, claim));
+    }
+    if amount == paid {
+        // Nothing is left to pay: the payees not yet paid are closed with a
+        // part of zero, and the claim is paid.
+        let today = crate::time::today();
+        for i in 0..claim.payees.len() {
+            if claim.payees[i].is_paid() {
+                continue;
+            }
+            store::mark_paid(conn, &claim.id, claim.payees[i].line, None, today)?;
+            claim.payees[i].paid_on = Some(today);
+            events.push(payee_paid(fund, claim, &claim.payees[i]));
+        }
+        claim.payment_entry_id = claim
+            .payees
+            .iter()
+            .rev()
+            .find_map(|p| p.payment_entry_id.clone());
+        claim.paid_on = Some(today);
+        claim.queued_at = None;
+        claim.move_to(Action::Pay, ClaimStatus::Paid)?;
+        events.push(event(fund, event_kind::CLAIM_PAID, claim));
+    }
+    super::store::update(conn, claim)?;
+    Ok(events)
+}
+
+/// Books back `booked - amount` of a partly paid award and splits what is left
+/// to pay over the payees not yet paid.
+fn reduce_award(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    claim: &mut Claim,
+    booked: i64,
+    amount: i64,
+    by: &str,
+) -> AppResult<()> {
+    let unpaid: Vec<usize> = (0..claim.payees.len())
+        .filter(|&i| !claim.payees[i].is_paid())
+        .collect();
+    let paid: i64 = claim
+        .payees
+        .iter()
+        .filter(|p| p.is_paid())
+        .map(|p| p.amount_minor.unwrap_or(0))
+        .sum();
+    let shares: Vec<Share> = unpaid.iter().map(|&i| claim.payees[i].share).collect();
+    let shares = share::relative(&shares).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::ClaimStatusConflict,
+            "the shares of the payees not yet paid cannot be split exactly; confirm the award or reject the claim",
+        )
+    })?;
+    let parts = share::split(amount - paid, &shares);
+    for (&i, part) in unpaid.iter().zip(parts) {
+        claim.payees[i].amount_minor = Some(part);
+        store::set_amount(conn, &claim.id, claim.payees[i].line, part)?;
+    }
+    let back = booked - amount;
+    let mut booking = Booking::open(conn, fund.id)?;
+    booking.post(
+        conn,
+        NewEntry {
+            effective_date: crate::time::today(),
+            kind: AWARD_REDUCTION_KIND,
+            memo: format!(
+                "Reduction of the award to claim {} ({}) from {} to {} on review, after {} was paid",
+                claim.id,
+                claim.benefit,
+                format_minor(booked, claim.currency),
+                format_minor(amount, claim.currency),
+                format_minor(paid, claim.currency),
+            ),
+            source: Some(("claim".to_string(), claim.id.clone())),
+            created_by: by.to_string(),
+            reverses: None,
+            postings: vec![
+                NewPosting {
+                    account: account_code::BENEFITS_PAYABLE.to_string(),
+                    side: Side::Debit,
+                    amount_minor: back,
+                    currency: claim.currency,
+                },
+                NewPosting {
+                    account: super::expense_account(&claim.benefit).to_string(),
+                    side: Side::Credit,
+                    amount_minor: back,
+                    currency: claim.currency,
+                },
+            ],
+        },
+    )?;
+    booking.close(conn)
 }
 
 /// The `data` of `claim.payee_paid`: one payee of a shared claim was paid.

@@ -97,6 +97,23 @@ impl Share {
     }
 }
 
+/// The shares of some payees made relative to one another, so that they add
+/// up to exactly 1: what the payees not yet paid share of the rest of an award
+/// reduced after others were paid. `None` when their common denominator is
+/// beyond `i64` (never for the shares a claim can have: decimals of at most
+/// [`MAX_SHARE_DECIMALS`] places, or equal shares).
+pub fn relative(shares: &[Share]) -> Option<Vec<Share>> {
+    let common = shares.iter().try_fold(1i64, |l, s| {
+        l.checked_mul(s.denominator / gcd(l, s.denominator))
+    })?;
+    let weights: Vec<i64> = shares
+        .iter()
+        .map(|s| s.numerator.checked_mul(common / s.denominator))
+        .collect::<Option<_>>()?;
+    let total = weights.iter().try_fold(0i64, |t, w| t.checked_add(*w))?;
+    weights.into_iter().map(|w| Share::new(w, total)).collect()
+}
+
 /// Whether `shares` add up to exactly 1.
 pub fn add_up_to_one(shares: &[Share]) -> bool {
     // Summed as a fraction over the product-free common denominator, step by
@@ -173,6 +190,26 @@ pub fn split(amount_minor: i64, shares: &[Share]) -> Vec<i64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn relative_shares_add_up_to_one_in_proportion() {
+        let quarter = Share::new(1, 4).unwrap();
+        let half = Share::new(1, 2).unwrap();
+        let thirds = relative(&[quarter, half]).unwrap();
+        assert_eq!(
+            thirds,
+            vec![Share::new(1, 3).unwrap(), Share::new(2, 3).unwrap()]
+        );
+        assert!(add_up_to_one(&thirds));
+        let decimals = [
+            Share::from_decimal(Decimal::new(1234567891, 10)).unwrap(),
+            Share::from_decimal(Decimal::new(3, 1)).unwrap(),
+        ];
+        let both = relative(&decimals).unwrap();
+        assert!(add_up_to_one(&both));
+        assert_eq!(split(4234567891, &both), vec![1234567891, 3000000000]);
+        assert_eq!(relative(&[Share::equal(3)]).unwrap(), vec![Share::whole()]);
+    }
 
     #[test]
     fn three_equal_shares_of_a_hundred_thousand_pesos_add_up_to_the_award() {

@@ -65,7 +65,10 @@ impl Model<'_> {
             return;
         }
         let f = c.fund;
-        if APPROVED_OR_PAID.contains(&c.status.as_str()) {
+        // From under review straight to paid is a partly paid claim whose rest a
+        // rejection stopped: no new award (what was paid was checked when paid).
+        let rest_stopped = before == "under_review" && c.status == "paid";
+        if APPROVED_OR_PAID.contains(&c.status.as_str()) && !rest_stopped {
             let rules = &self.funds[f].rules;
             match rules.benefit(c.incident_date, &c.benefit) {
                 None => self.fail(

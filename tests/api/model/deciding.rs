@@ -64,7 +64,11 @@ impl Model<'_> {
         if outcome != "reject" {
             allowed.extend(["DECISION_EXCEEDS_PAYABLE", "CLAIM_NOT_ELIGIBLE"]);
         }
-        if outcome == "partially_approve" {
+        // A partly paid award (some heirs paid before it went back to review)
+        // is confirmed or reduced to no less than what was paid, never raised:
+        // an amount outside that is refused for /amount.
+        let partly_paid = under_review && c.paid_to_payees > Decimal::ZERO;
+        if outcome == "partially_approve" || (partly_paid && outcome != "reject") {
             allowed.push("VALIDATION_FAILED");
         }
         let (ok, answer) = self.judge("decision", &res, &allowed);
