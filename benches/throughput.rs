@@ -16,7 +16,9 @@
 //! PostgreSQL is measured at `TEST_DATABASE_URL`, else at
 //! postgres://postgres@127.0.0.1:5432/test; it is skipped, saying so, when
 //! neither answers. `MWF_BENCH_SCALE=2` doubles every phase; `MWF_BENCH_ONLY=sqlite`
-//! (or `postgresql`) measures one backend.
+//! (or `postgresql`) measures one backend; `MWF_BENCH_PHASES=batch` measures only
+//! the two batches (and `MWF_BENCH_BATCHES=N` repeats the contribution batch N
+//! times, each into a fund already holding the previous ones).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -274,8 +276,40 @@ fn run(label: &str, database_url: String, scale: usize) {
         &server,
         &agent,
         "/v1/funds/KE-MWF/contributions/batch",
-        items,
+        items.clone(),
     );
+    if std::env::var("MWF_BENCH_PHASES").as_deref() == Ok("batch") {
+        let repeats: usize = std::env::var("MWF_BENCH_BATCHES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        println!("\n{label} — batches only (2 actix workers, durable commits)");
+        println!(
+            "  enrollment batch: {batch} workers in {:.2} s = {:.0} workers/s",
+            enroll_time.as_secs_f64(),
+            batch as f64 / enroll_time.as_secs_f64()
+        );
+        let mut times = vec![batch_time];
+        for _ in 1..repeats {
+            times.push(timed_batch(
+                &server,
+                &agent,
+                "/v1/funds/KE-MWF/contributions/batch",
+                items.clone(),
+            ));
+        }
+        for (n, t) in times.iter().enumerate() {
+            println!(
+                "  contribution batch {}: {batch} in {:.2} s = {:.0} contributions/s",
+                n + 1,
+                t.as_secs_f64(),
+                batch as f64 / t.as_secs_f64()
+            );
+        }
+        let verified = server.get(&agent, "/v1/funds/KE-MWF/ledger/verify");
+        assert_eq!(verified["ok"], true, "{verified}");
+        return;
+    }
 
     // Single requests: every member has been covered by the batch; these add more.
     let singles = |n: usize, offset: usize| -> Vec<(String, Value)> {

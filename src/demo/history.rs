@@ -22,8 +22,51 @@ use crate::workers::NewContract;
 const EARLY_END_PERCENT: u32 = 8;
 /// Share of renewals (percent) a worker skips, letting membership lapse mid-contract.
 const MISSED_RENEWAL_PERCENT: u32 = 6;
-/// Contracts a worker has at most.
-const MAX_CONTRACTS: usize = 4;
+
+/// How a worker's years abroad are drawn: the ordinary demo's short careers,
+/// or a mature national fund's members working contract after contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Share of workers (percent) who paid once and never again.
+    pub lapsing_percent: u32,
+    /// The first contract (of a worker who does not lapse) starts from this
+    /// many months before the fund's history begins…
+    pub first_from_months: u32,
+    /// …to this many months after it (`None`: up to the demo's today).
+    pub first_until_months: Option<u32>,
+    /// Contracts a worker has at most.
+    pub max_contracts: usize,
+    /// Chance (percent) that a worker stops going abroad after a contract.
+    pub stop_percent: u32,
+    /// Days at home between two contracts, at least and at most.
+    pub home_days: (i64, i64),
+}
+
+impl Shape {
+    /// `mwf demo`: one to four contracts, workers joining all through the
+    /// history (about 2.7 contributions per worker over ten years).
+    pub const DEMO: Shape = Shape {
+        lapsing_percent: 15,
+        first_from_months: 18,
+        first_until_months: None,
+        max_contracts: 4,
+        stop_percent: 25,
+        home_days: (30, 240),
+    };
+    /// `mwf demo --fund`: a fund's members at national size, most of them
+    /// abroad when its history begins or in its first four years and then on
+    /// contract after contract, a few weeks to four months at home between
+    /// them (about five contributions per worker over ten years on the
+    /// Philippine fund's 24-month membership).
+    pub const NATIONAL: Shape = Shape {
+        lapsing_percent: 8,
+        first_from_months: 24,
+        first_until_months: Some(48),
+        max_contracts: 12,
+        stop_percent: 8,
+        home_days: (14, 120),
+    };
+}
 
 const EMPLOYER_WORDS: &[&str] = &[
     "Golden",
@@ -79,10 +122,11 @@ fn contract_terms(
     }
 }
 
-/// One to four contracts in a row, with the time at home between them. A
-/// worker who lapses works one contract, early in the fund's history.
+/// Contracts in a row as `shape` draws them, with the time at home between
+/// them. A worker who lapses works one contract, early in the fund's history.
 pub fn contracts(
     rng: &mut Rng,
+    shape: &Shape,
     origin: &Origin,
     sector: &str,
     window_start: NaiveDate,
@@ -95,7 +139,17 @@ pub fn contracts(
     let mut start = if lapses {
         day_between(rng, months_before(window_start, 6), long_ago)
     } else {
-        day_between(rng, months_before(window_start, 18), latest_start)
+        let latest_first = shape.first_until_months.map_or(latest_start, |months| {
+            window_start
+                .checked_add_months(Months::new(months))
+                .expect("dates stay in the calendar")
+                .min(latest_start)
+        });
+        day_between(
+            rng,
+            months_before(window_start, shape.first_from_months),
+            latest_first,
+        )
     };
     let mut country = weighted(rng, origin.destinations);
     let mut out: Vec<ContractPlan> = Vec::new();
@@ -124,8 +178,12 @@ pub fn contracts(
             terminated_on,
             returned_on,
         });
-        let next = add_days(home_from, rng.i64(30..=240));
-        if lapses || out.len() == MAX_CONTRACTS || next > latest_start || rng.u32(0..100) < 25 {
+        let next = add_days(home_from, rng.i64(shape.home_days.0..=shape.home_days.1));
+        if lapses
+            || out.len() == shape.max_contracts
+            || next > latest_start
+            || rng.u32(0..100) < shape.stop_percent
+        {
             return out;
         }
         start = next;

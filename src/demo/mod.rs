@@ -331,16 +331,26 @@ fn generate_fund(
     let calendar = Calendar::DEMO;
     let mut rng = Rng::with_seed(seed);
     let plans: Vec<plan::WorkerPlan> = (0..workers)
-        .map(|i| plan::plan_worker(&mut rng, origin, &versions, fund.currency, &calendar, i))
+        .map(|i| {
+            plan::plan_worker(
+                &mut rng,
+                &history::Shape::DEMO,
+                origin,
+                &versions,
+                fund.currency,
+                &calendar,
+                i,
+            )
+        })
         .collect();
     let payments: usize = plans.iter().map(|p| p.payments.len()).sum();
 
     progress.stage(format!("{code}: workers"), Some(workers as u64));
     let mut enrolled = record::enroll(conn, fund, actors, plans, progress)?;
-    record::add_later_contracts(conn, fund, actors, &mut enrolled)?;
+    record::add_later_contracts(conn, fund, actors, &mut enrolled, record::Trail::PerRequest)?;
     progress.stage(format!("{code}: contributions"), Some(payments as u64));
     record::record_contributions(conn, fund, actors, &mut enrolled, progress)?;
-    record::record_contract_events(conn, fund, actors, &enrolled)?;
+    record::record_contract_events(conn, fund, actors, &enrolled, record::Trail::PerRequest)?;
     record::reverse_some(conn, &mut rng, fund, actors, &mut enrolled)?;
 
     // Paid claims are chosen to leave a quarter of the cash in the fund.

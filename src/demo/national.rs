@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use fastrand::Rng;
 
+use super::history::Shape;
 use super::plan::{plan_worker, years_before, WorkerPlan};
+use super::record::Trail;
 use super::{load_funds, people, record, summarize, Actors, Calendar, FundReport};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
@@ -55,7 +57,17 @@ pub struct NationalReport {
     /// workers (the same when there is one group).
     pub first_rate: f64,
     pub last_rate: f64,
+    /// Time spent on each kind of write, in [`PHASES`] order.
+    pub phases: [Duration; 4],
 }
+
+/// The kinds of write a group of workers takes, in order.
+pub const PHASES: [&str; 4] = [
+    "enrollment",
+    "later contracts",
+    "contributions",
+    "contract events",
+];
 
 impl std::fmt::Display for NationalReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -70,7 +82,13 @@ impl std::fmt::Display for NationalReport {
             self.contributions as f64 / secs.max(1e-9),
             self.first_rate,
             self.last_rate
-        )
+        )?;
+        let parts: Vec<String> = PHASES
+            .iter()
+            .zip(self.phases)
+            .map(|(name, d)| format!("{name} {:.1} s", d.as_secs_f64()))
+            .collect();
+        write!(f, "\ntime by kind of write: {}", parts.join(", "))
     }
 }
 
@@ -131,6 +149,7 @@ pub fn run(
         elapsed,
         first_rate: booked.first_rate,
         last_rate: booked.last_rate,
+        phases: booked.phases,
     })
 }
 
@@ -138,6 +157,7 @@ struct Booked {
     contributions: u64,
     first_rate: f64,
     last_rate: f64,
+    phases: [Duration; 4],
 }
 
 fn generate(
@@ -161,17 +181,38 @@ fn generate(
     let mut contributions = 0u64;
     // (workers done, contributions done, time) at each group's end.
     let mut marks: Vec<(usize, u64, Instant)> = vec![(0, 0, Instant::now())];
+    let mut phases = [Duration::ZERO; 4];
     let mut next = 0;
     while next < total {
         let end = (next + GROUP_WORKERS).min(total);
         let plans: Vec<WorkerPlan> = (next..end)
-            .map(|i| plan_worker(&mut rng, origin, &versions, fund.currency, calendar, i))
+            .map(|i| {
+                plan_worker(
+                    &mut rng,
+                    &Shape::NATIONAL,
+                    origin,
+                    &versions,
+                    fund.currency,
+                    calendar,
+                    i,
+                )
+            })
             .collect();
         let payments: usize = plans.iter().map(|p| p.payments.len()).sum();
+        let mut clock = Instant::now();
+        let mut lap = |phase: usize| {
+            let now = Instant::now();
+            phases[phase] += now - clock;
+            clock = now;
+        };
         let mut enrolled = record::enroll(conn, fund, &actors, plans, &mut quiet)?;
-        record::add_later_contracts(conn, fund, &actors, &mut enrolled)?;
+        lap(0);
+        record::add_later_contracts(conn, fund, &actors, &mut enrolled, Trail::PerGroup)?;
+        lap(1);
         record::record_contributions(conn, fund, &actors, &mut enrolled, &mut quiet)?;
-        record::record_contract_events(conn, fund, &actors, &enrolled)?;
+        lap(2);
+        record::record_contract_events(conn, fund, &actors, &enrolled, Trail::PerGroup)?;
+        lap(3);
         contributions += payments as u64;
         progress.add((end - next) as u64);
         next = end;
@@ -193,5 +234,6 @@ fn generate(
         contributions,
         first_rate: rate(&marks[0], &marks[first_end]),
         last_rate: rate(&marks[last_start], &marks[marks.len() - 1]),
+        phases,
     })
 }

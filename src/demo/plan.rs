@@ -6,7 +6,7 @@
 use chrono::{Datelike, Days, Months, NaiveDate};
 use fastrand::Rng;
 
-use super::history;
+use super::history::{self, Shape};
 use super::people::{Origin, Weighted};
 use super::Calendar;
 use crate::claims::assess::Versions;
@@ -15,9 +15,6 @@ use crate::money::Currency;
 use crate::rules::document::{CoverageAnchors, Relationship};
 use crate::rules::evaluate::{anchored_coverage, ContractTerms, Period};
 use crate::workers::{NewContract, NewDependant, NewWorker, Sex};
-
-/// Share of workers (percent) who paid once and never again.
-const LAPSING_PERCENT: u32 = 15;
 
 /// A contract and what has happened to it by the demo's today.
 #[derive(Debug, Clone)]
@@ -173,9 +170,11 @@ pub fn first_payment_day(versions: &Versions, calendar: &Calendar) -> NaiveDate 
         })
 }
 
-/// Plans worker number `index` of the fund.
+/// Plans worker number `index` of the fund, their years abroad drawn as `shape` says.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_worker(
     rng: &mut Rng,
+    shape: &Shape,
     origin: &Origin,
     versions: &Versions,
     fund_currency: Currency,
@@ -194,8 +193,8 @@ pub fn plan_worker(
     let phone = Some(phone_number(rng, origin));
     let dependants = dependants(rng, origin, family_name, date_of_birth, female, today);
     let window_start = first_payment_day(versions, calendar);
-    let lapses = rng.u32(0..100) < LAPSING_PERCENT;
-    let contracts = history::contracts(rng, origin, sector, window_start, lapses, today);
+    let lapses = rng.u32(0..100) < shape.lapsing_percent;
+    let contracts = history::contracts(rng, shape, origin, sector, window_start, lapses, today);
     let payments = history::payments(
         rng,
         origin.fund,
@@ -417,6 +416,7 @@ pub(super) mod tests {
             .map(|i| {
                 plan_worker(
                     &mut rng,
+                    &Shape::DEMO,
                     origin,
                     &v,
                     Currency::parse(currency).unwrap(),
@@ -425,6 +425,31 @@ pub(super) mod tests {
                 )
             })
             .collect()
+    }
+
+    /// Contributions per worker over `years` of history up to the demo's today.
+    fn per_worker(code: &str, currency: &str, shape: &Shape, years: u32, n: usize) -> f64 {
+        let origin = people::origin(code).unwrap();
+        let v = versions(code);
+        let calendar = Calendar {
+            history_start: years_before(Calendar::DEMO.today, years),
+            today: Calendar::DEMO.today,
+        };
+        let mut rng = Rng::with_seed(11);
+        let currency = Currency::parse(currency).unwrap();
+        let payments: usize = (0..n)
+            .map(|i| plan_worker(&mut rng, shape, origin, &v, currency, &calendar, i))
+            .map(|p| p.payments.len())
+            .sum();
+        payments as f64 / n as f64
+    }
+
+    #[test]
+    fn a_national_fund_pays_about_five_contributions_per_worker_in_ten_years() {
+        let national = per_worker("PH-OWWA", "PHP", &Shape::NATIONAL, 10, 4000);
+        assert!((4.6..=5.4).contains(&national), "{national} per worker");
+        let demo = per_worker("PH-OWWA", "PHP", &Shape::DEMO, 10, 4000);
+        assert!(demo < 3.2, "the ordinary demo keeps its shape: {demo}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::envelope::Done;
 use crate::error::{AppError, AppResult};
 use crate::funds::{lock_fund, Fund};
 use crate::progress::Progress;
+use crate::reports::membership_summary;
 use crate::workers::{self, ContractEvents};
 
 /// Items per transaction, as the API's batch endpoints allow.
@@ -85,27 +86,54 @@ pub fn enroll(
     Ok(enrolled)
 }
 
+/// How the demo leaves its trail of later contracts and contract events in
+/// the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trail {
+    /// One audit record per contract, as the single requests would write
+    /// (`mwf demo`).
+    PerRequest,
+    /// One audit record per transaction, naming how many contracts it wrote,
+    /// as a batch endpoint's (`mwf demo --fund`: a bulk load, where one record
+    /// per contract was 40% of the audit log's rows and a tenth of the file).
+    PerGroup,
+}
+
 /// Adds each worker's later contracts, as `POST /v1/workers/{id}/contracts` would.
 pub fn add_later_contracts(
     conn: &mut DbConnection,
     fund: &Fund,
     actors: &Actors,
     enrolled: &mut [Enrolled],
+    trail: Trail,
 ) -> AppResult<()> {
     write_transaction(conn, |conn| -> AppResult<()> {
+        let mut added_count = 0;
         for e in enrolled.iter_mut() {
             for contract in e.plan.contracts.iter().skip(1) {
                 let added = workers::add_contract(conn, &e.worker_id, &contract.new)?;
-                let target = format!("worker {} contract {}", e.worker_id, added.id);
-                seal(
-                    conn,
-                    &actors.ministry,
-                    Act::AddContract,
-                    &fund.code,
-                    Done::created(target, ()),
-                )?;
+                if trail == Trail::PerRequest {
+                    let target = format!("worker {} contract {}", e.worker_id, added.id);
+                    seal(
+                        conn,
+                        &actors.ministry,
+                        Act::AddContract,
+                        &fund.code,
+                        Done::created(target, ()),
+                    )?;
+                }
                 e.contract_ids.push(added.id);
+                added_count += 1;
             }
+        }
+        if trail == Trail::PerGroup && added_count > 0 {
+            seal(
+                conn,
+                &actors.ministry,
+                Act::AddContract,
+                &fund.code,
+                Done::created(format!("contracts: {added_count} added"), ()),
+            )?;
         }
         Ok(())
     })
@@ -219,13 +247,21 @@ fn planned_contribution(e: &Enrolled, payment: usize) -> NewContribution {
 
 /// Records departures, early ends and returns, as
 /// `PATCH /v1/workers/{id}/contracts/{contract_id}` would, one per contract.
+///
+/// With [`Trail::PerGroup`] the transaction also brings each worker's
+/// membership summary up to date once, after all its contracts' events, instead
+/// of once per contract (the same rows in the end: the summary is recomputed
+/// from the records).
 pub fn record_contract_events(
     conn: &mut DbConnection,
     fund: &Fund,
     actors: &Actors,
     enrolled: &[Enrolled],
+    trail: Trail,
 ) -> AppResult<()> {
     write_transaction(conn, |conn| -> AppResult<()> {
+        let mut updated = 0;
+        let mut changed_workers: Vec<&str> = Vec::new();
         for e in enrolled {
             for (plan, id) in e.plan.contracts.iter().zip(&e.contract_ids) {
                 let events = ContractEvents {
@@ -238,16 +274,37 @@ pub fn record_contract_events(
                 }
                 let contract = workers::find_contract(conn, &e.worker_id, id)?
                     .ok_or_else(|| AppError::internal("a demo contract vanished"))?;
-                workers::record_contract_events(conn, &contract, &events)?;
-                let target = format!("worker {} contract {id}", e.worker_id);
-                seal(
-                    conn,
-                    &actors.ministry,
-                    Act::UpdateContract,
-                    &fund.code,
-                    Done::ok(target, ()),
-                )?;
+                match trail {
+                    Trail::PerRequest => {
+                        workers::record_contract_events(conn, &contract, &events)?;
+                        let target = format!("worker {} contract {id}", e.worker_id);
+                        seal(
+                            conn,
+                            &actors.ministry,
+                            Act::UpdateContract,
+                            &fund.code,
+                            Done::ok(target, ()),
+                        )?;
+                    }
+                    Trail::PerGroup => {
+                        workers::record_contract_events_unsummarised(conn, &contract, &events)?;
+                        if changed_workers.last() != Some(&e.worker_id.as_str()) {
+                            changed_workers.push(&e.worker_id);
+                        }
+                        updated += 1;
+                    }
+                }
             }
+        }
+        if trail == Trail::PerGroup && updated > 0 {
+            membership_summary::refresh_workers(conn, fund.id, changed_workers)?;
+            seal(
+                conn,
+                &actors.ministry,
+                Act::UpdateContract,
+                &fund.code,
+                Done::ok(format!("contracts: {updated} updated"), ()),
+            )?;
         }
         Ok(())
     })

@@ -598,6 +598,20 @@ pub fn record_contract_events(
     contract: &Contract,
     events: &ContractEvents,
 ) -> AppResult<Contract> {
+    let updated = record_contract_events_unsummarised(conn, contract, events)?;
+    crate::reports::membership_summary::contract_changed(conn, &contract.id)?;
+    Ok(updated)
+}
+
+/// [`record_contract_events`] without bringing the membership summary up to
+/// date: the caller must call `membership_summary::refresh_workers` for the
+/// contract's worker before its transaction commits (a bulk load refreshes
+/// each worker once, after all its contracts' events, not once per contract).
+pub fn record_contract_events_unsummarised(
+    conn: &mut DbConnection,
+    contract: &Contract,
+    events: &ContractEvents,
+) -> AppResult<Contract> {
     let mut updated = contract.clone();
     if events.departed_on.is_some() {
         updated.departed_on = events.departed_on;
@@ -629,7 +643,6 @@ pub fn record_contract_events(
         }
     }
     follow_contract_events(conn, &updated)?;
-    crate::reports::membership_summary::contract_changed(conn, &contract.id)?;
     Ok(updated)
 }
 
