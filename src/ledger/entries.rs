@@ -149,6 +149,7 @@ pub(super) struct PostingRow {
     side: String,
     amount_minor: i64,
     currency: String,
+    effective_date: NaiveDate,
 }
 
 impl PostingRow {
@@ -156,15 +157,27 @@ impl PostingRow {
     /// read is a database altered behind the ledger's back: a failure, not
     /// something to carry on with.
     pub(super) fn parse(self) -> AppResult<StoredPosting> {
+        self.parse_after(&mut None)
+    }
+
+    /// [`parse`](Self::parse), reusing `last`, the currency of the posting
+    /// read before, when this one has the same code (checking a code against
+    /// the ISO list costs more than reading the rest of the posting).
+    pub(super) fn parse_after(self, last: &mut Option<Currency>) -> AppResult<StoredPosting> {
         let side = Side::parse(&self.side)
             .ok_or_else(|| AppError::internal(format!("stored side {:?}", self.side)))?;
-        let currency = Currency::parse(&self.currency).map_err(AppError::internal)?;
+        let currency = match *last {
+            Some(c) if c.code() == self.currency => c,
+            _ => Currency::parse(&self.currency).map_err(AppError::internal)?,
+        };
+        *last = Some(currency);
         Ok(StoredPosting {
             line: self.line,
             account_id: self.account_id,
             side,
             amount_minor: self.amount_minor,
             currency,
+            effective_date: self.effective_date,
         })
     }
 }

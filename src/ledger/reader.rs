@@ -49,6 +49,9 @@ pub struct StoredPosting {
     pub side: Side,
     pub amount_minor: i64,
     pub currency: Currency,
+    /// The posting's own effective date (its entry's, as booked), which the
+    /// daily totals are kept by.
+    pub effective_date: NaiveDate,
 }
 
 impl StoredPosting {
@@ -200,11 +203,12 @@ fn attach_postings(
 ) -> AppResult<Vec<StoredEntry>> {
     let mut postings = postings.into_iter().peekable();
     let mut entries = Vec::with_capacity(headers.len());
+    let mut currency = None;
     for header in headers {
         let mut own = Vec::new();
         while let Some((sequence, row)) = postings.next_if(|(s, _)| *s <= header.sequence) {
             if sequence == header.sequence {
-                own.push(row.parse()?);
+                own.push(row.parse_after(&mut currency)?);
             }
         }
         entries.push(StoredEntry {

@@ -18,14 +18,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::balances::{sum_wide, wide, SumWide};
 use super::chain::{entry_hash_hex, write_canonical, GENESIS_HASH};
 use super::checkpoints::{self, VerificationCheckpoint};
 use super::entries::totals_by_currency;
 use super::limits::{format_wide, within_account_limit, MAX_FUND_TOTAL_MINOR};
 use super::reader::{read_ahead, EntryRange, EntryReader, StoredEntry};
 use super::{list_accounts, Account, Side};
-use crate::db::schema::{account_daily_totals, accounts, funds, postings};
+use crate::db::schema::{account_daily_totals, accounts, funds};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
@@ -179,7 +178,7 @@ fn verify_fund_from(
     // The summaries are compared with all the records on a full run only: a
     // nightly run since a checkpoint stays as short as what is new.
     if report.checkpoint.is_none() {
-        check_daily_totals(conn, &mut report, fund_id, &accounts)?;
+        check_daily_totals(conn, &mut report, fund_id, &accounts, walk.daily)?;
         report.problems.extend(verify_summary(conn, fund_id)?);
     }
     report.ok = report.problems.is_empty();
@@ -269,6 +268,11 @@ struct ChainWalk {
     /// the postings themselves: no sum of stored amounts can wrap, so an
     /// overflow is seen as a total past the limit, never as a match.
     recomputed: HashMap<i64, (i128, i128)>,
+    /// Each account's debits and credits of each day, by account id and the
+    /// postings' effective date, added from the postings the walk reads (what
+    /// a full run compares `account_daily_totals` with): a few thousand
+    /// days × accounts, however many entries.
+    daily: HashMap<(i64, NaiveDate), (i128, i128)>,
     /// The canonical form of the entry being hashed (reused).
     canonical: Vec<u8>,
 }
@@ -281,6 +285,7 @@ impl ChainWalk {
             expected_sequence: 1,
             previous_hash: GENESIS_HASH.to_string(),
             recomputed: HashMap::new(),
+            daily: HashMap::new(),
             canonical: Vec::with_capacity(1024),
         }
     }
@@ -336,11 +341,16 @@ impl ChainWalk {
         self.check_link(report, entry);
         self.check_contents(report, entry)?;
         for p in &entry.postings {
+            let amount = p.amount_minor as i128;
             let t = self.recomputed.entry(p.account_id).or_default();
+            let d = self
+                .daily
+                .entry((p.account_id, p.effective_date))
+                .or_default();
             match p.side {
-                Side::Debit => t.0 += p.amount_minor as i128,
-                Side::Credit => t.1 += p.amount_minor as i128,
-            }
+                Side::Debit => (t.0 += amount, d.0 += amount),
+                Side::Credit => (t.1 += amount, d.1 += amount),
+            };
         }
         self.expected_sequence = entry.header.sequence + 1;
         self.previous_hash.clone_from(&entry.header.hash);
@@ -551,41 +561,18 @@ fn check_accounts(
 }
 
 /// Compares `account_daily_totals` with the postings, both ways: each (account,
-/// day) of the fund's postings, summed in one GROUP BY query, must have a stored
-/// row with the same debits and credits, and each stored row must have postings
-/// (the Booking writes a row only for a day with postings, so a row of zeros is
-/// a mismatch too). Each disagreement is a `SUMMARY_MISMATCH` naming the
-/// account and the day.
+/// day) of the fund's postings, summed by the chain walk as it read them
+/// (`recomputed`), must have a stored row with the same debits and credits,
+/// and each stored row must have postings (the Booking writes a row only for a
+/// day with postings, so a row of zeros is a mismatch too). Each disagreement
+/// is a `SUMMARY_MISMATCH` naming the account and the day.
 fn check_daily_totals(
     conn: &mut DbConnection,
     report: &mut Verification,
     fund_id: FundId,
     accounts: &[Account],
+    mut recomputed: HashMap<(i64, NaiveDate), (i128, i128)>,
 ) -> AppResult<()> {
-    let posted: Vec<(i64, NaiveDate, String, SumWide)> = postings::table
-        .inner_join(accounts::table)
-        .filter(accounts::fund_id.eq(fund_id))
-        .group_by((
-            postings::account_id,
-            postings::effective_date,
-            postings::side,
-        ))
-        .select((
-            postings::account_id,
-            postings::effective_date,
-            postings::side,
-            sum_wide(),
-        ))
-        .load(conn)?;
-    let mut recomputed: BTreeMap<(i64, NaiveDate), (i128, i128)> = BTreeMap::new();
-    for (account_id, day, side, sum) in posted {
-        let totals = recomputed.entry((account_id, day)).or_default();
-        match Side::parse(&side) {
-            Some(Side::Debit) => totals.0 += wide(sum),
-            Some(Side::Credit) => totals.1 += wide(sum),
-            None => unreachable!("stored sides are debit or credit"),
-        }
-    }
     let stored: Vec<(i64, NaiveDate, i64, i64)> = account_daily_totals::table
         .inner_join(accounts::table)
         .filter(accounts::fund_id.eq(fund_id))
@@ -616,7 +603,9 @@ fn check_daily_totals(
             ),
         );
     }
-    for ((account_id, day), (debits, credits)) in recomputed {
+    let mut unstored: Vec<_> = recomputed.into_iter().collect();
+    unstored.sort_unstable();
+    for ((account_id, day), (debits, credits)) in unstored {
         let account = code(account_id);
         report.problem(
             "SUMMARY_MISMATCH",

@@ -130,19 +130,31 @@ pub type CountKey = (
 
 /// Adds `sign` × the counter changes of one worker's `segments` to `counts`.
 fn add_counts(counts: &mut BTreeMap<CountKey, i64>, segments: &[Segment], sign: i64) {
+    each_count(segments, sign, |counter, granularity, at, keys, delta| {
+        *counts
+            .entry((
+                counter,
+                granularity,
+                at,
+                keys[0].to_string(),
+                keys[1].to_string(),
+                keys[2].to_string(),
+            ))
+            .or_default() += delta;
+    });
+}
+
+/// Calls `f` with each counter change of one worker's `segments` times
+/// `sign`: counter, granularity, day, (sex, destination, sector), delta.
+fn each_count(
+    segments: &[Segment],
+    sign: i64,
+    mut f: impl FnMut(&'static str, &'static str, NaiveDate, [&str; 3], i64),
+) {
     let mut add = |counter: &'static str, day: NaiveDate, keys: [&str; 3], delta: i64| {
         let month = day.with_day(1).expect("every month has a first day");
         for (granularity, at) in [(MONTH, month), (DAY, day)] {
-            *counts
-                .entry((
-                    counter,
-                    granularity,
-                    at,
-                    keys[0].to_string(),
-                    keys[1].to_string(),
-                    keys[2].to_string(),
-                ))
-                .or_default() += delta;
+            f(counter, granularity, at, keys, delta);
         }
     };
     for s in segments {
@@ -158,6 +170,60 @@ fn add_counts(counts: &mut BTreeMap<CountKey, i64>, segments: &[Segment], sign: 
     }
     if let Some(first) = segments.first() {
         add(EVER, first.start, ["", "", ""], sign);
+    }
+}
+
+/// A counter's key with each text replaced by its number in an [`Interner`]:
+/// verification adds millions of counter changes, each a hash of six small
+/// numbers instead of three new strings and a comparison of six.
+type InternedKey = (u32, u32, NaiveDate, u32, u32, u32);
+
+/// Numbers the few distinct texts of the counters' keys (counters,
+/// granularities, sexes, destinations, sectors).
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    texts: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(id) = self.ids.get(text) {
+            return *id;
+        }
+        let id = self.texts.len() as u32;
+        self.ids.insert(text.to_string(), id);
+        self.texts.push(text.to_string());
+        id
+    }
+
+    fn key(
+        &mut self,
+        counter: &str,
+        granularity: &str,
+        day: NaiveDate,
+        keys: [&str; 3],
+    ) -> InternedKey {
+        (
+            self.id(counter),
+            self.id(granularity),
+            day,
+            self.id(keys[0]),
+            self.id(keys[1]),
+            self.id(keys[2]),
+        )
+    }
+
+    fn texts(&self, key: &InternedKey) -> (String, String, NaiveDate, String, String, String) {
+        let text = |id: u32| self.texts[id as usize].clone();
+        (
+            text(key.0),
+            text(key.1),
+            key.2,
+            text(key.3),
+            text(key.4),
+            text(key.5),
+        )
     }
 }
 
@@ -565,7 +631,8 @@ pub fn verify_membership_summary(
     fund_id: FundId,
 ) -> AppResult<Vec<VerificationProblem>> {
     let mut problems = Vec::new();
-    let mut expected: BTreeMap<CountKey, i64> = BTreeMap::new();
+    let mut interner = Interner::default();
+    let mut expected: HashMap<InternedKey, i64> = HashMap::new();
     let mut after: Option<String> = None;
     let mut seen = 0;
     loop {
@@ -588,7 +655,11 @@ pub fn verify_membership_summary(
                         describe(c)
                     )));
                 }
-                add_counts(&mut expected, c, 1);
+                each_count(c, 1, |counter, granularity, at, keys, delta| {
+                    *expected
+                        .entry(interner.key(counter, granularity, at, keys))
+                        .or_default() += delta;
+                });
             }
         }
         after = Some(last);
@@ -617,29 +688,28 @@ pub fn verify_membership_summary(
                 membership_counts::delta,
             ))
             .load(conn)?;
-    let mut stored_counts: BTreeMap<(String, String, NaiveDate, String, String, String), i64> =
-        BTreeMap::new();
-    for (counter, granularity, day, sex, destination, sector, delta) in stored {
-        stored_counts.insert((counter, granularity, day, sex, destination, sector), delta);
-    }
-    for ((counter, granularity, day, sex, destination, sector), want) in &expected {
-        let key = (
-            counter.to_string(),
-            granularity.to_string(),
-            *day,
-            sex.clone(),
-            destination.clone(),
-            sector.clone(),
-        );
-        let have = stored_counts.remove(&key).unwrap_or(0);
-        if have != *want {
-            problems.push(count_mismatch(&key, have, *want));
+    // (key, stored, recomputed) of every counter that differs.
+    let mut differ: Vec<(InternedKey, i64, i64)> = Vec::new();
+    for (counter, granularity, day, sex, destination, sector, have) in stored {
+        let key = interner.key(&counter, &granularity, day, [&sex, &destination, &sector]);
+        let want = expected.remove(&key).unwrap_or(0);
+        if have != want {
+            differ.push((key, have, want));
         }
     }
-    for (key, have) in stored_counts {
-        if have != 0 {
-            problems.push(count_mismatch(&key, have, 0));
-        }
+    differ.extend(
+        expected
+            .into_iter()
+            .filter(|(_, want)| *want != 0)
+            .map(|(key, want)| (key, 0, want)),
+    );
+    let mut differ: Vec<_> = differ
+        .into_iter()
+        .map(|(key, have, want)| (interner.texts(&key), have, want))
+        .collect();
+    differ.sort();
+    for (key, have, want) in differ {
+        problems.push(count_mismatch(&key, have, want));
     }
     if problems.len() > MAX_PROBLEMS {
         let more = problems.len() - MAX_PROBLEMS;
