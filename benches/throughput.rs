@@ -5,7 +5,8 @@
 //! * single-request contribution recording at 1 and 32 concurrent clients, each
 //!   request with its own `Idempotency-Key` (requests/s, p50, p99);
 //! * batch contribution recording (contributions/s) and batch enrollment;
-//! * claim submission with assessment (claims/s);
+//! * claim submission with assessment at 1 and 32 concurrent clients (claims/s,
+//!   p50, p99);
 //! * the ceiling: one small row per durable commit (one connection, and 32
 //!   connections at once), and rows per second in 1,000-row transactions.
 //!
