@@ -5,7 +5,8 @@
 //! * single-request contribution recording at 1 and 32 concurrent clients, each
 //!   request with its own `Idempotency-Key` (requests/s, p50, p99);
 //! * batch contribution recording (contributions/s) and batch enrollment;
-//! * claim submission with assessment (claims/s);
+//! * claim submission with assessment at 1 and 32 concurrent clients (claims/s,
+//!   p50, p99);
 //! * the ceiling: one small row per durable commit (one connection, and 32
 //!   connections at once), and rows per second in 1,000-row transactions.
 //!
@@ -16,9 +17,11 @@
 //! PostgreSQL is measured at `TEST_DATABASE_URL`, else at
 //! postgres://postgres@127.0.0.1:5432/test; it is skipped, saying so, when
 //! neither answers. `MWF_BENCH_SCALE=2` doubles every phase; `MWF_BENCH_ONLY=sqlite`
-//! (or `postgresql`) measures one backend; `MWF_BENCH_PHASES=batch` measures only
+//! (or `postgresql`) measures one backend. `MWF_BENCH_PHASES=batch` measures only
 //! the two batches (and `MWF_BENCH_BATCHES=N` repeats the contribution batch N
-//! times, each into a fund already holding the previous ones).
+//! times, each into a fund already holding the previous ones);
+//! `MWF_BENCH_PHASES=claims` measures only the claim submissions (after the two
+//! batches that make their workers): no single contributions, no ceiling.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -226,6 +229,11 @@ fn contribution(worker: &str, contract: &str) -> Value {
     })
 }
 
+/// Whether `MWF_BENCH_PHASES=claims` asks for the claim submissions alone.
+fn claims_only() -> bool {
+    std::env::var("MWF_BENCH_PHASES").is_ok_and(|p| p == "claims")
+}
+
 fn run(label: &str, database_url: String, scale: usize) {
     let server = Server::start(database_url.clone());
     let agent = agent();
@@ -323,14 +331,19 @@ fn run(label: &str, database_url: String, scale: usize) {
             })
             .collect()
     };
-    let one = drive(&server, 1, singles(600 * scale, 0), 201, "one");
-    let many = drive(
-        &server,
-        32,
-        singles(12_800 * scale, 600 * scale),
-        201,
-        "many",
-    );
+    let (one, many) = match claims_only() {
+        true => (None, None),
+        false => (
+            Some(drive(&server, 1, singles(600 * scale, 0), 201, "one")),
+            Some(drive(
+                &server,
+                32,
+                singles(12_800 * scale, 600 * scale),
+                201,
+                "many",
+            )),
+        ),
+    };
 
     // Claims with assessment, each by another member.
     let claim = |i: usize| -> (String, Value) {
@@ -368,8 +381,10 @@ fn run(label: &str, database_url: String, scale: usize) {
         batch_time.as_secs_f64(),
         batch as f64 / batch_time.as_secs_f64()
     );
-    println!("  {}", one.line("single contributions, 1 client"));
-    println!("  {}", many.line("single contributions, 32 clients"));
+    if let (Some(one), Some(many)) = (one, many) {
+        println!("  {}", one.line("single contributions, 1 client"));
+        println!("  {}", many.line("single contributions, 32 clients"));
+    }
     println!(
         "  {}",
         claims_one.line("claims submitted and assessed, 1 client")
@@ -381,7 +396,9 @@ fn run(label: &str, database_url: String, scale: usize) {
 
     let verified = server.get(&agent, "/v1/funds/KE-MWF/ledger/verify");
     assert_eq!(verified["ok"], true, "{verified}");
-    ceiling(label, &database_url, scale);
+    if !claims_only() {
+        ceiling(label, &database_url, scale);
+    }
 }
 
 /// The database's own limits, on the same database and settings as the server.

@@ -121,11 +121,13 @@ fn serve(
     webhooks: crate::webhooks::Worker,
 ) -> Result<Server, String> {
     let client_timeout = settings.client_request_timeout;
-    let committer = http::group::Committer::start(pool.clone());
+    let committer = http::group::Committer::start(pool.clone(), "mwf-group-commit");
+    let claim_committer = http::group::Committer::start(pool.clone(), "mwf-claim-commit");
     let state = web::Data::new(AppState {
         pool,
         reads,
         committer,
+        claim_committer,
         webhooks,
     });
     let verifier = web::Data::new(verifier);

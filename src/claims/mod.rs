@@ -489,6 +489,32 @@ pub fn submit(
     new: &NewClaim,
     created_by: &str,
 ) -> AppResult<(Claim, Vec<Claim>, Vec<NewEvent>)> {
+    let checked = check_submission(conn, fund, worker, new, created_by)?;
+    checked.write(conn, fund, worker)
+}
+
+/// A submission whose every refusal has been decided, nothing written yet: the
+/// claim and its riders as filed, under the fund's lock. [`Submission::write`]
+/// assesses and writes them, and can only fail, never refuse; so a group of
+/// submissions booked in one transaction (`http::group`) refuses one without
+/// touching its neighbours.
+pub struct Submission {
+    lock: FundLock,
+    versions: Versions,
+    /// The main claim first, then its riders.
+    claims: Vec<Claim>,
+}
+
+/// Locks the fund and makes every check of [`submit`] that can refuse (a claim
+/// already filed for the incident, beneficiaries, rider claimants), reading
+/// only.
+pub fn check_submission(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    worker: &Worker,
+    new: &NewClaim,
+    created_by: &str,
+) -> AppResult<Submission> {
     let lock = lock_fund(conn, fund.id)?;
     let versions = versions(conn, fund)?;
     let riders: Vec<String> =
@@ -505,11 +531,18 @@ pub fn submit(
             new.incident_date,
         )?;
     }
-    let mut events = Vec::new();
-    let main = submit_one(conn, &lock, fund, &versions, worker, new, None, created_by)?;
-    events.push(event(fund, event_kind::CLAIM_SUBMITTED, &main));
+    let facts_of_worker = worker_facts(conn, worker)?;
+    let main = filed(
+        &versions,
+        fund,
+        worker,
+        &facts_of_worker,
+        new,
+        None,
+        created_by,
+    )?;
     check_rider_claimants(new, &riders)?;
-    let mut rider_claims = Vec::new();
+    let mut claims = Vec::new();
     for (rider, claimant) in rider_claims_of(new, &riders) {
         let rider_claim = NewClaim {
             benefit: rider,
@@ -520,20 +553,52 @@ pub fn submit(
             rider_claimants: Vec::new(),
             ..new.clone()
         };
-        let c = submit_one(
-            conn,
-            &lock,
-            fund,
+        claims.push(filed(
             &versions,
+            fund,
             worker,
+            &facts_of_worker,
             &rider_claim,
             Some(&main.id),
             created_by,
-        )?;
-        events.push(event(fund, event_kind::CLAIM_SUBMITTED, &c));
-        rider_claims.push(c);
+        )?);
     }
-    Ok((main, rider_claims, events))
+    claims.insert(0, main);
+    Ok(Submission {
+        lock,
+        versions,
+        claims,
+    })
+}
+
+impl Submission {
+    /// Assesses each claim against the records as they are now (under the
+    /// fund's lock, so a rider sees its main claim and a claim sees every claim
+    /// written before it in the transaction) and writes it. Answers the main
+    /// claim, its riders and their events.
+    pub fn write(
+        self,
+        conn: &mut DbConnection,
+        fund: &Fund,
+        worker: &Worker,
+    ) -> AppResult<(Claim, Vec<Claim>, Vec<NewEvent>)> {
+        let mut events = Vec::new();
+        let mut written = Vec::with_capacity(self.claims.len());
+        for mut claim in self.claims {
+            let assessment = assess_now(conn, &self.lock, fund, &self.versions, worker, &claim)?;
+            let created_by = claim.created_by.clone();
+            adopt(&mut claim, assessment, cause::SUBMITTED, &created_by);
+            claim.status = status_after_assessment(&claim);
+            // The claim row first: its assessment history and payees reference it.
+            store::insert(conn, &claim)?;
+            payees::insert(conn, &claim)?;
+            write_last_assessment(conn, &claim)?;
+            events.push(event(fund, event_kind::CLAIM_SUBMITTED, &claim));
+            written.push(claim);
+        }
+        let main = written.remove(0);
+        Ok((main, written, events))
+    }
 }
 
 /// Each named rider claimant claims a rider of the benefit; else a 422 naming it.
@@ -582,16 +647,15 @@ fn rider_claims_of(new: &NewClaim, riders: &[String]) -> Vec<(String, Claimant)>
         .collect()
 }
 
-/// Submits and assesses one claim (the main one or a rider) under the fund's
-/// lock. Eight arguments: the lock, the fund and its versions are read once by
-/// [`submit`] for the claim and all its riders.
-#[allow(clippy::too_many_arguments)]
-fn submit_one(
-    conn: &mut DbConnection,
-    lock: &FundLock,
-    fund: &Fund,
+/// One claim (the main one or a rider) as filed, with its payees, not yet
+/// assessed or written: a refusal here leaves nothing behind. Seven arguments:
+/// the fund, its versions and the worker's facts are read once by
+/// [`check_submission`] for the claim and all its riders.
+fn filed(
     versions: &Versions,
+    fund: &Fund,
     worker: &Worker,
+    worker_facts: &WorkerFacts,
     new: &NewClaim,
     rider_of: Option<&str>,
     created_by: &str,
@@ -647,17 +711,10 @@ fn submit_one(
     claim.payees = payees::for_new_claim(
         payees::rules_for(versions, &claim.benefit, claim.incident_date),
         &facts(&claim),
-        &worker_facts(conn, worker)?,
+        worker_facts,
         worker,
         new.beneficiaries.as_deref(),
     )?;
-    let assessment = assess_now(conn, lock, fund, versions, worker, &claim)?;
-    adopt(&mut claim, assessment, cause::SUBMITTED, created_by);
-    claim.status = status_after_assessment(&claim);
-    // The claim row first: its assessment history and payees reference it.
-    store::insert(conn, &claim)?;
-    payees::insert(conn, &claim)?;
-    write_last_assessment(conn, &claim)?;
     Ok(claim)
 }
 

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::request_id;
 use super::extract::Query;
+use super::group;
 use super::page::PageRequest;
 use super::workers::{of_own_worker, worker_in_scope, WorkerRecordsQuery};
 use super::write::{in_fund, Done, Mutation};
@@ -20,7 +21,7 @@ use crate::claims::{
     StoredAssessment, Supplement,
 };
 use crate::db::DbConnection;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Sealed};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::Fund;
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
@@ -177,7 +178,7 @@ fn check_grade(grade: &Option<String>, errors: &mut Vec<FieldError>) {
 }
 
 impl ClaimRequest {
-    fn validate(self, fund: &Fund, dependants: &[String]) -> AppResult<NewClaim> {
+    fn validate(&self, fund: &Fund, dependants: &[String]) -> AppResult<NewClaim> {
         let mut errors = Vec::new();
         let today = crate::time::today();
         let filed_on = self.filed_on.unwrap_or(today);
@@ -207,18 +208,18 @@ impl ClaimRequest {
             return Err(AppError::validation(errors));
         }
         Ok(NewClaim {
-            benefit: self.benefit,
+            benefit: self.benefit.clone(),
             incident_date: self.incident_date,
             incident_phase: self.incident_phase,
             filed_on,
             claimant: Claimant {
                 relationship: self.claimant.relationship,
-                dependant_id: self.claimant.dependant_id,
+                dependant_id: self.claimant.dependant_id.clone(),
             },
             claimed_amount_minor,
-            grade: self.grade,
+            grade: self.grade.clone(),
             documents,
-            description: self.description,
+            description: self.description.clone(),
             beneficiaries,
             rider_claimants,
         })
@@ -726,26 +727,100 @@ pub async fn submit_claim(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    let worker_id = path.into_inner();
+    let committer = state.claim_committer.clone();
     Mutation::new(&req, state, caller, Act::SubmitClaim)
-        .run(&req, body, move |conn, caller, input: ClaimRequest| {
-            let (worker, fund) = worker_in_scope(conn, caller, &id)?;
-            in_fund(&fund.code, || {
-                claimed_by_the_caller(caller, &worker, &input.claimant)?;
-                super::instalments::riders_claimed_by_the_caller(caller, &input.rider_claimants)?;
-                let dependants: Vec<String> =
-                    worker.dependants.iter().map(|d| d.id.clone()).collect();
-                let new = input.validate(&fund, &dependants)?;
-                let (claim, riders, events) =
-                    claims::submit(conn, &fund, &worker, &new, &caller.subject)?;
-                Ok(Done::created(
-                    format!("claim {}", claim.id),
-                    claim_response(claim, &fund.code, riders),
-                )
-                .with_events(events))
-            })
-        })
+        .run_grouped(
+            &req,
+            body,
+            |_, input: ClaimRequest| Ok(ClaimSubmission { worker_id, input }),
+            |envelope, submission| committer.submit(envelope, submission),
+        )
         .await
+}
+
+/// A claim to submit: the worker of the path and the request as parsed. Every
+/// check that reads the database is made by the committer, in the group's
+/// transaction.
+pub struct ClaimSubmission {
+    worker_id: String,
+    input: ClaimRequest,
+}
+
+/// Claim submissions, booked in groups by a committer ([`group`]): in one
+/// transaction, fund by fund in ascending id order and in the order they
+/// arrived within a fund, each checked, assessed and written before the next
+/// is assessed, so each sees the claims submitted before it (caps,
+/// `max_claims`, a claim already filed for the incident). Every refusal is
+/// decided before the submission writes anything (`claims::check_submission`),
+/// so it leaves its neighbours as they were.
+pub struct ClaimSubmissions;
+
+impl group::Kind for ClaimSubmissions {
+    type Change = ClaimSubmission;
+    const NAME: &'static str = "claim submission";
+
+    fn book(
+        conn: &mut DbConnection,
+        jobs: &[&group::Job<ClaimSubmission>],
+    ) -> AppResult<Vec<AppResult<Sealed>>> {
+        let mut results: Vec<Option<AppResult<Sealed>>> = jobs.iter().map(|_| None).collect();
+        // Each worker with its fund, read before any lock, to lock the funds
+        // in one order on every process.
+        let mut found: Vec<Option<(Worker, Fund)>> = jobs.iter().map(|_| None).collect();
+        for (i, job) in jobs.iter().enumerate() {
+            match worker_in_scope(conn, &job.envelope.caller, &job.change.worker_id) {
+                Ok(worker_and_fund) => found[i] = Some(worker_and_fund),
+                Err(refusal @ AppError::Refused(_)) => results[i] = Some(Err(refusal)),
+                Err(failure) => return Err(failure),
+            }
+        }
+        let mut order: Vec<usize> = (0..jobs.len()).filter(|&i| found[i].is_some()).collect();
+        order.sort_by_key(|&i| found[i].as_ref().map(|(_, fund)| fund.id));
+        for i in order {
+            let (worker, fund) = found[i].take().expect("filtered above");
+            let (envelope, input) = (&jobs[i].envelope, &jobs[i].change.input);
+            let checked = check_submission(conn, &envelope.caller, &worker, &fund, input)
+                .map_err(|e| e.in_fund(&fund.code));
+            let submission = match checked {
+                Ok(submission) => submission,
+                Err(refusal @ AppError::Refused(_)) => {
+                    results[i] = Some(Err(refusal));
+                    continue;
+                }
+                Err(failure) => return Err(failure),
+            };
+            // Only a failure is possible from here: it spoils the group.
+            let (claim, riders, events) = submission.write(conn, &fund, &worker)?;
+            let done = Done::created(
+                format!("claim {}", claim.id),
+                claim_response(claim, &fund.code, riders),
+            )
+            .with_events(events)
+            .in_fund(&fund.code);
+            results[i] = Some(Ok(envelope.succeeded(done)?));
+        }
+        Ok((results.into_iter())
+            .map(|r| r.expect("every job has a result"))
+            .collect())
+    }
+}
+
+/// Every check of a submission that can refuse it, in the order a request
+/// meets them: who may file, the request's fields, then the claim against the
+/// records under the fund's lock (nothing written yet).
+fn check_submission(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    worker: &Worker,
+    fund: &Fund,
+    input: &ClaimRequest,
+) -> AppResult<claims::Submission> {
+    claimed_by_the_caller(caller, worker, &input.claimant)?;
+    super::instalments::riders_claimed_by_the_caller(caller, &input.rider_claimants)?;
+    let dependants: Vec<String> = worker.dependants.iter().map(|d| d.id.clone()).collect();
+    let new = input.validate(fund, &dependants)?;
+    claims::check_submission(conn, fund, worker, &new, &caller.subject)
 }
 
 /// A `worker` token files only as its holder: the worker with relationship

@@ -1,15 +1,22 @@
-//! Group commit for single contribution requests.
+//! Group commit for single contribution requests and claim submissions.
 //!
 //! A durable commit costs a disk flush (2–4 ms here), so one transaction per
-//! request caps a database at a few hundred requests per second. Requests to
-//! record one contribution are therefore handed to a committer thread, which
-//! books every request waiting at that moment in one transaction and answers
-//! each with its own outcome:
+//! request caps a database at a few hundred requests per second. Requests of a
+//! [`Kind`] (a contribution to record: [`Contributions`]; a claim to submit:
+//! `http::claims::ClaimSubmissions`) are therefore handed to that kind's
+//! committer thread, which books every request waiting at that moment in one
+//! transaction and answers each with its own outcome. The queue, the gathering,
+//! the replays, the traces and the fallback below are the same for every kind;
+//! a kind only books its jobs:
 //!
-//! * every check is made before anything is written (`contributions::record_many`'s
-//!   prepare-then-commit), so a refused request adds only its audit record and
-//!   never fails or delays its neighbours;
-//! * rows are kept in memory and inserted with one multi-row INSERT per table;
+//! * every check that can refuse a request is made before the request writes
+//!   anything (`contributions::record_many`'s prepare-then-commit;
+//!   `claims::check_submission` before `Submission::write`), so a refused
+//!   request adds only its audit record and never fails or delays its
+//!   neighbours;
+//! * contributions keep their rows in memory and insert them with one
+//!   multi-row INSERT per table; claim submissions are assessed and written one
+//!   after the other, each seeing the claims written before it in the group;
 //! * correctness stays in the database: the fund's row lock orders bookings on
 //!   any number of processes, idempotency keys are unique in the database (a key
 //!   repeated inside one group waits for the next group), and balances, the
@@ -51,15 +58,34 @@ const GATHER_GAP: Duration = Duration::from_micros(500);
 /// What a request ends with: the stored response and whether it is a replay.
 pub type Outcome = AppResult<(StoredResponse, bool)>;
 
-/// One request to record a contribution: the envelope the handler made
-/// (caller, fund of the path, key) and the contribution it checked.
-struct Job {
-    envelope: Envelope,
-    new: NewContribution,
+/// One kind of request a committer books in groups.
+pub trait Kind: 'static {
+    /// What the handler checked and hands over with the envelope.
+    type Change: Send + 'static;
+    /// How the log names a request of this kind.
+    const NAME: &'static str;
+
+    /// Books `jobs` (those not answered by a stored response, in the order they
+    /// arrived) inside the group's transaction, and answers each with the
+    /// traces of its success (its envelope's [`Envelope::succeeded`]) or with
+    /// its refusal, which must have been decided before the job wrote anything.
+    /// An `Err` spoils the whole group: it is rolled back and each job is booked
+    /// again on its own.
+    fn book(
+        conn: &mut DbConnection,
+        jobs: &[&Job<Self::Change>],
+    ) -> AppResult<Vec<AppResult<Sealed>>>;
+}
+
+/// One request: the envelope the handler made (caller, fund of the path, key)
+/// and the change it checked.
+pub struct Job<C> {
+    pub envelope: Envelope,
+    pub change: C,
     reply: Option<oneshot::Sender<Outcome>>,
 }
 
-impl Job {
+impl<C> Job<C> {
     fn answer(&mut self, outcome: Outcome) {
         if let Some(reply) = self.reply.take() {
             // The client may have gone; the booking stands either way.
@@ -74,39 +100,40 @@ impl Job {
             keyed.key.clone(),
         ))
     }
+}
 
-    fn fund_code(&self) -> &str {
-        self.envelope.fund_code.as_deref().unwrap_or_default()
+/// The handle requests of kind `K` are submitted through; one committer thread
+/// per kind and process.
+pub struct Committer<K: Kind> {
+    queue: mpsc::Sender<Job<K::Change>>,
+}
+
+impl<K: Kind> Clone for Committer<K> {
+    fn clone(&self) -> Self {
+        Committer {
+            queue: self.queue.clone(),
+        }
     }
 }
 
-/// The handle requests are submitted through; one committer thread per process.
-#[derive(Clone)]
-pub struct Committer {
-    queue: mpsc::Sender<Job>,
-}
-
-impl Committer {
-    /// Starts the committer thread, which books with connections from `pool`.
-    pub fn start(pool: DbPool) -> Committer {
-        let (queue, jobs) = mpsc::channel::<Job>();
+impl<K: Kind> Committer<K> {
+    /// Starts the committer thread `name`, which books with connections from
+    /// `pool` (and keeps one between groups).
+    pub fn start(pool: DbPool, name: &str) -> Committer<K> {
+        let (queue, jobs) = mpsc::channel::<Job<K::Change>>();
         std::thread::Builder::new()
-            .name("mwf-group-commit".to_string())
-            .spawn(move || run(pool, jobs))
+            .name(name.to_string())
+            .spawn(move || run::<K>(pool, jobs))
             .expect("the group-commit thread starts");
         Committer { queue }
     }
 
-    /// Queues a request (its envelope names the fund) and waits for its outcome.
-    pub async fn submit(&self, envelope: Envelope, new: NewContribution) -> Outcome {
-        debug_assert!(
-            envelope.fund_code.is_some(),
-            "a grouped request names its fund"
-        );
+    /// Queues a request and waits for its outcome.
+    pub async fn submit(&self, envelope: Envelope, change: K::Change) -> Outcome {
         let (reply, outcome) = oneshot::channel();
         let job = Job {
             envelope,
-            new,
+            change,
             reply: Some(reply),
         };
         self.queue
@@ -119,9 +146,9 @@ impl Committer {
 }
 
 /// The committer thread: takes what is queued, books it, answers, repeats.
-fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
+fn run<K: Kind>(pool: DbPool, jobs: mpsc::Receiver<Job<K::Change>>) {
     let mut connection = HeldConnection { pool, conn: None };
-    let mut held: VecDeque<Job> = VecDeque::new();
+    let mut held: VecDeque<Job<K::Change>> = VecDeque::new();
     let mut previous = 0;
     loop {
         let first = match held.pop_front() {
@@ -169,11 +196,14 @@ fn run(pool: DbPool, jobs: mpsc::Receiver<Job>) {
             }
         }
         let booked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            book_or_split(&mut connection, &mut now)
+            book_or_split::<K>(&mut connection, &mut now)
         }));
         if booked.is_err() {
             connection.discard();
-            log::error!("booking a group of contributions panicked; its requests fail");
+            log::error!(
+                "booking a group of {} requests panicked; its requests fail",
+                K::NAME
+            );
             for job in &mut now {
                 job.answer(Err(AppError::internal("booking panicked")));
             }
@@ -203,7 +233,7 @@ impl HeldConnection {
 }
 
 /// Books `jobs` in one transaction; if that fails, books each on its own.
-fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
+fn book_or_split<K: Kind>(held: &mut HeldConnection, jobs: &mut [Job<K::Change>]) {
     let conn = match held.get() {
         Ok(conn) => conn,
         Err(e) => {
@@ -217,11 +247,12 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
         }
     };
     let started = Instant::now();
-    match write_transaction(conn, |conn| book(conn, jobs)) {
+    match write_transaction(conn, |conn| book::<K>(conn, jobs)) {
         Ok(outcomes) => {
             log::debug!(
-                "booked a group of {} contribution requests in {:.1} ms",
+                "booked a group of {} {} requests in {:.1} ms",
                 jobs.len(),
+                K::NAME,
                 started.elapsed().as_secs_f64() * 1e3
             );
             for (job, outcome) in jobs.iter_mut().zip(outcomes) {
@@ -230,16 +261,19 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
         }
         Err(failure) if jobs.len() > 1 => {
             log::warn!(
-                "a group of {} contributions could not be booked together ({failure}); booking each on its own",
-                jobs.len()
+                "a group of {} {} requests could not be booked together ({failure}); booking each on its own",
+                jobs.len(),
+                K::NAME
             );
             held.discard();
             for job in jobs.iter_mut() {
-                book_or_split(held, std::slice::from_mut(job));
+                book_or_split::<K>(held, std::slice::from_mut(job));
             }
         }
         Err(failure) => {
-            // Another process may have committed this key first: answer as it did.
+            // Another process may have committed this key first: answer as it
+            // did. Else the failure (or a refusal made after the job wrote,
+            // rolled back with it) is the job's answer.
             let job = &mut jobs[0];
             let envelope = &job.envelope;
             let outcome = envelope
@@ -252,40 +286,46 @@ fn book_or_split(held: &mut HeldConnection, jobs: &mut [Job]) {
     }
 }
 
-/// Books a group inside the caller's transaction and returns each job's outcome.
-/// An `Err` spoils the whole group (the caller rolls back); a refusal is an
-/// outcome like any other and is audited here.
-fn book(conn: &mut DbConnection, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
+/// Books a group inside the caller's transaction and returns each job's outcome:
+/// replays first, then the kind's booking, then every job's traces with one
+/// multi-row INSERT per table. An `Err` spoils the whole group (the caller rolls
+/// back); a refusal is an outcome like any other and is audited here.
+fn book<K: Kind>(conn: &mut DbConnection, jobs: &[Job<K::Change>]) -> AppResult<Vec<Outcome>> {
     plan_for_values(conn)?;
-    let mut outcomes = replays(conn, jobs)?;
-    let mut sealed: Vec<Option<Sealed>> = jobs.iter().map(|_| None).collect();
-    for (fund, members) in funds_in_lock_order(conn, jobs, &mut outcomes)?.values() {
-        let items: Vec<(&NewContribution, &str)> = (members.iter())
-            .map(|&i| (&jobs[i].new, jobs[i].envelope.caller.subject.as_str()))
-            .collect();
-        let recorded = contributions::record_many(conn, fund, &items)?;
-        for (&i, result) in members.iter().zip(recorded) {
-            outcomes[i] = Some(match result {
-                Ok(recorded) => {
-                    let success = jobs[i].envelope.succeeded(recorded_done(recorded))?;
-                    let response = success.response.clone().expect("a success has a response");
-                    sealed[i] = Some(success);
+    let replayed = replays(conn, jobs)?;
+    let pending: Vec<&Job<K::Change>> = (jobs.iter().zip(&replayed))
+        .filter(|(_, replay)| replay.is_none())
+        .map(|(job, _)| job)
+        .collect();
+    let booked = K::book(conn, &pending)?;
+    if booked.len() != pending.len() {
+        return Err(AppError::internal(format_args!(
+            "{} jobs booked, {} answered",
+            pending.len(),
+            booked.len()
+        )));
+    }
+    let mut booked = booked.into_iter();
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut traces = Vec::with_capacity(jobs.len());
+    for (job, replay) in jobs.iter().zip(replayed) {
+        let outcome = match replay {
+            Some(outcome) => outcome,
+            None => match booked.next().expect("counted above") {
+                Ok(sealed) => {
+                    let response = sealed.response.clone().expect("a success has a response");
+                    traces.push((&job.envelope, sealed));
                     Ok((response, false))
                 }
-                Err(refusal) => Err(refusal.into()),
-            });
-        }
-    }
-    let outcomes: Vec<Outcome> = (outcomes.into_iter())
-        .map(|o| o.expect("every job has an outcome"))
-        .collect();
-    let mut traces = Vec::with_capacity(jobs.len());
-    for ((job, outcome), sealed) in jobs.iter().zip(&outcomes).zip(sealed) {
-        let refused = match outcome {
-            Err(AppError::Refused(refusal)) => Some(job.envelope.refused(refusal)),
-            _ => None,
+                Err(AppError::Refused(refusal)) => Err(AppError::Refused(refusal)),
+                // A failure is never one job's: it spoils the group.
+                Err(failure) => return Err(failure),
+            },
         };
-        traces.extend(sealed.or(refused).map(|s| (&job.envelope, s)));
+        if let Err(AppError::Refused(refusal)) = &outcome {
+            traces.push((&job.envelope, job.envelope.refused(refusal)));
+        }
+        outcomes.push(outcome);
     }
     envelope::write_all(conn, traces)?;
     Ok(outcomes)
@@ -307,7 +347,7 @@ fn plan_for_values(conn: &mut DbConnection) -> AppResult<()> {
 
 /// The outcome of every job whose key has a stored response: its replay (or
 /// the refusal of a key reused for another request or another fund).
-fn replays(conn: &mut DbConnection, jobs: &[Job]) -> AppResult<Vec<Option<Outcome>>> {
+fn replays<C>(conn: &mut DbConnection, jobs: &[Job<C>]) -> AppResult<Vec<Option<Outcome>>> {
     let keyed: Vec<(&str, &str)> = (jobs.iter())
         .filter_map(|j| {
             let keyed = j.envelope.keyed.as_ref()?;
@@ -327,22 +367,51 @@ fn replays(conn: &mut DbConnection, jobs: &[Job]) -> AppResult<Vec<Option<Outcom
         .collect())
 }
 
-/// The funds of the jobs still to book, in ascending id order (so processes
-/// booking groups that span several funds lock them in one order and never
-/// deadlock), each with its jobs. A job whose fund does not exist or is
+/// Requests to record one contribution (`POST /v1/funds/{fund}/contributions`),
+/// booked with `contributions::record_many` per fund, funds in ascending id
+/// order.
+pub struct Contributions;
+
+impl Kind for Contributions {
+    type Change = NewContribution;
+    const NAME: &'static str = "contribution";
+
+    fn book(
+        conn: &mut DbConnection,
+        jobs: &[&Job<NewContribution>],
+    ) -> AppResult<Vec<AppResult<Sealed>>> {
+        let mut results: Vec<Option<AppResult<Sealed>>> = jobs.iter().map(|_| None).collect();
+        for (fund, members) in funds_in_lock_order(conn, jobs, &mut results)?.values() {
+            let items: Vec<(&NewContribution, &str)> = (members.iter())
+                .map(|&i| (&jobs[i].change, jobs[i].envelope.caller.subject.as_str()))
+                .collect();
+            let recorded = contributions::record_many(conn, fund, &items)?;
+            for (&i, result) in members.iter().zip(recorded) {
+                results[i] = Some(match result {
+                    Ok(recorded) => Ok(jobs[i].envelope.succeeded(recorded_done(recorded))?),
+                    Err(refusal) => Err(refusal.into()),
+                });
+            }
+        }
+        Ok((results.into_iter())
+            .map(|r| r.expect("every job has a result"))
+            .collect())
+    }
+}
+
+/// The funds of the contributions to book, in ascending id order (so
+/// processes booking groups that span several funds lock them in one order and
+/// never deadlock), each with its jobs. A job whose fund does not exist or is
 /// outside its token gets its refusal.
 fn funds_in_lock_order(
     conn: &mut DbConnection,
-    jobs: &[Job],
-    outcomes: &mut [Option<Outcome>],
+    jobs: &[&Job<NewContribution>],
+    results: &mut [Option<AppResult<Sealed>>],
 ) -> AppResult<BTreeMap<FundId, (Fund, Vec<usize>)>> {
     let mut funds: BTreeMap<FundId, (Fund, Vec<usize>)> = BTreeMap::new();
     let mut by_code: HashMap<&str, Option<FundId>> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
-        if outcomes[i].is_some() {
-            continue;
-        }
-        let code = job.fund_code();
+        let code = job.envelope.fund_code.as_deref().unwrap_or_default();
         let fund_id = match by_code.get(code) {
             Some(id) => *id,
             None => {
@@ -359,7 +428,7 @@ fn funds_in_lock_order(
             Some(id) if job.envelope.caller.may_access_fund(code) => {
                 funds.get_mut(&id).expect("inserted above").1.push(i)
             }
-            _ => outcomes[i] = Some(Err(AppError::not_found(format!("no fund {code}")))),
+            _ => results[i] = Some(Err(AppError::not_found(format!("no fund {code}")))),
         }
     }
     funds.retain(|_, (_, members)| !members.is_empty());

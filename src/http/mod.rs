@@ -55,7 +55,9 @@ pub(crate) struct AppState {
     /// Connections for the reads that tolerate a replica's lag ([`replica`]).
     pub reads: crate::db::ReadPools,
     /// Books single contribution requests in groups ([`group`]).
-    pub committer: group::Committer,
+    pub committer: group::Committer<group::Contributions>,
+    /// Books claim submissions in groups ([`group`]).
+    pub claim_committer: group::Committer<claims::ClaimSubmissions>,
     /// Sends webhook deliveries; stops when the server does.
     pub webhooks: crate::webhooks::Worker,
 }

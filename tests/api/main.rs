@@ -2,6 +2,7 @@
 //! the real server on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
 mod access;
 mod checkpoints;
+mod claimgroups;
 mod claims;
 mod cli;
 mod connections;
