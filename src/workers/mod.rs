@@ -592,11 +592,11 @@ pub fn search(
 /// after the worker `after_id`. `None` when `after_id` is not a worker of the
 /// fund that this prefix finds.
 ///
-/// Two range reads of an index each, whatever the page: the workers whose
-/// family name matches, by `(fund_id, family_key, id)`, and those whose given
-/// name alone matches, by `(fund_id, given_key, id)`; each starts after the
-/// cursor's `(name, id)` (a row-value comparison both backends seek to), and
-/// the two are merged.
+/// Reads of an index whatever the page's depth: the workers whose family name
+/// matches, by `(fund_id, family_key, id)`, and those whose given name alone
+/// matches, by `(fund_id, given_key, id)`; after a cursor, each reads the
+/// cursor's namesakes after its id, then the names after its name (at most
+/// four seeks), and the two are merged.
 pub fn search_by_name(
     conn: &mut DbConnection,
     fund_id: FundId,
@@ -629,54 +629,58 @@ pub fn search_by_name(
             }
         }
     };
-    let after_sql = |column: &str| {
-        after.as_ref().map(|(key, id)| {
-            diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("({column}, id) > ("))
-                .bind::<diesel::sql_types::Text, _>(key.clone())
-                .sql(", ")
-                .bind::<diesel::sql_types::Text, _>(id.clone())
-                .sql(")")
-        })
+    // Each stream: the namesakes of the cursor's name after its id, then the
+    // names after it (or from the prefix). Both are seeks on the index's
+    // columns in order; a row-value `(key, id) > (?, ?)` is not, on SQLite.
+    type Query = workers::BoxedQuery<'static, crate::db::DbBackend>;
+    let in_fund = || -> Query {
+        workers::table
+            .filter(workers::fund_id.eq(fund_id))
+            .into_boxed()
     };
-
-    let mut by_family = workers::table
-        .filter(workers::fund_id.eq(fund_id))
-        .filter(workers::family_key.ge(prefix.to_string()))
-        .into_boxed();
-    if let Some(end) = &end {
-        by_family = by_family.filter(workers::family_key.lt(end.clone()));
+    let load = |conn: &mut DbConnection, query: Query| -> AppResult<Vec<WorkerRow>> {
+        Ok(query
+            .limit(limit)
+            .select(WorkerRow::as_select())
+            .load(conn)?)
+    };
+    macro_rules! stream {
+        ($key:expr, $only:expr) => {{
+            let mut found = Vec::new();
+            if let Some((name, id)) = &after {
+                let query = in_fund()
+                    .filter($key.eq(name.clone()))
+                    .filter(workers::id.gt(id.clone()))
+                    .order(workers::id.asc());
+                found = load(conn, $only(query))?;
+            }
+            if (found.len() as i64) < limit {
+                let mut query = match &after {
+                    Some((name, _)) => in_fund().filter($key.gt(name.clone())),
+                    None => in_fund().filter($key.ge(prefix.to_string())),
+                };
+                if let Some(end) = &end {
+                    query = query.filter($key.lt(end.clone()));
+                }
+                let query = query.order(($key.asc(), workers::id.asc()));
+                found.extend(load(conn, $only(query))?);
+            }
+            found
+        }};
     }
-    if let Some(after) = after_sql("family_key") {
-        by_family = by_family.filter(after);
-    }
-    let by_family: Vec<WorkerRow> = by_family
-        .order((workers::family_key.asc(), workers::id.asc()))
-        .limit(limit)
-        .select(WorkerRow::as_select())
-        .load(conn)?;
-
-    let mut by_given = workers::table
-        .filter(workers::fund_id.eq(fund_id))
-        .filter(workers::given_key.ge(prefix.to_string()))
-        .into_boxed();
-    match &end {
-        Some(end) => {
-            by_given = by_given.filter(workers::given_key.lt(end.clone())).filter(
+    let by_family: Vec<WorkerRow> = stream!(workers::family_key, |q: Query| q);
+    // Given names, of workers whose family name does not match (listed above).
+    let family_elsewhere = |q: Query| -> Query {
+        match &end {
+            Some(end) => q.filter(
                 workers::family_key
                     .lt(prefix.to_string())
                     .or(workers::family_key.ge(end.clone())),
-            )
+            ),
+            None => q.filter(workers::family_key.lt(prefix.to_string())),
         }
-        None => by_given = by_given.filter(workers::family_key.lt(prefix.to_string())),
-    }
-    if let Some(after) = after_sql("given_key") {
-        by_given = by_given.filter(after);
-    }
-    let by_given: Vec<WorkerRow> = by_given
-        .order((workers::given_key.asc(), workers::id.asc()))
-        .limit(limit)
-        .select(WorkerRow::as_select())
-        .load(conn)?;
+    };
+    let by_given: Vec<WorkerRow> = stream!(workers::given_key, family_elsewhere);
 
     let mut rows: Vec<(String, WorkerRow)> = (by_family.into_iter())
         .map(|r| (r.family_key.clone(), r))

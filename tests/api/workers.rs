@@ -523,3 +523,39 @@ fn a_name_search_refuses_bad_input_naming_the_field() {
     let res = app.get("/v1/funds/KE-MWF/workers?name=SANT", &admin);
     assert_eq!(res.expect(200)["items"][0]["id"], id.as_str());
 }
+
+#[test]
+fn name_keys_left_by_an_older_version_are_recomputed_after_migrating() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let admin = app.admin();
+    app.post(
+        "/v1/funds/KE-MWF/workers",
+        &admin,
+        &named("U1", "Émile", "Öztürk"),
+    )
+    .expect(201);
+    // What the migration's SQL lower() may leave outside ASCII, and its marker.
+    let mut conn = app.connection();
+    conn.batch_execute(
+        "UPDATE workers SET family_key = 'Öztürk', given_key = 'Émile';
+         INSERT INTO summary_backfills (name) VALUES ('worker_name_keys');",
+    )
+    .unwrap();
+    let found = |query: &str| {
+        names(
+            app.get(&format!("/v1/funds/KE-MWF/workers?{query}"), &admin)
+                .expect(200),
+        )
+    };
+    assert!(found("name=%C3%B6zt").is_empty());
+    mwf::workers::backfill_name_keys(&mut conn).unwrap();
+    assert_eq!(found("name=%C3%96ZT"), vec![pair("Émile", "Öztürk")]);
+    assert_eq!(found("name=%C3%A9mi"), vec![pair("Émile", "Öztürk")]);
+    // Once: the marker is gone.
+    conn.batch_execute("UPDATE workers SET given_key = 'x'")
+        .unwrap();
+    mwf::workers::backfill_name_keys(&mut conn).unwrap();
+    assert!(found("name=%C3%A9mi").is_empty());
+}

@@ -11,3 +11,8 @@ UPDATE workers SET family_key = lower(family_name), given_key = lower(given_name
 CREATE INDEX workers_family_key ON workers (fund_id, family_key, id);
 CREATE INDEX workers_given_key ON workers (fund_id, given_key, id);
 INSERT INTO summary_backfills (name) VALUES ('worker_name_keys');
+-- A worker by document number (`?document_number=`, ordered by id): with
+-- the id in the index SQLite's planner takes it, not `(fund_id, id)` (which
+-- read the whole fund per lookup).
+DROP INDEX workers_fund_document_number;
+CREATE INDEX workers_fund_document_number ON workers (fund_id, document_number, id);
