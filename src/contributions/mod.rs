@@ -1156,12 +1156,19 @@ pub fn list(
     fund: &Fund,
     filter: &ContributionFilter,
 ) -> AppResult<Vec<Contribution>> {
-    let mut query = contributions::table
-        .filter(contributions::fund_id.eq(fund.id))
-        .into_boxed();
-    if let Some(worker) = &filter.worker_id {
-        query = query.filter(contributions::worker_id.eq(worker.clone()));
-    }
+    // One worker's by worker alone, the fund checked on the rows read: with
+    // `fund_id = ?` and `ORDER BY id` SQLite's planner walks the fund's
+    // `(fund_id, id)` index and reads every contribution of the fund. A
+    // worker's contributions are all in its fund, so the check keeps a page
+    // whole or empties it.
+    let mut query = match &filter.worker_id {
+        Some(worker) => contributions::table
+            .filter(contributions::worker_id.eq(worker.clone()))
+            .into_boxed(),
+        None => contributions::table
+            .filter(contributions::fund_id.eq(fund.id))
+            .into_boxed(),
+    };
     if let Some(from) = filter.from {
         query = query.filter(contributions::paid_on.ge(from));
     }
@@ -1176,6 +1183,7 @@ pub fn list(
         .limit(filter.limit)
         .select(ContributionRow::as_select())
         .load(conn)?;
+    let rows = rows.into_iter().filter(|r| r.fund_id == fund.id).collect();
     load(conn, rows)
 }
 

@@ -240,6 +240,7 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, String> {
     let applied = applied.map_err(|e| format!("migrations failed: {e}"))?;
     crate::reports::membership_summary::backfill(conn)
         .map_err(|e| format!("membership summary: {e}"))?;
+    crate::workers::backfill_name_keys(conn).map_err(|e| format!("worker name keys: {e}"))?;
     Ok(applied)
 }
 

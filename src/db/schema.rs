@@ -131,6 +131,8 @@ diesel::table! {
         occupation_sector -> Nullable<Text>,
         created_at -> Timestamp,
         created_by -> Text,
+        family_key -> Text,
+        given_key -> Text,
     }
 }
 

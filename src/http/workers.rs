@@ -19,7 +19,7 @@ use super::{fund_in_scope, read, AppState, Page};
 use crate::auth::{Act, Caller};
 use crate::contributions::ContributionFilter;
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 use crate::funds::{is_country, Fund};
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 use crate::rules::document::Relationship;
@@ -612,13 +612,55 @@ pub async fn enroll_workers_batch(
 pub struct WorkerQuery {
     /// Only workers with this identity document number.
     pub document_number: Option<String>,
+    /// Only workers whose family name or given name starts with this, 2 to 200
+    /// characters: compared lower-cased (Unicode), runs of white space as one
+    /// space, accents as written (`jose` does not find `José`). The page is
+    /// ordered by the name that matched (the family name when both do), then
+    /// by enrollment. Not with `document_number`.
+    #[param(min_length = 2, max_length = 200)]
+    pub name: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Items per page, 1 to 500 (default 50).
     pub limit: Option<i64>,
 }
 
-/// Search a fund's workers, in enrollment order.
+/// The shortest and the longest name prefix a search takes, in characters.
+const NAME_PREFIX: (usize, usize) = (2, MAX_TEXT);
+
+/// The search key of the `name` parameter ([`workers::name_key`]), if it is
+/// one: 2 to 200 characters, and not given with `document_number`.
+fn name_prefix(query: &WorkerQuery) -> AppResult<Option<String>> {
+    let Some(name) = &query.name else {
+        return Ok(None);
+    };
+    let refused = |error: FieldError| {
+        AppError::new(ErrorCode::InvalidQuery, format!("name: {}", error.message))
+            .with_errors(vec![error])
+    };
+    if query.document_number.is_some() {
+        return Err(refused(FieldError::new(
+            "name",
+            "conflict",
+            "search by name or by document_number, not both",
+        )));
+    }
+    let key = workers::name_key(name);
+    let (min, max) = NAME_PREFIX;
+    if !(min..=max).contains(&key.chars().count()) {
+        return Err(refused(
+            FieldError::new(
+                "name",
+                "invalid_length",
+                format!("must be {min} to {max} characters"),
+            )
+            .with_limit(max),
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// Search a fund's workers: in enrollment order, or by a prefix of their name.
 #[utoipa::path(
     tag = "workers",
     params(("fund" = String, Path, description = "Fund code"), WorkerQuery),
@@ -638,22 +680,41 @@ pub async fn search_workers(
     caller.require(Act::ReadFunds)?;
     let code = path.into_inner();
     let q = query.0;
+    let name = name_prefix(&q)?;
     let request = PageRequest::new(q.after, q.limit)?;
     let page = super::read_replica(&state, move |conn| {
         let fund = fund_in_scope(conn, &caller, &code)?;
-        let rows = workers::search(
-            conn,
-            fund.id,
-            q.document_number.as_deref(),
-            request.after.as_deref(),
-            request.rows(),
-        )?;
+        let rows = match &name {
+            Some(prefix) => workers::search_by_name(
+                conn,
+                fund.id,
+                prefix,
+                request.after.as_deref(),
+                request.rows(),
+            )?
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidQuery,
+                    "after: is not a cursor returned by this search",
+                )
+                .with_errors(vec![FieldError::new(
+                    "after",
+                    "invalid_cursor",
+                    "is not a cursor returned by this search",
+                )])
+            })?,
+            None => workers::search(
+                conn,
+                fund.id,
+                q.document_number.as_deref(),
+                request.after.as_deref(),
+                request.rows(),
+            )?,
+        };
         let (rows, next) = request.cut(rows, |w| w.id.clone());
-        let mut items = Vec::new();
-        for w in rows {
-            let full = workers::find_worker(conn, &w.id)?.expect("listed workers exist");
-            items.push(worker_response(full, &fund.code));
-        }
+        let items = (workers::with_details(conn, rows)?.into_iter())
+            .map(|w| worker_response(w, &fund.code))
+            .collect();
         Ok(Page { items, next })
     })
     .await?;

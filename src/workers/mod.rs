@@ -140,6 +140,16 @@ pub struct Worker {
     pub contracts: Vec<Contract>,
 }
 
+/// A name as its search key: lower-cased (Unicode, as Rust's `to_lowercase`;
+/// accents and other marks are kept as written), each run of white space one
+/// space, trimmed. A search's prefix is read the same way.
+pub fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 /// Identity document numbers are compared upper-cased without spaces.
 pub fn normalize_document_number(s: &str) -> String {
     s.chars()
@@ -204,6 +214,8 @@ pub fn enroll(
         occupation_sector: new.occupation_sector.clone(),
         created_at: crate::time::now(),
         created_by: created_by.to_string(),
+        family_key: name_key(&new.family_name),
+        given_key: name_key(&new.given_name),
     };
     diesel::insert_into(workers::table)
         .values(&row)
@@ -347,6 +359,10 @@ struct WorkerRow {
     occupation_sector: Option<String>,
     created_at: NaiveDateTime,
     created_by: String,
+    /// [`name_key`] of `family_name`.
+    family_key: String,
+    /// [`name_key`] of `given_name`.
+    given_key: String,
 }
 
 impl From<WorkerRow> for Worker {
@@ -508,6 +524,41 @@ pub fn find_worker(conn: &mut DbConnection, id: &str) -> AppResult<Option<Worker
     Ok(Some(worker))
 }
 
+/// `found` with their dependants and contracts, read in two queries (a page
+/// of a search, rather than three queries a worker).
+pub fn with_details(conn: &mut DbConnection, mut found: Vec<Worker>) -> AppResult<Vec<Worker>> {
+    let ids: Vec<&str> = found.iter().map(|w| w.id.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let mut dependants_of: HashMap<String, Vec<Dependant>> = HashMap::new();
+    let rows: Vec<(String, DependantRow)> = dependants::table
+        .filter(dependants::worker_id.eq_any(&ids))
+        .order(dependants::id.asc())
+        .select((dependants::worker_id, DependantRow::as_select()))
+        .load(conn)?;
+    for (worker, row) in rows {
+        dependants_of.entry(worker).or_default().push(row.into());
+    }
+    let mut contracts_of: HashMap<String, Vec<Contract>> = HashMap::new();
+    let rows: Vec<ContractRow> = contracts::table
+        .filter(contracts::worker_id.eq_any(&ids))
+        .order(contracts::id.asc())
+        .select(ContractRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        contracts_of
+            .entry(row.worker_id.clone())
+            .or_default()
+            .push(row.into());
+    }
+    for worker in &mut found {
+        worker.dependants = dependants_of.remove(&worker.id).unwrap_or_default();
+        worker.contracts = contracts_of.remove(&worker.id).unwrap_or_default();
+    }
+    Ok(found)
+}
+
 /// Workers of a fund in enrollment order, optionally by document number.
 pub fn search(
     conn: &mut DbConnection,
@@ -533,6 +584,185 @@ pub fn search(
         .into_iter()
         .map(Worker::from)
         .collect())
+}
+
+/// Workers of a fund whose family or given name starts with `prefix` (a
+/// [`name_key`]), ordered by the name that matched (the family name when
+/// both do, so that each worker is listed once), then by id; the page starts
+/// after the worker `after_id`. `None` when `after_id` is not a worker of the
+/// fund that this prefix finds.
+///
+/// Reads of an index whatever the page's depth: the workers whose family name
+/// matches, by `(fund_id, family_key, id)`, and those whose given name alone
+/// matches, by `(fund_id, given_key, id)`; after a cursor, each reads the
+/// cursor's namesakes after its id, then the names after its name (at most
+/// four seeks), and the two are merged.
+pub fn search_by_name(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    prefix: &str,
+    after_id: Option<&str>,
+    limit: i64,
+) -> AppResult<Option<Vec<Worker>>> {
+    let end = prefix_end(prefix);
+    let after = match after_id {
+        None => None,
+        Some(id) => {
+            let keys: Option<(FundId, String, String)> = workers::table
+                .find(id)
+                .select((workers::fund_id, workers::family_key, workers::given_key))
+                .first(conn)
+                .optional()?;
+            let matched = keys.and_then(|(fund, family, given)| {
+                let key = if family.starts_with(prefix) {
+                    family
+                } else if given.starts_with(prefix) {
+                    given
+                } else {
+                    return None;
+                };
+                (fund == fund_id).then_some(key)
+            });
+            match matched {
+                Some(key) => Some((key, id.to_string())),
+                None => return Ok(None),
+            }
+        }
+    };
+    // Each stream: the namesakes of the cursor's name after its id, then the
+    // names after it (or from the prefix). Both are seeks on the index's
+    // columns in order; a row-value `(key, id) > (?, ?)` is not, on SQLite.
+    type Query = workers::BoxedQuery<'static, crate::db::DbBackend>;
+    let in_fund = || -> Query {
+        workers::table
+            .filter(workers::fund_id.eq(fund_id))
+            .into_boxed()
+    };
+    let load = |conn: &mut DbConnection, query: Query| -> AppResult<Vec<WorkerRow>> {
+        Ok(query
+            .limit(limit)
+            .select(WorkerRow::as_select())
+            .load(conn)?)
+    };
+    macro_rules! stream {
+        ($key:expr, $only:expr) => {{
+            let mut found = Vec::new();
+            if let Some((name, id)) = &after {
+                let query = in_fund()
+                    .filter($key.eq(name.clone()))
+                    .filter(workers::id.gt(id.clone()))
+                    .order(workers::id.asc());
+                found = load(conn, $only(query))?;
+            }
+            if (found.len() as i64) < limit {
+                let mut query = match &after {
+                    Some((name, _)) => in_fund().filter($key.gt(name.clone())),
+                    None => in_fund().filter($key.ge(prefix.to_string())),
+                };
+                if let Some(end) = &end {
+                    query = query.filter($key.lt(end.clone()));
+                }
+                let query = query.order(($key.asc(), workers::id.asc()));
+                found.extend(load(conn, $only(query))?);
+            }
+            found
+        }};
+    }
+    let by_family: Vec<WorkerRow> = stream!(workers::family_key, |q: Query| q);
+    // Given names, of workers whose family name does not match (listed above).
+    let family_elsewhere = |q: Query| -> Query {
+        match &end {
+            Some(end) => q.filter(
+                workers::family_key
+                    .lt(prefix.to_string())
+                    .or(workers::family_key.ge(end.clone())),
+            ),
+            None => q.filter(workers::family_key.lt(prefix.to_string())),
+        }
+    };
+    let by_given: Vec<WorkerRow> = stream!(workers::given_key, family_elsewhere);
+
+    let mut rows: Vec<(String, WorkerRow)> = (by_family.into_iter())
+        .map(|r| (r.family_key.clone(), r))
+        .chain(by_given.into_iter().map(|r| (r.given_key.clone(), r)))
+        .collect();
+    rows.sort_by(|(a, x), (b, y)| (a, &x.id).cmp(&(b, &y.id)));
+    rows.truncate(limit.max(0) as usize);
+    Ok(Some(
+        rows.into_iter().map(|(_, r)| Worker::from(r)).collect(),
+    ))
+}
+
+/// The least string above every string that starts with `prefix` (its last
+/// character that has a successor, replaced by it), in code-point order: the
+/// order of both backends' keys (SQLite's binary collation, PostgreSQL's "C").
+/// `None` when no character has one (nothing sorts above such a prefix's range).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 + 1 {
+            0xD800 => 0xE000,
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Recomputes every worker's name keys if still to be done (a database
+/// migrated from a version without them, whose SQL `lower()` may fold other
+/// than [`name_key`]), in one write transaction; right after migrating
+/// (`db::migrate`). The first of several processes starting at once removes
+/// the marker and does it; the others find it gone.
+pub fn backfill_name_keys(conn: &mut DbConnection) -> AppResult<()> {
+    use crate::db::schema::summary_backfills;
+    const BACKFILL: &str = "worker_name_keys";
+    let pending: i64 = summary_backfills::table
+        .filter(summary_backfills::name.eq(BACKFILL))
+        .count()
+        .get_result(conn)?;
+    if pending == 0 {
+        return Ok(());
+    }
+    crate::db::write_transaction(conn, |conn| {
+        let claimed =
+            diesel::delete(summary_backfills::table.filter(summary_backfills::name.eq(BACKFILL)))
+                .execute(conn)?;
+        if claimed == 0 {
+            return Ok(());
+        }
+        let mut after = String::new();
+        loop {
+            type Names = (String, String, String, String, String);
+            let page: Vec<Names> = workers::table
+                .filter(workers::id.gt(after.clone()))
+                .order(workers::id.asc())
+                .limit(1000)
+                .select((
+                    workers::id,
+                    workers::family_name,
+                    workers::given_name,
+                    workers::family_key,
+                    workers::given_key,
+                ))
+                .load(conn)?;
+            let Some((last, ..)) = page.last() else {
+                return Ok(());
+            };
+            after = last.clone();
+            for (id, family, given, family_key, given_key) in page {
+                let (family, given) = (name_key(&family), name_key(&given));
+                if family != family_key || given != given_key {
+                    diesel::update(workers::table.find(id))
+                        .set((workers::family_key.eq(family), workers::given_key.eq(given)))
+                        .execute(conn)?;
+                }
+            }
+        }
+    })
 }
 
 pub fn find_contract(

@@ -350,6 +350,28 @@ fn per_record_reads_and_list_pages_use_an_index_on_postgresql() {
         format!("/v1/funds/{fund}/workers?document_number={document}"),
         &mut conn,
     );
+    // By a prefix of the family name (its given names are found too): a first
+    // page and the next, which starts after the last worker of the first.
+    let family = worker["family_name"].as_str().unwrap().to_lowercase();
+    let prefix: String = family
+        .chars()
+        .take(3)
+        .collect::<String>()
+        .replace(' ', "%20");
+    let by_name = run(
+        "workers by name prefix",
+        format!("/v1/funds/{fund}/workers?name={prefix}&limit=3"),
+        &mut conn,
+    );
+    let next = by_name["next"]
+        .as_str()
+        .expect("more namesakes")
+        .to_string();
+    run(
+        "a later page of workers by name prefix",
+        format!("/v1/funds/{fund}/workers?name={prefix}&limit=3&after={next}"),
+        &mut conn,
+    );
     run(
         "membership",
         format!("/v1/workers/{id}/membership"),

@@ -305,3 +305,257 @@ fn paying_again_inside_the_grace_never_shortens_membership() {
     assert_eq!(membership("2021-04-01")["active_until"], "2021-05-14");
     assert_eq!(membership("2021-05-15")["active"], false);
 }
+
+/// A worker to enroll with these names (and one contract and one dependant,
+/// so that a page's details are checked too).
+fn named(document: &str, given: &str, family: &str) -> serde_json::Value {
+    let mut w = worker(document);
+    w["given_name"] = json!(given);
+    w["family_name"] = json!(family);
+    w["dependants"] = json!([{"name": format!("Child of {given}"), "relationship": "child"}]);
+    w
+}
+
+/// The (given, family) names of a page of workers, in order.
+fn names(page: &serde_json::Value) -> Vec<(String, String)> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["given_name"].as_str().unwrap().to_string(),
+                w["family_name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pair(given: &str, family: &str) -> (String, String) {
+    (given.to_string(), family.to_string())
+}
+
+#[test]
+fn workers_are_found_by_a_prefix_of_either_name_page_by_page_within_their_fund() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    app.load_fund("NP-FEWF");
+    let admin = app.admin();
+    // Enrolled one at a time and in a batch: both keep the search keys.
+    for (document, given, family) in [
+        ("N1", "Grace", "Wanjiru"),
+        ("N2", "José", "Álvarez"),
+        ("N3", "Mary", "Martínez"),
+    ] {
+        app.post(
+            "/v1/funds/KE-MWF/workers",
+            &admin,
+            &named(document, given, family),
+        )
+        .expect(201);
+    }
+    let batch = json!({"items": [
+        named("N4", "Peter", "Wanjala"),
+        named("N5", "Wanjiku", "Kamau"),
+        named("N6", "Maria", "Mwangi"),
+        named("N7", "Amina", "Otieno"),
+        named("N8", "Brian", "Otieno"),
+        named("N9", "Cynthia", "Otieno"),
+        named("N10", "Dela  Rosa", "Dela Cruz"),
+    ]});
+    let res = app.post("/v1/funds/KE-MWF/workers/batch", &admin, &batch);
+    assert_eq!(res.expect(200)["created"], 7, "{}", res.text);
+    app.post(
+        "/v1/funds/NP-FEWF/workers",
+        &admin,
+        &named("N1", "Wanda", "Wang"),
+    )
+    .expect(201);
+    let search = |fund: &str, query: &str| {
+        let res = app.get(&format!("/v1/funds/{fund}/workers?{query}"), &admin);
+        res.expect(200);
+        res
+    };
+
+    // Family or given name; ordered by the name that matched, then enrollment.
+    let wan = search("KE-MWF", "name=wan");
+    assert_eq!(
+        names(&wan.body),
+        vec![
+            pair("Peter", "Wanjala"),
+            pair("Wanjiku", "Kamau"),
+            pair("Grace", "Wanjiru")
+        ]
+    );
+    assert_eq!(
+        wan.body["items"][0]["dependants"][0]["name"],
+        "Child of Peter"
+    );
+    assert_eq!(
+        wan.body["items"][0]["contracts"][0]["destination_country"],
+        "QA"
+    );
+    // Case does not matter, surrounding and repeated spaces neither.
+    for query in ["name=WAN", "name=%20wAn%20", "name=WaNj"] {
+        assert_eq!(
+            names(&search("KE-MWF", query).body),
+            names(&wan.body),
+            "{query}"
+        );
+    }
+    assert_eq!(
+        names(&search("KE-MWF", "name=dela%20%20cr").body),
+        vec![pair("Dela  Rosa", "Dela Cruz")]
+    );
+    assert_eq!(
+        names(&search("KE-MWF", "name=dela%20r").body),
+        vec![pair("Dela  Rosa", "Dela Cruz")]
+    );
+    // A worker both of whose names match is listed once, under the family name.
+    assert_eq!(
+        names(&search("KE-MWF", "name=ma").body),
+        vec![pair("Maria", "Mwangi"), pair("Mary", "Martínez")]
+    );
+    // Accents are compared as written; their case folds like any letter's.
+    let alvarez = vec![pair("José", "Álvarez")];
+    assert_eq!(names(&search("KE-MWF", "name=%C3%A1lv").body), alvarez);
+    assert_eq!(names(&search("KE-MWF", "name=%C3%81LV").body), alvarez);
+    assert_eq!(names(&search("KE-MWF", "name=jos%C3%A9").body), alvarez);
+    assert!(names(&search("KE-MWF", "name=alv").body).is_empty());
+    assert!(names(&search("KE-MWF", "name=zz").body).is_empty());
+
+    // Page by page, one worker a page: every match once, in order, then no `next`.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = match &after {
+            Some(next) => format!("name=ot&limit=1&after={next}"),
+            None => "name=ot&limit=1".to_string(),
+        };
+        let page = search("KE-MWF", &query);
+        seen.extend(names(&page.body));
+        match page.body["next"].as_str() {
+            Some(next) => {
+                assert!(page.header("link").is_some_and(|l| l.contains("name=ot")));
+                after = Some(next.to_string());
+            }
+            None => break,
+        }
+        assert!(seen.len() <= 3, "{seen:?}");
+    }
+    assert_eq!(
+        seen,
+        vec![
+            pair("Amina", "Otieno"),
+            pair("Brian", "Otieno"),
+            pair("Cynthia", "Otieno")
+        ]
+    );
+    let first = search("KE-MWF", "name=wan&limit=2");
+    assert_eq!(names(&first.body).len(), 2);
+    let next = first.body["next"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&search("KE-MWF", &format!("name=wan&limit=2&after={next}")).body),
+        vec![pair("Grace", "Wanjiru")]
+    );
+
+    // Another fund's workers are not found, nor its cursors taken.
+    assert_eq!(
+        names(&search("NP-FEWF", "name=wan").body),
+        vec![pair("Wanda", "Wang")]
+    );
+    let res = app.get(
+        &format!("/v1/funds/NP-FEWF/workers?name=wan&after={next}"),
+        &admin,
+    );
+    res.assert_problem(400, "INVALID_QUERY");
+    assert_eq!(res.body["errors"][0]["field"], "after");
+    assert_eq!(res.body["errors"][0]["code"], "invalid_cursor");
+    let kenya = app.token(Role::Ministry, &["KE-MWF"]);
+    app.get("/v1/funds/NP-FEWF/workers?name=wan", &kenya)
+        .assert_problem(404, "NOT_FOUND");
+}
+
+#[test]
+fn a_name_search_refuses_bad_input_naming_the_field() {
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let admin = app.admin();
+    let (id, _) = app.enroll("KE-MWF", "S1", ("2026-02-01", "2027-01-31"));
+    let long = "a".repeat(201);
+    for (query, field, code) in [
+        ("name=a".to_string(), "name", "invalid_length"),
+        ("name=%20a%20%20".to_string(), "name", "invalid_length"),
+        ("name=".to_string(), "name", "invalid_length"),
+        (format!("name={long}"), "name", "invalid_length"),
+        ("name=sa&document_number=S1".to_string(), "name", "conflict"),
+        (
+            "name=sa&after=nobody".to_string(),
+            "after",
+            "invalid_cursor",
+        ),
+        // A worker of the fund whom this prefix does not find is no cursor of it.
+        (format!("name=zz&after={id}"), "after", "invalid_cursor"),
+    ] {
+        let res = app.get(&format!("/v1/funds/KE-MWF/workers?{query}"), &admin);
+        res.assert_problem(400, "INVALID_QUERY");
+        assert_eq!(
+            res.body["errors"][0]["field"], field,
+            "{query}: {}",
+            res.text
+        );
+        assert_eq!(res.body["errors"][0]["code"], code, "{query}: {}", res.text);
+    }
+    let res = app.get(&format!("/v1/funds/KE-MWF/workers?name={long}"), &admin);
+    assert_eq!(res.body["errors"][0]["limit"], 200);
+    // 200 characters is a prefix still (nothing found), and the cursor of the
+    // worker found is one.
+    let res = app.get(
+        &format!("/v1/funds/KE-MWF/workers?name={}", "a".repeat(200)),
+        &admin,
+    );
+    assert_eq!(res.expect(200)["items"], json!([]));
+    let res = app.get(
+        &format!("/v1/funds/KE-MWF/workers?name=sa&after={id}"),
+        &admin,
+    );
+    assert_eq!(res.expect(200)["items"], json!([]));
+    let res = app.get("/v1/funds/KE-MWF/workers?name=SANT", &admin);
+    assert_eq!(res.expect(200)["items"][0]["id"], id.as_str());
+}
+
+#[test]
+fn name_keys_left_by_an_older_version_are_recomputed_after_migrating() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn();
+    app.load_fund("KE-MWF");
+    let admin = app.admin();
+    app.post(
+        "/v1/funds/KE-MWF/workers",
+        &admin,
+        &named("U1", "Émile", "Öztürk"),
+    )
+    .expect(201);
+    // What the migration's SQL lower() may leave outside ASCII, and its marker.
+    let mut conn = app.connection();
+    conn.batch_execute(
+        "UPDATE workers SET family_key = 'Öztürk', given_key = 'Émile';
+         INSERT INTO summary_backfills (name) VALUES ('worker_name_keys');",
+    )
+    .unwrap();
+    let found = |query: &str| {
+        names(
+            app.get(&format!("/v1/funds/KE-MWF/workers?{query}"), &admin)
+                .expect(200),
+        )
+    };
+    assert!(found("name=%C3%B6zt").is_empty());
+    mwf::workers::backfill_name_keys(&mut conn).unwrap();
+    assert_eq!(found("name=%C3%96ZT"), vec![pair("Émile", "Öztürk")]);
+    assert_eq!(found("name=%C3%A9mi"), vec![pair("Émile", "Öztürk")]);
+    // Once: the marker is gone.
+    conn.batch_execute("UPDATE workers SET given_key = 'x'")
+        .unwrap();
+    mwf::workers::backfill_name_keys(&mut conn).unwrap();
+    assert!(found("name=%C3%A9mi").is_empty());
+}

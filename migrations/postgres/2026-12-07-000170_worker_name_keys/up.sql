@@ -1,0 +1,21 @@
+-- Search of a fund's workers by a prefix of the family or the given name
+-- (GET /v1/funds/{fund}/workers?name=): each name lower-cased as `mwf` does it
+-- (Rust's Unicode to_lowercase, accents kept), kept beside the name by every
+-- enrollment, and indexed per fund so that any page of a prefix is one range
+-- of an index (ordered by the name, then the id). Collation "C": a prefix is
+-- then a range of code points, whatever the database's locale.
+ALTER TABLE workers ADD COLUMN family_key TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE workers ADD COLUMN given_key TEXT COLLATE "C" NOT NULL DEFAULT '';
+-- lower() may fold other than Rust does outside ASCII: every key is
+-- recomputed by `mwf` right after migrating (the marker below).
+UPDATE workers SET family_key = lower(family_name), given_key = lower(given_name);
+ALTER TABLE workers ALTER COLUMN family_key DROP DEFAULT;
+ALTER TABLE workers ALTER COLUMN given_key DROP DEFAULT;
+CREATE INDEX workers_family_key ON workers (fund_id, family_key, id);
+CREATE INDEX workers_given_key ON workers (fund_id, given_key, id);
+INSERT INTO summary_backfills (name) VALUES ('worker_name_keys');
+-- A worker by document number (`?document_number=`, ordered by id): with
+-- the id in the index SQLite's planner takes it, not `(fund_id, id)` (which
+-- read the whole fund per lookup).
+DROP INDEX workers_fund_document_number;
+CREATE INDEX workers_fund_document_number ON workers (fund_id, document_number, id);
