@@ -194,11 +194,27 @@ fn serve(settings: Settings) -> Result<(), String> {
                 startup::development_secret_path().display()
             );
             eprintln!("\nAdmin token (12 hours, all funds):\n\n{token}\n\nTry: curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/v1/funds\n");
+            // The token rides in the fragment, which browsers never send to a
+            // server; the console moves it to session storage and drops it.
+            eprintln!(
+                "Console, signed in as the admin: http://{}/console/#token={token}\n",
+                browsable(&bind)
+            );
         } else if development {
             log::info!("development mode with configured key material");
         }
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+/// The address a browser can open for `bind`: a wildcard address is reached
+/// on the loopback interface.
+fn browsable(bind: &str) -> String {
+    match bind.rsplit_once(':') {
+        Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
+        Some(("[::]", port)) => format!("[::1]:{port}"),
+        _ => bind.to_string(),
+    }
 }
 
 fn connect(settings: &Settings) -> Result<db::DbConnection, String> {

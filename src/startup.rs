@@ -228,6 +228,7 @@ fn application(
         .split_for_parts();
     app.route("/docs", web::get().to(http::docs::redirect_to_docs))
         .service(http::docs::swagger_ui(api))
+        .configure(http::console::routes)
         .default_service(web::to(problem::no_route))
 }
 

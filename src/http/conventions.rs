@@ -212,14 +212,14 @@ fn is_complete_json<B: MessageBody>(res: &ServiceResponse<B>) -> bool {
 }
 
 /// The strong entity tag of a body: `"` + 32 hex digits + `"`.
-fn tag_of(body: &[u8]) -> String {
+pub(crate) fn tag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// True when an `If-None-Match` list names `tag` or is `*`; the comparison is
 /// weak, as RFC 9110 says for `If-None-Match` (`W/"x"` names `"x"`).
-fn names_tag(if_none_match: &HeaderValue, tag: &str) -> bool {
+pub(crate) fn names_tag(if_none_match: &HeaderValue, tag: &str) -> bool {
     if_none_match.to_str().is_ok_and(|list| {
         list.split(',').map(str::trim).any(|candidate| {
             candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag

@@ -10,6 +10,7 @@ mod caller;
 mod checkpoints;
 mod claims;
 mod collect;
+pub(crate) mod console;
 mod contributions;
 pub(crate) mod conventions;
 pub(crate) mod deadline;

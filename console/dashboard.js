@@ -1,0 +1,284 @@
+// The fund dashboard: a fund's figures as of a chosen date, each read from the
+// reports API as it answers (amounts are the API's decimal strings).
+import { t } from "./i18n.js";
+import { h, fill } from "./dom.js";
+import { get } from "./api.js";
+import { amount, count, startOfYear, todayIso } from "./format.js";
+import { announce, describeError, handleSessionError } from "./app.js";
+
+/** The largest page of funds the API answers. */
+const FUNDS_PAGE = 500;
+
+/** Accounts shown as key figures, by code. */
+const KEY_ACCOUNTS = [
+  ["1000", "key.cash"],
+  ["3000", "key.reserve"],
+  ["4000", "key.contributions"],
+];
+
+/** The choices of the form, kept while the tab is open. */
+const chosen = { fund: null, asOf: null, claimsFrom: null };
+
+export async function showDashboard(main) {
+  fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.loading")));
+  let funds;
+  try {
+    funds = (await get("/v1/funds", { limit: FUNDS_PAGE })).items;
+  } catch (error) {
+    if (!handleSessionError(error)) fill(main, h("p", { class: "error", role: "alert" }, describeError(error)));
+    return;
+  }
+  if (funds.length === 0) {
+    fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.noFunds")));
+    return;
+  }
+  if (!funds.some((f) => f.code === chosen.fund)) chosen.fund = funds[0].code;
+  chosen.asOf ??= todayIso();
+  chosen.claimsFrom ??= startOfYear(chosen.asOf);
+
+  const fundField = h(
+    "select",
+    { id: "fund", name: "fund" },
+    funds.map((f) => h("option", { value: f.code, selected: f.code === chosen.fund }, `${f.code} — ${f.name}`)),
+  );
+  const asOfField = h("input", { id: "as-of", name: "as_of", type: "date", required: true, value: chosen.asOf });
+  const fromField = h("input", { id: "claims-from", name: "claims_from", type: "date", required: true, value: chosen.claimsFrom });
+  const figures = h("div", { id: "figures", class: "figures" });
+  const form = h(
+    "form",
+    {
+      class: "card controls",
+      onsubmit: (event) => {
+        event.preventDefault();
+        chosen.fund = fundField.value;
+        chosen.asOf = asOfField.value;
+        chosen.claimsFrom = fromField.value;
+        showFigures(figures, funds.find((f) => f.code === chosen.fund));
+      },
+    },
+    h("div", { class: "field" }, h("label", { for: "fund" }, t("dashboard.fund")), fundField),
+    h("div", { class: "field" }, h("label", { for: "as-of" }, t("dashboard.asOf")), asOfField),
+    h("div", { class: "field" }, h("label", { for: "claims-from" }, t("dashboard.claimsFrom")), fromField),
+    h("button", { type: "submit", id: "show" }, t("dashboard.show")),
+  );
+  fill(main, h("h1", {}, t("dashboard.heading")), form, figures, h("p", { class: "note" }, t("dashboard.chartsLater")));
+  await showFigures(figures, funds.find((f) => f.code === chosen.fund));
+}
+
+async function showFigures(figures, fund) {
+  const { asOf, claimsFrom } = chosen;
+  figures.setAttribute("aria-busy", "true");
+  fill(figures, h("p", {}, t("dashboard.loading")));
+  const base = `/v1/funds/${encodeURIComponent(fund.code)}`;
+  let tb, sex, destination, sector, byStatus, byBenefit;
+  try {
+    [tb, sex, destination, sector, byStatus, byBenefit] = await Promise.all([
+      get(`${base}/reports/trial-balance`, { as_of: asOf }),
+      get(`${base}/reports/membership`, { as_of: asOf, by: "sex" }),
+      get(`${base}/reports/membership`, { as_of: asOf, by: "destination" }),
+      get(`${base}/reports/membership`, { as_of: asOf, by: "sector" }),
+      get(`${base}/reports/claims`, { from: claimsFrom, to: asOf, by: "status" }),
+      get(`${base}/reports/claims`, { from: claimsFrom, to: asOf, by: "benefit" }),
+    ]);
+  } catch (error) {
+    figures.removeAttribute("aria-busy");
+    if (!handleSessionError(error)) fill(figures, h("p", { class: "error", role: "alert" }, describeError(error)));
+    return;
+  }
+  fill(
+    figures,
+    keyFigures(tb, sex, asOf),
+    membersCard(sex, destination, sector, asOf),
+    claimsCard(byStatus, byBenefit),
+    trialBalanceCard(tb, asOf),
+    ledgerCard(fund),
+  );
+  figures.setAttribute("data-fund", fund.code);
+  figures.setAttribute("data-as-of", asOf);
+  figures.removeAttribute("aria-busy");
+  announce(t("dashboard.loaded", { fund: fund.code, asOf }));
+}
+
+/** A right-aligned amount cell holding the API's string, grouped for reading. */
+function money(value, currency, attributes = {}) {
+  return h("td", { class: "amount", ...attributes }, amount(value), currency ? h("span", { class: "currency" }, ` ${currency}`) : null);
+}
+
+function number(value, attributes = {}) {
+  return h("td", { class: "amount", ...attributes }, count(value));
+}
+
+/** A table that scrolls sideways on a narrow screen (reachable by keyboard). */
+function table(caption, head, rows, id) {
+  return h(
+    "div",
+    { class: "scroll", tabindex: "0", role: "region", "aria-label": caption },
+    h(
+      "table",
+      { id },
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, head.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "amount" : null }, label)))),
+      h("tbody", {}, rows),
+    ),
+  );
+}
+
+function keyFigures(tb, sex, asOf) {
+  const tiles = KEY_ACCOUNTS.flatMap(([code, label]) => {
+    const line = tb.lines.find((l) => l.account === code);
+    if (!line) return [];
+    return [
+      h(
+        "div",
+        { class: "tile" },
+        h("dt", {}, t(label)),
+        h("dd", { "data-account": code }, amount(line.balance), h("span", { class: "currency" }, ` ${line.currency}`)),
+      ),
+    ];
+  });
+  tiles.push(h("div", { class: "tile" }, h("dt", {}, t("key.active")), h("dd", { "data-figure": "active" }, count(sex.active))));
+  return h("section", { class: "card", "aria-labelledby": "key-heading" }, h("h2", { id: "key-heading" }, t("key.heading", { asOf })), h("dl", { class: "tiles" }, tiles));
+}
+
+function membersCard(sex, destination, sector, asOf) {
+  const groups = (report, dimension, label, id) =>
+    table(
+      t(label),
+      [[t(`members.${dimension}`), false], [t("members.active"), true]],
+      report.groups.map((g) => h("tr", { "data-key": g[dimension] }, h("th", { scope: "row" }, g[dimension]), number(g.active))),
+      id,
+    );
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "members-heading" },
+    h("h2", { id: "members-heading" }, t("members.heading", { asOf })),
+    h(
+      "dl",
+      { class: "pairs" },
+      h("dt", {}, t("members.active")),
+      h("dd", { "data-figure": "members-active" }, count(sex.active)),
+      h("dt", {}, t("members.lapsed")),
+      h("dd", { "data-figure": "members-lapsed" }, count(sex.lapsed)),
+    ),
+    groups(sex, "sex", "members.bySex", "members-by-sex"),
+    groups(destination, "destination", "members.byDestination", "members-by-destination"),
+    groups(sector, "sector", "members.bySector", "members-by-sector"),
+  );
+}
+
+function claimsCard(byStatus, byBenefit) {
+  const head = (dimension) => [
+    [t(`claims.${dimension}`), false],
+    [t("claims.count"), true],
+    [t("claims.claimed"), true],
+    [t("claims.assessed"), true],
+    [t("claims.approved"), true],
+    [t("claims.paid"), true],
+  ];
+  // One row per group and currency (a fund may pay in more than one).
+  const rows = (report, dimension) =>
+    report.groups.flatMap((g) =>
+      (g.amounts.length ? g.amounts : [null]).map((a, i) =>
+        h(
+          "tr",
+          { "data-key": g[dimension], "data-currency": a?.currency },
+          h("th", { scope: "row" }, i === 0 ? g[dimension] : ""),
+          i === 0 ? number(g.count) : h("td", {}),
+          ...(a ? ["claimed", "assessed", "approved", "paid"].map((k) => money(a[k], a.currency, { "data-amount": k })) : [h("td", {}), h("td", {}), h("td", {}), h("td", {})]),
+        ),
+      ),
+    );
+  const section = h(
+    "section",
+    { class: "card", "aria-labelledby": "claims-heading" },
+    h("h2", { id: "claims-heading" }, t("claims.heading", { from: byStatus.from, to: byStatus.to })),
+    h(
+      "dl",
+      { class: "pairs" },
+      h("dt", {}, t("claims.count")),
+      h("dd", { "data-figure": "claims-count" }, count(byStatus.count)),
+      h("dt", {}, t("claims.payees")),
+      h("dd", { "data-figure": "claims-payees" }, count(byStatus.payees)),
+    ),
+  );
+  if (byStatus.count === 0) {
+    section.append(h("p", {}, t("claims.none")));
+    return section;
+  }
+  section.append(
+    table(t("claims.byStatus"), head("status"), rows(byStatus, "status"), "claims-by-status"),
+    table(t("claims.byBenefit"), head("benefit"), rows(byBenefit, "benefit"), "claims-by-benefit"),
+  );
+  return section;
+}
+
+function trialBalanceCard(tb, asOf) {
+  const rows = tb.lines.map((l) =>
+    h(
+      "tr",
+      { "data-account": l.account },
+      h("th", { scope: "row" }, l.account),
+      h("td", {}, l.name),
+      h("td", {}, l.type),
+      money(l.debits, l.currency, { "data-amount": "debits" }),
+      money(l.credits, l.currency, { "data-amount": "credits" }),
+      money(l.balance, l.currency, { "data-amount": "balance" }),
+    ),
+  );
+  const totals = tb.totals.map((s) =>
+    h(
+      "tr",
+      { class: "totals", "data-totals": s.currency },
+      h("th", { scope: "row", colspan: "3" }, t("tb.totals", { currency: s.currency }), " — ", t(s.balanced ? "tb.balanced" : "tb.unbalanced")),
+      money(s.debits, s.currency, { "data-amount": "debits" }),
+      money(s.credits, s.currency, { "data-amount": "credits" }),
+      h("td", {}),
+    ),
+  );
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "tb-heading" },
+    h("h2", { id: "tb-heading" }, t("tb.heading", { asOf })),
+    table(
+      t("tb.heading", { asOf }),
+      [[t("tb.account"), false], [t("tb.name"), false], [t("tb.type"), false], [t("tb.debits"), true], [t("tb.credits"), true], [t("tb.balance"), true]],
+      [...rows, ...totals],
+      "trial-balance",
+    ),
+  );
+}
+
+function ledgerCard(fund) {
+  const result = h("p", { id: "verify-result", role: "status" });
+  const button = h("button", { type: "button", id: "verify" }, t("ledger.verify"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    result.textContent = t("ledger.verifying");
+    try {
+      const report = await get(`/v1/funds/${encodeURIComponent(fund.code)}/ledger/verify`);
+      result.textContent = report.ok
+        ? t("ledger.verified", { entries: count(report.entries_checked) })
+        : t("ledger.broken", { problems: report.problems.map((p) => `${p.code} ${p.detail}`).join("; ") });
+      result.className = report.ok ? "ok" : "error";
+    } catch (error) {
+      if (!handleSessionError(error)) result.textContent = describeError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "ledger-heading" },
+    h("h2", { id: "ledger-heading" }, t("ledger.heading")),
+    h(
+      "dl",
+      { class: "pairs" },
+      h("dt", {}, t("ledger.entries")),
+      h("dd", { "data-figure": "entries" }, count(fund.entries)),
+      h("dt", {}, t("ledger.chainHead")),
+      h("dd", { class: "hash" }, h("code", {}, fund.chain_head)),
+    ),
+    button,
+    result,
+  );
+}
