@@ -131,4 +131,16 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn every_file_of_the_console_folder_is_served() {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/console");
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                ASSETS.iter().any(|a| a.name == name),
+                "console/{name} is not in ASSETS"
+            );
+        }
+    }
 }

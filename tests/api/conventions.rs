@@ -12,14 +12,14 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn, spawn_with, TestApp};
 
 /// An answer as it came over the wire.
-struct Raw {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -32,7 +32,13 @@ impl Raw {
 }
 
 /// Sends `method path` with `token` and `headers`, reading the body as bytes.
-fn send(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&str, &str)]) -> Raw {
+pub(crate) fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+) -> Raw {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -64,7 +70,7 @@ fn send(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&str, 
     }
 }
 
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
         .read_to_end(&mut out)

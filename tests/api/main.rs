@@ -6,6 +6,7 @@ mod claimgroups;
 mod claims;
 mod cli;
 mod connections;
+mod console;
 mod contract;
 mod contributions;
 mod conventions;
