@@ -9,7 +9,9 @@
    sideways.
 3. Signing out forgets the token; a pasted one-fund auditor token shows that
    fund only; a worker's token shows no page.
-No page may log an error (a Content-Security-Policy violation included).
+No page may log an error (a Content-Security-Policy violation included), and
+axe-core finds no serious or critical accessibility violation on the sign-in
+page, the admin's dashboard and the auditor's.
 """
 import json
 import os
@@ -17,6 +19,7 @@ import sys
 import urllib.parse
 import urllib.request
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 LINK = os.environ["CONSOLE_LINK"]
@@ -126,6 +129,16 @@ def compare_dashboard(page):
     return shown
 
 
+def accessible(page, what):
+    """axe-core on the page as it stands: no serious or critical violation."""
+    results = Axe().run(page)
+    violations = results.response["violations"]
+    for v in violations:
+        print(f"axe on {what}: {v['impact']} {v['id']} ({len(v['nodes'])} nodes): {v['help']}")
+    grave = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+    check(not grave, f"axe finds serious or critical violations on {what}: {grave}")
+
+
 def main():
     errors = []
     with sync_playwright() as p:
@@ -161,6 +174,7 @@ def main():
         page.click("#verify")
         expect(page.locator("#verify-result")).to_contain_text("The chain verifies")
         page.screenshot(path=f"{SHOTS}/dashboard-admin.png", full_page=True)
+        accessible(page, "the admin's dashboard")
 
 
         page.set_viewport_size({"width": 360, "height": 780})
@@ -174,6 +188,7 @@ def main():
         expect(page.locator("#token")).to_be_visible()
         check(page.evaluate("sessionStorage.getItem('mwf.token')") is None, "signing out forgets the token")
         page.screenshot(path=f"{SHOTS}/sign-in.png")
+        accessible(page, "the sign-in page")
         page.fill("#token", AUDITOR_TOKEN)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_test_id("signed-in-as")).to_contain_text("(auditor)")
@@ -183,6 +198,7 @@ def main():
         nav = page.locator("#nav a").all_inner_texts()
         equal(nav, ["Fund dashboard", "API reference"], "the auditor's navigation")
         page.screenshot(path=f"{SHOTS}/dashboard-auditor.png", full_page=True)
+        accessible(page, "the auditor's dashboard")
 
         # A worker's token is for the self-service API: no console page.
         page.click("#sign-out")

@@ -240,7 +240,7 @@ function trialBalanceCard(tb, asOf) {
     { class: "card", "aria-labelledby": "tb-heading" },
     h("h2", { id: "tb-heading" }, t("tb.heading", { asOf })),
     table(
-      t("tb.heading", { asOf }),
+      t("tb.lines"),
       [[t("tb.account"), false], [t("tb.name"), false], [t("tb.type"), false], [t("tb.debits"), true], [t("tb.credits"), true], [t("tb.balance"), true]],
       [...rows, ...totals],
       "trial-balance",

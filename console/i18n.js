@@ -33,6 +33,7 @@ const en = {
   "key.contributions": "Contribution income (4000)",
   "key.active": "Active members",
   "tb.heading": "Trial balance as of {asOf}",
+  "tb.lines": "Every account's debits, credits and balance",
   "tb.account": "Account",
   "tb.name": "Name",
   "tb.type": "Type",
