@@ -36,6 +36,12 @@ export function handleSessionError(error) {
   return false;
 }
 
+/** The page the fragment names, else the first the role may use. */
+function currentPage(pages) {
+  const wanted = window.location.hash.slice(1);
+  return pages.find((p) => p.id === wanted) ?? pages[0];
+}
+
 function renderChrome(claims) {
   document.getElementById("brand").textContent = t("app.title");
   document.getElementById("skip-link").textContent = t("app.skip");
@@ -48,12 +54,13 @@ function renderChrome(claims) {
     return [];
   }
   const pages = PAGES.filter((p) => p.roles.includes(claims.role));
+  const shown = currentPage(pages);
   fill(
     nav,
     h(
       "ul",
       {},
-      pages.map((p) => h("li", {}, h("a", { href: `#${p.id}`, "aria-current": "page", "data-page": p.id }, t(p.label)))),
+      pages.map((p) => h("li", {}, h("a", { href: `#${p.id}`, "aria-current": p === shown ? "page" : null, "data-page": p.id }, t(p.label)))),
       h("li", {}, h("a", { href: "/docs" }, t("nav.docs"))),
     ),
   );
@@ -126,9 +133,7 @@ export function render(message) {
     fill(main, h("p", { class: "card", "data-testid": "no-pages" }, t("role.noPages", { role: claims.role })));
     return;
   }
-  const wanted = window.location.hash.slice(1);
-  const page = pages.find((p) => p.id === wanted) ?? pages[0];
-  page.show(main, claims);
+  currentPage(pages).show(main, claims);
 }
 
 takeTokenFromFragment();

@@ -11,7 +11,7 @@ const en = {
   "session.expired": "Your session has ended. Sign in again.",
   "signIn.heading": "Sign in",
   "signIn.intro":
-    "Paste the token you were given (`mwf token` or your identity provider). It is kept in this tab only and forgotten when the tab closes.",
+    "Paste the token you were given (by “mwf token” or your identity provider). It is kept in this tab only and forgotten when the tab closes.",
   "signIn.token": "Token",
   "signIn.submit": "Sign in",
   "signIn.malformed": "This is not a token: it should be three parts separated by dots.",
