@@ -122,10 +122,11 @@ function renderSignIn(message) {
 /** Draws the page for the current session (or the sign-in form). */
 export function render(message) {
   const claims = claimsOf(token());
-  if (!claims) {
+  const expired = claims && typeof claims.expires === "number" && claims.expires * 1000 <= Date.now();
+  if (!claims || expired) {
     signOut();
     renderChrome(null);
-    renderSignIn(message);
+    renderSignIn(expired ? t("session.expired") : message);
     return;
   }
   const pages = renderChrome(claims);

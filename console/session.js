@@ -39,7 +39,7 @@ export function claimsOf(value) {
     const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
     const claims = JSON.parse(new TextDecoder().decode(bytes));
     if (typeof claims.role !== "string" || typeof claims.sub !== "string") return null;
-    return { subject: claims.sub, role: claims.role, funds: claims.funds ?? [] };
+    return { subject: claims.sub, role: claims.role, funds: claims.funds ?? [], expires: claims.exp };
   } catch {
     return null;
   }
