@@ -4,10 +4,8 @@ import { t } from "./i18n.js";
 import { h, fill } from "./dom.js";
 import { get } from "./api.js";
 import { amount, count, startOfYear, todayIso } from "./format.js";
+import { dateField, fundField, money, number, readableFunds, selection, showError, table } from "./widgets.js";
 import { announce, describeError, handleSessionError } from "./app.js";
-
-/** The largest page of funds the API answers. */
-const FUNDS_PAGE = 500;
 
 /** Accounts shown as key figures, by code. */
 const KEY_ACCOUNTS = [
@@ -17,32 +15,27 @@ const KEY_ACCOUNTS = [
 ];
 
 /** The choices of the form, kept while the tab is open. */
-const chosen = { fund: null, asOf: null, claimsFrom: null };
+const chosen = { asOf: null, claimsFrom: null };
 
 export async function showDashboard(main) {
   fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.loading")));
   let funds;
   try {
-    funds = (await get("/v1/funds", { limit: FUNDS_PAGE })).items;
+    funds = await readableFunds();
   } catch (error) {
-    if (!handleSessionError(error)) fill(main, h("p", { class: "error", role: "alert" }, describeError(error)));
+    showError(main, error);
     return;
   }
   if (funds.length === 0) {
     fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.noFunds")));
     return;
   }
-  if (!funds.some((f) => f.code === chosen.fund)) chosen.fund = funds[0].code;
   chosen.asOf ??= todayIso();
   chosen.claimsFrom ??= startOfYear(chosen.asOf);
 
-  const fundField = h(
-    "select",
-    { id: "fund", name: "fund" },
-    funds.map((f) => h("option", { value: f.code, selected: f.code === chosen.fund }, `${f.code} — ${f.name}`)),
-  );
-  const asOfField = h("input", { id: "as-of", name: "as_of", type: "date", required: true, value: chosen.asOf });
-  const fromField = h("input", { id: "claims-from", name: "claims_from", type: "date", required: true, value: chosen.claimsFrom });
+  const fund = fundField(funds);
+  const asOf = dateField("as-of", "as_of", t("dashboard.asOf"), chosen.asOf);
+  const from = dateField("claims-from", "claims_from", t("dashboard.claimsFrom"), chosen.claimsFrom);
   const figures = h("div", { id: "figures", class: "figures" });
   const form = h(
     "form",
@@ -50,19 +43,19 @@ export async function showDashboard(main) {
       class: "card controls",
       onsubmit: (event) => {
         event.preventDefault();
-        chosen.fund = fundField.value;
-        chosen.asOf = asOfField.value;
-        chosen.claimsFrom = fromField.value;
-        showFigures(figures, funds.find((f) => f.code === chosen.fund));
+        selection.fund = fund.select.value;
+        chosen.asOf = asOf.input.value;
+        chosen.claimsFrom = from.input.value;
+        showFigures(figures, funds.find((f) => f.code === selection.fund));
       },
     },
-    h("div", { class: "field" }, h("label", { for: "fund" }, t("dashboard.fund")), fundField),
-    h("div", { class: "field" }, h("label", { for: "as-of" }, t("dashboard.asOf")), asOfField),
-    h("div", { class: "field" }, h("label", { for: "claims-from" }, t("dashboard.claimsFrom")), fromField),
+    fund.field,
+    asOf.field,
+    from.field,
     h("button", { type: "submit", id: "show" }, t("dashboard.show")),
   );
   fill(main, h("h1", {}, t("dashboard.heading")), form, figures, h("p", { class: "note" }, t("dashboard.chartsLater")));
-  await showFigures(figures, funds.find((f) => f.code === chosen.fund));
+  await showFigures(figures, funds.find((f) => f.code === selection.fund));
 }
 
 async function showFigures(figures, fund) {
@@ -82,7 +75,7 @@ async function showFigures(figures, fund) {
     ]);
   } catch (error) {
     figures.removeAttribute("aria-busy");
-    if (!handleSessionError(error)) fill(figures, h("p", { class: "error", role: "alert" }, describeError(error)));
+    showError(figures, error);
     return;
   }
   fill(
@@ -97,30 +90,6 @@ async function showFigures(figures, fund) {
   figures.setAttribute("data-as-of", asOf);
   figures.removeAttribute("aria-busy");
   announce(t("dashboard.loaded", { fund: fund.code, asOf }));
-}
-
-/** A right-aligned amount cell holding the API's string, grouped for reading. */
-function money(value, currency, attributes = {}) {
-  return h("td", { class: "amount", ...attributes }, amount(value), currency ? h("span", { class: "currency" }, ` ${currency}`) : null);
-}
-
-function number(value, attributes = {}) {
-  return h("td", { class: "amount", ...attributes }, count(value));
-}
-
-/** A table that scrolls sideways on a narrow screen (reachable by keyboard). */
-function table(caption, head, rows, id) {
-  return h(
-    "div",
-    { class: "scroll", tabindex: "0", role: "region", "aria-label": caption },
-    h(
-      "table",
-      { id },
-      h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, head.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "amount" : null }, label)))),
-      h("tbody", {}, rows),
-    ),
-  );
 }
 
 function keyFigures(tb, sex, asOf) {

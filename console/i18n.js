@@ -72,6 +72,7 @@ const en = {
   "ledger.verifying": "Verifying…",
   "ledger.verified": "The chain verifies: {entries} entries checked.",
   "ledger.broken": "Verification found problems: {problems}",
+  "date.hint": "YYYY-MM-DD",
   "error.api": "{detail}",
   "error.field": "{field}: {message}",
   "error.network": "The service could not be reached.",
