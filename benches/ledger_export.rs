@@ -6,6 +6,10 @@
 //!     cargo bench --bench ledger_export
 //!     MWF_BENCH_ENTRIES=200000 cargo bench --bench ledger_export
 //!
+//! With `MWF_BENCH_DATABASE_URL=postgres://…/<database>` the exports run on
+//! that PostgreSQL database instead (an empty one: the ledger is built in it
+//! on the first run and reused after; verification is not run there).
+//!
 //! The ledger is built once through the real booking code (hash chain and all)
 //! and kept in `target/bench-ledger-<entries>.db` for later runs. Each export
 //! runs in a child process of this benchmark so that its peak resident memory
@@ -35,16 +39,33 @@ fn entries_wanted() -> usize {
         .unwrap_or(1_000_000)
 }
 
-/// Counts bytes and throws them away.
-struct Counter(u64);
+/// Counts bytes and throws them away (or keeps them in a file, to compare
+/// the output of two builds: `MWF_BENCH_KEEP_OUTPUT=<folder>`).
+struct Counter(u64, Option<io::BufWriter<std::fs::File>>);
+
+impl Counter {
+    fn new(name: &str) -> Counter {
+        let file = std::env::var_os("MWF_BENCH_KEEP_OUTPUT").map(|dir| {
+            let path = Path::new(&dir).join(name);
+            io::BufWriter::new(std::fs::File::create(path).expect("create the kept output"))
+        });
+        Counter(0, file)
+    }
+}
 
 impl Write for Counter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.0 += data.len() as u64;
+        if let Some(file) = &mut self.1 {
+            file.write_all(data)?;
+        }
         Ok(data.len())
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match &mut self.1 {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -57,6 +78,41 @@ fn peak_rss_mib() -> f64 {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
+}
+
+/// The ledger on PostgreSQL: built in the database at `url` unless it holds
+/// it already.
+fn postgres_ledger(url: &str, entries: usize) {
+    let mut conn = db::establish(url).expect("open the bench database");
+    db::migrate(&mut conn).expect("migrate");
+    if let Some(fund) = funds::find_fund(&mut conn, FUND).expect("read the funds") {
+        assert_eq!(
+            fund.last_sequence as usize, entries,
+            "{url} holds a ledger of another size: give an empty database"
+        );
+        println!("using {FUND} in {url}");
+        return;
+    }
+    let fund = write_transaction(&mut conn, |conn| {
+        funds::create_fund(
+            conn,
+            &NewFund {
+                code: FUND.into(),
+                country: "KE".into(),
+                name: "Benchmark fund".into(),
+                currency: Currency::parse("KES").unwrap(),
+            },
+        )
+    })
+    .expect("create the fund");
+    let started = Instant::now();
+    let mut progress = Progress::new("building the ledger", Some(entries as u64));
+    book(&mut conn, fund.id, 0, entries, entries, &mut progress);
+    progress.finish();
+    println!(
+        "built {entries} entries in {:.1}s into {url}",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn build_ledger(path: &Path, entries: usize) {
@@ -219,7 +275,7 @@ fn export_child(path: &str, format: LedgerFormat) {
     let mut conn = db::establish(path).expect("open the bench database");
     let before = peak_rss_mib();
     let started = Instant::now();
-    let mut out = Counter(0);
+    let mut out = Counter::new(&format!("export.{}", format.extension()));
     let summary = db::read_snapshot(&mut conn, |conn| {
         let fund = funds::find_fund(conn, FUND)?.expect("the bench fund");
         let request = LedgerExportRequest {
@@ -233,6 +289,7 @@ fn export_child(path: &str, format: LedgerFormat) {
         export::write(conn, &x, &mut out, &mut Progress::hidden()).map_err(AppError::internal)
     })
     .expect("export");
+    out.flush().expect("keep the output");
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{:<10} {:>9} entries {:>9} postings in {seconds:>6.2}s = {:>8.0} entries/s, {:>7.1} MB written, peak RSS {:>6.1} MiB (before the export {:.1} MiB)",
@@ -303,7 +360,7 @@ fn http_child(path: &str, format: &str) {
         .header("Authorization", format!("Bearer {token}"))
         .call()
         .expect("the export answers");
-    let mut out = Counter(0);
+    let mut out = Counter::new(&format!("http.{format}"));
     io::copy(&mut res.body_mut().as_reader(), &mut out).expect("read the stream");
     let seconds = started.elapsed().as_secs_f64();
     let entries = entries_wanted();
@@ -332,25 +389,32 @@ fn main() {
         return;
     }
     let entries = entries_wanted();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let path = dir.join(format!("bench-ledger-{entries}.db"));
-    if !path.exists() {
-        build_ledger(&path, entries);
-    } else {
-        println!("using {}", path.display());
-    }
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "ledger export on SQLite: {entries} journal entries, database {:.0} MB",
-        size as f64 / 1e6
-    );
-    let http = ["http-csv", "http-beancount", "verify"];
-    for name in LedgerFormat::ALL.iter().map(|(n, _)| *n).chain(http) {
+    let (url, others): (String, &[&str]) = match std::env::var("MWF_BENCH_DATABASE_URL") {
+        Ok(url) => {
+            postgres_ledger(&url, entries);
+            println!("ledger export on PostgreSQL: {entries} journal entries");
+            (url, &["http-csv", "http-jsonl"][..])
+        }
+        Err(_) => {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+            let path = dir.join(format!("bench-ledger-{entries}.db"));
+            if !path.exists() {
+                build_ledger(&path, entries);
+            } else {
+                println!("using {}", path.display());
+            }
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "ledger export on SQLite: {entries} journal entries, database {:.0} MB",
+                size as f64 / 1e6
+            );
+            let url = path.to_string_lossy().to_string();
+            (url, &["http-csv", "http-jsonl", "http-beancount", "verify"][..])
+        }
+    };
+    for name in LedgerFormat::ALL.iter().map(|(n, _)| *n).chain(others.iter().copied()) {
         let status = Command::new(std::env::current_exe().expect("this benchmark"))
-            .env(
-                "MWF_BENCH_EXPORT_CHILD",
-                format!("{}|{name}", path.to_string_lossy()),
-            )
+            .env("MWF_BENCH_EXPORT_CHILD", format!("{url}|{name}"))
             .status()
             .expect("run the export child");
         assert!(status.success(), "the {name} export failed");

@@ -13,7 +13,7 @@ use super::journal::{
     write_opening_transaction, write_preamble,
 };
 use super::{ExportSummary, LedgerExport, LedgerWriter};
-use crate::ledger::StoredEntry;
+use super::rows::Entry;
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
@@ -37,7 +37,7 @@ fn quoted(s: &str) -> String {
 }
 
 impl LedgerWriter for BeancountWriter {
-    fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
+    fn begin(&mut self, x: &LedgerExport, out: &mut Vec<u8>) -> io::Result<()> {
         write_preamble(x, ";;", out)?;
         writeln!(
             out,
@@ -66,7 +66,7 @@ impl LedgerWriter for BeancountWriter {
         })
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
+    fn entry(&mut self, x: &LedgerExport, e: &Entry, out: &mut Vec<u8>) -> io::Result<()> {
         let header = &e.header;
         writeln!(
             out,
@@ -94,7 +94,7 @@ impl LedgerWriter for BeancountWriter {
         &mut self,
         x: &LedgerExport,
         _summary: &ExportSummary,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
     ) -> io::Result<()> {
         write_closing_assertions(
             x,

@@ -11,7 +11,7 @@ use super::journal::{
     write_opening_transaction, write_preamble,
 };
 use super::{ExportSummary, LedgerExport, LedgerWriter};
-use crate::ledger::StoredEntry;
+use super::rows::Entry;
 use crate::money::Currency;
 use crate::time::rfc3339;
 
@@ -33,7 +33,7 @@ fn tag(s: &str) -> String {
 }
 
 impl LedgerWriter for HledgerWriter {
-    fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
+    fn begin(&mut self, x: &LedgerExport, out: &mut Vec<u8>) -> io::Result<()> {
         write_preamble(x, ";", out)?;
         writeln!(out)?;
         let mut currencies: Vec<Currency> = x.accounts.iter().map(|a| a.currency).collect();
@@ -63,7 +63,7 @@ impl LedgerWriter for HledgerWriter {
         })
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
+    fn entry(&mut self, x: &LedgerExport, e: &Entry, out: &mut Vec<u8>) -> io::Result<()> {
         let header = &e.header;
         write!(
             out,
@@ -93,7 +93,7 @@ impl LedgerWriter for HledgerWriter {
         &mut self,
         x: &LedgerExport,
         _summary: &ExportSummary,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
     ) -> io::Result<()> {
         write_closing_assertions(
             x,

@@ -8,7 +8,9 @@ use std::io::{self, Write};
 use chrono::{Days, NaiveDate};
 
 use super::LedgerExport;
-use crate::ledger::{Account, AccountType, Side, StoredEntry};
+use super::bytes::push_minor;
+use super::rows::Entry;
+use crate::ledger::{Account, AccountType, Side};
 use crate::money::{format_minor, Currency};
 
 /// The root of an account type in beancount and hledger.
@@ -90,22 +92,26 @@ fn write_journal_posting(
     writeln!(out, "{indent}{name}  {}", journal_amount(minor, currency))
 }
 
-/// The postings of an entry in a plain-text journal, signed.
+/// The postings of an entry in a plain-text journal, signed: each line as
+/// [`write_journal_posting`] writes it, put together by hand (the hot loop).
 pub(super) fn write_journal_postings(
     x: &LedgerExport,
-    e: &StoredEntry,
+    e: &Entry,
     indent: &str,
-    out: &mut dyn Write,
+    out: &mut Vec<u8>,
 ) -> io::Result<()> {
     for p in &e.postings {
-        let name = x.journal_name(p.account_id);
-        write_journal_posting(
+        out.extend_from_slice(indent.as_bytes());
+        out.extend_from_slice(x.journal_name(p.account_id).as_bytes());
+        out.extend_from_slice(b"  ");
+        push_minor(
             out,
-            indent,
-            name,
             signed(p.side, p.amount_minor),
-            p.currency,
-        )?;
+            p.currency.exponent(),
+        );
+        out.push(b' ');
+        out.extend_from_slice(p.currency.code().as_bytes());
+        out.push(b'\n');
     }
     Ok(())
 }

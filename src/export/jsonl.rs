@@ -3,26 +3,31 @@
 //! record per journal entry with its postings, `closing_balance` records on the
 //! last page, and an `end` record with the counts and the next page's `after`.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
-use crate::ledger::StoredEntry;
+use super::rows::Entry;
+use super::bytes::{push_date, push_i64, push_json_opt, push_json_str, push_minor, push_rfc3339};
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
-/// Each entry record is serialised into `buf` (reused) and handed to the
-/// output in one write, rather than in the serialiser's many small ones.
+/// The header, balance and end records go through `serde`; the entry records,
+/// one per journal entry, are written by hand (see [`super::bytes`]) exactly
+/// as `serde_json` writes the same fields: in this order, `null` for what is
+/// absent, no spaces.
 pub struct JsonlWriter {
-    buf: Vec<u8>,
+    /// Each account's code as a JSON string, by id.
+    accounts: HashMap<i64, Vec<u8>>,
 }
 
 impl JsonlWriter {
     pub fn new() -> JsonlWriter {
         JsonlWriter {
-            buf: Vec::with_capacity(4096),
+            accounts: HashMap::new(),
         }
     }
 }
@@ -70,34 +75,6 @@ struct Balance<'a> {
 }
 
 #[derive(Serialize)]
-struct Posting<'a> {
-    line: i32,
-    account: &'a str,
-    side: &'static str,
-    amount: String,
-    amount_minor: i64,
-    currency: &'a str,
-}
-
-#[derive(Serialize)]
-struct Entry<'a> {
-    record: &'static str,
-    sequence: i64,
-    id: &'a str,
-    effective_date: NaiveDate,
-    recorded_at: String,
-    kind: &'a str,
-    memo: &'a str,
-    source_type: Option<&'a str>,
-    source_id: Option<&'a str>,
-    created_by: &'a str,
-    reverses: Option<&'a str>,
-    previous_hash: &'a str,
-    hash: &'a str,
-    postings: Vec<Posting<'a>>,
-}
-
-#[derive(Serialize)]
 struct End<'a> {
     record: &'static str,
     entries: u64,
@@ -139,7 +116,16 @@ fn balances(
 }
 
 impl LedgerWriter for JsonlWriter {
-    fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()> {
+    fn begin(&mut self, x: &LedgerExport, out: &mut Vec<u8>) -> io::Result<()> {
+        self.accounts = x
+            .accounts
+            .iter()
+            .map(|a| {
+                let mut code = Vec::new();
+                push_json_str(&mut code, &a.code);
+                (a.id, code)
+            })
+            .collect();
         let r = &x.request;
         line(
             out,
@@ -174,47 +160,63 @@ impl LedgerWriter for JsonlWriter {
         Ok(())
     }
 
-    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()> {
-        let header = &e.header;
-        self.buf.clear();
-        line(
-            &mut self.buf,
-            &Entry {
-                record: "entry",
-                sequence: header.sequence,
-                id: &header.id,
-                effective_date: header.effective_date,
-                recorded_at: rfc3339(header.recorded_at),
-                kind: &header.kind,
-                memo: &header.memo,
-                source_type: header.source_type.as_deref(),
-                source_id: header.source_id.as_deref(),
-                created_by: &header.created_by,
-                reverses: header.reverses.as_deref(),
-                previous_hash: &header.previous_hash,
-                hash: &header.hash,
-                postings: e
-                    .postings
-                    .iter()
-                    .map(|p| Posting {
-                        line: p.line,
-                        account: &x.account(p.account_id).code,
-                        side: p.side.as_str(),
-                        amount: format_minor(p.amount_minor, p.currency),
-                        amount_minor: p.amount_minor,
-                        currency: p.currency.code(),
-                    })
-                    .collect(),
-            },
-        )?;
-        out.write_all(&self.buf)
+    fn entry(&mut self, _x: &LedgerExport, e: &Entry, out: &mut Vec<u8>) -> io::Result<()> {
+        let h = &e.header;
+        out.extend_from_slice(b"{\"record\":\"entry\",\"sequence\":");
+        push_i64(out, h.sequence);
+        out.extend_from_slice(b",\"id\":");
+        push_json_str(out, &h.id);
+        out.extend_from_slice(b",\"effective_date\":\"");
+        push_date(out, h.effective_date);
+        out.extend_from_slice(b"\",\"recorded_at\":\"");
+        push_rfc3339(out, h.recorded_at);
+        out.extend_from_slice(b"\",\"kind\":");
+        push_json_str(out, &h.kind);
+        out.extend_from_slice(b",\"memo\":");
+        push_json_str(out, &h.memo);
+        out.extend_from_slice(b",\"source_type\":");
+        push_json_opt(out, h.source_type.as_deref());
+        out.extend_from_slice(b",\"source_id\":");
+        push_json_opt(out, h.source_id.as_deref());
+        out.extend_from_slice(b",\"created_by\":");
+        push_json_str(out, &h.created_by);
+        out.extend_from_slice(b",\"reverses\":");
+        push_json_opt(out, h.reverses.as_deref());
+        out.extend_from_slice(b",\"previous_hash\":");
+        push_json_str(out, &h.previous_hash);
+        out.extend_from_slice(b",\"hash\":");
+        push_json_str(out, &h.hash);
+        out.extend_from_slice(b",\"postings\":[");
+        for (i, p) in e.postings.iter().enumerate() {
+            let account = self.accounts.get(&p.account_id).ok_or_else(|| {
+                io::Error::other(format!("posting to account {} of another fund", p.account_id))
+            })?;
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"line\":");
+            push_i64(out, p.line as i64);
+            out.extend_from_slice(b",\"account\":");
+            out.extend_from_slice(account);
+            out.extend_from_slice(b",\"side\":");
+            push_json_str(out, p.side.as_str());
+            out.extend_from_slice(b",\"amount\":\"");
+            push_minor(out, p.amount_minor, p.currency.exponent());
+            out.extend_from_slice(b"\",\"amount_minor\":");
+            push_i64(out, p.amount_minor);
+            out.extend_from_slice(b",\"currency\":");
+            push_json_str(out, p.currency.code());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}\n");
+        Ok(())
     }
 
     fn finish(
         &mut self,
         x: &LedgerExport,
         summary: &ExportSummary,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
     ) -> io::Result<()> {
         if let Some(closing) = &x.closing {
             balances(x, "closing_balance", closing, out)?;

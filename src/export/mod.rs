@@ -18,10 +18,12 @@
 
 mod audit;
 mod beancount;
+mod bytes;
 mod csv;
 mod hledger;
 mod journal;
 mod jsonl;
+mod rows;
 
 pub use audit::{write_audit_log, AuditFormat};
 
@@ -34,7 +36,8 @@ use chrono::{Days, NaiveDate, NaiveDateTime};
 use crate::db::{DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::funds::{Fund, FundId};
-use crate::ledger::{self, Account, AccountType, EntryRange, StoredEntry};
+use crate::ledger::{self, Account, AccountType, EntryRange};
+use rows::{Entry, ExportReader};
 use crate::progress::Progress;
 
 /// The formats a ledger can be exported in.
@@ -190,15 +193,17 @@ pub struct ExportSummary {
     pub last_sequence: Option<i64>,
 }
 
-/// One output format: a header, each entry, and the closing records.
+/// One output format: a header, each entry, and the closing records, each
+/// appended to the export's buffer (which [`write_pages`] hands to the output
+/// in large pieces).
 trait LedgerWriter {
-    fn begin(&mut self, x: &LedgerExport, out: &mut dyn Write) -> io::Result<()>;
-    fn entry(&mut self, x: &LedgerExport, e: &StoredEntry, out: &mut dyn Write) -> io::Result<()>;
+    fn begin(&mut self, x: &LedgerExport, out: &mut Vec<u8>) -> io::Result<()>;
+    fn entry(&mut self, x: &LedgerExport, e: &Entry, out: &mut Vec<u8>) -> io::Result<()>;
     fn finish(
         &mut self,
         x: &LedgerExport,
         summary: &ExportSummary,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
     ) -> io::Result<()>;
 }
 
@@ -372,7 +377,7 @@ pub fn write_pooled(
     out: &mut dyn Write,
     progress: &mut Progress,
 ) -> io::Result<ExportSummary> {
-    write_pages(export, out, progress, |reader| {
+    write_pages(export, out, progress, |reader: &mut ExportReader| {
         let mut conn = pool.get()?;
         crate::db::read_snapshot(&mut conn, |conn| reader.next_page(conn))
     })
@@ -382,29 +387,38 @@ fn write_pages(
     export: &LedgerExport,
     out: &mut dyn Write,
     progress: &mut Progress,
-    mut next_page: impl FnMut(&mut ledger::EntryReader) -> AppResult<Option<Vec<StoredEntry>>> + Send,
+    mut next_page: impl FnMut(&mut ExportReader) -> AppResult<Option<Vec<Entry>>> + Send,
 ) -> io::Result<ExportSummary> {
     let mut writer = writer_for(export.request.format);
-    writer.begin(export, out)?;
+    let mut buf = Vec::with_capacity(OUT_BYTES + OUT_BYTES / 4);
+    writer.begin(export, &mut buf)?;
     let mut summary = ExportSummary::default();
-    let mut reader = ledger::EntryReader::new(export.fund.id, export.entry_range());
+    let mut reader = ExportReader::new(export.fund.id, export.entry_range());
     ledger::read_ahead(
         || next_page(&mut reader).map_err(io_error),
         |page| {
             for entry in &page {
-                writer.entry(export, entry, out)?;
+                writer.entry(export, entry, &mut buf)?;
                 summary.entries += 1;
                 summary.postings += entry.postings.len() as u64;
                 summary.last_sequence = Some(entry.header.sequence);
+                if buf.len() >= OUT_BYTES {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
             }
             progress.add(page.len() as u64);
             Ok(())
         },
     )?;
-    writer.finish(export, &summary, out)?;
+    writer.finish(export, &summary, &mut buf)?;
+    out.write_all(&buf)?;
     out.flush()?;
     Ok(summary)
 }
+
+/// Bytes gathered before they are handed to the output in one write.
+const OUT_BYTES: usize = 256 * 1024;
 
 /// A database failure in the middle of a stream: the stream is cut.
 fn io_error(e: AppError) -> io::Error {

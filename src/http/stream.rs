@@ -22,11 +22,12 @@ use super::AppState;
 use crate::db::{DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 
-/// Bytes gathered before a chunk is handed to the response.
-const CHUNK_BYTES: usize = 64 * 1024;
+/// Bytes gathered before a chunk is handed to the response (the ledger export
+/// writes pieces of about this size, which go as they are).
+const CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks in flight between producer and client: memory per export is about
 /// `CHUNK_BYTES × CHANNEL_CHUNKS`.
-const CHANNEL_CHUNKS: usize = 8;
+const CHANNEL_CHUNKS: usize = 4;
 
 type Chunk = Result<Bytes, io::Error>;
 
@@ -72,14 +73,23 @@ impl ChannelWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        self.send_chunk(Bytes::from(chunk))
+    }
+
+    fn send_chunk(&self, chunk: Bytes) -> io::Result<()> {
         self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
+            .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
     }
 }
 
 impl Write for ChannelWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.is_empty() && data.len() >= CHUNK_BYTES {
+            // A large write is a chunk of its own, copied once.
+            self.send_chunk(Bytes::copy_from_slice(data))?;
+            return Ok(data.len());
+        }
         self.buf.extend_from_slice(data);
         if self.buf.len() >= CHUNK_BYTES {
             self.send()?;

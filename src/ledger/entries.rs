@@ -136,7 +136,7 @@ pub struct EntryHeader {
     pub hash: String,
 }
 
-/// A posting's row: its line in the entry, its account (by id), side, amount
+/// A posting's row (in line order): its account (by id), side, amount
 /// and currency.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(
@@ -144,7 +144,6 @@ pub struct EntryHeader {
     check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
 )]
 pub(super) struct PostingRow {
-    line: i32,
     account_id: i64,
     side: String,
     amount_minor: i64,
@@ -172,7 +171,6 @@ impl PostingRow {
         };
         *last = Some(currency);
         Ok(StoredPosting {
-            line: self.line,
             account_id: self.account_id,
             side,
             amount_minor: self.amount_minor,

@@ -30,7 +30,7 @@ pub use checkpoints::{
 };
 pub use entries::{find_entry, list_entries, EntryFilter, JournalEntry, Posting};
 pub(crate) use reader::read_ahead;
-pub(crate) use reader::{effective_dates, page_end, EntryRange, EntryReader, StoredEntry};
+pub(crate) use reader::{effective_dates, page_end, EntryRange};
 pub use verify::verify_fund_since_checkpoint;
 pub use verify::{verify_fund, verify_fund_showing, Verification, VerificationProblem};
 

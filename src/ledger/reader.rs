@@ -44,7 +44,6 @@ pub struct StoredEntry {
 /// A posting as stored: its account by id.
 #[derive(Debug, Clone)]
 pub struct StoredPosting {
-    pub line: i32,
     pub account_id: i64,
     pub side: Side,
     pub amount_minor: i64,

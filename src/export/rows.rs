@@ -1,0 +1,438 @@
+//! The exports' own reader of a fund's entries: the same pages as
+//! [`crate::ledger::EntryReader`] (keyset pages on `(fund_id, sequence)`, then
+//! their postings by sequence range), with lean rows read on each backend's
+//! own connection rather than through the [`DbConnection`] enum, and on
+//! SQLite the dates and times read from their stored text by hand instead of
+//! chrono's format parser (which tries diesel's formats one after another).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{journal_entries, postings};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::funds::FundId;
+use crate::ledger::{EntryRange, Side};
+use crate::money::Currency;
+
+/// Entries read per page: two pages are in memory at once (one read ahead
+/// while the other is written), about 1 KiB an entry.
+pub(super) const PAGE_SIZE: i64 = 5_000;
+
+/// An entry as exported, with its postings in line order.
+pub(super) struct Entry {
+    pub header: EntryHeader,
+    pub postings: Vec<Posting>,
+}
+
+/// A journal entry's row: everything but its fund and its postings.
+pub(super) struct EntryHeader {
+    pub id: String,
+    pub sequence: i64,
+    pub effective_date: NaiveDate,
+    pub recorded_at: NaiveDateTime,
+    pub kind: String,
+    pub memo: String,
+    pub source_type: Option<String>,
+    pub source_id: Option<String>,
+    pub created_by: String,
+    pub reverses: Option<String>,
+    pub previous_hash: String,
+    pub hash: String,
+}
+
+/// A posting: its line in the entry, its account by id, side, amount and currency.
+pub(super) struct Posting {
+    pub line: i32,
+    pub account_id: i64,
+    pub side: Side,
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+/// Walks the entries of `range` a page at a time, in sequence order.
+pub(super) struct ExportReader {
+    fund_id: FundId,
+    remaining: EntryRange,
+    done: bool,
+}
+
+/// An entry row with its date and time as stored: text on SQLite.
+type SqliteHeaderRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+/// A posting row: the entry's sequence, line, account, side, amount, currency.
+type PostingRow = (i64, i32, i64, String, i64, String);
+
+/// The boxed query of a fund's entries in `range`, for one backend.
+macro_rules! entries_in_range {
+    ($backend:ty, $fund_id:expr, $range:expr) => {{
+        let range: &EntryRange = $range;
+        let mut query = journal_entries::table
+            .filter(journal_entries::fund_id.eq($fund_id))
+            .into_boxed::<$backend>();
+        if let Some(from) = range.from {
+            query = query.filter(journal_entries::effective_date.ge(from));
+        }
+        if let Some(to) = range.to {
+            query = query.filter(journal_entries::effective_date.le(to));
+        }
+        if let Some(after) = range.after {
+            query = query.filter(journal_entries::sequence.gt(after));
+        }
+        if let Some(through) = range.through {
+            query = query.filter(journal_entries::sequence.le(through));
+        }
+        query
+            .order(journal_entries::sequence.asc())
+            .limit(PAGE_SIZE)
+    }};
+}
+
+/// The postings of the fund's entries from sequence `first` to `last`.
+macro_rules! postings_between {
+    ($fund_id:expr, $first:expr, $last:expr) => {
+        postings::table
+            .inner_join(journal_entries::table)
+            .filter(journal_entries::fund_id.eq($fund_id))
+            .filter(journal_entries::sequence.ge($first))
+            .filter(journal_entries::sequence.le($last))
+            .order((journal_entries::sequence.asc(), postings::line.asc()))
+            .select((
+                journal_entries::sequence,
+                postings::line,
+                postings::account_id,
+                postings::side,
+                postings::amount_minor,
+                postings::currency,
+            ))
+    };
+}
+
+const HEADER_COLUMNS: (
+    journal_entries::id,
+    journal_entries::sequence,
+    journal_entries::effective_date,
+    journal_entries::recorded_at,
+    journal_entries::kind,
+    journal_entries::memo,
+    journal_entries::source_type,
+    journal_entries::source_id,
+    journal_entries::created_by,
+    journal_entries::reverses,
+    journal_entries::previous_hash,
+    journal_entries::hash,
+) = (
+    journal_entries::id,
+    journal_entries::sequence,
+    journal_entries::effective_date,
+    journal_entries::recorded_at,
+    journal_entries::kind,
+    journal_entries::memo,
+    journal_entries::source_type,
+    journal_entries::source_id,
+    journal_entries::created_by,
+    journal_entries::reverses,
+    journal_entries::previous_hash,
+    journal_entries::hash,
+);
+
+impl ExportReader {
+    pub(super) fn new(fund_id: FundId, range: EntryRange) -> ExportReader {
+        ExportReader {
+            fund_id,
+            remaining: range,
+            done: false,
+        }
+    }
+
+    /// The next page of entries with their postings, or `None` at the end.
+    pub(super) fn next_page(
+        &mut self,
+        conn: &mut DbConnection,
+    ) -> AppResult<Option<Vec<Entry>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let fund_id = self.fund_id;
+        let (headers, postings) = match conn {
+            DbConnection::Sqlite(c) => {
+                let rows: Vec<SqliteHeaderRow> =
+                    entries_in_range!(diesel::sqlite::Sqlite, fund_id, &self.remaining)
+                        .select((
+                            journal_entries::id,
+                            journal_entries::sequence,
+                            diesel::dsl::sql::<diesel::sql_types::Text>(
+                                "journal_entries.effective_date",
+                            ),
+                            diesel::dsl::sql::<diesel::sql_types::Text>(
+                                "journal_entries.recorded_at",
+                            ),
+                            journal_entries::kind,
+                            journal_entries::memo,
+                            journal_entries::source_type,
+                            journal_entries::source_id,
+                            journal_entries::created_by,
+                            journal_entries::reverses,
+                            journal_entries::previous_hash,
+                            journal_entries::hash,
+                        ))
+                        .load(c)?;
+                let headers = rows
+                    .into_iter()
+                    .map(sqlite_header)
+                    .collect::<AppResult<Vec<_>>>()?;
+                let postings = match (headers.first(), headers.last()) {
+                    (Some(first), Some(last)) => postings_between!(
+                        fund_id,
+                        first.sequence,
+                        last.sequence
+                    )
+                    .load::<PostingRow>(c)?,
+                    _ => Vec::new(),
+                };
+                (headers, postings)
+            }
+            DbConnection::Postgresql(c) => {
+                let headers: Vec<EntryHeader> =
+                    entries_in_range!(diesel::pg::Pg, fund_id, &self.remaining)
+                        .select(HEADER_COLUMNS)
+                        .load::<(
+                            String,
+                            i64,
+                            NaiveDate,
+                            NaiveDateTime,
+                            String,
+                            String,
+                            Option<String>,
+                            Option<String>,
+                            String,
+                            Option<String>,
+                            String,
+                            String,
+                        )>(c)?
+                        .into_iter()
+                        .map(header)
+                        .collect();
+                let postings = match (headers.first(), headers.last()) {
+                    (Some(first), Some(last)) => postings_between!(
+                        fund_id,
+                        first.sequence,
+                        last.sequence
+                    )
+                    .load::<PostingRow>(c)?,
+                    _ => Vec::new(),
+                };
+                (headers, postings)
+            }
+        };
+        self.done = (headers.len() as i64) < PAGE_SIZE;
+        let Some(last) = headers.last() else {
+            return Ok(None);
+        };
+        self.remaining.after = Some(last.sequence);
+        attach(headers, postings).map(Some)
+    }
+}
+
+type TypedHeaderRow = (
+    String,
+    i64,
+    NaiveDate,
+    NaiveDateTime,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+fn header(r: TypedHeaderRow) -> EntryHeader {
+    EntryHeader {
+        id: r.0,
+        sequence: r.1,
+        effective_date: r.2,
+        recorded_at: r.3,
+        kind: r.4,
+        memo: r.5,
+        source_type: r.6,
+        source_id: r.7,
+        created_by: r.8,
+        reverses: r.9,
+        previous_hash: r.10,
+        hash: r.11,
+    }
+}
+
+fn sqlite_header(r: SqliteHeaderRow) -> AppResult<EntryHeader> {
+    let date = stored_date(&r.2)?;
+    let time = stored_time(&r.3)?;
+    Ok(header((
+        r.0, r.1, date, time, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11,
+    )))
+}
+
+/// `digits` ASCII digits read as a number, or `None`.
+fn digits(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + (b - b'0') as u32)
+    })
+}
+
+/// A date as diesel stores it on SQLite (`%F`: `2026-01-31`).
+fn fast_date(s: &[u8]) -> Option<NaiveDate> {
+    if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        digits(&s[0..4])? as i32,
+        digits(&s[5..7])?,
+        digits(&s[8..10])?,
+    )
+}
+
+/// A time as diesel stores it on SQLite (`%F %T%.f`: `2026-01-31 08:00:00`,
+/// then a point and 1 to 9 digits of the second, or nothing).
+fn fast_time(s: &[u8]) -> Option<NaiveDateTime> {
+    if s.len() < 19 || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
+        return None;
+    }
+    let date = fast_date(&s[..10])?;
+    let (hour, minute, second) = (digits(&s[11..13])?, digits(&s[14..16])?, digits(&s[17..19])?);
+    let nanos = match &s[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            digits(fraction)? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    date.and_hms_nano_opt(hour, minute, second, nanos)
+}
+
+/// A stored date, as diesel reads it: by hand when it has diesel's own shape.
+fn stored_date(s: &str) -> AppResult<NaiveDate> {
+    fast_date(s.as_bytes())
+        .or_else(|| NaiveDate::parse_from_str(s, "%F").ok())
+        .ok_or_else(|| AppError::internal(format!("stored date {s:?}")))
+}
+
+/// The formats diesel reads a SQLite timestamp in, after its own.
+const TIME_FORMATS: [&str; 18] = [
+    "%F %T%.f",
+    "%F %T%.f%:z",
+    "%F %T",
+    "%F %T%:z",
+    "%F %R",
+    "%F %RZ",
+    "%F %R%:z",
+    "%F %TZ",
+    "%F %T%.fZ",
+    "%FT%R",
+    "%FT%RZ",
+    "%FT%R%:z",
+    "%FT%T",
+    "%FT%TZ",
+    "%FT%T%:z",
+    "%FT%T%.f",
+    "%FT%T%.fZ",
+    "%FT%T%.f%:z",
+];
+
+/// A stored time, as diesel reads it: by hand when it has diesel's own shape,
+/// else in the formats diesel tries.
+fn stored_time(s: &str) -> AppResult<NaiveDateTime> {
+    fast_time(s.as_bytes())
+        .or_else(|| {
+            TIME_FORMATS
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        })
+        .ok_or_else(|| AppError::internal(format!("stored time {s:?}")))
+}
+
+/// Gives each entry its postings, both in sequence order; postings of
+/// sequences without an entry (outside the date range) are dropped.
+fn attach(headers: Vec<EntryHeader>, postings: Vec<PostingRow>) -> AppResult<Vec<Entry>> {
+    let mut postings = postings.into_iter().peekable();
+    let mut entries = Vec::with_capacity(headers.len());
+    let mut currency: Option<Currency> = None;
+    for header in headers {
+        let mut own = Vec::with_capacity(2);
+        while let Some((sequence, line, account_id, side, amount_minor, code)) =
+            postings.next_if(|p| p.0 <= header.sequence)
+        {
+            if sequence != header.sequence {
+                continue;
+            }
+            let side = Side::parse(&side)
+                .ok_or_else(|| AppError::internal(format!("stored side {side:?}")))?;
+            let c = match currency {
+                Some(c) if c.code() == code => c,
+                _ => Currency::parse(&code).map_err(AppError::internal)?,
+            };
+            currency = Some(c);
+            own.push(Posting {
+                line,
+                account_id,
+                side,
+                amount_minor,
+                currency: c,
+            });
+        }
+        entries.push(Entry {
+            header,
+            postings: own,
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn stored_times_read_as_diesel_reads_them(days in 0i64..3_000_000, secs in 0u32..86_400, ns in 0u32..1_000_000_000, millis in any::<bool>()) {
+            let date = NaiveDate::from_ymd_opt(1000, 1, 1).unwrap() + chrono::Days::new(days as u64 % 3_000_000);
+            let ns = if millis { ns / 1_000_000 * 1_000_000 } else { ns };
+            let t = date.and_hms_nano_opt(secs / 3600, secs / 60 % 60, secs % 60, ns).unwrap();
+            // What diesel writes on SQLite.
+            let stored = t.format("%F %T%.f").to_string();
+            prop_assert_eq!(fast_time(stored.as_bytes()), Some(t));
+            prop_assert_eq!(stored_time(&stored).unwrap(), t);
+            let d = date.format("%F").to_string();
+            prop_assert_eq!(fast_date(d.as_bytes()), Some(date));
+        }
+    }
+
+    #[test]
+    fn other_shapes_fall_back_to_the_formats_diesel_reads() {
+        let t = NaiveDate::from_ymd_opt(2026, 1, 31)
+            .unwrap()
+            .and_hms_opt(8, 5, 0)
+            .unwrap();
+        for s in ["2026-01-31T08:05:00", "2026-01-31 08:05", "2026-01-31T08:05:00Z"] {
+            assert_eq!(fast_time(s.as_bytes()), None, "{s}");
+            assert_eq!(stored_time(s).unwrap(), t, "{s}");
+        }
+        assert!(stored_time("yesterday").is_err());
+        assert!(stored_date("2026-02-30").is_err());
+    }
+}
