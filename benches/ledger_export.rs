@@ -409,10 +409,17 @@ fn main() {
                 size as f64 / 1e6
             );
             let url = path.to_string_lossy().to_string();
-            (url, &["http-csv", "http-jsonl", "http-beancount", "verify"][..])
+            (
+                url,
+                &["http-csv", "http-jsonl", "http-beancount", "verify"][..],
+            )
         }
     };
-    for name in LedgerFormat::ALL.iter().map(|(n, _)| *n).chain(others.iter().copied()) {
+    for name in LedgerFormat::ALL
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(others.iter().copied())
+    {
         let status = Command::new(std::env::current_exe().expect("this benchmark"))
             .env("MWF_BENCH_EXPORT_CHILD", format!("{url}|{name}"))
             .status()

@@ -175,7 +175,17 @@ mod tests {
                 assert_eq!(ours, format_minor(n, c), "{n} {code}");
             }
         }
-        for s in ["", "a,b", "say \"hi\"", "two\nlines", "cr\r", "-1", "=1+1", "'x", "é ü"] {
+        for s in [
+            "",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\r",
+            "-1",
+            "=1+1",
+            "'x",
+            "é ü",
+        ] {
             assert_eq!(text(|b| push_csv(b, s)), csv_crate(s), "{s:?}");
             let neutral = super::super::csv_text(s);
             assert_eq!(text(|b| push_csv_text(b, s)), csv_crate(&neutral), "{s:?}");
@@ -185,7 +195,13 @@ mod tests {
             );
         }
         assert_eq!(text(|b| push_json_opt(b, None)), "null");
-        for (y, m, d) in [(2026, 1, 31), (1, 2, 3), (0, 1, 1), (9999, 12, 31), (-1, 1, 1)] {
+        for (y, m, d) in [
+            (2026, 1, 31),
+            (1, 2, 3),
+            (0, 1, 1),
+            (9999, 12, 31),
+            (-1, 1, 1),
+        ] {
             let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
             assert_eq!(text(|b| push_date(b, date)), date.to_string());
             assert_eq!(

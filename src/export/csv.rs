@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::io;
 
 use super::bytes::{push_csv, push_csv_text, push_date, push_i64, push_minor, push_rfc3339};
-use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
 use super::rows::Entry;
+use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
 use crate::money::format_minor;
 
 pub struct CsvWriter {
@@ -181,7 +181,10 @@ impl LedgerWriter for CsvWriter {
         }
         for p in &e.postings {
             let account = self.accounts.get(&p.account_id).ok_or_else(|| {
-                io::Error::other(format!("posting to account {} of another fund", p.account_id))
+                io::Error::other(format!(
+                    "posting to account {} of another fund",
+                    p.account_id
+                ))
             })?;
             out.extend_from_slice(&self.prefix);
             out.extend_from_slice(cells);

@@ -7,9 +7,9 @@ use std::io::{self, Write};
 
 use chrono::{Days, NaiveDate};
 
-use super::LedgerExport;
 use super::bytes::push_minor;
 use super::rows::Entry;
+use super::LedgerExport;
 use crate::ledger::{Account, AccountType, Side};
 use crate::money::{format_minor, Currency};
 
@@ -104,11 +104,7 @@ pub(super) fn write_journal_postings(
         out.extend_from_slice(indent.as_bytes());
         out.extend_from_slice(x.journal_name(p.account_id).as_bytes());
         out.extend_from_slice(b"  ");
-        push_minor(
-            out,
-            signed(p.side, p.amount_minor),
-            p.currency.exponent(),
-        );
+        push_minor(out, signed(p.side, p.amount_minor), p.currency.exponent());
         out.push(b' ');
         out.extend_from_slice(p.currency.code().as_bytes());
         out.push(b'\n');

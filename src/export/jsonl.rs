@@ -9,9 +9,9 @@ use std::io::{self, Write};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
-use super::rows::Entry;
 use super::bytes::{push_date, push_i64, push_json_opt, push_json_str, push_minor, push_rfc3339};
+use super::rows::Entry;
+use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
 use crate::money::format_minor;
 use crate::time::rfc3339;
 
@@ -189,7 +189,10 @@ impl LedgerWriter for JsonlWriter {
         out.extend_from_slice(b",\"postings\":[");
         for (i, p) in e.postings.iter().enumerate() {
             let account = self.accounts.get(&p.account_id).ok_or_else(|| {
-                io::Error::other(format!("posting to account {} of another fund", p.account_id))
+                io::Error::other(format!(
+                    "posting to account {} of another fund",
+                    p.account_id
+                ))
             })?;
             if i > 0 {
                 out.push(b',');

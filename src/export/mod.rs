@@ -37,8 +37,8 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::funds::{Fund, FundId};
 use crate::ledger::{self, Account, AccountType, EntryRange};
-use rows::{Entry, ExportReader};
 use crate::progress::Progress;
+use rows::{Entry, ExportReader};
 
 /// The formats a ledger can be exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -159,10 +159,7 @@ impl ExportReader {
     }
 
     /// The next page of entries with their postings, or `None` at the end.
-    pub(super) fn next_page(
-        &mut self,
-        conn: &mut DbConnection,
-    ) -> AppResult<Option<Vec<Entry>>> {
+    pub(super) fn next_page(&mut self, conn: &mut DbConnection) -> AppResult<Option<Vec<Entry>>> {
         if self.done {
             return Ok(None);
         }
@@ -195,12 +192,10 @@ impl ExportReader {
                     .map(sqlite_header)
                     .collect::<AppResult<Vec<_>>>()?;
                 let postings = match (headers.first(), headers.last()) {
-                    (Some(first), Some(last)) => postings_between!(
-                        fund_id,
-                        first.sequence,
-                        last.sequence
-                    )
-                    .load::<PostingRow>(c)?,
+                    (Some(first), Some(last)) => {
+                        postings_between!(fund_id, first.sequence, last.sequence)
+                            .load::<PostingRow>(c)?
+                    }
                     _ => Vec::new(),
                 };
                 (headers, postings)
@@ -227,12 +222,10 @@ impl ExportReader {
                         .map(header)
                         .collect();
                 let postings = match (headers.first(), headers.last()) {
-                    (Some(first), Some(last)) => postings_between!(
-                        fund_id,
-                        first.sequence,
-                        last.sequence
-                    )
-                    .load::<PostingRow>(c)?,
+                    (Some(first), Some(last)) => {
+                        postings_between!(fund_id, first.sequence, last.sequence)
+                            .load::<PostingRow>(c)?
+                    }
                     _ => Vec::new(),
                 };
                 (headers, postings)
@@ -313,7 +306,11 @@ fn fast_time(s: &[u8]) -> Option<NaiveDateTime> {
         return None;
     }
     let date = fast_date(&s[..10])?;
-    let (hour, minute, second) = (digits(&s[11..13])?, digits(&s[14..16])?, digits(&s[17..19])?);
+    let (hour, minute, second) = (
+        digits(&s[11..13])?,
+        digits(&s[14..16])?,
+        digits(&s[17..19])?,
+    );
     let nanos = match &s[19..] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
@@ -428,7 +425,11 @@ mod tests {
             .unwrap()
             .and_hms_opt(8, 5, 0)
             .unwrap();
-        for s in ["2026-01-31T08:05:00", "2026-01-31 08:05", "2026-01-31T08:05:00Z"] {
+        for s in [
+            "2026-01-31T08:05:00",
+            "2026-01-31 08:05",
+            "2026-01-31T08:05:00Z",
+        ] {
             assert_eq!(fast_time(s.as_bytes()), None, "{s}");
             assert_eq!(stored_time(s).unwrap(), t, "{s}");
         }

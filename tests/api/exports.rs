@@ -550,7 +550,9 @@ fn entry_text(format: &str, text: &str) -> String {
             .collect(),
         _ => {
             let start = text.find("\nposting,").map_or(text.len(), |i| i + 1);
-            let end = text.find("\nclosing_balance,").or_else(|| text.find("\nchain_head,"));
+            let end = text
+                .find("\nclosing_balance,")
+                .or_else(|| text.find("\nchain_head,"));
             text[start..end.map_or(text.len(), |i| i + 1)].to_string()
         }
     }
