@@ -221,13 +221,21 @@ impl ExportReader {
                         .into_iter()
                         .map(header)
                         .collect();
+                // The page's entry ids as well: without them PostgreSQL joins
+                // by hashing the page's entries and scanning every posting of
+                // the database, on each page (a cost that grows with the
+                // ledger); `entry_id = ANY(ids)` has it look each one up in
+                // the postings' `(entry_id, line)` index.
+                let ids: Vec<&str> = headers.iter().map(|h| h.id.as_str()).collect();
                 let postings = match (headers.first(), headers.last()) {
                     (Some(first), Some(last)) => {
                         postings_between!(fund_id, first.sequence, last.sequence)
+                            .filter(postings::entry_id.eq_any(&ids))
                             .load::<PostingRow>(c)?
                     }
                     _ => Vec::new(),
                 };
+                drop(ids);
                 (headers, postings)
             }
         };
