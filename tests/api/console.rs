@@ -149,10 +149,7 @@ fn every_file_of_the_console_folder_is_served_as_it_is_in_the_repository() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let res = send(&app, "GET", &format!("/console/{name}"), "", &[]);
-        assert_eq!(
-            res.status, 200,
-            "console/{name} is not served: add it to ASSETS"
-        );
+        assert_eq!(res.status, 200, "console/{name} is not served: add it to ASSETS");
         assert_eq!(res.body, std::fs::read(&path).unwrap(), "console/{name}");
         served += 1;
     }
