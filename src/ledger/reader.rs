@@ -1,6 +1,7 @@
-//! The one reader of a fund's entries with their postings, in sequence order
-//! and a page at a time, so memory stays flat however large the ledger: the
-//! exports and verification both walk the ledger through it. A page costs two
+//! The reader of a fund's entries with their postings, in sequence order
+//! and a page at a time, so memory stays flat however large the ledger:
+//! verification walks the ledger through it (the exports read the same pages
+//! into lean rows of their own, `src/export/rows.rs`). A page costs two
 //! queries: its entries, then their postings by sequence range; the next page
 //! starts after the last sequence read (keyset pagination on `(fund_id,
 //! sequence)`, never an offset). [`read_ahead`] reads the next page on a
