@@ -12,8 +12,8 @@
 //! its own short read with a connection taken from the pool for that page
 //! only (a slow client never holds one). Pages are read on a second thread
 //! while the page before is written ([`crate::ledger::read_ahead`]), into
-//! lean rows ([`rows`]), and each entry is written by hand into one buffer
-//! handed to the output in large pieces ([`bytes`]), byte for byte what the
+//! lean rows (`rows.rs`), and each entry is written by hand into one buffer
+//! handed to the output in large pieces (`bytes.rs`), byte for byte what the
 //! general formatters would write. Every format carries each entry's sequence, hash and previous hash,
 //! the fund's chain head, and closing balances equal to the API's to the minor
 //! unit: CSV and JSON Lines as records, beancount and hledger as balance

@@ -1,5 +1,5 @@
 //! The exports' own reader of a fund's entries: the same pages as
-//! [`crate::ledger::EntryReader`] (keyset pages on `(fund_id, sequence)`, then
+//! `EntryReader` (`src/ledger/reader.rs`) (keyset pages on `(fund_id, sequence)`, then
 //! their postings by sequence range), with lean rows read on each backend's
 //! own connection rather than through the [`DbConnection`] enum, and on
 //! SQLite the dates and times read from their stored text by hand instead of
