@@ -180,6 +180,9 @@ fn verify_fund_from(
     if report.checkpoint.is_none() {
         check_daily_totals(conn, &mut report, fund_id, &accounts, walk.daily)?;
         report.problems.extend(verify_summary(conn, fund_id)?);
+        report
+            .problems
+            .extend(crate::reports::contribution_months::verify(conn, fund_id)?);
     }
     report.ok = report.problems.is_empty();
     Ok(report)

@@ -6,7 +6,9 @@
 //! claims) inside the caller's read snapshot; nothing is cached.
 
 mod claims;
+pub mod contribution_months;
 mod membership;
+pub mod monthly;
 pub mod membership_summary;
 mod trial_balance;
 
