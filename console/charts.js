@@ -170,7 +170,8 @@ function contributions(report, currency) {
     ms.map((m) => m.month),
     [
       { label: t("charts.amount"), values: ms.map((m) => plotted(month(m).amount)), kind: "bar" },
-      ...types.map((type) => ({ label: t("charts.byPayer", { type }), values: ms.map((m) => plotted(payer(m, type).amount)), kind: "line" })),
+      // Each payer type's share, when more than one type paid.
+      ...(types.length > 1 ? types : []).map((type) => ({ label: t("charts.byPayer", { type }), values: ms.map((m) => plotted(payer(m, type).amount)), kind: "line" })),
       { label: t("charts.count"), values: ms.map((m) => month(m).count), kind: "dash", scale: "right" },
     ],
     [

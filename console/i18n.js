@@ -85,7 +85,8 @@ const en = {
   "charts.fundReserve": "Fund reserve (3000)",
   "charts.reserves": "Reserves (net assets)",
   "charts.contributions": "Contributions per month ({currency})",
-  "charts.contributionsAbout": "Bars of the amount contributed each month, lines of each payer type's share, and a dashed line of how many contributions.",
+  "charts.contributionsAbout":
+    "Bars of the amount contributed each month, lines of each payer type's share where more than one type paid, and a dashed line of how many contributions.",
   "charts.count": "Contributions",
   "charts.amount": "Amount",
   "charts.byPayer": "Paid by {type}",

@@ -4,14 +4,18 @@ The dashboard of NP-FEWF as of 2026-06-30 draws its charts (a canvas each:
 cash and reserves, contributions per month, benefits approved and paid, months
 of benefits the reserves cover with its trend) over the 24 months ending in
 June 2026, and the table of every chart equals the monthly report of the API
-for the same range, to the unit. Another span (12 months) is asked and shown.
+for the same range, to the unit. Another span (12 months) is asked and shown,
+and the 24 months ending today, whose last month has benefits paid (the demo
+pays its claims on the day it runs) and so a coverage and a trend.
 At 360 px the charts fit without sideways scroll. axe-core finds no serious
 or critical violation with every table open; no page logs an error (a CSP
 violation included: the runner checks).
 """
+import datetime
+
 from playwright.sync_api import expect
 
-from common import FUND, accessible, api, check, equal
+from common import FUND, SHOTS, accessible, api, check, equal
 
 AS_OF = "2026-06-30"
 
@@ -72,12 +76,12 @@ def expected_tables(report, currency):
     }
 
 
-def show(page, span):
+def show(page, span, as_of=AS_OF):
     page.select_option("#fund", FUND)
-    page.fill("#as-of", AS_OF)
+    page.fill("#as-of", as_of)
     page.select_option("#chart-months", str(span))
     page.click("#show")
-    expect(page.locator(f'#figures[data-fund="{FUND}"][data-as-of="{AS_OF}"]')).to_be_attached()
+    expect(page.locator(f'#figures[data-fund="{FUND}"][data-as-of="{as_of}"]')).to_be_attached()
     expect(page.locator("#figures")).not_to_have_attribute("aria-busy", "true")
 
 
@@ -116,15 +120,33 @@ def run(ctx):
     currency = api(f"/v1/funds/{FUND}")["currency"]
     legend = page.locator(f"#chart-coverage-{currency}-plot + ul.legend li")
     check(legend.count() == 2, "the coverage chart has its line and its trend")
-    # Every table open, for axe and the screenshot.
+    ctx.screenshot(page, "dashboard-charts")
+    # Every table open, for axe.
     for summary in page.locator("#charts details > summary").all():
         summary.click()
-    accessible(page, "the dashboard's charts")
-    ctx.screenshot(page, "dashboard-charts")
+    accessible(page, "the dashboard's charts with their tables open")
 
     # Another span: 12 months ending at the same month.
     show(page, 12)
     compare(page, "2025-07", "2026-06")
+
+    # As of today: the demo decides and pays its claims today, so this month
+    # has benefits paid and the reserves' coverage is a number.
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    show(page, 24, as_of=today)
+    first_month = today[:7]
+    year, month = int(first_month[:4]), int(first_month[5:])
+    start = year * 12 + month - 1 - 23
+    report = compare(page, f"{start // 12}-{start % 12 + 1:02d}", first_month)
+    last = report["months"][-1]
+    months = next(x["months"] for x in last["coverage"] if x["currency"] == currency)
+    check(months is not None, f"the reserves' coverage this month is a number: {last}")
+    # The trend is a least-squares line: drawn when two months or more have a coverage.
+    points = sum(1 for m in report["months"] for x in m["coverage"] if x["currency"] == currency and x["months"])
+    trend = page.locator(f"#chart-coverage-{currency} td[data-trend]").all_text_contents()
+    check(all(trend) if points >= 2 else not any(trend), f"trend {trend} for {points} months with a coverage")
+    print(f"charts {FUND} as of {today}: coverage {months} months this month, {points} months with a coverage")
+    page.locator("#charts").screenshot(path=f"{SHOTS}/dashboard-charts-today.png")
 
     # At 360 px the charts shrink to the card: no sideways scroll.
     page.set_viewport_size({"width": 360, "height": 780})
