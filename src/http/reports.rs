@@ -540,7 +540,13 @@ fn parse_month(field: &str, text: &str) -> AppResult<NaiveDate> {
         )
     };
     let b = text.as_bytes();
-    if b.len() != 7 || b[4] != b'-' || !b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit()) {
+    if b.len() != 7
+        || b[4] != b'-'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit())
+    {
         return Err(bad());
     }
     let year: i32 = text[..4].parse().map_err(|_| bad())?;

@@ -96,8 +96,8 @@ pub fn add<'a>(
         contribution_months::payer_type,
     );
     let sums = (
-        contribution_months::contributions.eq(contribution_months::contributions
-            + excluded(contribution_months::contributions)),
+        contribution_months::contributions
+            .eq(contribution_months::contributions + excluded(contribution_months::contributions)),
         contribution_months::amount_minor
             .eq(contribution_months::amount_minor + excluded(contribution_months::amount_minor)),
     );

@@ -8,8 +8,8 @@
 mod claims;
 pub mod contribution_months;
 mod membership;
-pub mod monthly;
 pub mod membership_summary;
+pub mod monthly;
 mod trial_balance;
 
 pub use claims::{

@@ -201,7 +201,8 @@ pub fn monthly(
             .iter()
             .map(|c| (*c, ContributionMonth::default()))
             .collect();
-        let range = (month, String::new(), String::new())..(next(month), String::new(), String::new());
+        let range =
+            (month, String::new(), String::new())..(next(month), String::new(), String::new());
         for ((_, currency, payer_type), (n, amount)) in stored.range(range) {
             let Ok(currency) = Currency::parse(currency) else {
                 continue;

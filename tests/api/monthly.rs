@@ -205,7 +205,10 @@ fn assert_monthly_matches(app: &TestApp, from: NaiveDate, to: NaiveDate) {
     let f = from.format("%Y-%m").to_string();
     let t = to.format("%Y-%m").to_string();
     let report = monthly(app, &f, &t);
-    assert_eq!((report["from"].as_str(), report["to"].as_str()), (Some(&*f), Some(&*t)));
+    assert_eq!(
+        (report["from"].as_str(), report["to"].as_str()),
+        (Some(&*f), Some(&*t))
+    );
     let shown = report["months"].as_array().unwrap();
     let want = expected(app, from, to);
     assert_eq!(shown.len(), want.len());
@@ -226,7 +229,12 @@ fn paid_claim(app: &TestApp, worker: &str, amount: &str, paid_on: NaiveDate) {
         &app.admin(),
         &json!({"outcome": "approve"}),
     );
-    assert_eq!(decided.expect(200)["status"], "approved", "{}", decided.text);
+    assert_eq!(
+        decided.expect(200)["status"],
+        "approved",
+        "{}",
+        decided.text
+    );
     let paid = app.post(
         &format!("/v1/claims/{claim}/payment"),
         &app.admin(),
@@ -266,8 +274,19 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
     let mut open = Vec::new();
     for n in 0..12 {
         let day = day_between(&mut rng, date("2025-02-01"), today);
-        let (debit, credit) = if n % 3 == 0 { ("6000", "1000") } else { ("1000", "3100") };
-        let res = app.transfer(FUND, &day.to_string(), debit, credit, &amount(&mut rng), "KES");
+        let (debit, credit) = if n % 3 == 0 {
+            ("6000", "1000")
+        } else {
+            ("1000", "3100")
+        };
+        let res = app.transfer(
+            FUND,
+            &day.to_string(),
+            debit,
+            credit,
+            &amount(&mut rng),
+            "KES",
+        );
         open.push((id(res.expect(201)), day));
     }
     for _ in 0..3 {
@@ -330,7 +349,12 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|m| m["contributions"][0]["by_payer"].as_array().unwrap().clone())
+        .flat_map(|m| {
+            m["contributions"][0]["by_payer"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .filter(|p| p["payer_type"] == "employer")
         .map(|p| p["count"].as_i64().unwrap())
         .sum();
@@ -341,10 +365,20 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
         .iter()
         .map(|m| m["contributions"][0]["count"].as_i64().unwrap())
         .sum();
-    assert_eq!(counted, 5, "a reversed contribution stays in its month: {report}");
+    assert_eq!(
+        counted, 5,
+        "a reversed contribution stays in its month: {report}"
+    );
     // Benefits were paid this month: the coverage is a number.
-    let now = monthly(&app, &this_month.format("%Y-%m").to_string(), &this_month.format("%Y-%m").to_string());
-    assert!(now["months"][0]["coverage"][0]["months"].is_string(), "{now}");
+    let now = monthly(
+        &app,
+        &this_month.format("%Y-%m").to_string(),
+        &this_month.format("%Y-%m").to_string(),
+    );
+    assert!(
+        now["months"][0]["coverage"][0]["months"].is_string(),
+        "{now}"
+    );
 
     let good = mwf_verify(&app);
     assert!(
@@ -371,7 +405,10 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
         .collect();
     assert_eq!(mismatches.len(), 1, "{report}");
     assert!(
-        mismatches[0]["detail"].as_str().unwrap().contains("(employer)"),
+        mismatches[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("(employer)"),
         "{report}"
     );
     let bad = mwf_verify(&app);
@@ -399,7 +436,11 @@ fn a_bad_range_is_refused_naming_its_field() {
     ] {
         let res = get(query);
         let problem = res.assert_problem(400, "INVALID_QUERY");
-        assert_eq!(problem["errors"][0]["field"], field, "{query}: {}", res.text);
+        assert_eq!(
+            problem["errors"][0]["field"], field,
+            "{query}: {}",
+            res.text
+        );
         assert_eq!(problem["errors"][0]["code"], code, "{query}: {}", res.text);
     }
     // 120 months is the most, and a fund without entries answers zeros.
