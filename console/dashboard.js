@@ -6,6 +6,7 @@ import { get } from "./api.js";
 import { amount, count, startOfYear, todayIso } from "./format.js";
 import { dateField, fundField, money, number, readableFunds, selection, showError, table } from "./widgets.js";
 import { announce, describeError, handleSessionError } from "./app.js";
+import { SPANS, chartsCard, drawCharts, monthsEnding } from "./charts.js";
 
 /** Accounts shown as key figures, by code. */
 const KEY_ACCOUNTS = [
@@ -15,7 +16,7 @@ const KEY_ACCOUNTS = [
 ];
 
 /** The choices of the form, kept while the tab is open. */
-const chosen = { asOf: null, claimsFrom: null };
+const chosen = { asOf: null, claimsFrom: null, span: SPANS[0] };
 
 export async function showDashboard(main) {
   fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.loading")));
@@ -36,6 +37,11 @@ export async function showDashboard(main) {
   const fund = fundField(funds);
   const asOf = dateField("as-of", "as_of", t("dashboard.asOf"), chosen.asOf);
   const from = dateField("claims-from", "claims_from", t("dashboard.claimsFrom"), chosen.claimsFrom);
+  const span = h(
+    "select",
+    { id: "chart-months", name: "chart_months" },
+    SPANS.map((n) => h("option", { value: n, selected: n === chosen.span }, t("charts.span", { months: n }))),
+  );
   const figures = h("div", { id: "figures", class: "figures" });
   const form = h(
     "form",
@@ -46,46 +52,55 @@ export async function showDashboard(main) {
         selection.fund = fund.select.value;
         chosen.asOf = asOf.input.value;
         chosen.claimsFrom = from.input.value;
+        chosen.span = Number(span.value);
         showFigures(figures, funds.find((f) => f.code === selection.fund));
       },
     },
     fund.field,
     asOf.field,
     from.field,
+    h("div", { class: "field" }, h("label", { for: "chart-months" }, t("charts.spanLabel")), span),
     h("button", { type: "submit", id: "show" }, t("dashboard.show")),
   );
-  fill(main, h("h1", {}, t("dashboard.heading")), form, figures, h("p", { class: "note" }, t("dashboard.chartsLater")));
+  fill(main, h("h1", {}, t("dashboard.heading")), form, figures);
   await showFigures(figures, funds.find((f) => f.code === selection.fund));
 }
 
 async function showFigures(figures, fund) {
-  const { asOf, claimsFrom } = chosen;
+  const { asOf, claimsFrom, span } = chosen;
   figures.setAttribute("aria-busy", "true");
   fill(figures, h("p", {}, t("dashboard.loading")));
   const base = `/v1/funds/${encodeURIComponent(fund.code)}`;
-  let tb, sex, destination, sector, byStatus, byBenefit;
+  let tb, sex, destination, sector, byStatus, byBenefit, monthly;
   try {
-    [tb, sex, destination, sector, byStatus, byBenefit] = await Promise.all([
+    // The monthly report asks a well-formed range only: a mistyped "as of"
+    // is left to the trial balance to refuse, naming its field.
+    const range = /^\d{4}-\d{2}-\d{2}$/.test(asOf) ? monthsEnding(asOf, span) : null;
+    [tb, sex, destination, sector, byStatus, byBenefit, monthly] = await Promise.all([
       get(`${base}/reports/trial-balance`, { as_of: asOf }),
       get(`${base}/reports/membership`, { as_of: asOf, by: "sex" }),
       get(`${base}/reports/membership`, { as_of: asOf, by: "destination" }),
       get(`${base}/reports/membership`, { as_of: asOf, by: "sector" }),
       get(`${base}/reports/claims`, { from: claimsFrom, to: asOf, by: "status" }),
       get(`${base}/reports/claims`, { from: claimsFrom, to: asOf, by: "benefit" }),
+      range ? get(`${base}/reports/monthly`, range) : null,
     ]);
   } catch (error) {
     figures.removeAttribute("aria-busy");
     showError(figures, error);
     return;
   }
+  const charts = monthly ? chartsCard(monthly, fund.currency) : null;
   fill(
     figures,
     keyFigures(tb, sex, asOf),
+    charts,
     membersCard(sex, destination, sector, asOf),
     claimsCard(byStatus, byBenefit),
     trialBalanceCard(tb, asOf),
     ledgerCard(fund),
   );
+  if (charts) drawCharts(charts);
   figures.setAttribute("data-fund", fund.code);
   figures.setAttribute("data-as-of", asOf);
   figures.removeAttribute("aria-busy");

@@ -878,6 +878,20 @@ fn insert(conn: &mut DbConnection, fund_id: FundId, recorded: &[Contribution]) -
         })
         .collect();
     crate::insert_rows!(conn, contribution_payers::table, payers)?;
+    crate::reports::contribution_months::add(
+        conn,
+        fund_id,
+        recorded
+            .iter()
+            .map(|c| crate::reports::contribution_months::Counted {
+                paid_on: c.paid_on,
+                currency: c.currency.code(),
+                total_minor: c.total_minor,
+                payers: (c.payers.iter())
+                    .map(|p| (p.payer_type.as_str(), p.amount_minor))
+                    .collect(),
+            }),
+    )?;
     crate::reports::membership_summary::refresh_workers(
         conn,
         fund_id,

@@ -644,3 +644,14 @@ diesel::table! {
         name -> Text,
     }
 }
+
+diesel::table! {
+    contribution_months (fund_id, month, currency, payer_type) {
+        fund_id -> BigInt,
+        month -> Date,
+        currency -> Text,
+        payer_type -> Text,
+        contributions -> BigInt,
+        amount_minor -> BigInt,
+    }
+}

@@ -46,6 +46,11 @@ const ASSETS: &[Asset] = &[
     asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("i18n.js", "text/javascript; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
+    asset!("charts.js", "text/javascript; charset=utf-8"),
+    asset!("charts.css", "text/css; charset=utf-8"),
+    asset!("vendor/uPlot.esm.js", "text/javascript; charset=utf-8"),
+    asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
+    asset!("vendor/LICENSE", "text/plain; charset=utf-8"),
 ];
 
 /// Scripts, styles, images and API calls from this origin only; no inline
@@ -68,7 +73,8 @@ fn tags() -> &'static [String] {
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(to_folder))
         .route("/console/", web::get().to(index))
-        .route("/console/{asset}", web::get().to(asset));
+        // `{asset:.*}`: the vendored files are one folder down (`vendor/…`).
+        .route("/console/{asset:.*}", web::get().to(asset));
 }
 
 /// `/console` → `/console/`, so that the page's relative module paths resolve
@@ -135,13 +141,21 @@ mod tests {
 
     #[test]
     fn every_file_of_the_console_folder_is_served() {
-        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/console");
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            assert!(
-                ASSETS.iter().any(|a| a.name == name),
-                "console/{name} is not in ASSETS"
-            );
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/console"));
+        let mut folders = vec![root.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let name = path.strip_prefix(root).unwrap().to_str().unwrap();
+                assert!(
+                    ASSETS.iter().any(|a| a.name == name),
+                    "console/{name} is not in ASSETS"
+                );
+            }
         }
     }
 }

@@ -43,9 +43,10 @@ pub struct VerificationProblem {
     /// `AMOUNT_LIMIT_EXCEEDED` (an account's postings or stored totals, or a
     /// currency's postings, add up past the ledger's limits),
     /// `SUMMARY_MISMATCH` (a summary kept beside the records disagrees with
-    /// them: an account's daily totals with its postings of that day, or the
+    /// them: an account's daily totals with its postings of that day, the
     /// membership counters and coverage segments with the contributions and
-    /// contracts; checked on full runs), or
+    /// contracts, or a month's contributions by currency and payer type with
+    /// the contributions; checked on full runs), or
     /// `CHECKPOINT_MISMATCH` (a run since a checkpoint found the entry at the
     /// checkpoint's sequence no longer has the checkpoint's hash; it then
     /// verified the whole chain instead).
@@ -180,6 +181,9 @@ fn verify_fund_from(
     if report.checkpoint.is_none() {
         check_daily_totals(conn, &mut report, fund_id, &accounts, walk.daily)?;
         report.problems.extend(verify_summary(conn, fund_id)?);
+        report
+            .problems
+            .extend(crate::reports::contribution_months::verify(conn, fund_id)?);
     }
     report.ok = report.problems.is_empty();
     Ok(report)

@@ -6,8 +6,10 @@
 //! claims) inside the caller's read snapshot; nothing is cached.
 
 mod claims;
+pub mod contribution_months;
 mod membership;
 pub mod membership_summary;
+pub mod monthly;
 mod trial_balance;
 
 pub use claims::{

@@ -145,13 +145,29 @@ fn every_file_of_the_console_folder_is_served_as_it_is_in_the_repository() {
     let app = spawn();
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
     let mut served = 0;
-    for entry in std::fs::read_dir(&folder).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        let res = send(&app, "GET", &format!("/console/{name}"), "", &[]);
-        assert_eq!(res.status, 200, "console/{name} is not served: add it to ASSETS");
-        assert_eq!(res.body, std::fs::read(&path).unwrap(), "console/{name}");
-        served += 1;
+    // The folder and its sub-folders (the vendored chart library in `vendor/`).
+    let mut folders = vec![folder.clone()];
+    while let Some(here) = folders.pop() {
+        for entry in std::fs::read_dir(&here).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let name = path
+                .strip_prefix(&folder)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let res = send(&app, "GET", &format!("/console/{name}"), "", &[]);
+            assert_eq!(
+                res.status, 200,
+                "console/{name} is not served: add it to ASSETS"
+            );
+            assert_eq!(res.body, std::fs::read(&path).unwrap(), "console/{name}");
+            served += 1;
+        }
     }
     assert!(served >= 10, "only {served} console files");
 }

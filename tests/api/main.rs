@@ -24,6 +24,7 @@ mod ledger;
 mod limits;
 mod membership_summary;
 mod model;
+mod monthly;
 mod national;
 mod overflow;
 mod payees;
