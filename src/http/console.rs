@@ -45,6 +45,10 @@ const ASSETS: &[Asset] = &[
     asset!("dom.js", "text/javascript; charset=utf-8"),
     asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("i18n.js", "text/javascript; charset=utf-8"),
+    asset!("claims.js", "text/javascript; charset=utf-8"),
+    asset!("claim.js", "text/javascript; charset=utf-8"),
+    asset!("desk.js", "text/javascript; charset=utf-8"),
+    asset!("claims.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 
