@@ -8,7 +8,7 @@ import { get } from "./api.js";
 import { amount as grouped, todayIso } from "./format.js";
 import { dateField, money, showError, table } from "./widgets.js";
 import { announce } from "./app.js";
-import { addDecimals, keyedAction, mayAct, reasonWords, shortId, statusWords, submitAction, words, worker } from "./desk.js";
+import { addDecimals, keyedAction, mayAct, reasonWords, shortId, statusWords, submitAction, when, words, worker } from "./desk.js";
 
 /** The statuses each action may start from (src/claims/status.rs, TRANSITIONS). */
 const FROM = {
@@ -53,9 +53,9 @@ export async function showClaim(main, claims, id, done = null) {
       { id: "claim", "data-claim": claim.id, "data-status": claim.status, "data-fund": claim.fund },
       summaryCard(claim, person),
       amountsCard(claim),
-      fourEyesCard(claim, rules, me),
-      actionsCard(main, claims, claim, rules),
       checksCard(claim),
+      fourEyesCard(claim, rules, me),
+      actionsCard(main, claims, claim),
       documentsCard(claim),
       payeesCard(claim),
       instalmentsCard(claim),
@@ -108,7 +108,7 @@ function summaryCard(claim, person) {
       claim.riders.length
         ? [t("desk.claim.riders"), h("ul", { class: "plain" }, claim.riders.map((r) => h("li", {}, claimLink(r.id), ` ${r.benefit}: ${statusWords(r.status)}`)))]
         : null,
-      [t("desk.claim.created"), t("desk.claim.createdLine", { who: claim.created_by, when: claim.created_at })],
+      [t("desk.claim.created"), t("desk.claim.createdLine", { who: claim.created_by, when: when(claim.created_at) })],
       claim.review ? [t("desk.status.under_review"), t("desk.claim.review", { reasons: claim.review.reasons.map(reasonWords).join(" ") })] : null,
     ]),
   );
@@ -140,7 +140,7 @@ function amountsCard(claim) {
   const entries = [
     claim.approval_entry_id ? [t("desk.amounts.approvalEntry"), h("code", {}, claim.approval_entry_id), { "data-entry": "approval" }] : null,
     claim.payment ? [t("desk.amounts.paymentEntry"), h("code", {}, claim.payment.journal_entry_id), { "data-entry": "payment" }] : null,
-    claim.queued_at ? [t("desk.amounts.queued"), claim.queued_at] : null,
+    claim.queued_at ? [t("desk.amounts.queued"), when(claim.queued_at)] : null,
   ].filter(Boolean);
   return h(
     "section",
@@ -188,7 +188,7 @@ function fourEyesCard(claim, rules, me) {
       h(
         "p",
         { id: "decided-by", "data-decided-by": d.decided_by },
-        t("desk.fourEyes.decided", { who: d.decided_by, when: d.decided_at, outcome: words("desk.decision", d.outcome), amount: grouped(d.amount), currency: c }),
+        t("desk.fourEyes.decided", { who: d.decided_by, when: when(d.decided_at), outcome: words("desk.decision", d.outcome), amount: grouped(d.amount), currency: c }),
       ),
     );
     if (d.reasons.length) parts.push(h("p", {}, t("desk.fourEyes.reasons", { reasons: d.reasons.map((r) => `${r}: ${reasonWords(r)}`).join(" ") })));
@@ -197,7 +197,7 @@ function fourEyesCard(claim, rules, me) {
   parts.push(
     h("h3", {}, t("desk.fourEyes.approvals")),
     claim.approvals.length
-      ? h("ul", { id: "approvals" }, claim.approvals.map((a) => h("li", { "data-approver": a.approver }, t("desk.fourEyes.approval", { who: a.approver, when: a.approved_at }), a.note ? ` — ${a.note}` : "")))
+      ? h("ul", { id: "approvals" }, claim.approvals.map((a) => h("li", { "data-approver": a.approver }, t("desk.fourEyes.approval", { who: a.approver, when: when(a.approved_at) }), a.note ? ` — ${a.note}` : "")))
       : h("p", { id: "approvals" }, t("desk.fourEyes.noApprovals")),
   );
   if (d && FROM.approve.includes(claim.status)) {
@@ -371,14 +371,14 @@ function historyCard(claim) {
     table(
       t("desk.history.caption"),
       [[t("desk.history.when"), false], [t("desk.history.who"), false], [t("desk.history.what"), false], [t("desk.history.details"), false]],
-      events.map((e) => h("tr", { "data-event": e.kind }, h("td", {}, e.when), h("td", {}, e.who), h("th", { scope: "row" }, e.what), h("td", {}, e.details))),
+      events.map((e) => h("tr", { "data-event": e.kind }, h("td", { class: "when" }, h("time", { datetime: e.when }, when(e.when))), h("td", {}, e.who), h("th", { scope: "row" }, e.what), h("td", {}, e.details))),
       "claim-history",
     ),
   );
 }
 
 /** The forms of the actions the caller's role may take on the claim in its status. */
-function actionsCard(main, claims, claim, rules) {
+function actionsCard(main, claims, claim) {
   const role = claims.role;
   if (!mayAct(role, "any")) return null;
   const again = (message) => showClaim(main, claims, claim.id, message);

@@ -81,18 +81,19 @@ async function showQueues(main, claims) {
 /** The counts, the chosen queue and the payment run of `fund`. */
 async function showFund(queues, list, run, fund) {
   if (run) fill(run, paymentRun(fund, queues, list));
-  await Promise.all([showCounts(queues, list, fund), showQueue(list, fund)]);
+  await showCounts(queues, list, fund);
+  await showQueue(list, fund);
 }
 
 /**
- * Every status with its count, from the claims report over all filing dates
- * (one request, exact, riders counted as the list shows them).
+ * Every status with its count, from the claims report over every filing date
+ * the API accepts (one request, exact, riders counted as the list shows them).
  */
 async function showCounts(queues, list, fund) {
   queues.setAttribute("aria-busy", "true");
   let report;
   try {
-    report = await get(`/v1/funds/${encodeURIComponent(fund.code)}/reports/claims`, { from: "1900-01-01", to: "9999-12-31", by: "status" });
+    report = await get(`/v1/funds/${encodeURIComponent(fund.code)}/reports/claims`, { from: "1900-01-01", to: "2100-12-31", by: "status" });
   } catch (error) {
     queues.removeAttribute("aria-busy");
     showError(queues, error);
@@ -185,7 +186,7 @@ async function showQueue(list, fund, focus = false) {
   );
   fill(
     list,
-    h("h2", { id: "queue-caption" }, statusWords(status)),
+    h("h2", { id: "queue-caption", tabindex: "-1" }, statusWords(status)),
     page.items.length
       ? table(
           caption,
@@ -246,7 +247,8 @@ function paymentRun(fund, queues, list) {
         result.dataset.paid = answer.paid.join(" ");
         announce(t("desk.run.result", { paidOn: body.paid_on, paid: answer.paid.length, waiting: answer.waiting.length }));
         // The counts and the queue change with what was paid.
-        await Promise.all([showCounts(queues, list, fund), showQueue(list, fund)]);
+        await showCounts(queues, list, fund);
+        await showQueue(list, fund);
       },
     },
     paidOn.field,

@@ -49,6 +49,12 @@ export function reasonWords(code) {
   return text === key ? t("desk.reason.unknown", { code }) : text;
 }
 
+/** An RFC 3339 time of the API as "2026-12-07 11:39:17 UTC" (a date stays as it is). */
+export function when(time) {
+  if (!time || time.length <= 10) return time ?? "";
+  return `${time.slice(0, 10)} ${time.slice(11, 19)} UTC`;
+}
+
 /** Names of workers read so far, by id (one request per worker while the tab is open). */
 const workers = new Map();
 
