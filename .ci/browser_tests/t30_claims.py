@@ -18,7 +18,8 @@ check in words.
 3. An approver (another subject) approves; the API shows the claim approved
    with the approval's journal entry booked (benefit expense against benefits
    payable, 700,000.00).
-4. The officer pays it: cash does not cover it, so it waits for funds. A
+4. The officer pays it (the first attempt lost on the network, the retry
+   with the same Idempotency-Key): cash does not cover it, so it waits for funds. A
    payment run from the console names it as still waiting; after a grant, a
    second run names it paid, and the API shows every claim it names paid.
 5. The auditor and the ministry see the queues and the claim with no action
@@ -77,8 +78,9 @@ def compare_checks(page, claim):
 
 
 def run(ctx):
-    # The partial approval refused on purpose below.
+    # The partial approval refused on purpose below, and the payment lost on the network.
     ctx.expected_errors.append("the server responded with a status of 422")
+    ctx.expected_errors.append("net::ERR_FAILED")
     found = api(f"/v1/funds/{FUND}/claims", role="officer", status="submitted", benefit=BENEFIT, limit=500)["items"]
     check(len(found) == 1, f"the demo has one submitted {BENEFIT} claim in {FUND}: {[c['id'] for c in found]}")
     claim = found[0]
@@ -171,8 +173,24 @@ def run(ctx):
     check(Decimal(cash) < Decimal(payable), f"{FUND}'s cash ({cash}) is short of the award, so the claim waits")
     officer.reload()
     expect(officer.locator('#claim[data-status="approved"]')).to_be_attached()
+    # The first attempt is lost on the network; the retry of the same action
+    # sends the same Idempotency-Key.
+    keys = []
+
+    def lose_the_first(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.abort()
+        else:
+            route.continue_()
+
+    officer.route("**/v1/claims/*/payment", lose_the_first)
+    officer.click("#pay-submit")
+    expect(officer.locator("#pay-result [role=alert]")).to_contain_text("could not be reached")
     officer.click("#pay-submit")
     expect(officer.locator("#action-done")).to_contain_text("Awaiting funds")
+    officer.unroute("**/v1/claims/*/payment")
+    check(len(keys) == 2 and keys[0] and keys[0] == keys[1], f"a retry keeps its Idempotency-Key: {keys}")
     equal(api(f"/v1/claims/{claim_id}", role="officer")["status"], "awaiting_funds", "the status after a payment without cash")
     open_desk(officer)
     officer.click("#run-submit")
