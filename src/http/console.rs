@@ -45,6 +45,10 @@ const ASSETS: &[Asset] = &[
     asset!("dom.js", "text/javascript; charset=utf-8"),
     asset!("widgets.js", "text/javascript; charset=utf-8"),
     asset!("i18n.js", "text/javascript; charset=utf-8"),
+    asset!("workers.js", "text/javascript; charset=utf-8"),
+    asset!("worker-page.js", "text/javascript; charset=utf-8"),
+    asset!("timeline.js", "text/javascript; charset=utf-8"),
+    asset!("workers.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 
