@@ -198,7 +198,7 @@ const en = {
   "workers.record.submit": "Record {total} {currency}",
   "workers.record.done": "Contribution of {amount} {currency} recorded: coverage {start} to {end}.",
   "workers.dependants.heading": "Dependants",
-  "workers.dependants.caption": "Dependants",
+  "workers.dependants.caption": "The worker’s dependants",
   "workers.dependants.none": "No dependant registered.",
   "workers.dependants.relationship": "Relationship",
   "workers.dependants.deceased": "Deceased",

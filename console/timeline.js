@@ -106,7 +106,7 @@ export function timeline(coverage, contracts, today) {
       row.end ?? today,
     );
   const mark = (row) => {
-    const element = h("li", { class: `mark mark-${row.kind}`, title: rowText(row), "data-kind": row.kind, "data-start": row.start }, h("span", { class: "visually-hidden" }, rowText(row)));
+    const element = h("li", { class: `mark mark-${row.kind}`, title: rowText(row), "data-kind": row.kind, "data-start": row.start, "data-end": row.end }, h("span", { class: "visually-hidden" }, rowText(row)));
     element.style.left = `${at(row.start)}%`;
     return element;
   };

@@ -357,7 +357,7 @@ function recordCard(worker, main, claims) {
     paidOn.field,
     quoteButton,
   );
-  return section("record", t("workers.record.heading"), h("p", {}, t("workers.record.intro")), quoteForm, quoteResult);
+  return section("record-contribution", t("workers.record.heading"), h("p", {}, t("workers.record.intro")), quoteForm, quoteResult);
 }
 
 function bookingForm(worker, fundPath, contractId, quote, main, claims) {

@@ -241,6 +241,9 @@ def run(ctx):
     equal(quote_box.get_attribute("data-amount"), quote["amount"], "the quoted amount")
     equal(quote_box.get_attribute("data-total"), quote["total"], "the quoted total")
     page.click("#record")
+    page.locator("#record-error, #workers-flash:has-text(\"recorded\")").first.wait_for(timeout=15000)
+    if page.locator("#record-error").count():
+        check(False, f"the contribution is refused: {page.locator('#record-error').inner_text()}")
     expect(page.locator("#workers-flash")).to_contain_text("recorded")
     booked = api(f"/v1/workers/{new_id}/contributions")["items"]
     equal(len(booked), 1, "contributions booked by one click")
