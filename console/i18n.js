@@ -87,7 +87,7 @@ const en = {
   "workers.results.all": "All workers",
   "workers.results.byDocument": "Document number {text}",
   "workers.results.byName": "Names starting with “{text}”",
-  "workers.results.summary": "{what} in {fund}: page {page}, {count} workers.",
+  "workers.results.summary": "{what} in {fund}, page {page}: {count} shown.",
   "workers.results.caption": "Workers of {fund}",
   "workers.results.none": "No worker matches.",
   "workers.results.previous": "Previous page",

@@ -119,7 +119,8 @@ export function timeline(coverage, contracts, today) {
     );
   const todayMark = h("span", { class: "today", "aria-hidden": "true", title: t("workers.timeline.today", { date: today }) });
   todayMark.style.left = `${at(today)}%`;
-  const ticks = yearTicks(lo, hi).map((y) => {
+  // A mark too near the right edge would not fit its label: left out.
+  const ticks = yearTicks(lo, hi).filter((y) => at(`${y}-01-01`) < 94).map((y) => {
     const tick = h("span", { class: "tick" }, String(y));
     tick.style.left = `${at(`${y}-01-01`)}%`;
     return tick;

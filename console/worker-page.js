@@ -121,8 +121,8 @@ function coverageCard(worker, membership) {
         "tr",
         { "data-kind": r.kind, "data-start": r.start, "data-end": r.end ?? "" },
         h("th", { scope: "row" }, t(`workers.kind.${r.kind}`)),
-        h("td", {}, r.start),
-        h("td", {}, r.end ?? t("workers.ongoing")),
+        h("td", { class: "date" }, r.start),
+        h("td", { class: "date" }, r.end ?? t("workers.ongoing")),
         h("td", {}, r.contract ? `${r.contract.employer} (${r.contract.destination_country})` : ""),
       ),
     );
@@ -140,10 +140,10 @@ function coverageCard(worker, membership) {
     h(
       "tr",
       { "data-start": s.start },
-      h("th", { scope: "row" }, s.start),
-      h("td", { "data-field": "end" }, s.end),
+      h("th", { scope: "row", class: "date" }, s.start),
+      h("td", { class: "date", "data-field": "end" }, s.end),
       h("td", { class: "amount", "data-field": "grace_days" }, String(s.grace_days)),
-      h("td", { "data-field": "active_until" }, s.active_until),
+      h("td", { class: "date", "data-field": "active_until" }, s.active_until),
     ),
   );
   if (spans.length) {
@@ -155,8 +155,8 @@ function coverageCard(worker, membership) {
     h(
       "tr",
       { "data-contribution": p.contribution_id },
-      h("th", { scope: "row" }, p.start),
-      h("td", { "data-field": "end" }, p.end),
+      h("th", { scope: "row", class: "date" }, p.start),
+      h("td", { class: "date", "data-field": "end" }, p.end),
       h("td", { "data-field": "rule_version" }, p.rule_version),
       h("td", {}, h("code", {}, p.contribution_id)),
     ),
@@ -178,11 +178,11 @@ function contractsCard(w) {
       h("th", { scope: "row" }, c.employer),
       h("td", {}, c.destination_country),
       h("td", {}, c.occupation ?? ""),
-      h("td", {}, c.start_date),
-      h("td", {}, c.end_date),
-      h("td", {}, c.departed_on ?? ""),
-      h("td", {}, c.returned_on ?? ""),
-      h("td", {}, c.terminated_on ?? ""),
+      h("td", { class: "date" }, c.start_date),
+      h("td", { class: "date" }, c.end_date),
+      h("td", { class: "date" }, c.departed_on ?? ""),
+      h("td", { class: "date" }, c.returned_on ?? ""),
+      h("td", { class: "date" }, c.terminated_on ?? ""),
       c.monthly_wage ? money(c.monthly_wage, c.wage_currency) : h("td", {}),
     ),
   );
@@ -214,7 +214,7 @@ function contributionsCard(page) {
     h(
       "tr",
       { "data-contribution": c.id, "data-status": c.status },
-      h("th", { scope: "row" }, c.paid_on),
+      h("th", { scope: "row", class: "date" }, c.paid_on),
       h("td", {}, rowDates({ start: c.coverage.start, end: c.coverage.end })),
       h("td", {}, c.payers.map((p) => t(`workers.payer.${p.type}`)).join(", ")),
       money(c.amount, c.currency, { "data-amount": "amount" }),
@@ -252,7 +252,7 @@ function dependantsCard(w) {
       { "data-dependant": d.id },
       h("th", { scope: "row" }, d.name),
       h("td", {}, d.relationship),
-      h("td", {}, d.date_of_birth ?? ""),
+      h("td", { class: "date" }, d.date_of_birth ?? ""),
       h("td", {}, d.deceased ? t("workers.yes") : t("workers.no")),
       h("td", {}, d.nominee ? t("workers.yes") : t("workers.no")),
     ),
@@ -276,14 +276,14 @@ function claimsCard(page) {
     h(
       "tr",
       { "data-claim": c.id, "data-status": c.status },
-      h("th", { scope: "row" }, c.filed_on),
+      h("th", { scope: "row", class: "date" }, c.filed_on),
       h("td", {}, c.benefit),
-      h("td", {}, c.incident_date),
+      h("td", { class: "date" }, c.incident_date),
       h("td", {}, c.status),
       cell(c.claimed_amount, c.currency, "claimed"),
       cell(c.assessment.amount, c.currency, "assessed"),
       cell(c.decision?.amount, c.currency, "decided"),
-      h("td", {}, c.payment ? c.payment.paid_on : ""),
+      h("td", { class: "date" }, c.payment ? c.payment.paid_on : ""),
     ),
   );
   return section(

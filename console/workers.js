@@ -133,7 +133,7 @@ async function showResults(results) {
       { "data-worker": w.id },
       h("th", { scope: "row" }, h("a", { href: `#workers/${w.id}` }, `${w.family_name}, ${w.given_name}`)),
       h("td", {}, w.document_number),
-      h("td", {}, w.date_of_birth),
+      h("td", { class: "date" }, w.date_of_birth),
       h("td", {}, t(`workers.sex.${w.sex}`)),
       h("td", {}, w.occupation_sector ?? ""),
       h("td", {}, [...new Set(w.contracts.map((c) => c.destination_country))].join(", ")),

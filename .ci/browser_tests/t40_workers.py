@@ -9,8 +9,9 @@
 2. A search by the start of their family name finds them too.
 3. An officer enrolls a new worker from the console (a refusal first, shown
    in words naming its field); the API then finds them by passport number.
-4. The officer asks the quote for the new worker's contract and records it;
-   the API shows the contribution booked with the quoted amount, and the
+4. The officer asks the quote for the new worker's contract and records it
+   (the first attempt lost on the network, the retry with the same
+   Idempotency-Key); the API shows the contribution booked with the quoted amount, and the
    page's coverage then shows the period it bought.
 5. An auditor sees the pages read-only: no enrollment, no contribution form.
 axe-core on the search and worker pages; at 360 px neither scrolls sideways.
@@ -141,6 +142,8 @@ def no_sideways_scroll(page, what):
 def run(ctx):
     # The refusal provoked on purpose in step 3 (a birth date in the future).
     ctx.expected_errors.append("the server responded with a status of 422")
+    # The booking lost on purpose in step 4.
+    ctx.expected_errors.append("net::ERR_FAILED")
     worker = pick_worker()
     contract = next(c for c in worker["contracts"] if c["departed_on"])
     print(f"worker {worker['id']} ({worker['document_number']}): contract departed {contract['departed_on']}, returned {contract['returned_on']}")
@@ -240,11 +243,25 @@ def run(ctx):
     quote = api(f"/v1/funds/{FUND}/contributions/quote", worker_id=new_id, contract_id=contract_id, paid_on=today)
     equal(quote_box.get_attribute("data-amount"), quote["amount"], "the quoted amount")
     equal(quote_box.get_attribute("data-total"), quote["total"], "the quoted total")
+    # The first attempt is lost on the network; the retry sends the same key.
+    keys = []
+
+    def flaky(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        keys.append(route.request.headers.get("idempotency-key"))
+        return route.abort() if len(keys) == 1 else route.continue_()
+
+    page.route("**/v1/funds/*/contributions", flaky)
+    page.click("#record")
+    expect(page.locator("#record-error")).to_contain_text("could not be reached")
     page.click("#record")
     page.locator("#record-error, #workers-flash:has-text(\"recorded\")").first.wait_for(timeout=15000)
     if page.locator("#record-error").count():
         check(False, f"the contribution is refused: {page.locator('#record-error').inner_text()}")
     expect(page.locator("#workers-flash")).to_contain_text("recorded")
+    page.unroute("**/v1/funds/*/contributions")
+    check(len(keys) == 2 and keys[0] and keys[0] == keys[1], f"a retried booking keeps its Idempotency-Key: {keys}")
     booked = api(f"/v1/workers/{new_id}/contributions")["items"]
     equal(len(booked), 1, "contributions booked by one click")
     c = booked[0]
