@@ -128,6 +128,7 @@ const en = {
   "workers.status.heading": "Membership on {on}",
   "workers.status.active": "Active on {on}: covered (with grace) until {until}.",
   "workers.status.lapsed": "Not active on {on}: membership lapsed after {since}.",
+  "workers.status.future": "Not active on {on}: coverage starts on {start}.",
   "workers.status.never": "Not active on {on}: no contribution buys coverage.",
   "workers.coverage.heading": "Coverage",
   "workers.coverage.none": "No coverage and no contract yet.",

@@ -92,12 +92,14 @@ function identityCard(w) {
 }
 
 function statusCard(m) {
-  const last = [...m.merged].sort((a, b) => a.active_until.localeCompare(b.active_until)).pop();
-  const text = m.active
-    ? t("workers.status.active", { on: m.on, until: m.active_until })
-    : last
-      ? t("workers.status.lapsed", { on: m.on, since: last.active_until < m.on ? last.active_until : "" })
-      : t("workers.status.never", { on: m.on });
+  const spans = [...m.merged].sort((a, b) => a.start.localeCompare(b.start));
+  const ended = spans.filter((s) => s.active_until < m.on).pop();
+  const next = spans.find((s) => s.start > m.on);
+  let text;
+  if (m.active) text = t("workers.status.active", { on: m.on, until: m.active_until });
+  else if (next) text = t("workers.status.future", { on: m.on, start: next.start });
+  else if (ended) text = t("workers.status.lapsed", { on: m.on, since: ended.active_until });
+  else text = t("workers.status.never", { on: m.on });
   return section(
     "membership",
     t("workers.status.heading", { on: m.on }),
