@@ -6,6 +6,7 @@ import { claimsOf, signIn, signOut, takeTokenFromFragment, token } from "./sessi
 import { ApiError, get } from "./api.js";
 import { showDashboard } from "./dashboard.js";
 import { showClaims } from "./claims.js";
+import { showWorkers } from "./workers.js";
 
 /** Roles that read fund figures (the API's `funds.read`, src/auth/access.rs). */
 const FUND_READERS = ["admin", "officer", "approver", "ministry", "auditor"];
@@ -14,6 +15,7 @@ const FUND_READERS = ["admin", "officer", "approver", "ministry", "auditor"];
 const PAGES = [
   { id: "dashboard", label: "nav.dashboard", roles: FUND_READERS, show: showDashboard },
   { id: "claims", label: "nav.claims", roles: FUND_READERS, show: showClaims },
+  { id: "workers", label: "nav.workers", roles: FUND_READERS, show: showWorkers },
 ];
 
 const main = document.getElementById("main");
