@@ -5,12 +5,18 @@ import { h, fill } from "./dom.js";
 import { claimsOf, signIn, signOut, takeTokenFromFragment, token } from "./session.js";
 import { ApiError, get } from "./api.js";
 import { showDashboard } from "./dashboard.js";
+import { showLedger } from "./ledger.js";
+import { showAudit } from "./audit.js";
 
 /** Roles that read fund figures (the API's `funds.read`, src/auth/access.rs). */
 const FUND_READERS = ["admin", "officer", "approver", "ministry", "auditor"];
 
 /** The pages, each with the roles it is shown to; later slices add more. */
-const PAGES = [{ id: "dashboard", label: "nav.dashboard", roles: FUND_READERS, show: showDashboard }];
+const PAGES = [
+  { id: "dashboard", label: "nav.dashboard", roles: FUND_READERS, show: showDashboard },
+  { id: "ledger", label: "ledgerPage.nav", roles: FUND_READERS, show: showLedger },
+  { id: "audit", label: "audit.nav", roles: ["admin", "auditor"], show: showAudit },
+];
 
 const main = document.getElementById("main");
 
@@ -36,9 +42,12 @@ export function handleSessionError(error) {
   return false;
 }
 
-/** The page the fragment names, else the first the role may use. */
+/**
+ * The page the fragment names (its first part: `#ledger/entry/…` is the
+ * ledger page), else the first the role may use.
+ */
 function currentPage(pages) {
-  const wanted = window.location.hash.slice(1);
+  const wanted = window.location.hash.slice(1).split("/")[0];
   return pages.find((p) => p.id === wanted) ?? pages[0];
 }
 
