@@ -51,6 +51,16 @@ function amountText(value, currency) {
   return [amount(value), h("span", { class: "currency" }, ` ${currency}`)];
 }
 
+/**
+ * A `.pairs` list whose labels wrap on a narrow screen (the stylesheet sizes
+ * the label column to its longest label, too wide at 360 px for long ones).
+ */
+function wrappingPairs(...children) {
+  const list = h("dl", { class: "pairs" }, ...children);
+  list.style.gridTemplateColumns = "minmax(0, max-content) auto";
+  return list;
+}
+
 /** A debit and a credit cell for one amount on `side`. */
 function sideCells(side, value, currency) {
   return side === "debit"
@@ -157,6 +167,9 @@ function accountsCard(fund, accounts, asOf) {
 function chainCard(fund) {
   const result = h("p", { id: "verify-result", role: "status" });
   const problems = h("div", { id: "verify-problems" });
+  // Hashes in the result and the problems' details wrap on a narrow screen.
+  result.style.overflowWrap = "anywhere";
+  problems.style.overflowWrap = "anywhere";
   const checkpoints = h("div", { id: "checkpoints" });
   const button = h("button", { type: "button", id: "verify" }, t("ledger.verify"));
   button.addEventListener("click", async () => {
@@ -354,9 +367,7 @@ async function download(fund, format, extension, results) {
     "li",
     { "data-export": format, "data-matches": String(matches) },
     h("span", { class: "file" }, t("ledgerPage.file", { name, size: count(blob.size) })),
-    h(
-      "dl",
-      { class: "pairs" },
+    wrappingPairs(
       h("dt", {}, t("ledgerPage.exportHead")),
       h("dd", { class: "hash" }, h("code", { "data-head": "export" }, exported)),
       h("dt", {}, t("ledgerPage.fileHead")),
@@ -567,9 +578,7 @@ async function loadStatement(body, fund, code) {
   fill(
     section,
     h("h2", { id: "statement-heading" }, `${statement.account} — ${statement.name}`),
-    h(
-      "dl",
-      { class: "pairs" },
+    wrappingPairs(
       h("dt", {}, t("ledgerPage.opening", { date: statement.from })),
       h("dd", { class: "amount", "data-figure": "opening" }, ...amountText(statement.opening_balance, c)),
       h("dt", {}, t("ledgerPage.closing", { date: statement.to })),
