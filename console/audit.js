@@ -47,6 +47,12 @@ export async function showAudit(main) {
   await loadPage(body, []);
 }
 
+/** `cell` kept on one line (a time, a fund code). */
+function nowrap(cell) {
+  cell.style.whiteSpace = "nowrap";
+  return cell;
+}
+
 /** The filters as query parameters (empty ones left out). */
 function filters() {
   return { actor: chosen.actor || undefined, from: chosen.from || undefined, to: chosen.to || undefined };
@@ -71,10 +77,10 @@ async function loadPage(body, cursors) {
     h(
       "tr",
       { "data-record": r.id, "data-actor": r.actor },
-      h("td", {}, r.occurred_at),
+      nowrap(h("td", {}, r.occurred_at)),
       h("th", { scope: "row" }, r.actor, h("span", { class: "currency" }, ` (${r.role})`)),
       h("td", {}, r.action),
-      h("td", {}, r.fund ?? ""),
+      nowrap(h("td", {}, r.fund ?? "")),
       h("td", { class: "hash" }, r.target ? h("code", {}, r.target) : ""),
       h("td", {}, r.outcome === "succeeded" ? t("audit.succeeded") : t("audit.refused", { outcome: r.outcome.replace(/^refused:/, ""), status: r.status })),
     ),

@@ -61,6 +61,12 @@ function wrappingPairs(...children) {
   return list;
 }
 
+/** `cell` kept on one line (a time). */
+function oneLine(cell) {
+  cell.style.whiteSpace = "nowrap";
+  return cell;
+}
+
 /** A debit and a credit cell for one amount on `side`. */
 function sideCells(side, value, currency) {
   return side === "debit"
@@ -247,7 +253,7 @@ async function loadCheckpoints(where, fund, after = undefined, rows = []) {
       h(
         "tr",
         { "data-checkpoint": c.id },
-        h("th", { scope: "row" }, c.verified_at),
+        oneLine(h("th", { scope: "row" }, c.verified_at)),
         h("td", {}, c.verified_by),
         h("td", { class: "amount" }, count(c.sequence)),
         h("td", { class: "amount" }, count(c.entries_checked)),

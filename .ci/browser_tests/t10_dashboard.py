@@ -96,16 +96,6 @@ def compare_dashboard(page):
     return shown
 
 
-def accessible(page, what):
-    """axe-core on the page as it stands: no serious or critical violation."""
-    results = Axe().run(page)
-    violations = results.response["violations"]
-    for v in violations:
-        print(f"axe on {what}: {v['impact']} {v['id']} ({len(v['nodes'])} nodes): {v['help']}")
-    grave = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
-    check(not grave, f"axe finds serious or critical violations on {what}: {grave}")
-
-
 def run(ctx):
     # The claims report refused on purpose below is the only 400 expected.
     ctx.expected_errors.append("the server responded with a status of 400")
