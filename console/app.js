@@ -7,6 +7,8 @@ import { ApiError, get } from "./api.js";
 import { showDashboard } from "./dashboard.js";
 import { showClaims } from "./claims.js";
 import { showWorkers } from "./workers.js";
+import { showLedger } from "./ledger.js";
+import { showAudit } from "./audit.js";
 
 /** Roles that read fund figures (the API's `funds.read`, src/auth/access.rs). */
 const FUND_READERS = ["admin", "officer", "approver", "ministry", "auditor"];
@@ -16,6 +18,8 @@ const PAGES = [
   { id: "dashboard", label: "nav.dashboard", roles: FUND_READERS, show: showDashboard },
   { id: "claims", label: "nav.claims", roles: FUND_READERS, show: showClaims },
   { id: "workers", label: "nav.workers", roles: FUND_READERS, show: showWorkers },
+  { id: "ledger", label: "ledgerPage.nav", roles: FUND_READERS, show: showLedger },
+  { id: "audit", label: "audit.nav", roles: ["admin", "auditor"], show: showAudit },
 ];
 
 const main = document.getElementById("main");
@@ -42,7 +46,10 @@ export function handleSessionError(error) {
   return false;
 }
 
-/** The page the fragment names (`#claims`, or `#claims/<id>` within it), else the first the role may use. */
+/**
+ * The page the fragment names (its first part: `#ledger/entry/…` is the
+ * ledger page), else the first the role may use.
+ */
 function currentPage(pages) {
   const wanted = window.location.hash.slice(1).split("/")[0];
   return pages.find((p) => p.id === wanted) ?? pages[0];

@@ -155,7 +155,7 @@ def run(ctx):
     options = page.locator("#fund option").evaluate_all("os => os.map(o => o.value)")
     equal(options, [FUND], "funds offered to a one-fund auditor")
     nav = page.locator("#nav a").all_inner_texts()
-    equal(nav, ["Fund dashboard", "API reference"], "the auditor's navigation")
+    equal(nav, ["Fund dashboard", "Claims desk", "Workers", "Ledger", "Audit log", "API reference"], "the auditor's navigation")
     page.screenshot(path=f"{SHOTS}/dashboard-auditor.png", full_page=True)
     accessible(page, "the auditor's dashboard")
 

@@ -53,6 +53,8 @@ const ASSETS: &[Asset] = &[
     asset!("worker-page.js", "text/javascript; charset=utf-8"),
     asset!("timeline.js", "text/javascript; charset=utf-8"),
     asset!("workers.css", "text/css; charset=utf-8"),
+    asset!("ledger.js", "text/javascript; charset=utf-8"),
+    asset!("audit.js", "text/javascript; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
     asset!("charts.js", "text/javascript; charset=utf-8"),
     asset!("charts.css", "text/css; charset=utf-8"),
