@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { h, fill } from "./dom.js";
 import { get } from "./api.js";
 import { todayIso } from "./format.js";
-import { dateField, fundField, money, readableFunds, selection, showError, table } from "./widgets.js";
+import { dateField, fundField, money, pageFunds, selection, showError, table } from "./widgets.js";
 import { announce } from "./app.js";
 import { showClaim } from "./claim.js";
 import { keyedAction, mayAct, shortId, statusWords, submitAction, useDeskStyles, workerName } from "./desk.js";
@@ -37,18 +37,8 @@ export async function showClaims(main, claims) {
 }
 
 async function showQueues(main, claims) {
-  fill(main, h("h1", {}, t("desk.heading")), h("p", {}, t("desk.loading")));
-  let funds;
-  try {
-    funds = await readableFunds();
-  } catch (error) {
-    showError(main, error);
-    return;
-  }
-  if (funds.length === 0) {
-    fill(main, h("h1", {}, t("desk.heading")), h("p", {}, t("desk.noFunds")));
-    return;
-  }
+  const funds = await pageFunds(main, t("desk.heading"));
+  if (!funds) return;
   const fund = fundField(funds, "desk-fund");
   const queues = h("section", { id: "queues", class: "card", "aria-labelledby": "queues-heading" });
   const list = h("section", { id: "queue", class: "card", "aria-labelledby": "queue-caption" });

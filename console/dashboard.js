@@ -4,8 +4,9 @@ import { t } from "./i18n.js";
 import { h, fill } from "./dom.js";
 import { get } from "./api.js";
 import { amount, count, startOfYear, todayIso } from "./format.js";
-import { dateField, fundField, money, number, readableFunds, selection, showError, table } from "./widgets.js";
-import { announce, describeError, handleSessionError } from "./app.js";
+import { chainCard } from "./ledger.js";
+import { dateField, fundField, money, number, pageFunds, selection, showError, table } from "./widgets.js";
+import { announce } from "./app.js";
 import { SPANS, chartsCard, drawCharts, monthsEnding } from "./charts.js";
 
 /** Accounts shown as key figures, by code. */
@@ -19,18 +20,8 @@ const KEY_ACCOUNTS = [
 const chosen = { asOf: null, claimsFrom: null, span: SPANS[0] };
 
 export async function showDashboard(main) {
-  fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.loading")));
-  let funds;
-  try {
-    funds = await readableFunds();
-  } catch (error) {
-    showError(main, error);
-    return;
-  }
-  if (funds.length === 0) {
-    fill(main, h("h1", {}, t("dashboard.heading")), h("p", {}, t("dashboard.noFunds")));
-    return;
-  }
+  const funds = await pageFunds(main, t("dashboard.heading"));
+  if (!funds) return;
   chosen.asOf ??= todayIso();
   chosen.claimsFrom ??= startOfYear(chosen.asOf);
 
@@ -98,7 +89,7 @@ async function showFigures(figures, fund) {
     membersCard(sex, destination, sector, asOf),
     claimsCard(byStatus, byBenefit),
     trialBalanceCard(tb, asOf),
-    ledgerCard(fund),
+    chainCard(fund),
   );
   if (charts) drawCharts(charts);
   figures.setAttribute("data-fund", fund.code);
@@ -229,40 +220,5 @@ function trialBalanceCard(tb, asOf) {
       [...rows, ...totals],
       "trial-balance",
     ),
-  );
-}
-
-function ledgerCard(fund) {
-  const result = h("p", { id: "verify-result", role: "status" });
-  const button = h("button", { type: "button", id: "verify" }, t("ledger.verify"));
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    result.textContent = t("ledger.verifying");
-    try {
-      const report = await get(`/v1/funds/${encodeURIComponent(fund.code)}/ledger/verify`);
-      result.textContent = report.ok
-        ? t("ledger.verified", { entries: count(report.entries_checked) })
-        : t("ledger.broken", { problems: report.problems.map((p) => `${p.code} ${p.detail}`).join("; ") });
-      result.className = report.ok ? "ok" : "error";
-    } catch (error) {
-      if (!handleSessionError(error)) result.textContent = describeError(error);
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "ledger-heading" },
-    h("h2", { id: "ledger-heading" }, t("ledger.heading")),
-    h(
-      "dl",
-      { class: "pairs" },
-      h("dt", {}, t("ledger.entries")),
-      h("dd", { "data-figure": "entries" }, count(fund.entries)),
-      h("dt", {}, t("ledger.chainHead")),
-      h("dd", { class: "hash" }, h("code", {}, fund.chain_head)),
-    ),
-    button,
-    result,
   );
 }

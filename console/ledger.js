@@ -8,7 +8,7 @@ import { t } from "./i18n.js";
 import { h, fill } from "./dom.js";
 import { fetchFile, get } from "./api.js";
 import { amount, count, startOfYear, todayIso } from "./format.js";
-import { dateField, errorText, fundField, money, readableFunds, selection, showError, table } from "./widgets.js";
+import { dateField, errorText, fundField, money, pageFunds, selection, showError, table } from "./widgets.js";
 import { announce, handleSessionError } from "./app.js";
 
 /** Roles that read the audit trail and export a ledger (src/auth/access.rs). */
@@ -81,19 +81,8 @@ function backLink(fund) {
 // ---------------------------------------------------------------- accounts
 
 async function showAccounts(main, claims) {
-  const heading = h("h1", {}, t("ledgerPage.heading"));
-  fill(main, heading, h("p", {}, t("dashboard.loading")));
-  let funds;
-  try {
-    funds = await readableFunds();
-  } catch (error) {
-    showError(main, error);
-    return;
-  }
-  if (funds.length === 0) {
-    fill(main, heading, h("p", {}, t("dashboard.noFunds")));
-    return;
-  }
+  const funds = await pageFunds(main, t("ledgerPage.heading"));
+  if (!funds) return;
   const fund = fundField(funds);
   const asOf = dateField("ledger-as-of", "as_of", t("ledgerPage.asOf"), chosen.asOf);
   const body = h("div", { id: "ledger" });
@@ -112,7 +101,7 @@ async function showAccounts(main, claims) {
     asOf.field,
     h("button", { type: "submit", id: "ledger-show" }, t("dashboard.show")),
   );
-  fill(main, heading, form, body);
+  fill(main, h("h1", {}, t("ledgerPage.heading")), form, body);
   await showFund(body, funds.find((f) => f.code === selection.fund), claims);
 }
 
@@ -170,7 +159,8 @@ function accountsCard(fund, accounts, asOf) {
 
 // ---------------------------------------------------------------- the chain
 
-function chainCard(fund) {
+/** The fund's chain head with "Verify the chain", its result and the checkpoints (also on the dashboard). */
+export function chainCard(fund) {
   const result = h("p", { id: "verify-result", role: "status" });
   const problems = h("div", { id: "verify-problems" });
   // Hashes in the result and the problems' details wrap on a narrow screen.

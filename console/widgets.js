@@ -70,6 +70,27 @@ export async function readableFunds() {
   return (await get("/v1/funds", { limit: FUNDS_PAGE })).items;
 }
 
+/**
+ * Starts a page that works on one fund: shows `heading` and "Loading…" in
+ * `main`, then the funds the caller may read; null (with the refusal, or
+ * "your token covers no fund", shown in `main`) when there is none.
+ */
+export async function pageFunds(main, heading) {
+  fill(main, h("h1", {}, heading), h("p", {}, t("dashboard.loading")));
+  let funds;
+  try {
+    funds = await readableFunds();
+  } catch (error) {
+    showError(main, error);
+    return null;
+  }
+  if (funds.length === 0) {
+    fill(main, h("h1", {}, heading), h("p", {}, t("dashboard.noFunds")));
+    return null;
+  }
+  return funds;
+}
+
 /** A labelled fund chooser over `funds`, on `selection.fund`. */
 export function fundField(funds, id = "fund") {
   if (!funds.some((f) => f.code === selection.fund)) selection.fund = funds[0]?.code ?? null;

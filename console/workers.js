@@ -4,7 +4,7 @@
 import { t } from "./i18n.js";
 import { h, fill } from "./dom.js";
 import { ApiError, get, post, newIdempotencyKey } from "./api.js";
-import { dateField, errorText, fundField, readableFunds, selection, showError, table } from "./widgets.js";
+import { dateField, errorText, fundField, pageFunds, selection, table } from "./widgets.js";
 import { announce, handleSessionError } from "./app.js";
 import { showWorker } from "./worker-page.js";
 
@@ -60,18 +60,8 @@ export function markInvalid(form, error, inputs) {
 }
 
 async function showSearch(main, claims) {
-  fill(main, h("h1", {}, t("workers.heading")), h("p", {}, t("dashboard.loading")));
-  let funds;
-  try {
-    funds = await readableFunds();
-  } catch (error) {
-    showError(main, error);
-    return;
-  }
-  if (funds.length === 0) {
-    fill(main, h("h1", {}, t("workers.heading")), h("p", {}, t("dashboard.noFunds")));
-    return;
-  }
+  const funds = await pageFunds(main, t("workers.heading"));
+  if (!funds) return;
   const fund = fundField(funds, "workers-fund");
   const by = selectField(
     "search-by",
