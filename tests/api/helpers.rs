@@ -453,3 +453,49 @@ impl TestApp {
         read(res)
     }
 }
+
+/// Steps several test modules share, through the API and the binary.
+impl TestApp {
+    /// A repatriation in distress claimed by `worker` for `amount`, approved
+    /// and paid on `paid_on` (the fund needs the cash).
+    pub fn paid_claim(&self, worker: &str, amount: &str, paid_on: chrono::NaiveDate) {
+        let body = serde_json::json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01",
+                          "incident_phase": "abroad", "filed_on": "2026-03-05",
+                          "claimant": {"relationship": "worker"}, "claimed_amount": amount,
+                          "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]});
+        let res = self.post(
+            &format!("/v1/workers/{worker}/claims"),
+            &self.admin(),
+            &body,
+        );
+        let claim = res.expect(201)["id"].as_str().unwrap().to_string();
+        let decided = self.post(
+            &format!("/v1/claims/{claim}/decision"),
+            &self.admin(),
+            &serde_json::json!({"outcome": "approve"}),
+        );
+        assert_eq!(
+            decided.expect(200)["status"],
+            "approved",
+            "{}",
+            decided.text
+        );
+        let paid = self.post(
+            &format!("/v1/claims/{claim}/payment"),
+            &self.admin(),
+            &serde_json::json!({"paid_on": paid_on}),
+        );
+        assert_eq!(paid.expect(200)["status"], "paid", "{}", paid.text);
+    }
+
+    /// `mwf verify --fund <fund>` run by the binary on this app's database.
+    pub fn mwf_verify(&self, fund: &str) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mwf"))
+            .args(["verify", "--fund", fund])
+            .env_remove("MWF_JWT_PUBLIC_KEYS")
+            .env("DATABASE_URL", &self.database_url)
+            .env("MWF_JWT_SECRET", SECRET)
+            .output()
+            .expect("the binary runs")
+    }
+}

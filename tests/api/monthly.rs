@@ -7,14 +7,13 @@
 //! `MWF_MONTHLY_SEED` repeats a run.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use diesel::connection::SimpleConnection;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn, TestApp, SECRET};
+use crate::helpers::{spawn, TestApp};
 
 const FUND: &str = "KE-MWF";
 
@@ -217,42 +216,6 @@ fn assert_monthly_matches(app: &TestApp, from: NaiveDate, to: NaiveDate) {
     }
 }
 
-/// A repatriation in distress claimed by `worker`, approved and paid.
-fn paid_claim(app: &TestApp, worker: &str, amount: &str, paid_on: NaiveDate) {
-    let body = json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01", "incident_phase": "abroad",
-                      "filed_on": "2026-03-05", "claimant": {"relationship": "worker"}, "claimed_amount": amount,
-                      "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]});
-    let res = app.post(&format!("/v1/workers/{worker}/claims"), &app.admin(), &body);
-    let claim = id(res.expect(201));
-    let decided = app.post(
-        &format!("/v1/claims/{claim}/decision"),
-        &app.admin(),
-        &json!({"outcome": "approve"}),
-    );
-    assert_eq!(
-        decided.expect(200)["status"],
-        "approved",
-        "{}",
-        decided.text
-    );
-    let paid = app.post(
-        &format!("/v1/claims/{claim}/payment"),
-        &app.admin(),
-        &json!({"paid_on": paid_on}),
-    );
-    assert_eq!(paid.expect(200)["status"], "paid", "{}", paid.text);
-}
-
-fn mwf_verify(app: &TestApp) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mwf"))
-        .args(["verify", "--fund", FUND])
-        .env_remove("MWF_JWT_PUBLIC_KEYS")
-        .env("DATABASE_URL", &app.database_url)
-        .env("MWF_JWT_SECRET", SECRET)
-        .output()
-        .expect("the binary runs")
-}
-
 #[test]
 fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the_summary() {
     let seed = std::env::var("MWF_MONTHLY_SEED")
@@ -329,7 +292,7 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
     .expect(200);
     // Claims approved and paid today.
     for (worker, _) in &workers[..2] {
-        paid_claim(&app, worker, &amount(&mut rng), today);
+        app.paid_claim(worker, &amount(&mut rng), today);
     }
 
     let this_month = month_of(today);
@@ -380,7 +343,7 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
         "{now}"
     );
 
-    let good = mwf_verify(&app);
+    let good = app.mwf_verify(FUND);
     assert!(
         good.status.success(),
         "{}{}",
@@ -411,7 +374,7 @@ fn monthly_figures_equal_the_journal_and_the_contributions_and_verify_checks_the
             .contains("(employer)"),
         "{report}"
     );
-    let bad = mwf_verify(&app);
+    let bad = app.mwf_verify(FUND);
     assert!(!bad.status.success());
 }
 

@@ -6,14 +6,13 @@
 //! The seed is printed; `MWF_SUMMARY_SEED` repeats a run.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use chrono::{Days, NaiveDate};
 use diesel::connection::SimpleConnection;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn, TestApp, SECRET};
+use crate::helpers::{spawn, TestApp};
 
 const FUND: &str = "KE-MWF";
 
@@ -150,42 +149,6 @@ fn reverse(app: &TestApp, entry: &str, day: NaiveDate) -> crate::helpers::Respon
     )
 }
 
-/// A repatriation in distress claimed by `worker`, approved and paid on `today`.
-fn paid_claim(app: &TestApp, worker: &str, amount: &str, today: NaiveDate) {
-    let body = json!({"benefit": "REPATRIATION_DISTRESS", "incident_date": "2026-03-01", "incident_phase": "abroad",
-                      "filed_on": "2026-03-05", "claimant": {"relationship": "worker"}, "claimed_amount": amount,
-                      "documents": [{"type": "TRAVEL_RECEIPTS", "reference": "T"}]});
-    let res = app.post(&format!("/v1/workers/{worker}/claims"), &app.admin(), &body);
-    let claim = id(res.expect(201));
-    let decided = app.post(
-        &format!("/v1/claims/{claim}/decision"),
-        &app.admin(),
-        &json!({"outcome": "approve"}),
-    );
-    assert_eq!(
-        decided.expect(200)["status"],
-        "approved",
-        "{}",
-        decided.text
-    );
-    let paid = app.post(
-        &format!("/v1/claims/{claim}/payment"),
-        &app.admin(),
-        &json!({"paid_on": today}),
-    );
-    assert_eq!(paid.expect(200)["status"], "paid", "{}", paid.text);
-}
-
-fn mwf_verify(app: &TestApp) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mwf"))
-        .args(["verify", "--fund", FUND])
-        .env_remove("MWF_JWT_PUBLIC_KEYS")
-        .env("DATABASE_URL", &app.database_url)
-        .env("MWF_JWT_SECRET", SECRET)
-        .output()
-        .expect("the binary runs")
-}
-
 #[test]
 fn daily_totals_agree_with_the_journal_and_verification_names_one_altered_by_hand() {
     let seed = std::env::var("MWF_SUMMARY_SEED")
@@ -237,7 +200,7 @@ fn daily_totals_agree_with_the_journal_and_verification_names_one_altered_by_han
     .expect(200);
     // Claims approved and paid.
     for (worker, _) in &workers[..2] {
-        paid_claim(&app, worker, &amount(&mut rng), today);
+        app.paid_claim(worker, &amount(&mut rng), today);
     }
     for as_of in ["2025-01-01", "2025-01-02", "2025-06-30", "2025-12-31"] {
         assert_reports_match_journal(&app, date(as_of));
@@ -279,7 +242,7 @@ fn daily_totals_agree_with_the_journal_and_verification_names_one_altered_by_han
         assert_reports_match_journal(&app, as_of);
     }
     app.assert_books_balance(FUND);
-    let good = mwf_verify(&app);
+    let good = app.mwf_verify(FUND);
     assert!(
         good.status.success(),
         "{}{}",
@@ -339,7 +302,7 @@ fn daily_totals_agree_with_the_journal_and_verification_names_one_altered_by_han
             && p["detail"].as_str().unwrap().contains("2024-06-03")),
         "{report}"
     );
-    let bad = mwf_verify(&app);
+    let bad = app.mwf_verify(FUND);
     assert_eq!(bad.status.code(), Some(1));
     let printed = String::from_utf8_lossy(&bad.stdout);
     assert!(
