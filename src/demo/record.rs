@@ -56,10 +56,12 @@ pub fn enroll(
         let batch: Vec<WorkerPlan> = remaining.by_ref().take(BATCH_ITEMS).collect();
         let done = write_transaction(conn, |conn| -> AppResult<Vec<Enrolled>> {
             let lock = lock_fund(conn, fund.id)?;
+            let news: Vec<&workers::NewWorker> = batch.iter().map(|p| &p.worker).collect();
+            let outcomes = workers::enroll_many(conn, &lock, &news, &actors.ministry.subject)?;
             let mut events = Vec::with_capacity(batch.len());
             let mut done = Vec::with_capacity(batch.len());
-            for plan in batch {
-                let worker = workers::enroll(conn, &lock, &plan.worker, &actors.ministry.subject)?;
+            for (plan, outcome) in batch.into_iter().zip(outcomes) {
+                let worker = outcome.map_err(AppError::from)?;
                 events.push(workers::enrolled_event(&fund.code, &worker));
                 done.push(Enrolled {
                     worker_id: worker.id.clone(),
@@ -108,12 +110,20 @@ pub fn add_later_contracts(
     trail: Trail,
 ) -> AppResult<()> {
     write_transaction(conn, |conn| -> AppResult<()> {
-        let mut added_count = 0;
-        for e in enrolled.iter_mut() {
-            for contract in e.plan.contracts.iter().skip(1) {
-                let added = workers::add_contract(conn, &e.worker_id, &contract.new)?;
-                if trail == Trail::PerRequest {
-                    let target = format!("worker {} contract {}", e.worker_id, added.id);
+        let later: Vec<(usize, &str, &workers::NewContract)> = (enrolled.iter().enumerate())
+            .flat_map(|(i, e)| {
+                (e.plan.contracts.iter().skip(1)).map(move |c| (i, e.worker_id.as_str(), &c.new))
+            })
+            .collect();
+        if later.is_empty() {
+            return Ok(());
+        }
+        let added = match trail {
+            Trail::PerRequest => {
+                let mut added = Vec::with_capacity(later.len());
+                for (_, worker_id, new) in &later {
+                    let contract = workers::add_contract(conn, worker_id, new)?;
+                    let target = format!("worker {worker_id} contract {}", contract.id);
                     seal(
                         conn,
                         &actors.ministry,
@@ -121,19 +131,27 @@ pub fn add_later_contracts(
                         &fund.code,
                         Done::created(target, ()),
                     )?;
+                    added.push(contract);
                 }
-                e.contract_ids.push(added.id);
-                added_count += 1;
+                added
             }
-        }
-        if trail == Trail::PerGroup && added_count > 0 {
-            seal(
-                conn,
-                &actors.ministry,
-                Act::AddContract,
-                &fund.code,
-                Done::created(format!("contracts: {added_count} added"), ()),
-            )?;
+            Trail::PerGroup => {
+                let items: Vec<(&str, &workers::NewContract)> =
+                    later.iter().map(|(_, w, new)| (*w, *new)).collect();
+                let added = workers::add_contracts(conn, fund.id, &items)?;
+                seal(
+                    conn,
+                    &actors.ministry,
+                    Act::AddContract,
+                    &fund.code,
+                    Done::created(format!("contracts: {} added", added.len()), ()),
+                )?;
+                added
+            }
+        };
+        let owners: Vec<usize> = later.iter().map(|(i, _, _)| *i).collect();
+        for (i, contract) in owners.into_iter().zip(added) {
+            enrolled[i].contract_ids.push(contract.id);
         }
         Ok(())
     })
@@ -260,51 +278,66 @@ pub fn record_contract_events(
     trail: Trail,
 ) -> AppResult<()> {
     write_transaction(conn, |conn| -> AppResult<()> {
-        let mut updated = 0;
-        let mut changed_workers: Vec<&str> = Vec::new();
-        for e in enrolled {
-            for (plan, id) in e.plan.contracts.iter().zip(&e.contract_ids) {
-                let events = ContractEvents {
-                    departed_on: plan.departed_on,
-                    terminated_on: plan.terminated_on,
-                    returned_on: plan.returned_on,
-                };
-                if events.departed_on.is_none() && events.terminated_on.is_none() {
-                    continue;
-                }
-                let contract = workers::find_contract(conn, &e.worker_id, id)?
-                    .ok_or_else(|| AppError::internal("a demo contract vanished"))?;
-                match trail {
-                    Trail::PerRequest => {
-                        workers::record_contract_events(conn, &contract, &events)?;
-                        let target = format!("worker {} contract {id}", e.worker_id);
-                        seal(
-                            conn,
-                            &actors.ministry,
-                            Act::UpdateContract,
-                            &fund.code,
-                            Done::ok(target, ()),
-                        )?;
-                    }
-                    Trail::PerGroup => {
-                        workers::record_contract_events_unsummarised(conn, &contract, &events)?;
-                        if changed_workers.last() != Some(&e.worker_id.as_str()) {
-                            changed_workers.push(&e.worker_id);
-                        }
-                        updated += 1;
-                    }
+        let planned: Vec<(&Enrolled, &str, ContractEvents)> = (enrolled.iter())
+            .flat_map(|e| {
+                (e.plan.contracts.iter().zip(&e.contract_ids)).map(move |(plan, id)| {
+                    let events = ContractEvents {
+                        departed_on: plan.departed_on,
+                        terminated_on: plan.terminated_on,
+                        returned_on: plan.returned_on,
+                    };
+                    (e, id.as_str(), events)
+                })
+            })
+            .filter(|(_, _, events)| events.departed_on.is_some() || events.terminated_on.is_some())
+            .collect();
+        if planned.is_empty() {
+            return Ok(());
+        }
+        match trail {
+            Trail::PerRequest => {
+                for (e, id, events) in &planned {
+                    let contract = workers::find_contract(conn, &e.worker_id, id)?
+                        .ok_or_else(|| AppError::internal("a demo contract vanished"))?;
+                    workers::record_contract_events(conn, &contract, events)?;
+                    let target = format!("worker {} contract {id}", e.worker_id);
+                    seal(
+                        conn,
+                        &actors.ministry,
+                        Act::UpdateContract,
+                        &fund.code,
+                        Done::ok(target, ()),
+                    )?;
                 }
             }
-        }
-        if trail == Trail::PerGroup && updated > 0 {
-            membership_summary::refresh_workers(conn, fund.id, changed_workers)?;
-            seal(
-                conn,
-                &actors.ministry,
-                Act::UpdateContract,
-                &fund.code,
-                Done::ok(format!("contracts: {updated} updated"), ()),
-            )?;
+            Trail::PerGroup => {
+                // The group's contracts read in a few queries, their events
+                // written in a few statements, each worker's summary brought
+                // up to date once.
+                let mut changed_workers: Vec<&str> = planned
+                    .iter()
+                    .map(|(e, _, _)| e.worker_id.as_str())
+                    .collect();
+                changed_workers.dedup();
+                let contracts = workers::workers_with_contracts(conn, fund.id, &changed_workers)?;
+                let found = (planned.iter())
+                    .map(|(e, id, events)| {
+                        (contracts.get(&e.worker_id).into_iter().flatten())
+                            .find(|c| c.id == *id)
+                            .map(|c| (c, events))
+                            .ok_or_else(|| AppError::internal("a demo contract vanished"))
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                workers::record_contract_events_many(conn, &found)?;
+                membership_summary::refresh_workers(conn, fund.id, changed_workers)?;
+                seal(
+                    conn,
+                    &actors.ministry,
+                    Act::UpdateContract,
+                    &fund.code,
+                    Done::ok(format!("contracts: {} updated", planned.len()), ()),
+                )?;
+            }
         }
         Ok(())
     })

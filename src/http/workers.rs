@@ -19,7 +19,7 @@ use super::{fund_in_scope, read, AppState, Page};
 use crate::auth::{Act, Caller};
 use crate::contributions::ContributionFilter;
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, ErrorCode, FieldError};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError, Refusal};
 use crate::funds::{is_country, Fund};
 use crate::money::{format_minor, to_minor, Currency, DecimalString};
 use crate::rules::document::Relationship;
@@ -579,16 +579,23 @@ pub async fn enroll_workers_batch(
         .fund(&code)
         .run(&req, body, move |conn, caller, input: BatchRequest| {
             let fund = fund_in_scope(conn, caller, &code)?;
-            let items = parse_items::<EnrollWorker>(input)?;
+            let items: Vec<Result<NewWorker, Refusal>> = parse_items::<EnrollWorker>(input)?
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    refusal_or_fatal(item.and_then(|r| r.validate(&item_path(index))))
+                })
+                .collect::<AppResult<_>>()?;
             let lock = crate::funds::lock_fund(conn, fund.id)?;
+            let valid: Vec<&NewWorker> = items.iter().flatten().collect();
+            let mut enrolled =
+                workers::enroll_many(conn, &lock, &valid, &caller.subject)?.into_iter();
             let mut events = Vec::new();
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
-                let outcome = item.and_then(|request| {
-                    let new = request.validate(&item_path(index))?;
-                    workers::enroll(conn, &lock, &new, &caller.subject)
-                });
-                results.push(match refusal_or_fatal(outcome)? {
+                let outcome =
+                    item.and_then(|_| enrolled.next().expect("one outcome per valid item"));
+                results.push(match outcome {
                     Ok(worker) => {
                         events.push(workers::enrolled_event(&fund.code, &worker));
                         BatchItemResult::created(index, json!({"worker_id": worker.id}))

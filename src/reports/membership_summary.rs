@@ -444,6 +444,16 @@ pub fn contract_changed(conn: &mut DbConnection, contract_id: &str) -> AppResult
     refresh_worker(conn, &worker_id)
 }
 
+/// The workers among `ids` that have coverage segments (whose summary a new
+/// contract may change): one query by the table's key.
+pub fn covered_workers(conn: &mut DbConnection, ids: &[&str]) -> AppResult<Vec<String>> {
+    Ok(coverage_segments::table
+        .filter(coverage_segments::worker_id.eq_any(ids))
+        .select(coverage_segments::worker_id)
+        .distinct()
+        .load(conn)?)
+}
+
 /// After a contract is added: a contract only changes the destination of the
 /// days the worker is active, so a worker with no segment (no standing
 /// contribution: every worker being enrolled) costs one read.

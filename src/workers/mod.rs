@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::audit::events::{kind as event_kind, NewEvent};
 use crate::db::schema::{contracts, contributions, dependants, workers};
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, Refusal};
 use crate::funds::{FundId, FundLock};
 use crate::money::Currency;
 use crate::rules::document::Relationship;
@@ -168,19 +168,35 @@ fn already_enrolled(worker_id: &str) -> AppError {
     .with("worker_id", worker_id)
 }
 
-fn existing_by_document(
+/// The fund's workers enrolled under any of `documents` ((type, number)
+/// pairs): their ids by document. Read by number through the fund's
+/// `(fund_id, document_number, id)` index, a few hundred numbers per query,
+/// the type checked on the rows read.
+fn existing_by_documents(
     conn: &mut DbConnection,
     fund_id: FundId,
-    document_type: &str,
-    number: &str,
-) -> AppResult<Option<String>> {
-    Ok(workers::table
-        .filter(workers::fund_id.eq(fund_id))
-        .filter(workers::document_type.eq(document_type))
-        .filter(workers::document_number.eq(number))
-        .select(workers::id)
-        .first(conn)
-        .optional()?)
+    documents: &[(&str, &str)],
+) -> AppResult<HashMap<(String, String), String>> {
+    let mut found = HashMap::new();
+    let wanted: std::collections::HashSet<(&str, &str)> = documents.iter().copied().collect();
+    for chunk in documents.chunks(500) {
+        let numbers: Vec<&str> = chunk.iter().map(|(_, number)| *number).collect();
+        let rows: Vec<(String, String, String)> = workers::table
+            .filter(workers::fund_id.eq(fund_id))
+            .filter(workers::document_number.eq_any(&numbers))
+            .select((
+                workers::document_type,
+                workers::document_number,
+                workers::id,
+            ))
+            .load(conn)?;
+        for (document_type, number, id) in rows {
+            if wanted.contains(&(document_type.as_str(), number.as_str())) {
+                found.insert((document_type, number), id);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Enrolls a worker in the caller's transaction, which holds the fund's lock
@@ -194,47 +210,106 @@ pub fn enroll(
     new: &NewWorker,
     created_by: &str,
 ) -> AppResult<Worker> {
+    let mut enrolled = enroll_many(conn, lock, &[new], created_by)?;
+    Ok(enrolled.pop().expect("one outcome per worker")?)
+}
+
+/// Enrolls workers in the caller's transaction, which holds the fund's lock
+/// (`lock`), as [`enroll`] would one after the other: each is enrolled, or
+/// refused having written nothing (its refusal is its answer; a document
+/// already enrolled, in the fund or earlier in `items`, is
+/// `WORKER_ALREADY_ENROLLED` naming that worker). The outer `Err` spoils the
+/// transaction. The fund's workers holding the items' documents are read in
+/// one query per few hundred, and the workers, their dependants and their
+/// contracts are inserted with one multi-row INSERT per table: a batch of
+/// thousands costs a handful of statements. New workers have no coverage, so
+/// their contracts leave the membership summary as it is.
+pub fn enroll_many(
+    conn: &mut DbConnection,
+    lock: &FundLock,
+    items: &[&NewWorker],
+    created_by: &str,
+) -> AppResult<Vec<Result<Worker, Refusal>>> {
     let fund_id = lock.fund_id();
-    if let Some(existing) =
-        existing_by_document(conn, fund_id, &new.document_type, &new.document_number)?
-    {
-        return Err(already_enrolled(&existing));
+    let documents: Vec<(&str, &str)> = items
+        .iter()
+        .map(|n| (n.document_type.as_str(), n.document_number.as_str()))
+        .collect();
+    let mut known = existing_by_documents(conn, fund_id, &documents)?;
+    let now = crate::time::now();
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut rows = Vec::new();
+    for new in items {
+        let document = (new.document_type.clone(), new.document_number.clone());
+        if let Some(existing) = known.get(&document) {
+            outcomes.push(Err(refusal(already_enrolled(existing))));
+            continue;
+        }
+        if new.dependants.iter().filter(|d| d.nominee).count() > 1 {
+            // Validation refuses a second nominee; one that reaches here is
+            // refused as registering it after the first would be.
+            outcomes.push(Err(refusal(AppError::new(
+                ErrorCode::NomineeAlreadyRegistered,
+                "a worker has at most one nominee",
+            ))));
+            continue;
+        }
+        let row = WorkerRow {
+            id: Uuid::now_v7().to_string(),
+            fund_id,
+            document_type: new.document_type.clone(),
+            document_number: new.document_number.clone(),
+            given_name: new.given_name.clone(),
+            family_name: new.family_name.clone(),
+            date_of_birth: new.date_of_birth,
+            sex: new.sex.as_str().to_string(),
+            phone: new.phone.clone(),
+            email: new.email.clone(),
+            occupation_sector: new.occupation_sector.clone(),
+            created_at: now,
+            created_by: created_by.to_string(),
+            family_key: name_key(&new.family_name),
+            given_key: name_key(&new.given_name),
+        };
+        known.insert(document, row.id.clone());
+        let worker = Worker {
+            dependants: new.dependants.iter().map(new_dependant).collect(),
+            contracts: new.contracts.iter().map(new_contract).collect(),
+            ..Worker::from(row.clone())
+        };
+        rows.push(row);
+        outcomes.push(Ok(worker));
     }
-    let row = WorkerRow {
-        id: Uuid::now_v7().to_string(),
-        fund_id,
-        document_type: new.document_type.clone(),
-        document_number: new.document_number.clone(),
-        given_name: new.given_name.clone(),
-        family_name: new.family_name.clone(),
-        date_of_birth: new.date_of_birth,
-        sex: new.sex.as_str().to_string(),
-        phone: new.phone.clone(),
-        email: new.email.clone(),
-        occupation_sector: new.occupation_sector.clone(),
-        created_at: crate::time::now(),
-        created_by: created_by.to_string(),
-        family_key: name_key(&new.family_name),
-        given_key: name_key(&new.given_name),
+    crate::insert_rows!(conn, workers::table, rows)?;
+    let enrolled = || {
+        outcomes
+            .iter()
+            .zip(items)
+            .filter_map(|(o, n)| Some((o.as_ref().ok()?, n)))
     };
-    diesel::insert_into(workers::table)
-        .values(&row)
-        .execute(conn)?;
-    let dependants = new
-        .dependants
-        .iter()
-        .map(|d| add_dependant(conn, &row.id, d))
-        .collect::<AppResult<Vec<_>>>()?;
-    let contracts = new
-        .contracts
-        .iter()
-        .map(|c| add_contract(conn, &row.id, c))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Worker {
-        dependants,
-        contracts,
-        ..Worker::from(row)
-    })
+    let dependant_rows: Vec<NewDependantRow> = enrolled()
+        .flat_map(|(worker, new)| {
+            (worker.dependants.iter().zip(&new.dependants))
+                .map(|(d, new)| dependant_row(&worker.id, &d.id, new, now))
+        })
+        .collect();
+    crate::insert_rows!(conn, dependants::table, dependant_rows)?;
+    let contract_rows: Vec<NewContractRow> = enrolled()
+        .flat_map(|(worker, new)| {
+            (worker.contracts.iter().zip(&new.contracts))
+                .map(|(c, new)| contract_row(&worker.id, &c.id, new, now))
+        })
+        .collect();
+    crate::insert_rows!(conn, contracts::table, contract_rows)?;
+    Ok(outcomes)
+}
+
+/// The refusal an [`AppError`] built as one carries.
+fn refusal(error: AppError) -> Refusal {
+    match error {
+        AppError::Refused(refusal) => *refusal,
+        other => unreachable!("built as a refusal: {other}"),
+    }
 }
 
 /// The `worker.enrolled` event of the feed.
@@ -280,27 +355,47 @@ pub fn add_dependant(
             .with("dependant_id", existing));
         }
     }
-    let id = Uuid::now_v7().to_string();
+    let dependant = new_dependant(new);
     diesel::insert_into(dependants::table)
-        .values(NewDependantRow {
-            id: &id,
+        .values(dependant_row(
             worker_id,
-            name: &new.name,
-            relationship: new.relationship.as_str(),
-            date_of_birth: new.date_of_birth,
-            deceased: new.deceased,
-            created_at: crate::time::now(),
-            nominee: new.nominee,
-        })
+            &dependant.id,
+            new,
+            crate::time::now(),
+        ))
         .execute(conn)?;
-    Ok(Dependant {
-        id,
+    Ok(dependant)
+}
+
+/// A new dependant, with a new id.
+fn new_dependant(new: &NewDependant) -> Dependant {
+    Dependant {
+        id: Uuid::now_v7().to_string(),
         name: new.name.clone(),
         relationship: new.relationship,
         date_of_birth: new.date_of_birth,
         deceased: new.deceased,
         nominee: new.nominee,
-    })
+    }
+}
+
+/// The row of dependant `id` of worker `worker_id`.
+fn dependant_row<'a>(
+    worker_id: &'a str,
+    id: &'a str,
+    new: &'a NewDependant,
+    created_at: NaiveDateTime,
+) -> NewDependantRow<'a> {
+    NewDependantRow {
+        id,
+        worker_id,
+        name: &new.name,
+        relationship: new.relationship.as_str(),
+        date_of_birth: new.date_of_birth,
+        deceased: new.deceased,
+        created_at,
+        nominee: new.nominee,
+    }
 }
 
 pub fn add_contract(
@@ -308,25 +403,53 @@ pub fn add_contract(
     worker_id: &str,
     new: &NewContract,
 ) -> AppResult<Contract> {
-    let id = Uuid::now_v7().to_string();
+    let contract = new_contract(new);
     diesel::insert_into(contracts::table)
-        .values(NewContractRow {
-            id: &id,
+        .values(contract_row(
             worker_id,
-            employer: &new.employer,
-            destination_country: &new.destination_country,
-            occupation: new.occupation.as_deref(),
-            start_date: new.start_date,
-            end_date: new.end_date,
-            monthly_wage_minor: new.monthly_wage_minor,
-            wage_currency: new.wage_currency.as_ref().map(Currency::code),
-            recruitment_agency: new.recruitment_agency.as_deref(),
-            created_at: crate::time::now(),
-        })
+            &contract.id,
+            new,
+            crate::time::now(),
+        ))
         .execute(conn)?;
     crate::reports::membership_summary::contract_added(conn, worker_id)?;
-    Ok(Contract {
-        id,
+    Ok(contract)
+}
+
+/// Adds contracts to workers of fund `fund_id`, (worker id, contract) each,
+/// as [`add_contract`] would one after the other: one multi-row INSERT per
+/// thousand, and the membership summary refreshed once for the workers that
+/// already have coverage (found in one query per chunk).
+pub fn add_contracts(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    items: &[(&str, &NewContract)],
+) -> AppResult<Vec<Contract>> {
+    let now = crate::time::now();
+    let added: Vec<Contract> = items.iter().map(|(_, new)| new_contract(new)).collect();
+    let rows: Vec<NewContractRow> = (items.iter().zip(&added))
+        .map(|((worker_id, new), c)| contract_row(worker_id, &c.id, new, now))
+        .collect();
+    crate::insert_rows!(conn, contracts::table, rows)?;
+    let mut workers: Vec<&str> = items.iter().map(|(w, _)| *w).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    let mut covered = Vec::new();
+    for chunk in workers.chunks(500) {
+        covered.extend(crate::reports::membership_summary::covered_workers(
+            conn, chunk,
+        )?);
+    }
+    if !covered.is_empty() {
+        crate::reports::membership_summary::refresh_workers(conn, fund_id, covered)?;
+    }
+    Ok(added)
+}
+
+/// A new contract, with a new id and no event yet.
+fn new_contract(new: &NewContract) -> Contract {
+    Contract {
+        id: Uuid::now_v7().to_string(),
         employer: new.employer.clone(),
         destination_country: new.destination_country.clone(),
         occupation: new.occupation.clone(),
@@ -338,11 +461,33 @@ pub fn add_contract(
         departed_on: None,
         terminated_on: None,
         returned_on: None,
-    })
+    }
+}
+
+/// The row of contract `id` of worker `worker_id`.
+fn contract_row<'a>(
+    worker_id: &'a str,
+    id: &'a str,
+    new: &'a NewContract,
+    created_at: NaiveDateTime,
+) -> NewContractRow<'a> {
+    NewContractRow {
+        id,
+        worker_id,
+        employer: &new.employer,
+        destination_country: &new.destination_country,
+        occupation: new.occupation.as_deref(),
+        start_date: new.start_date,
+        end_date: new.end_date,
+        monthly_wage_minor: new.monthly_wage_minor,
+        wage_currency: new.wage_currency.as_ref().map(Currency::code),
+        recruitment_agency: new.recruitment_agency.as_deref(),
+        created_at,
+    }
 }
 
 /// A `workers` row, read and inserted whole.
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 #[diesel(treat_none_as_default_value = false)]
 struct WorkerRow {
@@ -842,87 +987,177 @@ pub fn record_contract_events_unsummarised(
     contract: &Contract,
     events: &ContractEvents,
 ) -> AppResult<Contract> {
-    let mut updated = contract.clone();
-    if events.departed_on.is_some() {
-        updated.departed_on = events.departed_on;
-    }
-    if events.terminated_on.is_some() {
-        updated.terminated_on = events.terminated_on;
-    }
-    if events.returned_on.is_some() {
-        updated.returned_on = events.returned_on;
-    }
-    diesel::update(contracts::table.find(&contract.id))
-        .set((
-            contracts::departed_on.eq(updated.departed_on),
-            contracts::terminated_on.eq(updated.terminated_on),
-            contracts::returned_on.eq(updated.returned_on),
-        ))
-        .execute(conn)?;
-    if let Some(last_day) = events.terminated_on {
-        let covered: Vec<(String, NaiveDate)> = contributions::table
-            .filter(contributions::worker_id.eq_any(worker_of(&contract.id)))
-            .filter(contributions::contract_id.eq(&contract.id))
-            .filter(contributions::coverage_basis.eq("contract_end"))
-            .select((contributions::id, contributions::coverage_start))
+    let mut updated = record_contract_events_many(conn, &[(contract, events)])?;
+    Ok(updated.pop().expect("one contract per change"))
+}
+
+/// Records the events of several contracts (each named once) as
+/// [`record_contract_events_unsummarised`] would one after the other, in a
+/// few statements per few hundred contracts: their workers and the
+/// contributions the events move are read in one query per chunk, and the
+/// contracts and contributions are updated in one statement each on
+/// PostgreSQL (from arrays), row by row on SQLite (no round trips there).
+/// The caller brings the membership summary of their workers up to date.
+pub fn record_contract_events_many(
+    conn: &mut DbConnection,
+    changes: &[(&Contract, &ContractEvents)],
+) -> AppResult<Vec<Contract>> {
+    let updated: Vec<Contract> = changes
+        .iter()
+        .map(|(contract, events)| {
+            let mut updated = (*contract).clone();
+            if events.departed_on.is_some() {
+                updated.departed_on = events.departed_on;
+            }
+            if events.terminated_on.is_some() {
+                updated.terminated_on = events.terminated_on;
+            }
+            if events.returned_on.is_some() {
+                updated.returned_on = events.returned_on;
+            }
+            updated
+        })
+        .collect();
+    let by_id: HashMap<&str, (&Contract, &ContractEvents)> = (updated.iter())
+        .zip(changes)
+        .map(|(c, (_, events))| (c.id.as_str(), (c, *events)))
+        .collect();
+    let mut coverage: Vec<(String, NaiveDate, NaiveDate)> = Vec::new();
+    let mut versions = HashMap::new();
+    for chunk in updated.chunks(500) {
+        let ids: Vec<&str> = chunk.iter().map(|c| c.id.as_str()).collect();
+        let mut workers: Vec<String> = contracts::table
+            .filter(contracts::id.eq_any(&ids))
+            .select(contracts::worker_id)
             .load(conn)?;
-        for (id, start) in covered {
-            diesel::update(contributions::table.find(id))
-                .set(contributions::coverage_end.eq(last_day.max(start)))
-                .execute(conn)?;
+        workers.sort_unstable();
+        workers.dedup();
+        // Contributions are indexed by worker, not by contract: a contract's
+        // are found through its worker (else each would read every one).
+        let moved: Vec<MovedRow> = contributions::table
+            .filter(contributions::worker_id.eq_any(&workers))
+            .filter(contributions::coverage_basis.eq_any(["contract_end", "contract_events"]))
+            .select(MovedRow::as_select())
+            .load(conn)?;
+        for row in moved {
+            let Some((contract, events)) = row.contract_id.as_deref().and_then(|c| by_id.get(c))
+            else {
+                continue;
+            };
+            if row.coverage_basis == "contract_end" {
+                // An early end ends the coverage bought until the contract's end.
+                if let Some(last_day) = events.terminated_on {
+                    coverage.push((row.id, row.coverage_start, last_day.max(row.coverage_start)));
+                }
+            } else if row.status == "recorded" {
+                // Coverage anchored on the contract's events follows them,
+                // under the anchors of the version it was recorded under.
+                let versions = match versions.entry(row.fund_id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(crate::rules::version_table(conn, row.fund_id)?)
+                    }
+                };
+                let anchors = (versions.iter())
+                    .find(|(_, (label, _))| *label == row.rule_version)
+                    .and_then(|(_, (_, doc))| doc.membership.anchors)
+                    .ok_or_else(|| {
+                        AppError::internal(format!("{} anchors its coverage", row.rule_version))
+                    })?;
+                let (start, end) = anchored_coverage(row.paid_on, &contract.terms(), anchors);
+                coverage.push((row.id, start, end.max(start)));
+            }
         }
     }
-    follow_contract_events(conn, &updated)?;
+    write_contract_events(conn, &updated)?;
+    write_coverage(conn, &coverage)?;
     Ok(updated)
 }
 
-/// The worker of a contract, as a subquery: contributions are indexed by
-/// worker, not by contract, so a contract's are found through its worker (else
-/// each contract event would read every contribution).
-fn worker_of(
-    contract_id: &str,
-) -> diesel::dsl::Select<
-    diesel::dsl::Filter<contracts::table, diesel::dsl::Eq<contracts::id, &str>>,
-    contracts::worker_id,
-> {
-    contracts::table
-        .filter(contracts::id.eq(contract_id))
-        .select(contracts::worker_id)
+/// What [`record_contract_events_many`] reads of a contribution its
+/// contract's events may move.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contributions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct MovedRow {
+    id: String,
+    fund_id: FundId,
+    contract_id: Option<String>,
+    coverage_basis: String,
+    status: String,
+    rule_version: String,
+    paid_on: NaiveDate,
+    coverage_start: NaiveDate,
 }
 
-/// Moves the coverage of the contract's contributions anchored on its events
-/// (`contract_events` validity) to what its departure, return and early end
-/// now say, under the anchors of the version each was recorded under.
-fn follow_contract_events(conn: &mut DbConnection, contract: &Contract) -> AppResult<()> {
-    let anchored: Vec<(String, FundId, String, NaiveDate)> = contributions::table
-        .filter(contributions::worker_id.eq_any(worker_of(&contract.id)))
-        .filter(contributions::contract_id.eq(&contract.id))
-        .filter(contributions::coverage_basis.eq("contract_events"))
-        .filter(contributions::status.eq("recorded"))
-        .select((
-            contributions::id,
-            contributions::fund_id,
-            contributions::rule_version,
-            contributions::paid_on,
-        ))
-        .load(conn)?;
-    let Some((_, fund_id, _, _)) = anchored.first() else {
-        return Ok(());
-    };
-    let versions = crate::rules::version_table(conn, *fund_id)?;
-    let terms = contract.terms();
-    for (id, _, rule_version, paid_on) in anchored {
-        let anchors = (versions.iter())
-            .find(|(_, (label, _))| *label == rule_version)
-            .and_then(|(_, (_, doc))| doc.membership.anchors)
-            .ok_or_else(|| AppError::internal(format!("{rule_version} anchors its coverage")))?;
-        let (start, end) = anchored_coverage(paid_on, &terms, anchors);
-        diesel::update(contributions::table.find(id))
-            .set((
-                contributions::coverage_start.eq(start),
-                contributions::coverage_end.eq(end.max(start)),
-            ))
-            .execute(conn)?;
+/// Writes the contracts' event dates: one statement on PostgreSQL.
+fn write_contract_events(conn: &mut DbConnection, updated: &[Contract]) -> AppResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            use diesel::sql_types::{Array, Date, Nullable, Text};
+            for chunk in updated.chunks(crate::db::INSERT_CHUNK) {
+                let column = |f: fn(&Contract) -> Option<NaiveDate>| -> Vec<Option<NaiveDate>> {
+                    chunk.iter().map(f).collect()
+                };
+                diesel::sql_query(
+                    "UPDATE contracts SET departed_on = u.departed_on, \
+                     terminated_on = u.terminated_on, returned_on = u.returned_on \
+                     FROM UNNEST($1, $2, $3, $4) AS u(id, departed_on, terminated_on, returned_on) \
+                     WHERE contracts.id = u.id",
+                )
+                .bind::<Array<Text>, _>(chunk.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Date>>, _>(column(|c| c.departed_on))
+                .bind::<Array<Nullable<Date>>, _>(column(|c| c.terminated_on))
+                .bind::<Array<Nullable<Date>>, _>(column(|c| c.returned_on))
+                .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(_) => {
+            for c in updated {
+                diesel::update(contracts::table.find(&c.id))
+                    .set((
+                        contracts::departed_on.eq(c.departed_on),
+                        contracts::terminated_on.eq(c.terminated_on),
+                        contracts::returned_on.eq(c.returned_on),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes contributions' coverage, (id, start, end) each: one statement on
+/// PostgreSQL.
+fn write_coverage(
+    conn: &mut DbConnection,
+    coverage: &[(String, NaiveDate, NaiveDate)],
+) -> AppResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            use diesel::sql_types::{Array, Date, Text};
+            for chunk in coverage.chunks(crate::db::INSERT_CHUNK) {
+                diesel::sql_query(
+                    "UPDATE contributions SET coverage_start = u.coverage_start, \
+                     coverage_end = u.coverage_end \
+                     FROM UNNEST($1, $2, $3) AS u(id, coverage_start, coverage_end) \
+                     WHERE contributions.id = u.id",
+                )
+                .bind::<Array<Text>, _>(chunk.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Date>, _>(chunk.iter().map(|r| r.1).collect::<Vec<_>>())
+                .bind::<Array<Date>, _>(chunk.iter().map(|r| r.2).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(_) => {
+            for (id, start, end) in coverage {
+                diesel::update(contributions::table.find(id))
+                    .set((
+                        contributions::coverage_start.eq(start),
+                        contributions::coverage_end.eq(end),
+                    ))
+                    .execute(conn)?;
+            }
+        }
     }
     Ok(())
 }
