@@ -152,6 +152,23 @@ pub(super) struct PostingRow {
 }
 
 impl PostingRow {
+    /// A row from its columns (as read by hand on SQLite).
+    pub(super) fn new(
+        account_id: i64,
+        side: String,
+        amount_minor: i64,
+        currency: String,
+        effective_date: NaiveDate,
+    ) -> PostingRow {
+        PostingRow {
+            account_id,
+            side,
+            amount_minor,
+            currency,
+            effective_date,
+        }
+    }
+
     /// The posting with its side and currency read. A value that does not
     /// read is a database altered behind the ledger's back: a failure, not
     /// something to carry on with.

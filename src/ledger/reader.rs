@@ -7,9 +7,10 @@
 //! sequence)`, never an offset). [`read_ahead`] reads the next page on a
 //! second thread while the caller handles the one before.
 
-use chrono::NaiveDate;
-use diesel::dsl::{max, min};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{max, min, sql};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::entries::{EntryHeader, Posting, PostingRow};
 use super::Side;
@@ -122,16 +123,60 @@ impl EntryReader {
         );
         self.remaining.after = Some(last);
         let postings = self.read_postings(conn, &headers, first, last)?;
-        attach_postings(headers, postings).map(Some)
+        Ok(Some(attach_postings(headers, postings)))
     }
 
-    /// The next page's entries, without their postings.
+    /// The next page's entries, without their postings. On SQLite the dates
+    /// and times are read as their stored text and parsed by hand (diesel
+    /// parses each with chrono's format parser, trying format after format);
+    /// a page holding one in another shape is read again through diesel.
     fn read_headers(&self, conn: &mut DbConnection) -> AppResult<Vec<EntryHeader>> {
-        Ok(entries_in_range(self.fund_id, &self.remaining)
-            .order(journal_entries::sequence.asc())
-            .limit(PAGE_SIZE)
-            .select(EntryHeader::as_select())
-            .load(conn)?)
+        let query = || {
+            entries_in_range(self.fund_id, &self.remaining)
+                .order(journal_entries::sequence.asc())
+                .limit(PAGE_SIZE)
+        };
+        if let DbConnection::Sqlite(_) = conn {
+            let rows: Vec<SqliteHeaderRow> = query()
+                .select((
+                    journal_entries::id,
+                    journal_entries::sequence,
+                    sql::<Text>("journal_entries.effective_date"),
+                    sql::<Text>("journal_entries.recorded_at"),
+                    journal_entries::kind,
+                    journal_entries::memo,
+                    journal_entries::source_type,
+                    journal_entries::source_id,
+                    journal_entries::created_by,
+                    journal_entries::reverses,
+                    journal_entries::previous_hash,
+                    journal_entries::hash,
+                ))
+                .load(conn)?;
+            let parsed: Option<Vec<EntryHeader>> = rows
+                .into_iter()
+                .map(|r| {
+                    Some(EntryHeader {
+                        effective_date: fast_date(r.2.as_bytes())?,
+                        recorded_at: fast_time(r.3.as_bytes())?,
+                        id: r.0,
+                        sequence: r.1,
+                        kind: r.4,
+                        memo: r.5,
+                        source_type: r.6,
+                        source_id: r.7,
+                        created_by: r.8,
+                        reverses: r.9,
+                        previous_hash: r.10,
+                        hash: r.11,
+                    })
+                })
+                .collect();
+            if let Some(headers) = parsed {
+                return Ok(headers);
+            }
+        }
+        Ok(query().select(EntryHeader::as_select()).load(conn)?)
     }
 
     /// The postings of the fund's entries from sequence `first` to `last`, by
@@ -148,24 +193,130 @@ impl EntryReader {
         headers: &[EntryHeader],
         first: i64,
         last: i64,
-    ) -> AppResult<Vec<(i64, PostingRow)>> {
-        let query = postings::table
-            .inner_join(journal_entries::table)
-            .filter(journal_entries::fund_id.eq(self.fund_id))
-            .filter(journal_entries::sequence.ge(first))
-            .filter(journal_entries::sequence.le(last))
-            .order((journal_entries::sequence.asc(), postings::line.asc()))
-            .select((journal_entries::sequence, PostingRow::as_select()))
-            .into_boxed();
-        let query = match conn {
-            DbConnection::Postgresql(_) => {
-                let ids: Vec<&str> = headers.iter().map(|h| h.id.as_str()).collect();
-                query.filter(postings::entry_id.eq_any(ids))
-            }
-            DbConnection::Sqlite(_) => query,
+    ) -> AppResult<Vec<(i64, StoredPosting)>> {
+        let query = || {
+            postings::table
+                .inner_join(journal_entries::table)
+                .filter(journal_entries::fund_id.eq(self.fund_id))
+                .filter(journal_entries::sequence.ge(first))
+                .filter(journal_entries::sequence.le(last))
+                .order((journal_entries::sequence.asc(), postings::line.asc()))
+                .into_boxed()
         };
-        Ok(query.load(conn)?)
+        if let DbConnection::Postgresql(_) = conn {
+            let ids: Vec<&str> = headers.iter().map(|h| h.id.as_str()).collect();
+            return parse_postings(
+                query()
+                    .filter(postings::entry_id.eq_any(ids))
+                    .select((journal_entries::sequence, PostingRow::as_select()))
+                    .load(conn)?,
+            );
+        }
+        // SQLite: the date as stored text, parsed by hand once per entry; a
+        // page holding one in another shape is read again through diesel.
+        let rows: Vec<(i64, i64, String, i64, String, String)> = query()
+            .select((
+                journal_entries::sequence,
+                postings::account_id,
+                postings::side,
+                postings::amount_minor,
+                postings::currency,
+                sql::<Text>("postings.effective_date"),
+            ))
+            .load(conn)?;
+        let mut date: Option<(String, NaiveDate)> = None;
+        let parsed: Option<Vec<(i64, PostingRow)>> = rows
+            .into_iter()
+            .map(
+                |(sequence, account_id, side, amount_minor, currency, day)| {
+                    let effective_date = match &date {
+                        Some((text, parsed)) if *text == day => *parsed,
+                        _ => {
+                            let parsed = fast_date(day.as_bytes())?;
+                            date = Some((day, parsed));
+                            parsed
+                        }
+                    };
+                    let row =
+                        PostingRow::new(account_id, side, amount_minor, currency, effective_date);
+                    Some((sequence, row))
+                },
+            )
+            .collect();
+        match parsed {
+            Some(rows) => parse_postings(rows),
+            None => parse_postings(
+                query()
+                    .select((journal_entries::sequence, PostingRow::as_select()))
+                    .load(conn)?,
+            ),
+        }
     }
+}
+
+/// Postings rows with their sides and currencies read.
+fn parse_postings(rows: Vec<(i64, PostingRow)>) -> AppResult<Vec<(i64, StoredPosting)>> {
+    let mut currency = None;
+    rows.into_iter()
+        .map(|(sequence, row)| Ok((sequence, row.parse_after(&mut currency)?)))
+        .collect()
+}
+
+/// An entry's row on SQLite with its date and time as stored text.
+type SqliteHeaderRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+/// `s`, all ASCII digits, as a number.
+fn digits(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + (b - b'0') as u32)
+    })
+}
+
+/// A date in the shape diesel stores it on SQLite (`2026-01-31`).
+fn fast_date(s: &[u8]) -> Option<NaiveDate> {
+    if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        digits(&s[0..4])? as i32,
+        digits(&s[5..7])?,
+        digits(&s[8..10])?,
+    )
+}
+
+/// A time in the shape diesel stores it on SQLite (`2026-01-31 08:00:00`,
+/// then a point and 1 to 9 digits of the second, or nothing).
+fn fast_time(s: &[u8]) -> Option<NaiveDateTime> {
+    if s.len() < 19 || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
+        return None;
+    }
+    let date = fast_date(&s[..10])?;
+    let (hour, minute, second) = (
+        digits(&s[11..13])?,
+        digits(&s[14..16])?,
+        digits(&s[17..19])?,
+    );
+    let nanos = match &s[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            digits(fraction)? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    date.and_hms_nano_opt(hour, minute, second, nanos)
 }
 
 /// Reads with `read` on a second thread, one item ahead, while `consume`
@@ -213,16 +364,15 @@ where
 /// sequences without an entry (outside the date range) are dropped.
 fn attach_postings(
     headers: Vec<EntryHeader>,
-    postings: Vec<(i64, PostingRow)>,
-) -> AppResult<Vec<StoredEntry>> {
+    postings: Vec<(i64, StoredPosting)>,
+) -> Vec<StoredEntry> {
     let mut postings = postings.into_iter().peekable();
     let mut entries = Vec::with_capacity(headers.len());
-    let mut currency = None;
     for header in headers {
-        let mut own = Vec::new();
-        while let Some((sequence, row)) = postings.next_if(|(s, _)| *s <= header.sequence) {
+        let mut own = Vec::with_capacity(2);
+        while let Some((sequence, posting)) = postings.next_if(|(s, _)| *s <= header.sequence) {
             if sequence == header.sequence {
-                own.push(row.parse_after(&mut currency)?);
+                own.push(posting);
             }
         }
         entries.push(StoredEntry {
@@ -230,7 +380,7 @@ fn attach_postings(
             postings: own,
         });
     }
-    Ok(entries)
+    entries
 }
 
 /// The last sequence of the first `limit` entries of `range`, when entries of

@@ -12,7 +12,7 @@
 //! transaction that writes them, changes the table; [`verify`] (run by a full
 //! `mwf verify`) compares it with the contributions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
@@ -150,6 +150,41 @@ pub fn stored(
         .collect())
 }
 
+/// The payer lines of the page `ids` (contribution ids in order): one range
+/// scan of the payers' primary key from the first id to the last when the
+/// page's contributions are most of the contributions in that range (the
+/// lines of others in it are read too and never looked up), else the page's
+/// ids looked up one by one, so that a small fund's page spread among a large
+/// fund's contributions does not read theirs.
+fn page_payers(conn: &mut DbConnection, ids: &[&str]) -> AppResult<Vec<(String, String, i64)>> {
+    let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+        return Ok(Vec::new());
+    };
+    let in_range: i64 = contributions::table
+        .filter(contributions::id.between(*first, *last))
+        .count()
+        .get_result(conn)?;
+    let query = contribution_payers::table.select((
+        contribution_payers::contribution_id,
+        contribution_payers::payer_type,
+        contribution_payers::amount_minor,
+    ));
+    if in_range as usize <= 2 * ids.len() {
+        return Ok(query
+            .filter(contribution_payers::contribution_id.between(*first, *last))
+            .load(conn)?);
+    }
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(1_000) {
+        rows.extend(
+            query
+                .filter(contribution_payers::contribution_id.eq_any(chunk))
+                .load::<(String, String, i64)>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
 /// Compares the fund's stored months with the contributions, a page of
 /// contributions at a time (memory grows with the months, not the
 /// contributions): a `SUMMARY_MISMATCH` per month, currency and payer type
@@ -175,32 +210,50 @@ pub fn verify(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Vec<Verific
             break;
         };
         let ids: Vec<&str> = page.iter().map(|p| p.0.as_str()).collect();
-        let mut payers: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-        for chunk in ids.chunks(500) {
-            let rows: Vec<(String, String, i64)> = contribution_payers::table
-                .filter(contribution_payers::contribution_id.eq_any(chunk))
-                .select((
-                    contribution_payers::contribution_id,
-                    contribution_payers::payer_type,
-                    contribution_payers::amount_minor,
-                ))
-                .load(conn)?;
-            for (id, payer_type, amount) in rows {
-                payers.entry(id).or_default().push((payer_type, amount));
+        let payer_rows = page_payers(conn, &ids)?;
+        let mut payers: HashMap<&str, Vec<(&str, i64)>> = HashMap::with_capacity(page.len());
+        for (id, payer_type, amount) in &payer_rows {
+            payers
+                .entry(id.as_str())
+                .or_default()
+                .push((payer_type.as_str(), *amount));
+        }
+        // Added up under the page's own strings first (as `count_into` adds:
+        // each contribution once in all payers and once per payer type it
+        // has), then into `expected` once per key.
+        let mut sums: HashMap<(NaiveDate, &str, &str), (i64, i64)> = HashMap::new();
+        for (id, paid_on, currency, total) in &page {
+            let month = month_of(*paid_on);
+            let all = sums.entry((month, currency.as_str(), ALL)).or_default();
+            all.0 += 1;
+            all.1 += total;
+            let lines = payers
+                .get(id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for (i, &(payer_type, _)) in lines.iter().enumerate() {
+                if lines[..i].iter().any(|(t, _)| *t == payer_type) {
+                    continue;
+                }
+                let amount: i64 = lines[i..]
+                    .iter()
+                    .filter(|(t, _)| *t == payer_type)
+                    .map(|(_, a)| a)
+                    .sum();
+                let row = sums
+                    .entry((month, currency.as_str(), payer_type))
+                    .or_default();
+                row.0 += 1;
+                row.1 += amount;
             }
         }
-        count_into(
-            &mut expected,
-            page.iter().map(|(id, paid_on, currency, total)| Counted {
-                paid_on: *paid_on,
-                currency,
-                total_minor: *total,
-                payers: payers
-                    .get(id)
-                    .map(|p| p.iter().map(|(t, a)| (t.as_str(), *a)).collect())
-                    .unwrap_or_default(),
-            }),
-        );
+        for ((month, currency, payer_type), (n, amount)) in sums {
+            let row = expected
+                .entry((month, currency.to_string(), payer_type.to_string()))
+                .or_default();
+            row.0 += n;
+            row.1 += amount;
+        }
         after = last;
     }
     let (first, last) = (

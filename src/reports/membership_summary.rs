@@ -179,14 +179,29 @@ fn each_count(
 type InternedKey = (u32, u32, NaiveDate, u32, u32, u32);
 
 /// Numbers the few distinct texts of the counters' keys (counters,
-/// granularities, sexes, destinations, sectors).
-#[derive(Default)]
+/// granularities, sexes, destinations, sectors). The counters' and
+/// granularities' own names are numbered first, and the last (sex,
+/// destination, sector) looked up is remembered: a segment's four counter
+/// changes share it.
 struct Interner {
     ids: HashMap<String, u32>,
     texts: Vec<String>,
+    last: Option<([String; 3], [u32; 3])>,
 }
 
 impl Interner {
+    fn new() -> Interner {
+        let mut interner = Interner {
+            ids: HashMap::new(),
+            texts: Vec::new(),
+            last: None,
+        };
+        for name in [ACTIVE, EVER, MONTH, DAY] {
+            interner.id(name);
+        }
+        interner
+    }
+
     fn id(&mut self, text: &str) -> u32 {
         if let Some(id) = self.ids.get(text) {
             return *id;
@@ -197,6 +212,17 @@ impl Interner {
         id
     }
 
+    /// The number of a counter's or a granularity's name.
+    fn name(&mut self, name: &str) -> u32 {
+        match name {
+            ACTIVE => 0,
+            EVER => 1,
+            MONTH => 2,
+            DAY => 3,
+            _ => self.id(name),
+        }
+    }
+
     fn key(
         &mut self,
         counter: &str,
@@ -204,13 +230,25 @@ impl Interner {
         day: NaiveDate,
         keys: [&str; 3],
     ) -> InternedKey {
+        let ids = match &self.last {
+            Some((texts, ids))
+                if texts[0] == keys[0] && texts[1] == keys[1] && texts[2] == keys[2] =>
+            {
+                *ids
+            }
+            _ => {
+                let ids = [self.id(keys[0]), self.id(keys[1]), self.id(keys[2])];
+                self.last = Some((keys.map(str::to_string), ids));
+                ids
+            }
+        };
         (
-            self.id(counter),
-            self.id(granularity),
+            self.name(counter),
+            self.name(granularity),
             day,
-            self.id(keys[0]),
-            self.id(keys[1]),
-            self.id(keys[2]),
+            ids[0],
+            ids[1],
+            ids[2],
         )
     }
 
@@ -227,6 +265,57 @@ impl Interner {
     }
 }
 
+/// A recorded contribution's coverage: fund, worker, start, end, grace days.
+const COVERAGE_COLUMNS: (
+    contributions::fund_id,
+    contributions::worker_id,
+    contributions::coverage_start,
+    contributions::coverage_end,
+    contributions::grace_days,
+) = (
+    contributions::fund_id,
+    contributions::worker_id,
+    contributions::coverage_start,
+    contributions::coverage_end,
+    contributions::grace_days,
+);
+
+/// A contract's start: worker, start date, id, destination.
+const CONTRACT_COLUMNS: (
+    contracts::worker_id,
+    contracts::start_date,
+    contracts::id,
+    contracts::destination_country,
+) = (
+    contracts::worker_id,
+    contracts::start_date,
+    contracts::id,
+    contracts::destination_country,
+);
+
+/// A stored segment with its fund.
+const SEGMENT_COLUMNS: (
+    coverage_segments::fund_id,
+    (
+        coverage_segments::worker_id,
+        coverage_segments::start,
+        coverage_segments::until,
+        coverage_segments::sex,
+        coverage_segments::destination,
+        coverage_segments::sector,
+    ),
+) = (
+    coverage_segments::fund_id,
+    (
+        coverage_segments::worker_id,
+        coverage_segments::start,
+        coverage_segments::until,
+        coverage_segments::sex,
+        coverage_segments::destination,
+        coverage_segments::sector,
+    ),
+);
+
 /// The segments the records give for the fund's workers among `ids` (at most
 /// a few thousand): three queries.
 fn computed_segments(
@@ -240,13 +329,7 @@ fn computed_segments(
     let coverage: Vec<(FundId, String, NaiveDate, NaiveDate, i32)> = contributions::table
         .filter(contributions::worker_id.eq_any(ids))
         .filter(contributions::status.eq("recorded"))
-        .select((
-            contributions::fund_id,
-            contributions::worker_id,
-            contributions::coverage_start,
-            contributions::coverage_end,
-            contributions::grace_days,
-        ))
+        .select(COVERAGE_COLUMNS)
         .load(conn)?;
     if coverage.is_empty() {
         return Ok(HashMap::new());
@@ -272,12 +355,7 @@ fn computed_segments(
     let mut contracts_of: HashMap<String, Vec<ContractStart>> = HashMap::new();
     let rows: Vec<(String, NaiveDate, String, String)> = contracts::table
         .filter(contracts::worker_id.eq_any(&covered))
-        .select((
-            contracts::worker_id,
-            contracts::start_date,
-            contracts::id,
-            contracts::destination_country,
-        ))
+        .select(CONTRACT_COLUMNS)
         .load(conn)?;
     for (worker_id, start, id, destination) in rows {
         contracts_of
@@ -327,17 +405,7 @@ fn stored_segments(
             coverage_segments::worker_id.asc(),
             coverage_segments::start.asc(),
         ))
-        .select((
-            coverage_segments::fund_id,
-            (
-                coverage_segments::worker_id,
-                coverage_segments::start,
-                coverage_segments::until,
-                coverage_segments::sex,
-                coverage_segments::destination,
-                coverage_segments::sector,
-            ),
-        ))
+        .select(SEGMENT_COLUMNS)
         .load(conn)?;
     let mut stored: HashMap<String, Vec<Segment>> = HashMap::new();
     let of_fund = rows.into_iter().filter(|r| r.0 == fund_id).map(|r| r.1);
@@ -632,48 +700,216 @@ fn describe(segments: &[Segment]) -> String {
         .join(", ")
 }
 
+/// One page of the fund's workers (in id order, with their sex and sector),
+/// their recorded contributions' coverage, their contracts and their stored
+/// segments: what [`verify_membership_summary`] compares, read in four
+/// queries.
+struct RecordsPage {
+    workers: Vec<(String, String, Option<String>)>,
+    coverage: Vec<(FundId, String, NaiveDate, NaiveDate, i32)>,
+    contracts: Vec<(String, NaiveDate, String, String)>,
+    stored: Vec<(FundId, SegmentRow)>,
+}
+
+/// How a page's records are found: by the range of its worker ids (one
+/// range scan of each table's worker index, in index order) when the page's
+/// workers are most of the workers in that range, else by the page's ids
+/// (one index lookup each), so that a small fund whose ids are spread among a
+/// large fund's does not read the large fund's records.
+enum Among<'a> {
+    Range(&'a str, &'a str),
+    Ids(Vec<&'a str>),
+}
+
+/// The next page of the fund's workers after `after` with their records,
+/// or `None` after the last.
+fn read_records_page(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+    after: Option<&str>,
+) -> AppResult<Option<RecordsPage>> {
+    let mut query = workers::table
+        .filter(workers::fund_id.eq(fund_id))
+        .select((workers::id, workers::sex, workers::occupation_sector))
+        .order(workers::id.asc())
+        .limit(PAGE)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(workers::id.gt(after.to_string()));
+    }
+    let workers: Vec<(String, String, Option<String>)> = query.load(conn)?;
+    let (Some(first), Some(last)) = (workers.first(), workers.last()) else {
+        return Ok(None);
+    };
+    let (first, last) = (first.0.as_str(), last.0.as_str());
+    // Counted on the workers' primary key alone: a page of a fund whose
+    // workers were enrolled alone has no others between its first and last.
+    let in_range: i64 = workers::table
+        .filter(workers::id.between(first, last))
+        .count()
+        .get_result(conn)?;
+    let among = if in_range as usize <= 2 * workers.len() {
+        Among::Range(first, last)
+    } else {
+        Among::Ids(workers.iter().map(|w| w.0.as_str()).collect())
+    };
+    // Each by worker alone, the fund checked on the rows read: given `fund_id
+    // = ? AND worker_id …`, SQLite's planner takes the `(fund_id, …)` index
+    // and reads every contribution of the fund.
+    let mut coverage = contributions::table
+        .filter(contributions::status.eq("recorded"))
+        .select(COVERAGE_COLUMNS)
+        .into_boxed();
+    let mut contracts = contracts::table.select(CONTRACT_COLUMNS).into_boxed();
+    let mut stored = coverage_segments::table
+        .order((
+            coverage_segments::worker_id.asc(),
+            coverage_segments::start.asc(),
+        ))
+        .select(SEGMENT_COLUMNS)
+        .into_boxed();
+    match &among {
+        Among::Range(first, last) => {
+            coverage = coverage.filter(contributions::worker_id.between(*first, *last));
+            contracts = contracts.filter(contracts::worker_id.between(*first, *last));
+            stored = stored.filter(coverage_segments::worker_id.between(*first, *last));
+        }
+        Among::Ids(ids) => {
+            coverage = coverage.filter(contributions::worker_id.eq_any(ids));
+            contracts = contracts.filter(contracts::worker_id.eq_any(ids));
+            stored = stored.filter(coverage_segments::worker_id.eq_any(ids));
+        }
+    }
+    let coverage = coverage.load(conn)?;
+    let contracts = contracts.load(conn)?;
+    let stored = stored.load(conn)?;
+    drop(among);
+    Ok(Some(RecordsPage {
+        workers,
+        coverage,
+        contracts,
+        stored,
+    }))
+}
+
+/// What [`verify_membership_summary`] carries from page to page: the
+/// counters the records give so far, under interned keys.
+struct Recount {
+    interner: Interner,
+    expected: HashMap<InternedKey, i64>,
+    problems: Vec<VerificationProblem>,
+    /// Stored segments of the fund's workers met so far.
+    seen: i64,
+}
+
+impl Recount {
+    /// Compares each worker's stored segments of the page with those its
+    /// records give, and adds the latter's counter changes.
+    fn check(&mut self, fund_id: FundId, page: RecordsPage) {
+        let RecordsPage {
+            workers,
+            coverage,
+            contracts,
+            stored,
+        } = page;
+        let index: HashMap<&str, usize> = workers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.0.as_str(), i))
+            .collect();
+        let n = workers.len();
+        let mut periods: Vec<Vec<Period>> = vec![Vec::new(); n];
+        for (fund, worker_id, start, end, grace) in coverage {
+            if let (true, Some(i)) = (fund == fund_id, index.get(worker_id.as_str())) {
+                periods[*i].push(Period {
+                    start,
+                    end,
+                    grace_days: grace as u32,
+                });
+            }
+        }
+        let mut starts: Vec<Vec<ContractStart>> = vec![Vec::new(); n];
+        for (worker_id, start, id, destination) in contracts {
+            if let Some(i) = index.get(worker_id.as_str()) {
+                starts[*i].push(ContractStart {
+                    start,
+                    id,
+                    destination,
+                });
+            }
+        }
+        let mut held: Vec<Vec<Segment>> = vec![Vec::new(); n];
+        for (fund, (worker_id, start, until, sex, destination, sector)) in stored {
+            if let (true, Some(i)) = (fund == fund_id, index.get(worker_id.as_str())) {
+                self.seen += 1;
+                held[*i].push(Segment {
+                    start,
+                    until,
+                    sex,
+                    destination,
+                    sector,
+                });
+            }
+        }
+        for (i, (id, sex, sector)) in workers.iter().enumerate() {
+            let computed = if periods[i].is_empty() {
+                Vec::new()
+            } else {
+                segments_of(&periods[i], &starts[i], sex, sector.as_deref())
+            };
+            if held[i] != computed {
+                self.problems.push(mismatch(format!(
+                    "worker {id}: the membership summary holds the active days {} but the records give {}",
+                    describe(&held[i]),
+                    describe(&computed)
+                )));
+            }
+            let (interner, expected) = (&mut self.interner, &mut self.expected);
+            each_count(&computed, 1, |counter, granularity, at, keys, delta| {
+                *expected
+                    .entry(interner.key(counter, granularity, at, keys))
+                    .or_default() += delta;
+            });
+        }
+    }
+}
+
 /// Recomputes the fund's membership summary from the records (a page of
 /// workers at a time: memory grows with the counters, not the workers) and
 /// reports each stored segment or counter that differs, as `SUMMARY_MISMATCH`
-/// naming the worker or the counter's key.
+/// naming the worker or the counter's key. Each page's records are read on a
+/// second thread while this one checks the page before.
 pub fn verify_membership_summary(
     conn: &mut DbConnection,
     fund_id: FundId,
 ) -> AppResult<Vec<VerificationProblem>> {
-    let mut problems = Vec::new();
-    let mut interner = Interner::default();
-    let mut expected: HashMap<InternedKey, i64> = HashMap::new();
+    let mut recount = Recount {
+        interner: Interner::new(),
+        expected: HashMap::new(),
+        problems: Vec::new(),
+        seen: 0,
+    };
     let mut after: Option<String> = None;
-    let mut seen = 0;
-    loop {
-        let page = worker_page(conn, fund_id, after.as_deref())?;
-        let Some(last) = page.last().cloned() else {
-            break;
-        };
-        for chunk in page.chunks(CHUNK) {
-            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let stored = stored_segments(conn, fund_id, &chunk)?;
-            let computed = computed_segments(conn, fund_id, &chunk)?;
-            seen += stored.values().map(Vec::len).sum::<usize>() as i64;
-            for id in &chunk {
-                let s = stored.get(*id).map(Vec::as_slice).unwrap_or_default();
-                let c = computed.get(*id).map(Vec::as_slice).unwrap_or_default();
-                if s != c {
-                    problems.push(mismatch(format!(
-                        "worker {id}: the membership summary holds the active days {} but the records give {}",
-                        describe(s),
-                        describe(c)
-                    )));
-                }
-                each_count(c, 1, |counter, granularity, at, keys, delta| {
-                    *expected
-                        .entry(interner.key(counter, granularity, at, keys))
-                        .or_default() += delta;
-                });
-            }
-        }
-        after = Some(last);
-    }
+    crate::ledger::read_ahead(
+        || -> AppResult<Option<RecordsPage>> {
+            let page = read_records_page(conn, fund_id, after.as_deref())?;
+            after = page
+                .as_ref()
+                .and_then(|p| p.workers.last())
+                .map(|w| w.0.clone());
+            Ok(page)
+        },
+        |page| -> AppResult<()> {
+            recount.check(fund_id, page);
+            Ok(())
+        },
+    )?;
+    let Recount {
+        mut interner,
+        mut expected,
+        mut problems,
+        seen,
+    } = recount;
     // Segments of workers that are not the fund's.
     let all: i64 = coverage_segments::table
         .filter(coverage_segments::fund_id.eq(fund_id))

@@ -702,3 +702,79 @@ fn the_guard_counts_entries_a_booking_has_not_yet_written() {
     );
     app.assert_books_balance("KE-MWF");
 }
+
+/// Each kind of change to stored entries is named by verification: a header
+/// field, a posting removed, a whole entry removed (the chain breaks after
+/// it), an account's totals; the entries around them still verify.
+#[test]
+fn verification_names_an_altered_header_a_removed_posting_and_a_removed_entry() {
+    let app = spawn();
+    app.create_fund("KE-MWF", "KE", "KES");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let res = app.transfer(
+            "KE-MWF",
+            &format!("2026-01-{:02}", i + 5),
+            "1000",
+            "3100",
+            &format!("{}00.00", i + 1),
+            "KES",
+        );
+        ids.push(res.expect(201)["id"].as_str().unwrap().to_string());
+    }
+    let report = app
+        .get("/v1/funds/KE-MWF/ledger/verify", &app.admin())
+        .expect(200)
+        .clone();
+    assert_eq!(report["ok"], true, "{report}");
+    let mut conn = app.connection();
+    let unguard = if app.is_postgres() {
+        "ALTER TABLE postings DISABLE TRIGGER postings_immutable; \
+         ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_immutable;"
+    } else {
+        "DROP TRIGGER postings_immutable_update; DROP TRIGGER postings_immutable_delete; \
+         DROP TRIGGER journal_entries_immutable_update; DROP TRIGGER journal_entries_immutable_delete;"
+    };
+    conn.batch_execute(&format!(
+        "{unguard}
+         UPDATE journal_entries SET memo = 'not what was booked' WHERE id = '{memo}';
+         UPDATE journal_entries SET recorded_at = '2020-01-01 00:00:00' WHERE id = '{time}';
+         DELETE FROM postings WHERE entry_id = '{posting}' AND line = (SELECT MAX(line) FROM postings WHERE entry_id = '{posting}');
+         DELETE FROM postings WHERE entry_id = '{gone}';
+         DELETE FROM journal_entries WHERE id = '{gone}';",
+        memo = ids[0],
+        time = ids[1],
+        posting = ids[2],
+        gone = ids[4],
+    ))
+    .unwrap();
+    let report = app
+        .get("/v1/funds/KE-MWF/ledger/verify", &app.admin())
+        .expect(200)
+        .clone();
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].as_array().unwrap();
+    let has = |code: &str, id: &str| {
+        problems
+            .iter()
+            .any(|p| p["code"] == code && p["entry_id"] == id)
+    };
+    for altered in &ids[0..3] {
+        assert!(has("HASH_MISMATCH", altered), "{altered}: {problems:?}");
+    }
+    assert!(has("ENTRY_UNBALANCED", &ids[2]), "{problems:?}");
+    // The entry after the removed one: a gap, and a link to a hash no entry has.
+    assert!(has("SEQUENCE_GAP", &ids[5]), "{problems:?}");
+    assert!(has("PREVIOUS_HASH_MISMATCH", &ids[5]), "{problems:?}");
+    assert!(problems
+        .iter()
+        .any(|p| p["code"] == "BALANCE_MISMATCH" && p["account"] == "1000"));
+    assert!(problems
+        .iter()
+        .any(|p| p["code"] == "SUMMARY_MISMATCH" && p["account"] == "1000"));
+    // Untouched entries are not named.
+    assert!(
+        !problems.iter().any(|p| p["entry_id"] == ids[3]),
+        "{problems:?}"
+    );
+}

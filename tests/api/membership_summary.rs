@@ -6,7 +6,7 @@
 
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
-use mwf::db::schema::{funds, membership_counts, workers};
+use mwf::db::schema::{contribution_months, coverage_segments, funds, membership_counts, workers};
 use mwf::db::DbConnection;
 use mwf::funds::FundId;
 use mwf::reports::{
@@ -288,4 +288,152 @@ fn a_refund_ends_the_coverage_the_summary_counts() {
     let stats = membership_statistics(&mut conn, id, today, vec![]).unwrap();
     assert_eq!((stats.active, stats.lapsed), (0, 0));
     assert!(mismatches(&verify(&app, fund)).is_empty());
+}
+
+fn segments_of_fund(conn: &mut DbConnection, fund: FundId) -> i64 {
+    coverage_segments::table
+        .filter(coverage_segments::fund_id.eq(fund))
+        .count()
+        .get_result(conn)
+        .unwrap()
+}
+
+/// Loads KE-MWF and LK-SLBFE and enrolls `kenyans` Kenyan workers with
+/// `between` Sri Lankan ones enrolled after each (ids are in time order, so a
+/// page of Kenya's workers spans more of Sri Lanka's than its own), each
+/// with a contribution; both funds verify. The workers' ids, by fund.
+fn interleaved(
+    app: &TestApp,
+    kenyans: usize,
+    between: usize,
+    seed: u64,
+) -> (Vec<String>, Vec<String>) {
+    let (kenya, lanka) = ("KE-MWF", "LK-SLBFE");
+    app.load_fund(kenya);
+    app.load_fund(lanka);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let today = chrono::Utc::now().date_naive();
+    let start = today + Days::new(60);
+    let until = start + Days::new(730);
+    let (mut ke, mut lk) = (Vec::new(), Vec::new());
+    for n in 0..kenyans {
+        let (worker, contract) = enroll(app, kenya, n, &mut rng);
+        pay(app, kenya, &worker, &contract, "2026-03-01").unwrap();
+        ke.push(worker);
+        for k in 0..between {
+            let (worker, contract) = app.enroll(
+                lanka,
+                &format!("N7{seed}{n}{k}"),
+                (&start.to_string(), &until.to_string()),
+            );
+            pay(app, lanka, &worker, &contract, &today.to_string()).unwrap();
+            lk.push(worker);
+        }
+    }
+    for fund in [kenya, lanka] {
+        let report = verify(app, fund);
+        assert_eq!(report["ok"], true, "{fund}: {report}");
+    }
+    (ke, lk)
+}
+
+/// Verification reads a page of workers' records by the range of their ids
+/// when the page's workers are most of that range, and by their ids when
+/// another fund's workers were enrolled among them: either way, every
+/// summary row altered, removed or moved to the other fund by hand is found,
+/// and the other fund's records in the range are not counted.
+#[test]
+fn verify_finds_altered_summary_rows_of_funds_whose_workers_interleave() {
+    let app = spawn();
+    let (kenya, lanka) = ("KE-MWF", "LK-SLBFE");
+    let (kenyans, lankans) = interleaved(&app, 4, 2, 11);
+    let mut conn = app.connection();
+    let (kenya_id, lanka_id) = (fund_id(&mut conn, kenya), fund_id(&mut conn, lanka));
+    let lanka_segments = segments_of_fund(&mut conn, lanka_id);
+    // One Kenyan segment ends later, one is gone, and a Sri Lankan worker's
+    // segment is moved to Kenya.
+    diesel::update(coverage_segments::table.filter(coverage_segments::worker_id.eq(&kenyans[1])))
+        .set(coverage_segments::until.eq(date("2031-01-31")))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::delete(coverage_segments::table.filter(coverage_segments::worker_id.eq(&kenyans[2])))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::update(coverage_segments::table.filter(coverage_segments::worker_id.eq(&lankans[3])))
+        .set(coverage_segments::fund_id.eq(kenya_id))
+        .execute(&mut conn)
+        .unwrap();
+    let found = mismatches(&verify(&app, kenya));
+    for worker in &kenyans[1..3] {
+        assert!(
+            found
+                .iter()
+                .any(|d| d.contains(&format!("worker {worker}"))),
+            "{worker}: {found:?}"
+        );
+    }
+    let moved = coverage_segments::table
+        .filter(coverage_segments::worker_id.eq(&lankans[3]))
+        .count()
+        .get_result::<i64>(&mut conn)
+        .unwrap();
+    assert!(moved > 0);
+    assert!(
+        found.iter().any(|d| d.contains(&format!(
+            "holds {moved} segment(s) of workers not enrolled in the fund"
+        ))),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|d| kenyans[0..1]
+            .iter()
+            .chain(&kenyans[3..])
+            .chain(&lankans)
+            .any(|w| d.contains(&format!("worker {w}")))),
+        "only the altered workers are named: {found:?}"
+    );
+    assert_eq!(found.len(), 3, "{found:?}");
+    let found = mismatches(&verify(&app, lanka));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains(&format!("worker {}", lankans[3]))
+            && found[0].contains("holds the active days none"),
+        "{found:?}"
+    );
+    assert_eq!(
+        segments_of_fund(&mut conn, lanka_id),
+        lanka_segments - moved
+    );
+}
+
+/// A month of contributions altered by hand is found, in a fund whose
+/// contributions were paid among another fund's (their payer lines are read
+/// by the range of a page's contribution ids, or by the ids).
+#[test]
+fn verify_finds_an_altered_month_of_contributions_among_another_funds() {
+    let app = spawn();
+    let (kenya, lanka) = ("KE-MWF", "LK-SLBFE");
+    interleaved(&app, 3, 3, 12);
+    let mut conn = app.connection();
+    for (fund, delta) in [(kenya, 1), (lanka, -1)] {
+        let id = fund_id(&mut conn, fund);
+        let altered =
+            diesel::update(contribution_months::table.filter(contribution_months::fund_id.eq(id)))
+                .set(
+                    contribution_months::amount_minor.eq(contribution_months::amount_minor + delta),
+                )
+                .execute(&mut conn)
+                .unwrap();
+        assert!(altered > 0, "{fund}: a month of contributions");
+    }
+    for fund in [kenya, lanka] {
+        let found = mismatches(&verify(&app, fund));
+        assert!(
+            !found.is_empty()
+                && found
+                    .iter()
+                    .all(|d| d.contains("the monthly summary holds")),
+            "{fund}: {found:?}"
+        );
+    }
 }
