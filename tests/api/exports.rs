@@ -615,3 +615,109 @@ fn a_large_export_is_its_pages_put_together_byte_for_byte() {
     assert_eq!(entries[8]["memo"], "tab\tand \u{1} control 8");
     assert_eq!(entries[4]["memo"], "crlf\r\nend 4");
 }
+
+/// Books one entry of `amount_minor` (1000 from 4000) in `fund`, in its own
+/// transaction, with memo `memo`.
+fn book_one(
+    conn: &mut mwf::db::DbConnection,
+    fund: &mwf::funds::Fund,
+    amount_minor: i64,
+    memo: String,
+) {
+    use mwf::ledger::{Booking, NewEntry, NewPosting, Side};
+    let kes = mwf::money::Currency::parse("KES").unwrap();
+    let posting = |account: &str, side| NewPosting {
+        account: account.into(),
+        side,
+        amount_minor,
+        currency: kes,
+    };
+    mwf::db::write_transaction(conn, |conn| -> Result<(), mwf::error::AppError> {
+        let mut booking = Booking::open(conn, fund.id)?;
+        booking.post(
+            conn,
+            NewEntry {
+                effective_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                kind: "adjustment",
+                memo,
+                source: None,
+                created_by: "test".into(),
+                reverses: None,
+                postings: vec![posting("1000", Side::Debit), posting("4000", Side::Credit)],
+            },
+        )?;
+        booking.close(conn)
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_fund_booked_among_a_busier_one_exports_all_and_only_its_own_postings() {
+    // Entry ids follow the order of booking, so on PostgreSQL a page's
+    // postings are read as one range of the postings' index: here the quiet
+    // fund's range holds far more of the busy fund's postings than its own
+    // (its pages are looked up by id instead), and the busy fund's holds
+    // some of the quiet one's (left out).
+    let app = spawn();
+    app.create_fund("EX-KE", "KE", "KES");
+    app.create_fund("EX-BUSY", "KE", "KES");
+    let mut conn = app.connection();
+    let quiet = mwf::funds::find_fund(&mut conn, "EX-KE").unwrap().unwrap();
+    let busy = mwf::funds::find_fund(&mut conn, "EX-BUSY")
+        .unwrap()
+        .unwrap();
+    let (rounds, per_round) = (40, 25);
+    for round in 0..rounds {
+        book_one(
+            &mut conn,
+            &quiet,
+            1_000_000 + round,
+            format!("quiet {round}"),
+        );
+        for i in 0..per_round {
+            let n = round * per_round + i;
+            book_one(&mut conn, &busy, 2_000_000 + n, format!("busy {n}"));
+        }
+    }
+    let auditor = app.token(Role::Auditor, &["*"]);
+    for (fund, name, base, n) in [
+        ("EX-KE", "quiet", 1_000_000, rounds),
+        ("EX-BUSY", "busy", 2_000_000, rounds * per_round),
+    ] {
+        let lines = jsonl(&app.get(
+            &format!("/v1/funds/{fund}/exports/ledger?format=jsonl"),
+            &auditor,
+        ));
+        let entries = records(&lines, "entry");
+        assert_eq!(entries.len() as i64, n, "{fund}");
+        for (i, e) in entries.iter().enumerate() {
+            let i = i as i64;
+            assert_eq!(e["sequence"], i + 1, "{fund}");
+            assert_eq!(e["memo"], format!("{name} {i}"), "{fund}");
+            let postings: Vec<(i64, i64)> = e["postings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["line"].as_i64().unwrap(),
+                        p["amount_minor"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                postings,
+                [(1, base + i), (2, base + i)],
+                "{fund} entry {}",
+                i + 1
+            );
+        }
+        let rows = csv_rows(&app.get(
+            &format!("/v1/funds/{fund}/exports/ledger?format=csv"),
+            &auditor,
+        ));
+        let postings = csv_postings(&rows);
+        let expected: Vec<(i64, i64)> = (1..=n).flat_map(|s| [(s, 1), (s, 2)]).collect();
+        assert_eq!(postings, expected, "{fund}");
+    }
+}
