@@ -2,6 +2,7 @@
 //! migrations and the write transaction every booking runs in.
 
 pub mod schema;
+pub mod stored_text;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! sequence)`, never an offset). [`read_ahead`] reads the next page on a
 //! second thread while the caller handles the one before.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::dsl::{max, min, sql};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -15,6 +15,7 @@ use diesel::sql_types::Text;
 use super::entries::{EntryHeader, Posting, PostingRow};
 use super::Side;
 use crate::db::schema::{journal_entries, postings};
+use crate::db::stored_text::{fast_date, fast_time};
 use crate::db::{DbBackend, DbConnection};
 use crate::error::AppResult;
 use crate::funds::FundId;
@@ -277,47 +278,6 @@ type SqliteHeaderRow = (
     String,
     String,
 );
-
-/// `s`, all ASCII digits, as a number.
-fn digits(s: &[u8]) -> Option<u32> {
-    s.iter().try_fold(0u32, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + (b - b'0') as u32)
-    })
-}
-
-/// A date in the shape diesel stores it on SQLite (`2026-01-31`).
-fn fast_date(s: &[u8]) -> Option<NaiveDate> {
-    if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(
-        digits(&s[0..4])? as i32,
-        digits(&s[5..7])?,
-        digits(&s[8..10])?,
-    )
-}
-
-/// A time in the shape diesel stores it on SQLite (`2026-01-31 08:00:00`,
-/// then a point and 1 to 9 digits of the second, or nothing).
-fn fast_time(s: &[u8]) -> Option<NaiveDateTime> {
-    if s.len() < 19 || s[10] != b' ' || s[13] != b':' || s[16] != b':' {
-        return None;
-    }
-    let date = fast_date(&s[..10])?;
-    let (hour, minute, second) = (
-        digits(&s[11..13])?,
-        digits(&s[14..16])?,
-        digits(&s[17..19])?,
-    );
-    let nanos = match &s[19..] {
-        [] => 0,
-        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            digits(fraction)? * 10u32.pow(9 - fraction.len() as u32)
-        }
-        _ => return None,
-    };
-    date.and_hms_nano_opt(hour, minute, second, nanos)
-}
 
 /// Reads with `read` on a second thread, one item ahead, while `consume`
 /// handles the item before on this one: the database read of the next page
