@@ -30,6 +30,24 @@ const ZERO_DECIMAL: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND 
 const THREE_DECIMAL: &str = "BHD IQD JOD KWD LYD OMR TND";
 const FOUR_DECIMAL: &str = "CLF UYW";
 
+/// Whether `code` is in `list`, a sorted list of three-letter codes each
+/// followed by one space but the last: a binary search (every stored amount
+/// read back parses its currency, so this is on the path of every posting).
+fn listed(list: &str, code: &str) -> bool {
+    let (list, code) = (list.as_bytes(), code.as_bytes());
+    let at = |i: usize| &list[4 * i..4 * i + 3];
+    let (mut low, mut high) = (0, list.len().div_ceil(4));
+    while low < high {
+        let middle = (low + high) / 2;
+        match at(middle).cmp(code) {
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
 /// An ISO 4217 currency with the number of digits of its minor unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency {
@@ -53,14 +71,14 @@ pub enum MoneyError {
 
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
-        if code.len() != 3 || !ISO_4217.split(' ').any(|c| c == code) {
+        if code.len() != 3 || !listed(ISO_4217, code) {
             return Err(MoneyError::UnknownCurrency);
         }
-        let exponent = if ZERO_DECIMAL.split(' ').any(|c| c == code) {
+        let exponent = if listed(ZERO_DECIMAL, code) {
             0
-        } else if THREE_DECIMAL.split(' ').any(|c| c == code) {
+        } else if listed(THREE_DECIMAL, code) {
             3
-        } else if FOUR_DECIMAL.split(' ').any(|c| c == code) {
+        } else if listed(FOUR_DECIMAL, code) {
             4
         } else {
             2
@@ -232,6 +250,30 @@ mod tests {
 
     fn kes() -> Currency {
         Currency::parse("KES").unwrap()
+    }
+
+    #[test]
+    fn the_code_lists_are_sorted_three_letter_codes_one_space_apart() {
+        for list in [ISO_4217, ZERO_DECIMAL, THREE_DECIMAL, FOUR_DECIMAL] {
+            let codes: Vec<&str> = list.split(' ').collect();
+            assert!(codes
+                .iter()
+                .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
+            assert!(codes.windows(2).all(|w| w[0] < w[1]), "{list}");
+            assert_eq!(list.len(), 4 * codes.len() - 1);
+            for (i, code) in codes.iter().enumerate() {
+                assert!(listed(list, code), "{code}");
+                // Codes between two listed ones, and before the first, are not listed.
+                let before = format!("{}{}", &code[..2], (code.as_bytes()[2] - 1) as char);
+                if i == 0 || codes[i - 1] != before {
+                    assert!(!listed(list, &before), "{before}");
+                }
+            }
+            assert!(!listed(list, "ZZZ") && !listed(list, "AAA"));
+        }
+        for list in [ZERO_DECIMAL, THREE_DECIMAL, FOUR_DECIMAL] {
+            assert!(list.split(' ').all(|c| listed(ISO_4217, c)), "{list}");
+        }
     }
 
     #[test]

@@ -318,6 +318,67 @@ where
     outcome
 }
 
+/// How much of a SQLite file one connection keeps in memory: its page cache
+/// (`cache_size`: pages when positive, KiB when negative) and the bytes it
+/// reads through a memory mapping (`mmap_size`, 0 for none). New connections
+/// get SQLite's defaults (2 MB, none); a long run that reads or writes a
+/// large part of the file widens them for its own time with [`with_sqlite_cache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteCache {
+    pub cache_size: i64,
+    pub mmap_size: i64,
+}
+
+impl SqliteCache {
+    /// The connection's settings now.
+    pub fn read(conn: &mut SqliteConnection) -> diesel::QueryResult<SqliteCache> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct CacheSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            cache_size: i64,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct MmapSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            mmap_size: i64,
+        }
+        let cache: Vec<CacheSize> = diesel::sql_query("PRAGMA cache_size").load(conn)?;
+        let mmap: Vec<MmapSize> = diesel::sql_query("PRAGMA mmap_size").load(conn)?;
+        Ok(SqliteCache {
+            cache_size: cache.first().map_or(-2_000, |r| r.cache_size),
+            mmap_size: mmap.first().map_or(0, |r| r.mmap_size),
+        })
+    }
+
+    pub fn set(self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+        conn.batch_execute(&format!(
+            "PRAGMA cache_size = {}; PRAGMA mmap_size = {};",
+            self.cache_size, self.mmap_size
+        ))
+    }
+}
+
+/// Runs `f` with a SQLite connection's cache set to `wide`, and puts the
+/// connection's own settings back after, whatever `f` returned. On
+/// PostgreSQL it only runs `f`.
+pub fn with_sqlite_cache<T, E, F>(conn: &mut DbConnection, wide: SqliteCache, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(c) = conn else {
+        return f(conn);
+    };
+    let before = SqliteCache::read(c)?;
+    wide.set(c)?;
+    let outcome = f(conn);
+    if let DbConnection::Sqlite(c) = conn {
+        before.set(c)?;
+    }
+    outcome
+}
+
 /// True for a unique-constraint violation (a concurrent insert won the race).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

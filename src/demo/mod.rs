@@ -349,7 +349,14 @@ fn generate_fund(
     let mut enrolled = record::enroll(conn, fund, actors, plans, progress)?;
     record::add_later_contracts(conn, fund, actors, &mut enrolled, record::Trail::PerRequest)?;
     progress.stage(format!("{code}: contributions"), Some(payments as u64));
-    record::record_contributions(conn, fund, actors, &mut enrolled, progress)?;
+    record::record_contributions(
+        conn,
+        fund,
+        actors,
+        &mut enrolled,
+        record::Order::PaymentDate,
+        progress,
+    )?;
     record::record_contract_events(conn, fund, actors, &enrolled, record::Trail::PerRequest)?;
     record::reverse_some(conn, &mut rng, fund, actors, &mut enrolled)?;
 

@@ -35,6 +35,18 @@ pub const MAX_WORKERS: usize = 10_000_000;
 /// The seed when none is given.
 pub const DEFAULT_SEED: u64 = 0x6e61_7469_6f6e_616c;
 
+/// The SQLite page cache the load writes through: 1 GiB. Each group books
+/// ten years of contributions, so its inserts land all over the indexes
+/// kept in date order (postings by account and date, entries and
+/// contributions by fund and date, the daily totals and counters); with
+/// SQLite's default 2 MB cache a transaction re-read those pages from the
+/// file and spilled them to the log more than once, and each group cost
+/// more as the fund grew.
+const LOADING: crate::db::SqliteCache = crate::db::SqliteCache {
+    cache_size: -1_048_576,
+    mmap_size: 0,
+};
+
 /// What `mwf demo --fund CODE` is asked to make.
 #[derive(Debug, Clone)]
 pub struct NationalOptions {
@@ -137,7 +149,10 @@ pub fn run(
         today: Calendar::DEMO.today,
     };
     let started = Instant::now();
-    let booked = generate(conn, &fund, origin, &calendar, options, progress).map_err(failed)?;
+    let booked = crate::db::with_sqlite_cache(conn, LOADING, |conn| {
+        generate(conn, &fund, origin, &calendar, options, progress)
+    })
+    .map_err(failed)?;
     let elapsed = started.elapsed();
     let report = summarize(conn, code).map_err(failed)?;
     Ok(NationalReport {
@@ -209,7 +224,14 @@ fn generate(
         lap(0);
         record::add_later_contracts(conn, fund, &actors, &mut enrolled, Trail::PerGroup)?;
         lap(1);
-        record::record_contributions(conn, fund, &actors, &mut enrolled, &mut quiet)?;
+        record::record_contributions(
+            conn,
+            fund,
+            &actors,
+            &mut enrolled,
+            record::Order::Worker,
+            &mut quiet,
+        )?;
         lap(2);
         record::record_contract_events(conn, fund, &actors, &enrolled, Trail::PerGroup)?;
         lap(3);

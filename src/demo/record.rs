@@ -157,25 +157,43 @@ pub fn add_later_contracts(
     })
 }
 
-/// Records every planned contribution in payment-date order through
+/// The order the planned contributions are booked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// By payment date, as a fund's history happened.
+    PaymentDate,
+    /// Worker by worker, each worker's in payment-date order: a worker's
+    /// contributions then fall in one batch (two at a batch's edge), so the
+    /// batch brings each worker's membership summary up to date once and reads
+    /// each worker's contracts once (by date, each batch of a group named most of
+    /// its workers again).
+    Worker,
+}
+
+/// Records every planned contribution in `order` through
 /// `contributions::record_many`, in batches as `POST /v1/funds/{fund}/contributions/batch` would.
 pub fn record_contributions(
     conn: &mut DbConnection,
     fund: &Fund,
     actors: &Actors,
     enrolled: &mut [Enrolled],
+    order: Order,
     progress: &mut Progress,
 ) -> AppResult<()> {
-    let mut order: Vec<(usize, usize)> = enrolled
+    let paid_on = |(w, p): &(usize, usize)| enrolled[*w].plan.payments[*p].paid_on;
+    let mut booking: Vec<(usize, usize)> = enrolled
         .iter()
         .enumerate()
         .flat_map(|(w, e)| (0..e.plan.payments.len()).map(move |p| (w, p)))
         .collect();
-    order.sort_by_key(|(w, p)| (enrolled[*w].plan.payments[*p].paid_on, *w, *p));
+    match order {
+        Order::PaymentDate => booking.sort_by_key(|wp| (paid_on(wp), wp.0, wp.1)),
+        Order::Worker => booking.sort_by_key(|wp| (wp.0, paid_on(wp), wp.1)),
+    }
     for e in enrolled.iter_mut() {
         e.contribution_ids = vec![String::new(); e.plan.payments.len()];
     }
-    for batch in order.chunks(BATCH_ITEMS) {
+    for batch in booking.chunks(BATCH_ITEMS) {
         let ids = write_transaction(conn, |conn| -> AppResult<Vec<String>> {
             let items: Vec<NewContribution> = (batch.iter())
                 .map(|&(w, p)| planned_contribution(&enrolled[w], p))

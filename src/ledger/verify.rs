@@ -25,7 +25,7 @@ use super::limits::{format_wide, within_account_limit, MAX_FUND_TOTAL_MINOR};
 use super::reader::{read_ahead, EntryRange, EntryReader, StoredEntry};
 use super::{list_accounts, Account, Side};
 use crate::db::schema::{account_daily_totals, accounts, funds};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, SqliteCache};
 use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
 use crate::money::Currency;
@@ -145,65 +145,19 @@ fn verify_fund_from(
     since_checkpoint: bool,
     progress: &mut Progress,
 ) -> AppResult<Verification> {
-    let DbConnection::Sqlite(c) = conn else {
-        return verify_fund_reading(conn, fund_id, since_checkpoint, progress);
-    };
-    let before = SqliteReads::read(c)?;
-    SqliteReads::WIDE.set(c)?;
-    let outcome = verify_fund_reading(conn, fund_id, since_checkpoint, progress);
-    if let DbConnection::Sqlite(c) = conn {
-        before.set(c)?;
-    }
-    outcome
+    crate::db::with_sqlite_cache(conn, WIDE_READS, |conn| {
+        verify_fund_reading(conn, fund_id, since_checkpoint, progress)
+    })
 }
 
-/// A SQLite connection's page cache (`cache_size`: pages when positive,
-/// KiB when negative) and the bytes of the file it reads through memory
-/// mapping (`mmap_size`, 0 for none).
-#[derive(Clone, Copy)]
-struct SqliteReads {
-    cache_size: i64,
-    mmap_size: i64,
-}
-
-impl SqliteReads {
-    /// What a verification reads with: a page of entries is read twice
-    /// (entries, then their postings joined to them), 2.5 MB of rows, more
-    /// than SQLite's default 2 MB cache, so each page came from the file
-    /// twice; mapping the file spares a copy of each page read.
-    const WIDE: SqliteReads = SqliteReads {
-        cache_size: -65_536,
-        mmap_size: 1 << 30,
-    };
-
-    fn read(conn: &mut diesel::SqliteConnection) -> AppResult<SqliteReads> {
-        #[derive(QueryableByName)]
-        struct CacheSize {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            cache_size: i64,
-        }
-        #[derive(QueryableByName)]
-        struct MmapSize {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            mmap_size: i64,
-        }
-        let cache: Vec<CacheSize> = diesel::sql_query("PRAGMA cache_size").load(conn)?;
-        let mmap: Vec<MmapSize> = diesel::sql_query("PRAGMA mmap_size").load(conn)?;
-        Ok(SqliteReads {
-            cache_size: cache.first().map_or(-2_000, |r| r.cache_size),
-            mmap_size: mmap.first().map_or(0, |r| r.mmap_size),
-        })
-    }
-
-    fn set(self, conn: &mut diesel::SqliteConnection) -> AppResult<()> {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute(&format!(
-            "PRAGMA cache_size = {}; PRAGMA mmap_size = {};",
-            self.cache_size, self.mmap_size
-        ))?;
-        Ok(())
-    }
-}
+/// What a verification reads SQLite with: a page of entries is read twice
+/// (entries, then their postings joined to them), 2.5 MB of rows, more than
+/// SQLite's default 2 MB cache, so each page came from the file twice;
+/// mapping the file spares a copy of each page read.
+const WIDE_READS: SqliteCache = SqliteCache {
+    cache_size: -65_536,
+    mmap_size: 1 << 30,
+};
 
 /// [`verify_fund_from`] on a connection set up for it.
 fn verify_fund_reading(
