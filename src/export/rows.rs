@@ -57,11 +57,25 @@ pub(super) struct Posting {
     pub currency: Currency,
 }
 
-/// Walks the entries of `range` a page at a time, in sequence order.
+/// Walks the entries of `range` a page at a time, in sequence order: each
+/// page's entries ([`HeaderReader`]), then their postings
+/// ([`PostingReader`]), which `write_pooled` reads on two threads with a
+/// connection each.
 pub(super) struct ExportReader {
+    headers: HeaderReader,
+    postings: PostingReader,
+}
+
+/// Reads the entries of `range` a page at a time, without their postings.
+pub(super) struct HeaderReader {
     fund_id: FundId,
     remaining: EntryRange,
     done: bool,
+}
+
+/// Reads a page's postings and gives each entry its own.
+pub(super) struct PostingReader {
+    fund_id: FundId,
     /// On PostgreSQL, whether pages still read their postings as one range
     /// of the postings' index (see [`pg_postings`]).
     by_range: bool,
@@ -114,29 +128,25 @@ impl CodeCell {
     }
 }
 
-impl FromSql<Text, Pg> for SideCell {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        SideCell::read(value.as_bytes())
-    }
+/// `FromSql` of text on both backends for a cell made by its `read`.
+macro_rules! text_cell {
+    ($cell:ty) => {
+        impl FromSql<Text, Pg> for $cell {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                <$cell>::read(value.as_bytes())
+            }
+        }
+
+        impl FromSql<Text, Sqlite> for $cell {
+            fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+                <$cell>::read(value.read_text().as_bytes())
+            }
+        }
+    };
 }
 
-impl FromSql<Text, Sqlite> for SideCell {
-    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        SideCell::read(value.read_text().as_bytes())
-    }
-}
-
-impl FromSql<Text, Pg> for CodeCell {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        CodeCell::read(value.as_bytes())
-    }
-}
-
-impl FromSql<Text, Sqlite> for CodeCell {
-    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        CodeCell::read(value.read_text().as_bytes())
-    }
-}
+text_cell!(SideCell);
+text_cell!(CodeCell);
 
 /// A posting's entry id on PostgreSQL, kept inline when it is a UUID (as
 /// every entry id is): no `String` per posting row.
@@ -241,20 +251,39 @@ const HEADER_COLUMNS: (
 impl ExportReader {
     pub(super) fn new(fund_id: FundId, range: EntryRange) -> ExportReader {
         ExportReader {
-            fund_id,
-            remaining: range,
-            done: false,
-            by_range: true,
+            headers: HeaderReader::new(fund_id, range),
+            postings: PostingReader::new(fund_id),
         }
     }
 
     /// The next page of entries with their postings, or `None` at the end.
     pub(super) fn next_page(&mut self, conn: &mut DbConnection) -> AppResult<Option<Vec<Entry>>> {
+        match self.headers.next_page(conn)? {
+            Some(headers) => self.postings.attach(conn, headers).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl HeaderReader {
+    pub(super) fn new(fund_id: FundId, range: EntryRange) -> HeaderReader {
+        HeaderReader {
+            fund_id,
+            remaining: range,
+            done: false,
+        }
+    }
+
+    /// The next page's entries, or `None` at the end.
+    pub(super) fn next_page(
+        &mut self,
+        conn: &mut DbConnection,
+    ) -> AppResult<Option<Vec<EntryHeader>>> {
         if self.done {
             return Ok(None);
         }
         let fund_id = self.fund_id;
-        let (headers, postings) = match conn {
+        let headers: Vec<EntryHeader> = match conn {
             DbConnection::Sqlite(c) => {
                 let rows: Vec<SqliteHeaderRow> =
                     entries_in_range!(diesel::sqlite::Sqlite, fund_id, &self.remaining)
@@ -277,26 +306,14 @@ impl ExportReader {
                             journal_entries::hash,
                         ))
                         .load(c)?;
-                let headers = rows
-                    .into_iter()
+                rows.into_iter()
                     .map(sqlite_header)
-                    .collect::<AppResult<Vec<_>>>()?;
-                let postings = match (headers.first(), headers.last()) {
-                    (Some(first), Some(last)) => {
-                        postings_between!(fund_id, first.sequence, last.sequence)
-                            .load::<PostingRow>(c)?
-                    }
-                    _ => Vec::new(),
-                };
-                (headers, postings)
+                    .collect::<AppResult<Vec<_>>>()?
             }
             DbConnection::Postgresql(c) => {
-                let headers: Vec<EntryHeader> =
-                    entries_in_range!(diesel::pg::Pg, fund_id, &self.remaining)
-                        .select(HEADER_COLUMNS)
-                        .load(c)?;
-                let postings = pg_postings(c, &headers, &mut self.by_range)?;
-                (headers, postings)
+                entries_in_range!(diesel::pg::Pg, fund_id, &self.remaining)
+                    .select(HEADER_COLUMNS)
+                    .load(c)?
             }
         };
         self.done = (headers.len() as i64) < PAGE_SIZE;
@@ -304,7 +321,35 @@ impl ExportReader {
             return Ok(None);
         };
         self.remaining.after = Some(last.sequence);
-        attach(headers, postings).map(Some)
+        Ok(Some(headers))
+    }
+}
+
+impl PostingReader {
+    pub(super) fn new(fund_id: FundId) -> PostingReader {
+        PostingReader {
+            fund_id,
+            by_range: true,
+        }
+    }
+
+    /// The entries of a page read by [`HeaderReader`], with their postings.
+    pub(super) fn attach(
+        &mut self,
+        conn: &mut DbConnection,
+        headers: Vec<EntryHeader>,
+    ) -> AppResult<Vec<Entry>> {
+        let postings = match conn {
+            DbConnection::Sqlite(c) => match (headers.first(), headers.last()) {
+                (Some(first), Some(last)) => {
+                    postings_between!(self.fund_id, first.sequence, last.sequence)
+                        .load::<PostingRow>(c)?
+                }
+                _ => Vec::new(),
+            },
+            DbConnection::Postgresql(c) => pg_postings(c, &headers, &mut self.by_range)?,
+        };
+        attach(headers, postings)
     }
 }
 
