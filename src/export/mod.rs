@@ -147,6 +147,9 @@ pub struct LedgerExport {
     pub first_date: NaiveDate,
     /// The last sequence of this page when there is another page.
     pub page_end: Option<i64>,
+    /// Whether the entries are on PostgreSQL, where [`write_pooled`] reads a
+    /// page's entries and the page before's postings at once.
+    on_postgres: bool,
 }
 
 impl LedgerExport {
@@ -266,6 +269,7 @@ pub fn prepare(
         closing,
         first_date,
         page_end,
+        on_postgres: matches!(conn, DbConnection::Postgresql(_)),
     })
 }
 
@@ -374,10 +378,11 @@ pub fn write(
 /// [`write`], taking a connection from `pool` for each read and reading in
 /// its own read snapshot, then giving the connection back before the page is
 /// written: a client that reads slowly (or not at all) holds no database
-/// connection. A page's entries and its postings are read on two threads,
-/// each with a connection of its own, so the next page's entries are read
-/// while the postings of the page before are (and the database works while
-/// the rows of the other read are decoded). The pages hold the same entries
+/// connection. On PostgreSQL a page's entries and its postings are read on
+/// two threads, each with a connection of its own, so the next page's
+/// entries are read while the postings of the page before are (and the
+/// server works while the rows of the other read are decoded); SQLite, with
+/// no server to keep busy, reads a page at a time. The pages hold the same entries
 /// as [`write`]'s: the export is bounded by the sequence [`prepare`] read,
 /// and entries never change.
 pub fn write_pooled(
@@ -386,6 +391,15 @@ pub fn write_pooled(
     out: &mut dyn Write,
     progress: &mut Progress,
 ) -> io::Result<ExportSummary> {
+    if !export.on_postgres {
+        return write_pages(export, out, progress, |write_page| {
+            let mut reader = ExportReader::new(export.fund.id, export.entry_range());
+            ledger::read_ahead(
+                || pooled_read(pool, |conn| reader.next_page(conn)),
+                write_page,
+            )
+        });
+    }
     write_pages(export, out, progress, |write_page| {
         let mut headers = HeaderReader::new(export.fund.id, export.entry_range());
         let mut postings = PostingReader::new(export.fund.id);
