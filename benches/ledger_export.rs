@@ -270,12 +270,16 @@ fn verify_child(path: &str) {
     }
 }
 
-/// The child: exports the whole ledger in one format and prints one line.
-fn export_child(path: &str, format: LedgerFormat) {
+/// The child: exports the whole ledger in one format and prints one line;
+/// `pooled`: as the server does, reading with connections from a pool of two
+/// ([`export::write_pooled`]) instead of on one connection in one snapshot.
+fn export_child(path: &str, format: LedgerFormat, pooled: bool) {
     let mut conn = db::establish(path).expect("open the bench database");
+    let pool = pooled.then(|| db::pool(path, 2).expect("open the pool"));
     let before = peak_rss_mib();
     let started = Instant::now();
-    let mut out = Counter::new(&format!("export.{}", format.extension()));
+    let name = if pooled { "pooled" } else { "export" };
+    let mut out = Counter::new(&format!("{name}.{}", format.extension()));
     let summary = db::read_snapshot(&mut conn, |conn| {
         let fund = funds::find_fund(conn, FUND)?.expect("the bench fund");
         let request = LedgerExportRequest {
@@ -286,14 +290,22 @@ fn export_child(path: &str, format: LedgerFormat) {
             limit: None,
         };
         let x = export::prepare(conn, fund, request)?;
-        export::write(conn, &x, &mut out, &mut Progress::hidden()).map_err(AppError::internal)
+        match &pool {
+            Some(pool) => export::write_pooled(pool, &x, &mut out, &mut Progress::hidden()),
+            None => export::write(conn, &x, &mut out, &mut Progress::hidden()),
+        }
+        .map_err(AppError::internal)
     })
     .expect("export");
     out.flush().expect("keep the output");
     let seconds = started.elapsed().as_secs_f64();
+    let label = match pooled {
+        true => format!("{} pooled", format.extension()),
+        false => format.extension().to_string(),
+    };
     println!(
-        "{:<10} {:>9} entries {:>9} postings in {seconds:>6.2}s = {:>8.0} entries/s, {:>7.1} MB written, peak RSS {:>6.1} MiB (before the export {:.1} MiB)",
-        format.extension(),
+        "{:<13} {:>9} entries {:>9} postings in {seconds:>6.2}s = {:>8.0} entries/s, {:>7.1} MB written, peak RSS {:>6.1} MiB (before the export {:.1} MiB)",
+        label,
         summary.entries,
         summary.postings,
         summary.entries as f64 / seconds,
@@ -382,9 +394,12 @@ fn main() {
             verify_child(path);
             return;
         }
-        match format.strip_prefix("http-") {
-            Some(format) => http_child(path, format),
-            None => export_child(path, LedgerFormat::parse(format).expect("a format")),
+        if let Some(format) = format.strip_prefix("http-") {
+            http_child(path, format);
+        } else if let Some(format) = format.strip_prefix("pooled-") {
+            export_child(path, LedgerFormat::parse(format).expect("a format"), true);
+        } else {
+            export_child(path, LedgerFormat::parse(format).expect("a format"), false);
         }
         return;
     }
@@ -393,7 +408,10 @@ fn main() {
         Ok(url) => {
             postgres_ledger(&url, entries);
             println!("ledger export on PostgreSQL: {entries} journal entries");
-            (url, &["http-csv", "http-jsonl"][..])
+            (
+                url,
+                &["pooled-csv", "pooled-jsonl", "http-csv", "http-jsonl"][..],
+            )
         }
         Err(_) => {
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
@@ -411,7 +429,14 @@ fn main() {
             let url = path.to_string_lossy().to_string();
             (
                 url,
-                &["http-csv", "http-jsonl", "http-beancount", "verify"][..],
+                &[
+                    "pooled-csv",
+                    "pooled-jsonl",
+                    "http-csv",
+                    "http-jsonl",
+                    "http-beancount",
+                    "verify",
+                ][..],
             )
         }
     };

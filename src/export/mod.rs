@@ -41,7 +41,7 @@ use crate::error::{AppError, AppResult};
 use crate::funds::{Fund, FundId};
 use crate::ledger::{self, Account, AccountType, EntryRange};
 use crate::progress::Progress;
-use rows::{Entry, ExportReader};
+use rows::{Entry, ExportReader, HeaderReader, PostingReader};
 
 /// The formats a ledger can be exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +147,9 @@ pub struct LedgerExport {
     pub first_date: NaiveDate,
     /// The last sequence of this page when there is another page.
     pub page_end: Option<i64>,
+    /// Whether the entries are on PostgreSQL, where [`write_pooled`] reads a
+    /// page's entries and the page before's postings at once.
+    on_postgres: bool,
 }
 
 impl LedgerExport {
@@ -266,6 +269,7 @@ pub fn prepare(
         closing,
         first_date,
         page_end,
+        on_postgres: matches!(conn, DbConnection::Postgresql(_)),
     })
 }
 
@@ -365,55 +369,84 @@ pub fn write(
     out: &mut dyn Write,
     progress: &mut Progress,
 ) -> io::Result<ExportSummary> {
-    write_pages(export, out, progress, |reader| reader.next_page(conn))
+    write_pages(export, out, progress, |write_page| {
+        let mut reader = ExportReader::new(export.fund.id, export.entry_range());
+        ledger::read_ahead(|| reader.next_page(conn).map_err(io_error), write_page)
+    })
 }
 
-/// [`write`], taking a connection from `pool` for each page and reading the
-/// page in its own read snapshot, then giving the connection back before the
-/// page is written: a client that reads slowly (or not at all) holds no
-/// database connection. The pages hold the same entries as [`write`]'s: the
-/// export is bounded by the sequence [`prepare`] read, and entries never
-/// change.
+/// [`write`], taking a connection from `pool` for each read and reading in
+/// its own read snapshot, then giving the connection back before the page is
+/// written: a client that reads slowly (or not at all) holds no database
+/// connection. On PostgreSQL a page's entries and its postings are read on
+/// two threads, each with a connection of its own, so the next page's
+/// entries are read while the postings of the page before are (and the
+/// server works while the rows of the other read are decoded); SQLite, with
+/// no server to keep busy, reads a page at a time. The pages hold the same entries
+/// as [`write`]'s: the export is bounded by the sequence [`prepare`] read,
+/// and entries never change.
 pub fn write_pooled(
     pool: &DbPool,
     export: &LedgerExport,
     out: &mut dyn Write,
     progress: &mut Progress,
 ) -> io::Result<ExportSummary> {
-    write_pages(export, out, progress, |reader: &mut ExportReader| {
-        let mut conn = pool.get()?;
-        crate::db::read_snapshot(&mut conn, |conn| reader.next_page(conn))
+    if !export.on_postgres {
+        return write_pages(export, out, progress, |write_page| {
+            let mut reader = ExportReader::new(export.fund.id, export.entry_range());
+            ledger::read_ahead(
+                || pooled_read(pool, |conn| reader.next_page(conn)),
+                write_page,
+            )
+        });
+    }
+    write_pages(export, out, progress, |write_page| {
+        let mut headers = HeaderReader::new(export.fund.id, export.entry_range());
+        let mut postings = PostingReader::new(export.fund.id);
+        ledger::read_ahead_in_two(
+            || pooled_read(pool, |conn| headers.next_page(conn)),
+            |page| pooled_read(pool, |conn| postings.attach(conn, page)),
+            write_page,
+        )
     })
 }
 
+/// `read` in a read snapshot of its own, on a connection taken from `pool`
+/// for it alone.
+fn pooled_read<T>(
+    pool: &DbPool,
+    read: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> io::Result<T> {
+    let mut conn = pool.get().map_err(|e| io_error(e.into()))?;
+    crate::db::read_snapshot(&mut conn, read).map_err(io_error)
+}
+
+/// Writes the export's records, with `pages` reading the entries and handing
+/// each page to the function it is given, in sequence order.
 fn write_pages(
     export: &LedgerExport,
     out: &mut dyn Write,
     progress: &mut Progress,
-    mut next_page: impl FnMut(&mut ExportReader) -> AppResult<Option<Vec<Entry>>> + Send,
+    pages: impl FnOnce(&mut dyn FnMut(Vec<Entry>) -> io::Result<()>) -> io::Result<()>,
 ) -> io::Result<ExportSummary> {
     let mut writer = writer_for(export.request.format);
     let mut buf = Vec::with_capacity(OUT_BYTES + OUT_BYTES / 4);
     writer.begin(export, &mut buf)?;
     let mut summary = ExportSummary::default();
-    let mut reader = ExportReader::new(export.fund.id, export.entry_range());
-    ledger::read_ahead(
-        || next_page(&mut reader).map_err(io_error),
-        |page| {
-            for entry in &page {
-                writer.entry(export, entry, &mut buf)?;
-                summary.entries += 1;
-                summary.postings += entry.postings.len() as u64;
-                summary.last_sequence = Some(entry.header.sequence);
-                if buf.len() >= OUT_BYTES {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
+    pages(&mut |page| {
+        for entry in &page {
+            writer.entry(export, entry, &mut buf)?;
+            summary.entries += 1;
+            summary.postings += entry.postings.len() as u64;
+            summary.last_sequence = Some(entry.header.sequence);
+            if buf.len() >= OUT_BYTES {
+                out.write_all(&buf)?;
+                buf.clear();
             }
-            progress.add(page.len() as u64);
-            Ok(())
-        },
-    )?;
+        }
+        progress.add(page.len() as u64);
+        Ok(())
+    })?;
     writer.finish(export, &summary, &mut buf)?;
     out.write_all(&buf)?;
     out.flush()?;

@@ -6,10 +6,12 @@
 //! SQLite the dates and times read from their stored text by hand instead of
 //! chrono's format parser (which tries diesel's formats one after another).
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel::sqlite::{Sqlite, SqliteValue};
 
 use crate::db::schema::{journal_entries, postings};
 use crate::db::stored_text::{stored_date, stored_time};
@@ -30,6 +32,7 @@ pub(super) struct Entry {
 }
 
 /// A journal entry's row: everything but its fund and its postings.
+#[derive(Queryable)]
 pub(super) struct EntryHeader {
     pub id: String,
     pub sequence: i64,
@@ -54,11 +57,25 @@ pub(super) struct Posting {
     pub currency: Currency,
 }
 
-/// Walks the entries of `range` a page at a time, in sequence order.
+/// Walks the entries of `range` a page at a time, in sequence order: each
+/// page's entries ([`HeaderReader`]), then their postings
+/// ([`PostingReader`]), which `write_pooled` reads on two threads with a
+/// connection each.
 pub(super) struct ExportReader {
+    headers: HeaderReader,
+    postings: PostingReader,
+}
+
+/// Reads the entries of `range` a page at a time, without their postings.
+pub(super) struct HeaderReader {
     fund_id: FundId,
     remaining: EntryRange,
     done: bool,
+}
+
+/// Reads a page's postings and gives each entry its own.
+pub(super) struct PostingReader {
+    fund_id: FundId,
     /// On PostgreSQL, whether pages still read their postings as one range
     /// of the postings' index (see [`pg_postings`]).
     by_range: bool,
@@ -81,7 +98,82 @@ type SqliteHeaderRow = (
 );
 
 /// A posting row: the entry's sequence, line, account, side, amount, currency.
-type PostingRow = (i64, i32, i64, String, i64, String);
+type PostingRow = (i64, i32, i64, SideCell, i64, CodeCell);
+
+/// A posting's side, read from the row's text without a `String` of its own.
+#[derive(FromSqlRow)]
+struct SideCell(Side);
+
+/// A posting's currency code as stored (three bytes), read without a
+/// `String` of its own; [`attach`] makes it a [`Currency`].
+#[derive(FromSqlRow)]
+struct CodeCell([u8; 3]);
+
+impl SideCell {
+    fn read(text: &[u8]) -> deserialize::Result<SideCell> {
+        match text {
+            b"debit" => Ok(SideCell(Side::Debit)),
+            b"credit" => Ok(SideCell(Side::Credit)),
+            _ => Err(format!("stored side {:?}", String::from_utf8_lossy(text)).into()),
+        }
+    }
+}
+
+impl CodeCell {
+    fn read(text: &[u8]) -> deserialize::Result<CodeCell> {
+        match text {
+            [a, b, c] => Ok(CodeCell([*a, *b, *c])),
+            _ => Err(format!("stored currency {:?}", String::from_utf8_lossy(text)).into()),
+        }
+    }
+}
+
+/// `FromSql` of text on both backends for a cell made by its `read`.
+macro_rules! text_cell {
+    ($cell:ty) => {
+        impl FromSql<Text, Pg> for $cell {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                <$cell>::read(value.as_bytes())
+            }
+        }
+
+        impl FromSql<Text, Sqlite> for $cell {
+            fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+                <$cell>::read(value.read_text().as_bytes())
+            }
+        }
+    };
+}
+
+text_cell!(SideCell);
+text_cell!(CodeCell);
+
+/// A posting's entry id on PostgreSQL, kept inline when it is a UUID (as
+/// every entry id is): no `String` per posting row.
+#[derive(FromSqlRow)]
+enum IdCell {
+    Uuid([u8; 36]),
+    Other(Box<[u8]>),
+}
+
+impl IdCell {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            IdCell::Uuid(b) => b,
+            IdCell::Other(b) => b,
+        }
+    }
+}
+
+impl FromSql<Text, Pg> for IdCell {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let text = value.as_bytes();
+        Ok(match <[u8; 36]>::try_from(text) {
+            Ok(uuid) => IdCell::Uuid(uuid),
+            Err(_) => IdCell::Other(text.into()),
+        })
+    }
+}
 
 /// The boxed query of a fund's entries in `range`, for one backend.
 macro_rules! entries_in_range {
@@ -159,20 +251,39 @@ const HEADER_COLUMNS: (
 impl ExportReader {
     pub(super) fn new(fund_id: FundId, range: EntryRange) -> ExportReader {
         ExportReader {
-            fund_id,
-            remaining: range,
-            done: false,
-            by_range: true,
+            headers: HeaderReader::new(fund_id, range),
+            postings: PostingReader::new(fund_id),
         }
     }
 
     /// The next page of entries with their postings, or `None` at the end.
     pub(super) fn next_page(&mut self, conn: &mut DbConnection) -> AppResult<Option<Vec<Entry>>> {
+        match self.headers.next_page(conn)? {
+            Some(headers) => self.postings.attach(conn, headers).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl HeaderReader {
+    pub(super) fn new(fund_id: FundId, range: EntryRange) -> HeaderReader {
+        HeaderReader {
+            fund_id,
+            remaining: range,
+            done: false,
+        }
+    }
+
+    /// The next page's entries, or `None` at the end.
+    pub(super) fn next_page(
+        &mut self,
+        conn: &mut DbConnection,
+    ) -> AppResult<Option<Vec<EntryHeader>>> {
         if self.done {
             return Ok(None);
         }
         let fund_id = self.fund_id;
-        let (headers, postings) = match conn {
+        let headers: Vec<EntryHeader> = match conn {
             DbConnection::Sqlite(c) => {
                 let rows: Vec<SqliteHeaderRow> =
                     entries_in_range!(diesel::sqlite::Sqlite, fund_id, &self.remaining)
@@ -195,42 +306,14 @@ impl ExportReader {
                             journal_entries::hash,
                         ))
                         .load(c)?;
-                let headers = rows
-                    .into_iter()
+                rows.into_iter()
                     .map(sqlite_header)
-                    .collect::<AppResult<Vec<_>>>()?;
-                let postings = match (headers.first(), headers.last()) {
-                    (Some(first), Some(last)) => {
-                        postings_between!(fund_id, first.sequence, last.sequence)
-                            .load::<PostingRow>(c)?
-                    }
-                    _ => Vec::new(),
-                };
-                (headers, postings)
+                    .collect::<AppResult<Vec<_>>>()?
             }
             DbConnection::Postgresql(c) => {
-                let headers: Vec<EntryHeader> =
-                    entries_in_range!(diesel::pg::Pg, fund_id, &self.remaining)
-                        .select(HEADER_COLUMNS)
-                        .load::<(
-                            String,
-                            i64,
-                            NaiveDate,
-                            NaiveDateTime,
-                            String,
-                            String,
-                            Option<String>,
-                            Option<String>,
-                            String,
-                            Option<String>,
-                            String,
-                            String,
-                        )>(c)?
-                        .into_iter()
-                        .map(header)
-                        .collect();
-                let postings = pg_postings(c, &headers, &mut self.by_range)?;
-                (headers, postings)
+                entries_in_range!(diesel::pg::Pg, fund_id, &self.remaining)
+                    .select(HEADER_COLUMNS)
+                    .load(c)?
             }
         };
         self.done = (headers.len() as i64) < PAGE_SIZE;
@@ -238,7 +321,35 @@ impl ExportReader {
             return Ok(None);
         };
         self.remaining.after = Some(last.sequence);
-        attach(headers, postings).map(Some)
+        Ok(Some(headers))
+    }
+}
+
+impl PostingReader {
+    pub(super) fn new(fund_id: FundId) -> PostingReader {
+        PostingReader {
+            fund_id,
+            by_range: true,
+        }
+    }
+
+    /// The entries of a page read by [`HeaderReader`], with their postings.
+    pub(super) fn attach(
+        &mut self,
+        conn: &mut DbConnection,
+        headers: Vec<EntryHeader>,
+    ) -> AppResult<Vec<Entry>> {
+        let postings = match conn {
+            DbConnection::Sqlite(c) => match (headers.first(), headers.last()) {
+                (Some(first), Some(last)) => {
+                    postings_between!(self.fund_id, first.sequence, last.sequence)
+                        .load::<PostingRow>(c)?
+                }
+                _ => Vec::new(),
+            },
+            DbConnection::Postgresql(c) => pg_postings(c, &headers, &mut self.by_range)?,
+        };
+        attach(headers, postings)
     }
 }
 
@@ -250,7 +361,7 @@ const RANGE_ROWS_PER_ENTRY: usize = 16;
 const RANGE_ROWS_MIN: usize = 1_000;
 
 /// A posting row on PostgreSQL: its entry by id, then as [`PostingRow`].
-type PgPostingRow = (String, i32, i64, String, i64, String);
+type PgPostingRow = (IdCell, i32, i64, SideCell, i64, CodeCell);
 
 /// The postings of a page's entries on PostgreSQL, in sequence and line order.
 ///
@@ -277,23 +388,20 @@ fn pg_postings(
     headers: &[EntryHeader],
     by_range: &mut bool,
 ) -> AppResult<Vec<PostingRow>> {
-    let sequences: HashMap<&str, i64> = headers
-        .iter()
-        .map(|h| (h.id.as_str(), h.sequence))
-        .collect();
-    let (Some(low), Some(high)) = (sequences.keys().min(), sequences.keys().max()) else {
+    let mut sequences = PageIds::new(headers);
+    let (Some(low), Some(high)) = (sequences.low(), sequences.high()) else {
         return Ok(Vec::new());
     };
     if *by_range {
         let most = (RANGE_ROWS_PER_ENTRY * headers.len()).max(RANGE_ROWS_MIN);
         let rows: Vec<PgPostingRow> = postings::table
-            .filter(postings::entry_id.between(*low, *high))
+            .filter(postings::entry_id.between(low, high))
             .select(PG_POSTING_COLUMNS)
             .order((postings::entry_id, postings::line))
             .limit(most as i64 + 1)
             .load(c)?;
         if rows.len() <= most {
-            let (postings, entries) = own_postings(rows, &sequences);
+            let (postings, entries) = own_postings(rows, &mut sequences);
             if entries == headers.len() {
                 return Ok(postings);
             }
@@ -306,7 +414,7 @@ fn pg_postings(
         .filter(postings::entry_id.eq_any(&ids))
         .select(PG_POSTING_COLUMNS)
         .load(c)?;
-    Ok(own_postings(rows, &sequences).0)
+    Ok(own_postings(rows, &mut sequences).0)
 }
 
 const PG_POSTING_COLUMNS: (
@@ -327,15 +435,12 @@ const PG_POSTING_COLUMNS: (
 
 /// The rows whose entry is in `sequences`, by sequence and line, and how
 /// many entries they belong to.
-fn own_postings(
-    rows: Vec<PgPostingRow>,
-    sequences: &HashMap<&str, i64>,
-) -> (Vec<PostingRow>, usize) {
+fn own_postings(rows: Vec<PgPostingRow>, sequences: &mut PageIds) -> (Vec<PostingRow>, usize) {
     let mut postings: Vec<PostingRow> = rows
         .into_iter()
         .filter_map(
             |(entry_id, line, account_id, side, amount_minor, currency)| {
-                let sequence = *sequences.get(entry_id.as_str())?;
+                let sequence = sequences.sequence(entry_id.as_bytes())?;
                 Some((sequence, line, account_id, side, amount_minor, currency))
             },
         )
@@ -350,6 +455,53 @@ fn own_postings(
         }
     }
     (postings, entries)
+}
+
+/// A page's entry ids in byte order with their sequences, for finding each
+/// posting row's entry: the rows come in the index's order, so a row's entry
+/// is nearly always the last row's or the one after it, and only the others
+/// are searched for.
+struct PageIds<'a> {
+    ids: Vec<(&'a str, i64)>,
+    at: usize,
+}
+
+impl<'a> PageIds<'a> {
+    fn new(headers: &'a [EntryHeader]) -> PageIds<'a> {
+        let mut ids: Vec<(&str, i64)> = headers
+            .iter()
+            .map(|h| (h.id.as_str(), h.sequence))
+            .collect();
+        ids.sort_unstable();
+        PageIds { ids, at: 0 }
+    }
+
+    fn low(&self) -> Option<&'a str> {
+        self.ids.first().map(|(id, _)| *id)
+    }
+
+    fn high(&self) -> Option<&'a str> {
+        self.ids.last().map(|(id, _)| *id)
+    }
+
+    /// The sequence of the page's entry `id`, if it is on the page.
+    fn sequence(&mut self, id: &[u8]) -> Option<i64> {
+        for at in [self.at, self.at + 1] {
+            match self.ids.get(at) {
+                Some((own, sequence)) if own.as_bytes() == id => {
+                    self.at = at;
+                    return Some(*sequence);
+                }
+                _ => {}
+            }
+        }
+        let at = self
+            .ids
+            .binary_search_by(|(own, _)| own.as_bytes().cmp(id))
+            .ok()?;
+        self.at = at;
+        Some(self.ids[at].1)
+    }
 }
 
 type TypedHeaderRow = (
@@ -400,17 +552,17 @@ fn attach(headers: Vec<EntryHeader>, postings: Vec<PostingRow>) -> AppResult<Vec
     let mut currency: Option<Currency> = None;
     for header in headers {
         let mut own = Vec::with_capacity(2);
-        while let Some((sequence, line, account_id, side, amount_minor, code)) =
+        while let Some((sequence, line, account_id, SideCell(side), amount_minor, CodeCell(code))) =
             postings.next_if(|p| p.0 <= header.sequence)
         {
             if sequence != header.sequence {
                 continue;
             }
-            let side = Side::parse(&side)
-                .ok_or_else(|| AppError::internal(format!("stored side {side:?}")))?;
             let c = match currency {
-                Some(c) if c.code() == code => c,
-                _ => Currency::parse(&code).map_err(AppError::internal)?,
+                Some(c) if c.code().as_bytes() == code => c,
+                _ => std::str::from_utf8(&code)
+                    .map_err(AppError::internal)
+                    .and_then(|code| Currency::parse(code).map_err(AppError::internal))?,
             };
             currency = Some(c);
             own.push(Posting {

@@ -29,8 +29,8 @@ pub use checkpoints::{
     latest as latest_checkpoint, list_checkpoints, record_checkpoint, VerificationCheckpoint,
 };
 pub use entries::{find_entry, list_entries, EntryFilter, JournalEntry, Posting};
-pub(crate) use reader::read_ahead;
 pub(crate) use reader::{effective_dates, page_end, EntryRange};
+pub(crate) use reader::{read_ahead, read_ahead_in_two};
 pub use verify::verify_fund_since_checkpoint;
 pub use verify::{verify_fund, verify_fund_showing, Verification, VerificationProblem};
 

@@ -285,7 +285,7 @@ type SqliteHeaderRow = (
 /// either side (the reader then stops at its next item) or when `read` gives
 /// `None`.
 pub fn read_ahead<T, E>(
-    mut read: impl FnMut() -> Result<Option<T>, E> + Send,
+    read: impl FnMut() -> Result<Option<T>, E> + Send,
     mut consume: impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -293,18 +293,7 @@ where
     E: Send,
 {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
-        let reader = scope.spawn(move || loop {
-            let item = match read() {
-                Ok(Some(item)) => Ok(item),
-                Ok(None) => return,
-                Err(e) => Err(e),
-            };
-            let failed = item.is_err();
-            if tx.send(item).is_err() || failed {
-                return;
-            }
-        });
+        let (rx, reader) = read_on(scope, read);
         let mut outcome = Ok(());
         for item in rx.iter() {
             if let Err(e) = item.and_then(&mut consume) {
@@ -318,6 +307,64 @@ where
         }
         outcome
     })
+}
+
+/// [`read_ahead`] in two stages, each on a thread of its own: `first` reads
+/// an item (a page's entries), `second` completes the item before (their
+/// postings), and `consume` handles the one before that, so two reads are in
+/// flight at once (on two connections) while the last item is handled.
+pub fn read_ahead_in_two<A, B, E>(
+    first: impl FnMut() -> Result<Option<A>, E> + Send,
+    mut second: impl FnMut(A) -> Result<B, E> + Send,
+    consume: impl FnMut(B) -> Result<(), E>,
+) -> Result<(), E>
+where
+    A: Send,
+    B: Send,
+    E: Send,
+{
+    std::thread::scope(|scope| {
+        let (rx, reader) = read_on(scope, first);
+        let outcome = read_ahead(
+            move || match rx.recv() {
+                Ok(item) => item.and_then(&mut second).map(Some),
+                Err(_) => Ok(None),
+            },
+            consume,
+        );
+        if let Err(panic) = reader.join() {
+            std::panic::resume_unwind(panic);
+        }
+        outcome
+    })
+}
+
+/// Calls `read` on a thread of `scope` until it gives `None` or an error, or
+/// until the receiver is dropped, sending each item one ahead.
+fn read_on<'scope, T, E>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    mut read: impl FnMut() -> Result<Option<T>, E> + Send + 'scope,
+) -> (
+    std::sync::mpsc::Receiver<Result<T, E>>,
+    std::thread::ScopedJoinHandle<'scope, ()>,
+)
+where
+    T: Send + 'scope,
+    E: Send + 'scope,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
+    let reader = scope.spawn(move || loop {
+        let item = match read() {
+            Ok(Some(item)) => Ok(item),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        let failed = item.is_err();
+        if tx.send(item).is_err() || failed {
+            return;
+        }
+    });
+    (rx, reader)
 }
 
 /// Gives each entry its postings, both in sequence order; postings of
