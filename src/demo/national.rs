@@ -7,8 +7,9 @@
 //! same audit records and events.
 //!
 //! Workers are planned and written a group at a time, so memory stays flat
-//! however many are asked for; within a group contributions are booked in
-//! payment-date order. No claims, reversals or refunds: this is the bulk of a
+//! however many are asked for; within a group contributions are booked worker
+//! by worker, each worker's in payment-date order (a worker's membership summary
+//! is then brought up to date once per batch, not once per batch naming it). No claims, reversals or refunds: this is the bulk of a
 //! fund's history, for measuring what grows with it. Deterministic from the
 //! seed (only ids and timestamps follow the clock).
 
@@ -34,18 +35,6 @@ pub const GROUP_WORKERS: usize = 5_000;
 pub const MAX_WORKERS: usize = 10_000_000;
 /// The seed when none is given.
 pub const DEFAULT_SEED: u64 = 0x6e61_7469_6f6e_616c;
-
-/// The SQLite page cache the load writes through: 1 GiB. Each group books
-/// ten years of contributions, so its inserts land all over the indexes
-/// kept in date order (postings by account and date, entries and
-/// contributions by fund and date, the daily totals and counters); with
-/// SQLite's default 2 MB cache a transaction re-read those pages from the
-/// file and spilled them to the log more than once, and each group cost
-/// more as the fund grew.
-const LOADING: crate::db::SqliteCache = crate::db::SqliteCache {
-    cache_size: -1_048_576,
-    mmap_size: 0,
-};
 
 /// What `mwf demo --fund CODE` is asked to make.
 #[derive(Debug, Clone)]
@@ -149,10 +138,7 @@ pub fn run(
         today: Calendar::DEMO.today,
     };
     let started = Instant::now();
-    let booked = crate::db::with_sqlite_cache(conn, LOADING, |conn| {
-        generate(conn, &fund, origin, &calendar, options, progress)
-    })
-    .map_err(failed)?;
+    let booked = generate(conn, &fund, origin, &calendar, options, progress).map_err(failed)?;
     let elapsed = started.elapsed();
     let report = summarize(conn, code).map_err(failed)?;
     Ok(NationalReport {
