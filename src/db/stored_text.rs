@@ -7,6 +7,26 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::error::{AppError, AppResult};
 
+/// A journal entry's row as the whole-ledger readers select it on SQLite
+/// (id, sequence, effective date, recorded at, kind, memo, source type, source
+/// id, created by, reverses, previous hash, hash), its date and time as the
+/// stored text, read with [`stored_date`] and [`stored_time`] or their fast
+/// forms.
+pub(crate) type SqliteHeaderRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
 /// `digits` ASCII digits read as a number, or `None`.
 fn digits(s: &[u8]) -> Option<u32> {
     s.iter().try_fold(0u32, |n, &b| {

@@ -14,7 +14,7 @@ use diesel::sql_types::Text;
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 use crate::db::schema::{journal_entries, postings};
-use crate::db::stored_text::{stored_date, stored_time};
+use crate::db::stored_text::{stored_date, stored_time, SqliteHeaderRow};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
@@ -80,22 +80,6 @@ pub(super) struct PostingReader {
     /// of the postings' index (see [`pg_postings`]).
     by_range: bool,
 }
-
-/// An entry row with its date and time as stored: text on SQLite.
-type SqliteHeaderRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    String,
-);
 
 /// A posting row: the entry's sequence, line, account, side, amount, currency.
 type PostingRow = (i64, i32, i64, SideCell, i64, CodeCell);

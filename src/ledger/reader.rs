@@ -15,7 +15,7 @@ use diesel::sql_types::Text;
 use super::entries::{EntryHeader, Posting, PostingRow};
 use super::Side;
 use crate::db::schema::{journal_entries, postings};
-use crate::db::stored_text::{fast_date, fast_time};
+use crate::db::stored_text::{fast_date, fast_time, SqliteHeaderRow};
 use crate::db::{DbBackend, DbConnection};
 use crate::error::AppResult;
 use crate::funds::FundId;
@@ -262,22 +262,6 @@ fn parse_postings(rows: Vec<(i64, PostingRow)>) -> AppResult<Vec<(i64, StoredPos
         .map(|(sequence, row)| Ok((sequence, row.parse_after(&mut currency)?)))
         .collect()
 }
-
-/// An entry's row on SQLite with its date and time as stored text.
-type SqliteHeaderRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    String,
-);
 
 /// Reads with `read` on a second thread, one item ahead, while `consume`
 /// handles the item before on this one: the database read of the next page
