@@ -333,7 +333,7 @@ fn export(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let summary = db::read_snapshot(&mut conn, |conn| {
+    let (export, total) = db::read_snapshot(&mut conn, |conn| {
         let found = funds::find_fund(conn, fund)?
             .ok_or_else(|| mwf::error::AppError::not_found(format!("no fund {fund}")))?;
         let total = found.last_sequence as u64;
@@ -344,12 +344,17 @@ fn export(
             after: None,
             limit: None,
         };
-        let export = mwf::export::prepare(conn, found, request)?;
-        let mut progress = mwf::progress::Progress::new(format!("{fund} entries"), Some(total));
-        mwf::export::write(conn, &export, &mut out, &mut progress)
-            .map_err(|e| mwf::error::AppError::internal(format_args!("writing the export: {e}")))
+        Ok::<_, mwf::error::AppError>((mwf::export::prepare(conn, found, request)?, total))
     })
     .map_err(|e| e.explain())?;
+    drop(conn);
+    // As the API streams it: bounded by the chain head `prepare` read (entries
+    // never change), each read on a connection of its own, two at once on
+    // PostgreSQL.
+    let pool = db::pool(&settings.database_url, 2)?;
+    let mut progress = mwf::progress::Progress::new(format!("{fund} entries"), Some(total));
+    let summary = mwf::export::write_pooled(&pool, &export, &mut out, &mut progress)
+        .map_err(|e| format!("writing the export: {e}"))?;
     if let Some(path) = output {
         eprintln!(
             "{fund}: {} entries, {} postings written to {}",
