@@ -721,3 +721,46 @@ fn a_fund_booked_among_a_busier_one_exports_all_and_only_its_own_postings() {
         assert_eq!(postings, expected, "{fund}");
     }
 }
+
+/// `mwf export` writes what the API streams: the same CSV byte for byte, the
+/// same JSON Lines but the time each was made; and says what it wrote.
+#[test]
+fn the_export_command_writes_what_the_api_streams() {
+    let app = spawn();
+    ledger(&app);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |format: &str| -> String {
+        let path = dir.path().join(format!("ledger.{format}"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mwf"))
+            .args(["export", "--fund", "EX-KE", "--format", format, "-o"])
+            .arg(&path)
+            .env("DATABASE_URL", &app.database_url)
+            .env_remove("MWF_DB_POOL_SIZE")
+            .output()
+            .expect("the binary runs");
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{said}");
+        assert!(
+            said.contains("EX-KE: 21 entries, 43 postings written to"),
+            "{said}"
+        );
+        std::fs::read_to_string(path).unwrap()
+    };
+    let api = export(&app, "format=csv");
+    assert_eq!(api.status, 200, "{}", api.text);
+    assert_eq!(run("csv"), api.text);
+    let without_time = |text: &str| -> Vec<Value> {
+        text.lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("generated_at");
+                }
+                v
+            })
+            .collect()
+    };
+    let written = without_time(&run("jsonl"));
+    assert!(records(&written, "entry").len() == 21, "{written:?}");
+    assert_eq!(written, without_time(&export(&app, "format=jsonl").text));
+}
