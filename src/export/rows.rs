@@ -488,27 +488,12 @@ impl<'a> PageIds<'a> {
     }
 }
 
-type TypedHeaderRow = (
-    String,
-    i64,
-    NaiveDate,
-    NaiveDateTime,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    String,
-);
-
-fn header(r: TypedHeaderRow) -> EntryHeader {
-    EntryHeader {
+fn sqlite_header(r: SqliteHeaderRow) -> AppResult<EntryHeader> {
+    Ok(EntryHeader {
+        effective_date: stored_date(&r.2)?,
+        recorded_at: stored_time(&r.3)?,
         id: r.0,
         sequence: r.1,
-        effective_date: r.2,
-        recorded_at: r.3,
         kind: r.4,
         memo: r.5,
         source_type: r.6,
@@ -517,15 +502,7 @@ fn header(r: TypedHeaderRow) -> EntryHeader {
         reverses: r.9,
         previous_hash: r.10,
         hash: r.11,
-    }
-}
-
-fn sqlite_header(r: SqliteHeaderRow) -> AppResult<EntryHeader> {
-    let date = stored_date(&r.2)?;
-    let time = stored_time(&r.3)?;
-    Ok(header((
-        r.0, r.1, date, time, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11,
-    )))
+    })
 }
 
 /// Gives each entry its postings, both in sequence order; postings of
