@@ -355,6 +355,7 @@ fn generate_fund(
         actors,
         &mut enrolled,
         record::Order::PaymentDate,
+        record::BATCH_ITEMS,
         progress,
     )?;
     record::record_contract_events(conn, fund, actors, &enrolled, record::Trail::PerRequest)?;

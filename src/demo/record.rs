@@ -171,13 +171,17 @@ pub enum Order {
 }
 
 /// Records every planned contribution in `order` through
-/// `contributions::record_many`, in batches as `POST /v1/funds/{fund}/contributions/batch` would.
+/// `contributions::record_many`, in batches as `POST /v1/funds/{fund}/contributions/batch` would,
+/// at most `items_per_transaction` in each write transaction
+/// ([`BATCH_ITEMS`]: one batch, as the endpoint does; more where the pages
+/// each transaction writes are better shared by more contributions).
 pub fn record_contributions(
     conn: &mut DbConnection,
     fund: &Fund,
     actors: &Actors,
     enrolled: &mut [Enrolled],
     order: Order,
+    items_per_transaction: usize,
     progress: &mut Progress,
 ) -> AppResult<()> {
     let paid_on = |(w, p): &(usize, usize)| enrolled[*w].plan.payments[*p].paid_on;
@@ -193,51 +197,68 @@ pub fn record_contributions(
     for e in enrolled.iter_mut() {
         e.contribution_ids = vec![String::new(); e.plan.payments.len()];
     }
-    for batch in booking.chunks(BATCH_ITEMS) {
+    for written in booking.chunks(items_per_transaction.max(1)) {
         let ids = write_transaction(conn, |conn| -> AppResult<Vec<String>> {
-            let items: Vec<NewContribution> = (batch.iter())
-                .map(|&(w, p)| planned_contribution(&enrolled[w], p))
-                .collect();
-            let by = actors.ministry.subject.as_str();
-            let pairs: Vec<(&NewContribution, &str)> = items.iter().map(|new| (new, by)).collect();
-            let recorded = contributions::record_many(conn, fund, &pairs)?;
-            let mut events: Vec<NewEvent> = Vec::with_capacity(batch.len());
-            let mut ids = Vec::with_capacity(batch.len());
-            for (new, recorded) in items.iter().zip(recorded) {
-                match recorded {
-                    Ok(Recorded::Created(c, event)) => {
-                        events.push(event);
-                        ids.push(c.id);
-                    }
-                    Ok(Recorded::Existing(c)) => ids.push(c.id),
-                    Err(refusal) => {
-                        return Err(AppError::internal(format_args!(
-                            "the demo planned a contribution the rules refuse ({}): {}",
-                            new.external_ref.as_deref().unwrap_or_default(),
-                            refusal.detail
-                        )))
-                    }
-                }
+            let mut ids = Vec::with_capacity(written.len());
+            for batch in written.chunks(BATCH_ITEMS) {
+                ids.extend(record_batch(conn, fund, actors, enrolled, batch)?);
+                progress.add(batch.len() as u64);
             }
-            progress.add(batch.len() as u64);
-            let target = format!(
-                "contributions: {} recorded, 0 existing, 0 failed",
-                ids.len()
-            );
-            seal(
-                conn,
-                &actors.ministry,
-                Act::RecordContributions,
-                &fund.code,
-                Done::ok(target, ()).with_events(events),
-            )?;
             Ok(ids)
         })?;
-        for ((w, p), id) in batch.iter().zip(ids) {
+        for ((w, p), id) in written.iter().zip(ids) {
             enrolled[*w].contribution_ids[*p] = id;
         }
     }
     Ok(())
+}
+
+/// Records one batch of planned contributions (`(worker, payment)`) as
+/// `POST /v1/funds/{fund}/contributions/batch` would, with its audit record and
+/// events, in the caller's transaction: their ids, in the batch's order.
+fn record_batch(
+    conn: &mut DbConnection,
+    fund: &Fund,
+    actors: &Actors,
+    enrolled: &[Enrolled],
+    batch: &[(usize, usize)],
+) -> AppResult<Vec<String>> {
+    let items: Vec<NewContribution> = (batch.iter())
+        .map(|&(w, p)| planned_contribution(&enrolled[w], p))
+        .collect();
+    let by = actors.ministry.subject.as_str();
+    let pairs: Vec<(&NewContribution, &str)> = items.iter().map(|new| (new, by)).collect();
+    let recorded = contributions::record_many(conn, fund, &pairs)?;
+    let mut events: Vec<NewEvent> = Vec::with_capacity(batch.len());
+    let mut ids = Vec::with_capacity(batch.len());
+    for (new, recorded) in items.iter().zip(recorded) {
+        match recorded {
+            Ok(Recorded::Created(c, event)) => {
+                events.push(event);
+                ids.push(c.id);
+            }
+            Ok(Recorded::Existing(c)) => ids.push(c.id),
+            Err(refusal) => {
+                return Err(AppError::internal(format_args!(
+                    "the demo planned a contribution the rules refuse ({}): {}",
+                    new.external_ref.as_deref().unwrap_or_default(),
+                    refusal.detail
+                )))
+            }
+        }
+    }
+    let target = format!(
+        "contributions: {} recorded, 0 existing, 0 failed",
+        ids.len()
+    );
+    seal(
+        conn,
+        &actors.ministry,
+        Act::RecordContributions,
+        &fund.code,
+        Done::ok(target, ()).with_events(events),
+    )?;
+    Ok(ids)
 }
 
 /// Records one contribution inside the caller's request, as
