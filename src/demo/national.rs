@@ -8,8 +8,9 @@
 //!
 //! Workers are planned and written a group at a time, so memory stays flat
 //! however many are asked for; within a group contributions are booked worker
-//! by worker, each worker's in payment-date order (a worker's membership summary
-//! is then brought up to date once per batch, not once per batch naming it). No claims, reversals or refunds: this is the bulk of a
+//! by worker, each worker's in payment-date order (so a worker's membership
+//! summary is brought up to date by one batch, not by every batch of the
+//! group). No claims, reversals or refunds: this is the bulk of a
 //! fund's history, for measuring what grows with it. Deterministic from the
 //! seed (only ids and timestamps follow the clock).
 
