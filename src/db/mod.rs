@@ -318,15 +318,19 @@ where
     outcome
 }
 
-/// How much of a SQLite file one connection keeps in memory: its page cache
-/// (`cache_size`: pages when positive, KiB when negative) and the bytes it
-/// reads through a memory mapping (`mmap_size`, 0 for none). New connections
-/// get SQLite's defaults (2 MB, none); a long run that reads or writes a
-/// large part of the file widens them for its own time with [`with_sqlite_cache`].
+/// How much one SQLite connection keeps in memory: its page cache
+/// (`cache_size`: pages when positive, KiB when negative), the bytes it reads
+/// through a memory mapping (`mmap_size`, 0 for none) and where its temporary
+/// files go (`temp_store`: 0 SQLite's default, 1 a file, 2 memory; among them
+/// the statement journals that let a statement inside a transaction be
+/// undone, which spill to a file past 64 KiB). New connections get SQLite's
+/// defaults (2 MB, none, files); a long run that reads or writes a large part
+/// of the file changes them for its own time with [`with_sqlite_cache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SqliteCache {
     pub cache_size: i64,
     pub mmap_size: i64,
+    pub temp_store: i64,
 }
 
 impl SqliteCache {
@@ -343,18 +347,25 @@ impl SqliteCache {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             mmap_size: i64,
         }
+        #[derive(diesel::QueryableByName)]
+        struct TempStore {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            temp_store: i64,
+        }
         let cache: Vec<CacheSize> = diesel::sql_query("PRAGMA cache_size").load(conn)?;
         let mmap: Vec<MmapSize> = diesel::sql_query("PRAGMA mmap_size").load(conn)?;
+        let temp: Vec<TempStore> = diesel::sql_query("PRAGMA temp_store").load(conn)?;
         Ok(SqliteCache {
             cache_size: cache.first().map_or(-2_000, |r| r.cache_size),
             mmap_size: mmap.first().map_or(0, |r| r.mmap_size),
+            temp_store: temp.first().map_or(0, |r| r.temp_store),
         })
     }
 
     pub fn set(self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
         conn.batch_execute(&format!(
-            "PRAGMA cache_size = {}; PRAGMA mmap_size = {};",
-            self.cache_size, self.mmap_size
+            "PRAGMA cache_size = {}; PRAGMA mmap_size = {}; PRAGMA temp_store = {};",
+            self.cache_size, self.mmap_size, self.temp_store
         ))
     }
 }
@@ -415,4 +426,45 @@ macro_rules! insert_rows {
             Ok(inserted)
         })()
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(conn: &mut DbConnection) -> SqliteCache {
+        match conn {
+            DbConnection::Sqlite(c) => SqliteCache::read(c).expect("pragmas read"),
+            DbConnection::Postgresql(_) => unreachable!("a SQLite file"),
+        }
+    }
+
+    #[test]
+    fn a_wide_run_has_its_sqlite_settings_and_the_connection_gets_its_own_back() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("cache.db");
+        let mut conn = establish(path.to_str().expect("UTF-8 path")).expect("opens");
+        let own = settings(&mut conn);
+        assert_eq!(own.temp_store, 0, "SQLite's default: {own:?}");
+        let wide = SqliteCache {
+            cache_size: -4_096,
+            mmap_size: 1 << 20,
+            temp_store: 2,
+        };
+        let inside = with_sqlite_cache(&mut conn, wide, |conn| {
+            Ok::<_, diesel::result::Error>(settings(conn))
+        })
+        .expect("runs");
+        assert_eq!(inside, wide);
+        assert_eq!(settings(&mut conn), own);
+
+        let failed = with_sqlite_cache(&mut conn, wide, |_| {
+            Err::<(), _>(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(matches!(
+            failed,
+            Err(diesel::result::Error::RollbackTransaction)
+        ));
+        assert_eq!(settings(&mut conn), own, "put back after a failure too");
+    }
 }

@@ -157,6 +157,7 @@ fn verify_fund_from(
 const WIDE_READS: SqliteCache = SqliteCache {
     cache_size: -65_536,
     mmap_size: 1 << 30,
+    temp_store: 0,
 };
 
 /// [`verify_fund_from`] on a connection set up for it.
