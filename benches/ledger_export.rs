@@ -249,7 +249,12 @@ fn verify_child(path: &str) {
     );
     let started = Instant::now();
     let since = db::read_snapshot(&mut conn, |conn| {
-        ledger::verify_fund_since_checkpoint(conn, fund.id, &mut Progress::hidden())
+        ledger::verify_fund_since_checkpoint(
+            conn,
+            ledger::Helpers::NONE,
+            fund.id,
+            &mut Progress::hidden(),
+        )
     })
     .expect("verify since the checkpoint");
     let seconds = started.elapsed().as_secs_f64();

@@ -396,15 +396,19 @@ fn verify(settings: &Settings, fund: Option<&str>, since_checkpoint: bool) -> Re
         }
         None => all,
     };
+    // Two more connections: one reads each page's postings while the next
+    // page's entries are read, the other checks the summaries meanwhile.
+    let helpers = mwf::db::pool(&settings.database_url, 2)?;
     let mut failed = 0;
     for (id, code) in selected {
         let mut progress = mwf::progress::Progress::new(format!("{code} entries checked"), None);
         let started = std::time::Instant::now();
         let report = mwf::db::read_snapshot(&mut conn, |conn| {
+            let helpers = ledger::Helpers(Some(&helpers));
             if since_checkpoint {
-                ledger::verify_fund_since_checkpoint(conn, id, &mut progress)
+                ledger::verify_fund_since_checkpoint(conn, helpers, id, &mut progress)
             } else {
-                ledger::verify_fund_showing(conn, id, &mut progress)
+                ledger::verify_fund_showing(conn, helpers, id, &mut progress)
             }
         })
         .map_err(|e| e.to_string())?;

@@ -208,11 +208,16 @@ impl ReadPools {
     pub fn pool(&self) -> Result<(DbPool, Option<ReadSource>), diesel::r2d2::PoolError> {
         let (conn, source) = self.get()?;
         drop(conn);
-        let pool = match (&self.replica, source) {
-            (Some(replica), Some(ReadSource::Replica)) => replica.pool.clone(),
-            _ => self.primary.clone(),
-        };
-        Ok((pool, source))
+        Ok((self.pool_of(source).clone(), source))
+    }
+
+    /// The pool a connection of `source` (as [`get`](Self::get) gave it)
+    /// came from.
+    pub fn pool_of(&self, source: Option<ReadSource>) -> &DbPool {
+        match (&self.replica, source) {
+            (Some(replica), Some(ReadSource::Replica)) => &replica.pool,
+            _ => &self.primary,
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::io;
 
 use super::bytes::{push_csv, push_csv_text, push_date, push_i64, push_minor, push_rfc3339};
-use super::rows::Entry;
 use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::StoredEntry as Entry;
 use crate::money::format_minor;
 
 pub struct CsvWriter {

@@ -10,8 +10,8 @@ use super::journal::{
     journal_amount, one_line, write_closing_assertions, write_journal_postings,
     write_opening_transaction, write_preamble,
 };
-use super::rows::Entry;
 use super::{ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::StoredEntry as Entry;
 use crate::money::Currency;
 use crate::time::rfc3339;
 

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use chrono::{Days, NaiveDate};
 
 use super::bytes::push_minor;
-use super::rows::Entry;
 use super::LedgerExport;
+use crate::ledger::StoredEntry as Entry;
 use crate::ledger::{Account, AccountType, Side};
 use crate::money::{format_minor, Currency};
 

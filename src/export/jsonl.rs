@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::bytes::{push_date, push_i64, push_json_opt, push_json_str, push_minor, push_rfc3339};
-use super::rows::Entry;
 use super::{normal_balance, BalancesAt, ExportSummary, LedgerExport, LedgerWriter};
+use crate::ledger::StoredEntry as Entry;
 use crate::money::format_minor;
 use crate::time::rfc3339;
 

@@ -12,7 +12,7 @@
 //! its own short read with a connection taken from the pool for that page
 //! only (a slow client never holds one). Pages are read on a second thread
 //! while the page before is written ([`crate::ledger::read_ahead`]), into
-//! lean rows (`rows.rs`), and each entry is written by hand into one buffer
+//! lean rows (the ledger's whole-ledger reader, `src/ledger/pages.rs`), and each entry is written by hand into one buffer
 //! handed to the output in large pieces (`bytes.rs`), byte for byte what the
 //! general formatters would write. Every format carries each entry's sequence, hash and previous hash,
 //! the fund's chain head, and closing balances equal to the API's to the minor
@@ -26,7 +26,6 @@ mod csv;
 mod hledger;
 mod journal;
 mod jsonl;
-mod rows;
 
 pub use audit::{write_audit_log, AuditFormat};
 
@@ -40,8 +39,8 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::funds::{Fund, FundId};
 use crate::ledger::{self, Account, AccountType, EntryRange};
+use crate::ledger::{HeaderReader, PageReader, PostingReader, StoredEntry as Entry};
 use crate::progress::Progress;
-use rows::{Entry, ExportReader, HeaderReader, PostingReader};
 
 /// The formats a ledger can be exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,7 +369,7 @@ pub fn write(
     progress: &mut Progress,
 ) -> io::Result<ExportSummary> {
     write_pages(export, out, progress, |write_page| {
-        let mut reader = ExportReader::new(export.fund.id, export.entry_range());
+        let mut reader = PageReader::new(export.fund.id, export.entry_range());
         ledger::read_ahead(|| reader.next_page(conn).map_err(io_error), write_page)
     })
 }
@@ -393,7 +392,7 @@ pub fn write_pooled(
 ) -> io::Result<ExportSummary> {
     if !export.on_postgres {
         return write_pages(export, out, progress, |write_page| {
-            let mut reader = ExportReader::new(export.fund.id, export.entry_range());
+            let mut reader = PageReader::new(export.fund.id, export.entry_range());
             ledger::read_ahead(
                 || pooled_read(pool, |conn| reader.next_page(conn)),
                 write_page,

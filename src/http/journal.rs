@@ -459,13 +459,16 @@ pub async fn verify_ledger(
     let code = path.into_inner();
     let since_checkpoint = query.0.since.is_some();
     let verified_by = caller.subject.clone();
-    let (fund_id, report) = super::read_replica(&state, move |conn| {
+    // The run's snapshot on one connection of the read pool; free connections
+    // of the same pool read beside it (`ledger::Helpers`).
+    let (fund_id, report) = super::read_replica_pooled(&state, move |conn, pool| {
         let fund = fund_in_scope(conn, &caller, &code)?;
         let mut progress = crate::progress::Progress::hidden();
+        let helpers = ledger::Helpers(Some(pool));
         let report = if since_checkpoint {
-            ledger::verify_fund_since_checkpoint(conn, fund.id, &mut progress)?
+            ledger::verify_fund_since_checkpoint(conn, helpers, fund.id, &mut progress)?
         } else {
-            ledger::verify_fund(conn, fund.id)?
+            ledger::verify_fund_showing(conn, helpers, fund.id, &mut progress)?
         };
         Ok((fund.id, report))
     })

@@ -91,9 +91,22 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
 {
+    read_replica_pooled(state, |conn, _| f(conn)).await
+}
+
+/// [`read_replica`], giving `f` the pool its connection came from as well
+/// (a verification reads on its free connections beside its snapshot).
+async fn read_replica_pooled<T, F>(state: &web::Data<AppState>, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &crate::db::DbPool) -> AppResult<T> + Send + 'static,
+{
     let state = state.clone();
     let (outcome, source) = web::block(move || match state.reads.get() {
-        Ok((mut conn, source)) => (crate::db::read_snapshot(&mut conn, f), source),
+        Ok((mut conn, source)) => {
+            let pool = state.reads.pool_of(source);
+            (crate::db::read_snapshot(&mut conn, |c| f(c, pool)), source)
+        }
         Err(e) => (Err(e.into()), None),
     })
     .await?;

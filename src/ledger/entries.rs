@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::chain::{CanonicalEntry, CanonicalPosting, RECORDED_AT_FORMAT};
-use super::reader::{entries_in_range, EntryRange, StoredPosting};
+use super::reader::{entries_in_range, EntryRange};
 use super::Side;
 use crate::db::schema::{accounts, funds, journal_entries, postings};
 use crate::db::DbConnection;
@@ -136,63 +136,32 @@ pub struct EntryHeader {
     pub hash: String,
 }
 
-/// A posting's row (in line order): its account (by id), side, amount
-/// and currency.
+/// A posting's row (in line order) as the API lists it: side, amount and
+/// currency (its account is read by code beside it).
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(
     table_name = postings,
     check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg)
 )]
-pub(super) struct PostingRow {
-    account_id: i64,
+struct PostingRow {
     side: String,
     amount_minor: i64,
     currency: String,
-    effective_date: NaiveDate,
 }
 
 impl PostingRow {
-    /// A row from its columns (as read by hand on SQLite).
-    pub(super) fn new(
-        account_id: i64,
-        side: String,
-        amount_minor: i64,
-        currency: String,
-        effective_date: NaiveDate,
-    ) -> PostingRow {
-        PostingRow {
-            account_id,
-            side,
-            amount_minor,
-            currency,
-            effective_date,
-        }
-    }
-
-    /// The posting with its side and currency read. A value that does not
-    /// read is a database altered behind the ledger's back: a failure, not
+    /// The posting, naming its account by `code`. A value that does not read
+    /// is a database altered behind the ledger's back: a failure, not
     /// something to carry on with.
-    pub(super) fn parse(self) -> AppResult<StoredPosting> {
-        self.parse_after(&mut None)
-    }
-
-    /// [`parse`](Self::parse), reusing `last`, the currency of the posting
-    /// read before, when this one has the same code (checking a code against
-    /// the ISO list costs more than reading the rest of the posting).
-    pub(super) fn parse_after(self, last: &mut Option<Currency>) -> AppResult<StoredPosting> {
+    fn with_account(self, code: String) -> AppResult<Posting> {
         let side = Side::parse(&self.side)
             .ok_or_else(|| AppError::internal(format!("stored side {:?}", self.side)))?;
-        let currency = match *last {
-            Some(c) if c.code() == self.currency => c,
-            _ => Currency::parse(&self.currency).map_err(AppError::internal)?,
-        };
-        *last = Some(currency);
-        Ok(StoredPosting {
-            account_id: self.account_id,
+        let currency = Currency::parse(&self.currency).map_err(AppError::internal)?;
+        Ok(Posting {
+            account: code,
             side,
             amount_minor: self.amount_minor,
             currency,
-            effective_date: self.effective_date,
         })
     }
 }
@@ -276,7 +245,7 @@ fn postings_by_entry(
         .load(conn)?;
     let mut by_entry: HashMap<String, Vec<Posting>> = HashMap::new();
     for (entry_id, account, row) in rows {
-        let posting = row.parse()?.with_account(account);
+        let posting = row.with_account(account)?;
         by_entry.entry(entry_id).or_default().push(posting);
     }
     Ok(by_entry)

@@ -12,6 +12,7 @@ pub mod chain;
 mod checkpoints;
 mod entries;
 pub mod limits;
+mod pages;
 mod reader;
 mod verify;
 
@@ -29,10 +30,11 @@ pub use checkpoints::{
     latest as latest_checkpoint, list_checkpoints, record_checkpoint, VerificationCheckpoint,
 };
 pub use entries::{find_entry, list_entries, EntryFilter, JournalEntry, Posting};
+pub(crate) use pages::{HeaderReader, PageReader, PostingReader, StoredEntry};
 pub(crate) use reader::{effective_dates, page_end, EntryRange};
 pub(crate) use reader::{read_ahead, read_ahead_in_two};
 pub use verify::verify_fund_since_checkpoint;
-pub use verify::{verify_fund, verify_fund_showing, Verification, VerificationProblem};
+pub use verify::{verify_fund, verify_fund_showing, Helpers, Verification, VerificationProblem};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -9,9 +9,16 @@
 //!
 //! The walk reads pages of entries on one thread while it checks the page
 //! before on another ([`read_ahead`]), and writes each entry's canonical form
-//! into one reused buffer ([`write_canonical`]) instead of building it.
+//! into one reused buffer ([`write_canonical`]) instead of building it. Given
+//! a pool with connections free ([`Helpers`]), a run reads each page's
+//! postings on a second connection while the next page's entries are read
+//! ([`read_ahead_in_two`]), and checks the membership summary and the
+//! contribution months on a third meanwhile, each in a read snapshot of its
+//! own: entries never change, so the postings read later are those of the
+//! entries read in the run's snapshot, and each summary is compared with the
+//! records of its own snapshot.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -22,10 +29,11 @@ use super::chain::{entry_hash_hex, write_canonical, GENESIS_HASH};
 use super::checkpoints::{self, VerificationCheckpoint};
 use super::entries::totals_by_currency;
 use super::limits::{format_wide, within_account_limit, MAX_FUND_TOTAL_MINOR};
-use super::reader::{read_ahead, EntryRange, EntryReader, StoredEntry};
+use super::pages::{HeaderReader, PostingReader, StoredEntry};
+use super::reader::{read_ahead, read_ahead_in_two, EntryRange};
 use super::{list_accounts, Account, Side};
 use crate::db::schema::{account_daily_totals, accounts, funds};
-use crate::db::{DbConnection, SqliteCache};
+use crate::db::{DbConnection, DbPool, PooledDb, SqliteCache};
 use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
 use crate::money::Currency;
@@ -106,20 +114,42 @@ impl Verification {
     }
 }
 
-/// Verifies one fund's ledger, reading in chunks. Call it inside one read-only
-/// snapshot (`db::read_snapshot`; every HTTP read runs in one), so that bookings
-/// committing meanwhile neither tear the report nor wait for it.
-pub fn verify_fund(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Verification> {
-    verify_fund_showing(conn, fund_id, &mut Progress::hidden())
+/// Where a verification may read besides the connection it is given:
+/// connections of a pool, taken when the run starts (a pool with room opens
+/// them). A pool that has none to give within [`HELPER_WAIT`] is not waited
+/// for longer: the run then reads on its own connection, as with
+/// [`Helpers::NONE`].
+#[derive(Clone, Copy)]
+pub struct Helpers<'a>(pub Option<&'a DbPool>);
+
+/// How long a verification waits for each helper connection.
+const HELPER_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Helpers<'_> {
+    pub const NONE: Helpers<'static> = Helpers(None);
+
+    fn take(&self) -> Option<PooledDb> {
+        self.0.and_then(|pool| pool.get_timeout(HELPER_WAIT).ok())
+    }
 }
 
-/// [`verify_fund`], counting entries on `progress` (for `mwf verify`).
+/// Verifies one fund's ledger, reading in chunks on `conn` alone. Call it
+/// inside one read-only snapshot (`db::read_snapshot`; every HTTP read runs
+/// in one), so that bookings committing meanwhile neither tear the report nor
+/// wait for it.
+pub fn verify_fund(conn: &mut DbConnection, fund_id: FundId) -> AppResult<Verification> {
+    verify_fund_showing(conn, Helpers::NONE, fund_id, &mut Progress::hidden())
+}
+
+/// [`verify_fund`], reading on `helpers` too and counting entries on
+/// `progress` (for `mwf verify`).
 pub fn verify_fund_showing(
     conn: &mut DbConnection,
+    helpers: Helpers<'_>,
     fund_id: FundId,
     progress: &mut Progress,
 ) -> AppResult<Verification> {
-    verify_fund_from(conn, fund_id, false, progress)
+    verify_fund_from(conn, helpers, fund_id, false, progress)
 }
 
 /// Verifies only the entries after the fund's latest checkpoint (the one of
@@ -133,20 +163,23 @@ pub fn verify_fund_showing(
 /// checkpoint it is a full run. Call inside one read snapshot.
 pub fn verify_fund_since_checkpoint(
     conn: &mut DbConnection,
+    helpers: Helpers<'_>,
     fund_id: FundId,
     progress: &mut Progress,
 ) -> AppResult<Verification> {
-    verify_fund_from(conn, fund_id, true, progress)
+    verify_fund_from(conn, helpers, fund_id, true, progress)
 }
 
 fn verify_fund_from(
     conn: &mut DbConnection,
+    helpers: Helpers<'_>,
     fund_id: FundId,
     since_checkpoint: bool,
     progress: &mut Progress,
 ) -> AppResult<Verification> {
+    let helpers = (helpers.take(), helpers.take());
     crate::db::with_sqlite_cache(conn, WIDE_READS, |conn| {
-        verify_fund_reading(conn, fund_id, since_checkpoint, progress)
+        verify_fund_reading(conn, helpers, fund_id, since_checkpoint, progress)
     })
 }
 
@@ -160,9 +193,11 @@ const WIDE_READS: SqliteCache = SqliteCache {
     temp_store: 0,
 };
 
-/// [`verify_fund_from`] on a connection set up for it.
+/// [`verify_fund_from`] on a connection set up for it, with the helper
+/// connections it took: one for the walk's postings, one for the summaries.
 fn verify_fund_reading(
     conn: &mut DbConnection,
+    (postings_conn, summaries_conn): (Option<PooledDb>, Option<PooledDb>),
     fund_id: FundId,
     since_checkpoint: bool,
     progress: &mut Progress,
@@ -187,28 +222,63 @@ fn verify_fund_reading(
         }
     }
     progress.set_total((fund.last_sequence - walk.expected_sequence + 1).max(0) as u64);
-    walk.walk(conn, fund_id, &mut report, progress)?;
-    walk.check_end(&mut report, &fund);
-    report.last_sequence = walk.expected_sequence - 1;
-    report.chain_head = walk.previous_hash.clone();
-    check_accounts(&mut report, &accounts, &walk.recomputed);
-    report.account_totals = walk
-        .recomputed
-        .iter()
-        .map(|(id, (debits, credits))| (*id, *debits, *credits))
-        .collect();
-    report.account_totals.sort_unstable();
     // The summaries are compared with all the records on a full run only: a
     // nightly run since a checkpoint stays as short as what is new.
-    if report.checkpoint.is_none() {
-        check_daily_totals(conn, &mut report, fund_id, &accounts, walk.daily)?;
-        report.problems.extend(verify_summary(conn, fund_id)?);
-        report
-            .problems
-            .extend(crate::reports::contribution_months::verify(conn, fund_id)?);
-    }
+    let full = report.checkpoint.is_none();
+    std::thread::scope(|scope| -> AppResult<()> {
+        let apart = summaries_conn.filter(|_| full).map(|mut helper| {
+            scope.spawn(move || {
+                crate::db::read_snapshot(&mut helper, |helper| {
+                    crate::db::with_sqlite_cache(helper, WIDE_READS, |helper| {
+                        check_summaries(helper, fund_id)
+                    })
+                })
+            })
+        });
+        let mut postings_conn = postings_conn;
+        walk.walk(
+            conn,
+            postings_conn.as_deref_mut(),
+            fund_id,
+            &mut report,
+            progress,
+        )?;
+        walk.check_end(&mut report, &fund);
+        report.last_sequence = walk.expected_sequence - 1;
+        report.chain_head = walk.previous_hash.clone();
+        check_accounts(&mut report, &accounts, &walk.recomputed);
+        report.account_totals = walk
+            .recomputed
+            .iter()
+            .map(|(id, (debits, credits))| (*id, *debits, *credits))
+            .collect();
+        report.account_totals.sort_unstable();
+        if full {
+            let daily = std::mem::take(&mut walk.daily);
+            check_daily_totals(conn, &mut report, fund_id, &accounts, daily)?;
+            let summaries = match apart {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                None => check_summaries(conn, fund_id)?,
+            };
+            report.problems.extend(summaries);
+        }
+        Ok(())
+    })?;
     report.ok = report.problems.is_empty();
     Ok(report)
+}
+
+/// What the summaries kept beside the records say against the records: the
+/// membership summary, then the contribution months.
+fn check_summaries(
+    conn: &mut DbConnection,
+    fund_id: FundId,
+) -> AppResult<Vec<VerificationProblem>> {
+    let mut problems = verify_summary(conn, fund_id)?;
+    problems.extend(crate::reports::contribution_months::verify(conn, fund_id)?);
+    Ok(problems)
 }
 
 /// Starts the walk after `checkpoint` when the entry at its sequence still
@@ -318,10 +388,13 @@ impl ChainWalk {
 
     /// Walks the entries after the expected sequence: pages are read on a
     /// second thread (which also reads the codes of accounts not met
-    /// before) while this one checks the page before.
+    /// before) while this one checks the page before; with a `helper`
+    /// connection, each page's postings on a third while the next page's
+    /// entries are read.
     fn walk(
         &mut self,
         conn: &mut DbConnection,
+        helper: Option<&mut DbConnection>,
         fund_id: FundId,
         report: &mut Verification,
         progress: &mut Progress,
@@ -330,34 +403,39 @@ impl ChainWalk {
             after: Some(self.expected_sequence - 1).filter(|after| *after > 0),
             ..EntryRange::default()
         };
-        let mut reader = EntryReader::new(fund_id, range);
-        let mut known: std::collections::HashSet<i64> = self.codes.keys().copied().collect();
-        read_ahead(
-            || -> AppResult<Option<Page>> {
-                let Some(page) = reader.next_page(conn)? else {
-                    return Ok(None);
-                };
-                let mut new_codes = Vec::new();
-                for p in page.iter().flat_map(|e| &e.postings) {
-                    if known.insert(p.account_id) {
-                        let code: String = accounts::table
-                            .find(p.account_id)
-                            .select(accounts::code)
-                            .first(conn)?;
-                        new_codes.push((p.account_id, code));
-                    }
-                }
-                Ok(Some((page, new_codes)))
-            },
-            |(page, new_codes): Page| -> AppResult<()> {
-                self.codes.extend(new_codes);
-                progress.add(page.len() as u64);
-                for entry in &page {
-                    self.check(report, entry)?;
-                }
-                Ok(())
-            },
-        )
+        let mut headers = HeaderReader::new(fund_id, range);
+        let mut postings = PostingReader::new(fund_id);
+        let mut known: HashSet<i64> = self.codes.keys().copied().collect();
+        let consume = |(page, new_codes): Page| -> AppResult<()> {
+            self.codes.extend(new_codes);
+            progress.add(page.len() as u64);
+            for entry in &page {
+                self.check(report, entry)?;
+            }
+            Ok(())
+        };
+        match helper {
+            None => read_ahead(
+                || -> AppResult<Option<Page>> {
+                    let Some(page) = headers.next_page(conn)? else {
+                        return Ok(None);
+                    };
+                    let page = postings.attach(conn, page)?;
+                    let new_codes = codes_not_known(conn, &mut known, &page)?;
+                    Ok(Some((page, new_codes)))
+                },
+                consume,
+            ),
+            Some(helper) => read_ahead_in_two(
+                || headers.next_page(conn),
+                |page| -> AppResult<Page> {
+                    let page = postings.attach(helper, page)?;
+                    let new_codes = codes_not_known(helper, &mut known, &page)?;
+                    Ok((page, new_codes))
+                },
+                consume,
+            ),
+        }
     }
 
     /// Checks the entry's link to the one before and its own contents, and
@@ -497,6 +575,26 @@ impl ChainWalk {
             );
         }
     }
+}
+
+/// The codes of the accounts the postings of `page` name that are not in
+/// `known` (only an altered database has any), added to it.
+fn codes_not_known(
+    conn: &mut DbConnection,
+    known: &mut HashSet<i64>,
+    page: &[StoredEntry],
+) -> AppResult<Vec<(i64, String)>> {
+    let mut new_codes = Vec::new();
+    for p in page.iter().flat_map(|e| &e.postings) {
+        if known.insert(p.account_id) {
+            let code: String = accounts::table
+                .find(p.account_id)
+                .select(accounts::code)
+                .first(conn)?;
+            new_codes.push((p.account_id, code));
+        }
+    }
+    Ok(new_codes)
 }
 
 /// The entry's debits and credits per currency: added without a map when

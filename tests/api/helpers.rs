@@ -292,6 +292,37 @@ impl TestApp {
         db::establish(&self.database_url).expect("test database reachable")
     }
 
+    /// The fund's verification report through the API, after checking that
+    /// a run reading on one connection alone and a run with helper
+    /// connections beside it (`ledger::Helpers`: postings and summaries read
+    /// on connections of their own) report the same problems.
+    pub fn verify_every_way(&self, fund: &str) -> Value {
+        use mwf::ledger::{verify_fund, verify_fund_showing, Helpers};
+        let report = self
+            .get(&format!("/v1/funds/{fund}/ledger/verify"), &self.admin())
+            .expect(200)
+            .clone();
+        let mut conn = self.connection();
+        let id = mwf::funds::find_fund(&mut conn, fund)
+            .unwrap()
+            .expect("the fund")
+            .id;
+        let pool = db::pool(&self.database_url, 2).expect("a pool of two");
+        let alone = db::read_snapshot(&mut conn, |c| verify_fund(c, id)).unwrap();
+        let helped = db::read_snapshot(&mut conn, |c| {
+            let progress = &mut mwf::progress::Progress::hidden();
+            verify_fund_showing(c, Helpers(Some(&pool)), id, progress)
+        })
+        .unwrap();
+        for (how, run) in [("on one connection", alone), ("with helpers", helped)] {
+            let run = serde_json::to_value(&run).unwrap();
+            assert_eq!(run["problems"], report["problems"], "verified {how}");
+            assert_eq!(run["ok"], report["ok"], "verified {how}");
+            assert_eq!(run["entries_checked"], report["entries_checked"]);
+        }
+        report
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self.db, TestDb::Postgres { .. })
     }

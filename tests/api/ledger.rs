@@ -748,10 +748,7 @@ fn verification_names_an_altered_header_a_removed_posting_and_a_removed_entry() 
         gone = ids[4],
     ))
     .unwrap();
-    let report = app
-        .get("/v1/funds/KE-MWF/ledger/verify", &app.admin())
-        .expect(200)
-        .clone();
+    let report = app.verify_every_way("KE-MWF");
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().unwrap();
     let has = |code: &str, id: &str| {

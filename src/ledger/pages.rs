@@ -1,88 +1,84 @@
-//! The exports' own reader of a fund's entries: the same pages as
-//! `EntryReader` (`src/ledger/reader.rs`) (keyset pages on `(fund_id, sequence)`, then
-//! their postings: by sequence range on SQLite, as one range of entry ids on
-//! PostgreSQL, see [`pg_postings`]), with lean rows read on each backend's
-//! own connection rather than through the [`DbConnection`] enum, and on
-//! SQLite the dates and times read from their stored text by hand instead of
-//! chrono's format parser (which tries diesel's formats one after another).
+//! The whole-ledger reader of a fund's entries with their postings, in
+//! sequence order and a page at a time, so memory stays flat however large
+//! the ledger: the exports and verification both walk the ledger through it.
+//! A page costs two queries: its entries (keyset pages on `(fund_id,
+//! sequence)`, never an offset; [`HeaderReader`]), then their postings
+//! ([`PostingReader`]: by sequence range on SQLite, as one range of entry ids
+//! on PostgreSQL, see [`pg_postings`]), which a caller with a pool reads on
+//! two threads with a connection each (`read_ahead_in_two`). Rows are lean
+//! (a posting's side, currency and date read without a `String` of their
+//! own) and read on each backend's own connection rather than through the
+//! [`DbConnection`] enum; on SQLite the dates and times are read from their
+//! stored text by hand instead of chrono's format parser (which tries
+//! diesel's formats one after another).
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Date, Text};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
+use super::entries::EntryHeader;
+use super::reader::fund_entries_in;
+use super::{EntryRange, Side};
 use crate::db::schema::{journal_entries, postings};
-use crate::db::stored_text::{stored_date, stored_time, SqliteHeaderRow};
+use crate::db::stored_text::{fast_date, stored_date, stored_time, SqliteHeaderRow};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::funds::FundId;
-use crate::ledger::{EntryRange, Side};
 use crate::money::Currency;
 
 /// Entries read per page: two pages are in memory at once (one read ahead
-/// while the other is written), about 1 KiB an entry.
-pub(super) const PAGE_SIZE: i64 = 5_000;
+/// while the other is handled), about 1 KiB an entry.
+pub(crate) const PAGE_SIZE: i64 = 5_000;
 
-/// An entry as exported, with its postings in line order.
-pub(super) struct Entry {
+/// An entry as stored, with its postings in line order.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredEntry {
     pub header: EntryHeader,
-    pub postings: Vec<Posting>,
+    pub postings: Vec<StoredPosting>,
 }
 
-/// A journal entry's row: everything but its fund and its postings.
-#[derive(Queryable)]
-pub(super) struct EntryHeader {
-    pub id: String,
-    pub sequence: i64,
-    pub effective_date: NaiveDate,
-    pub recorded_at: NaiveDateTime,
-    pub kind: String,
-    pub memo: String,
-    pub source_type: Option<String>,
-    pub source_id: Option<String>,
-    pub created_by: String,
-    pub reverses: Option<String>,
-    pub previous_hash: String,
-    pub hash: String,
-}
-
-/// A posting: its line in the entry, its account by id, side, amount and currency.
-pub(super) struct Posting {
+/// A posting as stored: its line in the entry, its account by id, side,
+/// amount, currency and its own effective date (its entry's, as booked),
+/// which the daily totals are kept by.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredPosting {
     pub line: i32,
     pub account_id: i64,
     pub side: Side,
     pub amount_minor: i64,
     pub currency: Currency,
+    pub effective_date: NaiveDate,
 }
 
-/// Walks the entries of `range` a page at a time, in sequence order: each
-/// page's entries ([`HeaderReader`]), then their postings
-/// ([`PostingReader`]), which `write_pooled` reads on two threads with a
-/// connection each.
-pub(super) struct ExportReader {
+/// Walks the entries of `range` a page at a time, in sequence order, on one
+/// connection: each page's entries ([`HeaderReader`]), then their postings
+/// ([`PostingReader`]).
+pub(crate) struct PageReader {
     headers: HeaderReader,
     postings: PostingReader,
 }
 
 /// Reads the entries of `range` a page at a time, without their postings.
-pub(super) struct HeaderReader {
+pub(crate) struct HeaderReader {
     fund_id: FundId,
     remaining: EntryRange,
     done: bool,
 }
 
 /// Reads a page's postings and gives each entry its own.
-pub(super) struct PostingReader {
+pub(crate) struct PostingReader {
     fund_id: FundId,
     /// On PostgreSQL, whether pages still read their postings as one range
     /// of the postings' index (see [`pg_postings`]).
     by_range: bool,
 }
 
-/// A posting row: the entry's sequence, line, account, side, amount, currency.
-type PostingRow = (i64, i32, i64, SideCell, i64, CodeCell);
+/// A posting row: the entry's sequence, line, account, side, amount,
+/// currency, effective date.
+type PostingRow = (i64, i32, i64, SideCell, i64, CodeCell, DateCell);
 
 /// A posting's side, read from the row's text without a `String` of its own.
 #[derive(FromSqlRow)]
@@ -132,6 +128,27 @@ macro_rules! text_cell {
 text_cell!(SideCell);
 text_cell!(CodeCell);
 
+/// A posting's effective date, read on SQLite from its stored text by hand
+/// (chrono's format parser only for a shape diesel does not write).
+#[derive(FromSqlRow)]
+struct DateCell(NaiveDate);
+
+impl FromSql<Date, Pg> for DateCell {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDate as FromSql<Date, Pg>>::from_sql(value).map(DateCell)
+    }
+}
+
+impl FromSql<Date, Sqlite> for DateCell {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = value.read_text();
+        match fast_date(text.as_bytes()) {
+            Some(date) => Ok(DateCell(date)),
+            None => Ok(DateCell(stored_date(text).map_err(|e| e.to_string())?)),
+        }
+    }
+}
+
 /// A posting's entry id on PostgreSQL, kept inline when it is a UUID (as
 /// every entry id is): no `String` per posting row.
 #[derive(FromSqlRow)]
@@ -159,29 +176,29 @@ impl FromSql<Text, Pg> for IdCell {
     }
 }
 
-/// The boxed query of a fund's entries in `range`, for one backend.
+/// A page of the fund's entries in `range`, for one backend.
 macro_rules! entries_in_range {
-    ($backend:ty, $fund_id:expr, $range:expr) => {{
-        let range: &EntryRange = $range;
-        let mut query = journal_entries::table
-            .filter(journal_entries::fund_id.eq($fund_id))
-            .into_boxed::<$backend>();
-        if let Some(from) = range.from {
-            query = query.filter(journal_entries::effective_date.ge(from));
-        }
-        if let Some(to) = range.to {
-            query = query.filter(journal_entries::effective_date.le(to));
-        }
-        if let Some(after) = range.after {
-            query = query.filter(journal_entries::sequence.gt(after));
-        }
-        if let Some(through) = range.through {
-            query = query.filter(journal_entries::sequence.le(through));
-        }
-        query
+    ($backend:ty, $fund_id:expr, $range:expr) => {
+        fund_entries_in!($backend, $fund_id, $range)
             .order(journal_entries::sequence.asc())
             .limit(PAGE_SIZE)
-    }};
+    };
+}
+
+/// A posting row's columns after `$entry`, the column naming its entry: line,
+/// account, side, amount, currency, effective date.
+macro_rules! posting_columns {
+    ($entry:expr) => {
+        (
+            $entry,
+            postings::line,
+            postings::account_id,
+            postings::side,
+            postings::amount_minor,
+            postings::currency,
+            postings::effective_date,
+        )
+    };
 }
 
 /// The postings of the fund's entries from sequence `first` to `last`.
@@ -193,55 +210,23 @@ macro_rules! postings_between {
             .filter(journal_entries::sequence.ge($first))
             .filter(journal_entries::sequence.le($last))
             .order((journal_entries::sequence.asc(), postings::line.asc()))
-            .select((
-                journal_entries::sequence,
-                postings::line,
-                postings::account_id,
-                postings::side,
-                postings::amount_minor,
-                postings::currency,
-            ))
+            .select(posting_columns!(journal_entries::sequence))
     };
 }
 
-const HEADER_COLUMNS: (
-    journal_entries::id,
-    journal_entries::sequence,
-    journal_entries::effective_date,
-    journal_entries::recorded_at,
-    journal_entries::kind,
-    journal_entries::memo,
-    journal_entries::source_type,
-    journal_entries::source_id,
-    journal_entries::created_by,
-    journal_entries::reverses,
-    journal_entries::previous_hash,
-    journal_entries::hash,
-) = (
-    journal_entries::id,
-    journal_entries::sequence,
-    journal_entries::effective_date,
-    journal_entries::recorded_at,
-    journal_entries::kind,
-    journal_entries::memo,
-    journal_entries::source_type,
-    journal_entries::source_id,
-    journal_entries::created_by,
-    journal_entries::reverses,
-    journal_entries::previous_hash,
-    journal_entries::hash,
-);
-
-impl ExportReader {
-    pub(super) fn new(fund_id: FundId, range: EntryRange) -> ExportReader {
-        ExportReader {
+impl PageReader {
+    pub(crate) fn new(fund_id: FundId, range: EntryRange) -> PageReader {
+        PageReader {
             headers: HeaderReader::new(fund_id, range),
             postings: PostingReader::new(fund_id),
         }
     }
 
     /// The next page of entries with their postings, or `None` at the end.
-    pub(super) fn next_page(&mut self, conn: &mut DbConnection) -> AppResult<Option<Vec<Entry>>> {
+    pub(crate) fn next_page(
+        &mut self,
+        conn: &mut DbConnection,
+    ) -> AppResult<Option<Vec<StoredEntry>>> {
         match self.headers.next_page(conn)? {
             Some(headers) => self.postings.attach(conn, headers).map(Some),
             None => Ok(None),
@@ -250,7 +235,7 @@ impl ExportReader {
 }
 
 impl HeaderReader {
-    pub(super) fn new(fund_id: FundId, range: EntryRange) -> HeaderReader {
+    pub(crate) fn new(fund_id: FundId, range: EntryRange) -> HeaderReader {
         HeaderReader {
             fund_id,
             remaining: range,
@@ -259,7 +244,7 @@ impl HeaderReader {
     }
 
     /// The next page's entries, or `None` at the end.
-    pub(super) fn next_page(
+    pub(crate) fn next_page(
         &mut self,
         conn: &mut DbConnection,
     ) -> AppResult<Option<Vec<EntryHeader>>> {
@@ -296,7 +281,7 @@ impl HeaderReader {
             }
             DbConnection::Postgresql(c) => {
                 entries_in_range!(diesel::pg::Pg, fund_id, &self.remaining)
-                    .select(HEADER_COLUMNS)
+                    .select(EntryHeader::as_select())
                     .load(c)?
             }
         };
@@ -310,7 +295,7 @@ impl HeaderReader {
 }
 
 impl PostingReader {
-    pub(super) fn new(fund_id: FundId) -> PostingReader {
+    pub(crate) fn new(fund_id: FundId) -> PostingReader {
         PostingReader {
             fund_id,
             by_range: true,
@@ -318,11 +303,11 @@ impl PostingReader {
     }
 
     /// The entries of a page read by [`HeaderReader`], with their postings.
-    pub(super) fn attach(
+    pub(crate) fn attach(
         &mut self,
         conn: &mut DbConnection,
         headers: Vec<EntryHeader>,
-    ) -> AppResult<Vec<Entry>> {
+    ) -> AppResult<Vec<StoredEntry>> {
         let postings = match conn {
             DbConnection::Sqlite(c) => match (headers.first(), headers.last()) {
                 (Some(first), Some(last)) => {
@@ -345,7 +330,7 @@ const RANGE_ROWS_PER_ENTRY: usize = 16;
 const RANGE_ROWS_MIN: usize = 1_000;
 
 /// A posting row on PostgreSQL: its entry by id, then as [`PostingRow`].
-type PgPostingRow = (IdCell, i32, i64, SideCell, i64, CodeCell);
+type PgPostingRow = (IdCell, i32, i64, SideCell, i64, CodeCell, DateCell);
 
 /// The postings of a page's entries on PostgreSQL, in sequence and line order.
 ///
@@ -380,7 +365,7 @@ fn pg_postings(
         let most = (RANGE_ROWS_PER_ENTRY * headers.len()).max(RANGE_ROWS_MIN);
         let rows: Vec<PgPostingRow> = postings::table
             .filter(postings::entry_id.between(low, high))
-            .select(PG_POSTING_COLUMNS)
+            .select(posting_columns!(postings::entry_id))
             .order((postings::entry_id, postings::line))
             .limit(most as i64 + 1)
             .load(c)?;
@@ -396,26 +381,10 @@ fn pg_postings(
     let ids: Vec<&str> = headers.iter().map(|h| h.id.as_str()).collect();
     let rows: Vec<PgPostingRow> = postings::table
         .filter(postings::entry_id.eq_any(&ids))
-        .select(PG_POSTING_COLUMNS)
+        .select(posting_columns!(postings::entry_id))
         .load(c)?;
     Ok(own_postings(rows, &mut sequences).0)
 }
-
-const PG_POSTING_COLUMNS: (
-    postings::entry_id,
-    postings::line,
-    postings::account_id,
-    postings::side,
-    postings::amount_minor,
-    postings::currency,
-) = (
-    postings::entry_id,
-    postings::line,
-    postings::account_id,
-    postings::side,
-    postings::amount_minor,
-    postings::currency,
-);
 
 /// The rows whose entry is in `sequences`, by sequence and line, and how
 /// many entries they belong to.
@@ -423,9 +392,17 @@ fn own_postings(rows: Vec<PgPostingRow>, sequences: &mut PageIds) -> (Vec<Postin
     let mut postings: Vec<PostingRow> = rows
         .into_iter()
         .filter_map(
-            |(entry_id, line, account_id, side, amount_minor, currency)| {
+            |(entry_id, line, account_id, side, amount_minor, currency, date)| {
                 let sequence = sequences.sequence(entry_id.as_bytes())?;
-                Some((sequence, line, account_id, side, amount_minor, currency))
+                Some((
+                    sequence,
+                    line,
+                    account_id,
+                    side,
+                    amount_minor,
+                    currency,
+                    date,
+                ))
             },
         )
         .collect();
@@ -507,14 +484,21 @@ fn sqlite_header(r: SqliteHeaderRow) -> AppResult<EntryHeader> {
 
 /// Gives each entry its postings, both in sequence order; postings of
 /// sequences without an entry (outside the date range) are dropped.
-fn attach(headers: Vec<EntryHeader>, postings: Vec<PostingRow>) -> AppResult<Vec<Entry>> {
+fn attach(headers: Vec<EntryHeader>, postings: Vec<PostingRow>) -> AppResult<Vec<StoredEntry>> {
     let mut postings = postings.into_iter().peekable();
     let mut entries = Vec::with_capacity(headers.len());
     let mut currency: Option<Currency> = None;
     for header in headers {
         let mut own = Vec::with_capacity(2);
-        while let Some((sequence, line, account_id, SideCell(side), amount_minor, CodeCell(code))) =
-            postings.next_if(|p| p.0 <= header.sequence)
+        while let Some((
+            sequence,
+            line,
+            account_id,
+            SideCell(side),
+            amount_minor,
+            CodeCell(code),
+            DateCell(effective_date),
+        )) = postings.next_if(|p| p.0 <= header.sequence)
         {
             if sequence != header.sequence {
                 continue;
@@ -526,15 +510,16 @@ fn attach(headers: Vec<EntryHeader>, postings: Vec<PostingRow>) -> AppResult<Vec
                     .and_then(|code| Currency::parse(code).map_err(AppError::internal))?,
             };
             currency = Some(c);
-            own.push(Posting {
+            own.push(StoredPosting {
                 line,
                 account_id,
                 side,
                 amount_minor,
                 currency: c,
+                effective_date,
             });
         }
-        entries.push(Entry {
+        entries.push(StoredEntry {
             header,
             postings: own,
         });
