@@ -10,7 +10,7 @@
 //! The walk reads pages of entries on one thread while it checks the page
 //! before on another ([`read_ahead`]), and writes each entry's canonical form
 //! into one reused buffer ([`write_canonical`]) instead of building it. Given
-//! a pool with connections free ([`Helpers`]), a run reads each page's
+//! a pool with connections free ([`Helpers`]), a full run reads each page's
 //! postings on a second connection while the next page's entries are read
 //! ([`read_ahead_in_two`]), and checks the membership summary and the
 //! contribution months on a third meanwhile, each in a read snapshot of its
@@ -177,7 +177,6 @@ fn verify_fund_from(
     since_checkpoint: bool,
     progress: &mut Progress,
 ) -> AppResult<Verification> {
-    let helpers = (helpers.take(), helpers.take());
     crate::db::with_sqlite_cache(conn, WIDE_READS, |conn| {
         verify_fund_reading(conn, helpers, fund_id, since_checkpoint, progress)
     })
@@ -193,11 +192,12 @@ const WIDE_READS: SqliteCache = SqliteCache {
     temp_store: 0,
 };
 
-/// [`verify_fund_from`] on a connection set up for it, with the helper
-/// connections it took: one for the walk's postings, one for the summaries.
+/// [`verify_fund_from`] on a connection set up for it. A full run takes two
+/// helper connections, one for the walk's postings, one for the summaries;
+/// a run since a checkpoint, as short as what is new, waits for none.
 fn verify_fund_reading(
     conn: &mut DbConnection,
-    (postings_conn, summaries_conn): (Option<PooledDb>, Option<PooledDb>),
+    helpers: Helpers<'_>,
     fund_id: FundId,
     since_checkpoint: bool,
     progress: &mut Progress,
@@ -225,8 +225,13 @@ fn verify_fund_reading(
     // The summaries are compared with all the records on a full run only: a
     // nightly run since a checkpoint stays as short as what is new.
     let full = report.checkpoint.is_none();
+    let (mut postings_conn, summaries_conn) = if full {
+        (helpers.take(), helpers.take())
+    } else {
+        (None, None)
+    };
     std::thread::scope(|scope| -> AppResult<()> {
-        let apart = summaries_conn.filter(|_| full).map(|mut helper| {
+        let apart = summaries_conn.map(|mut helper| {
             scope.spawn(move || {
                 crate::db::read_snapshot(&mut helper, |helper| {
                     crate::db::with_sqlite_cache(helper, WIDE_READS, |helper| {
@@ -235,7 +240,6 @@ fn verify_fund_reading(
                 })
             })
         });
-        let mut postings_conn = postings_conn;
         walk.walk(
             conn,
             postings_conn.as_deref_mut(),
