@@ -240,13 +240,12 @@ fn verify_fund_reading(
                 })
             })
         });
-        walk.walk(
-            conn,
-            postings_conn.as_deref_mut(),
-            fund_id,
-            &mut report,
-            progress,
-        )?;
+        match postings_conn.as_deref_mut() {
+            Some(helper) => crate::db::with_sqlite_cache(helper, WIDE_READS, |helper| {
+                walk.walk(conn, Some(helper), fund_id, &mut report, progress)
+            })?,
+            None => walk.walk(conn, None, fund_id, &mut report, progress)?,
+        }
         walk.check_end(&mut report, &fund);
         report.last_sequence = walk.expected_sequence - 1;
         report.chain_head = walk.previous_hash.clone();
