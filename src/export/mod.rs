@@ -2,22 +2,22 @@
 //! sequence order and written straight to the output, so memory stays flat
 //! however large the ledger.
 //!
-//! An export is made in two steps: [`prepare`] checks the request and reads,
-//! in one read snapshot, what frames the entries (accounts, opening and
-//! closing balances, the chain head, where the page ends) — a refusal here is
-//! still a clean 4xx; then [`write`] streams the entries and the closing
-//! records. The entries are bounded by the chain head's sequence read in
-//! `prepare`: entries are append-only, so every read after it sees exactly
-//! the entries up to that sequence, and [`write_pooled`] reads each page in
-//! its own short read with a connection taken from the pool for that page
-//! only (a slow client never holds one). Pages are read on a second thread
-//! while the page before is written ([`crate::ledger::read_ahead`]), into
-//! lean rows (the ledger's whole-ledger reader, `src/ledger/pages.rs`), and each entry is written by hand into one buffer
-//! handed to the output in large pieces (`bytes.rs`), byte for byte what the
-//! general formatters would write. Every format carries each entry's sequence, hash and previous hash,
-//! the fund's chain head, and closing balances equal to the API's to the minor
-//! unit: CSV and JSON Lines as records, beancount and hledger as balance
-//! assertions that their own checkers enforce.
+//! An export is made in two steps: [`prepare`] checks the request and reads, in
+//! one read snapshot, what frames the entries (accounts, opening and closing
+//! balances, the chain head, where the page ends) — a refusal here is still a
+//! clean 4xx; then [`write`] streams the entries and the closing records. The
+//! entries are bounded by the chain head's sequence read in `prepare`: entries
+//! are append-only, so every read after it sees exactly the entries up to that
+//! sequence, and [`write_pooled`] reads each page in its own short read with a
+//! connection taken from the pool for that page only (a slow client never holds
+//! one). Pages are read on a second thread while the page before is written
+//! ([`crate::ledger::read_ahead`]), into lean rows (the ledger's whole-ledger
+//! reader, `src/ledger/pages.rs`), and each entry is written by hand into one
+//! buffer handed to the output in large pieces (`bytes.rs`), byte for byte what
+//! the general formatters would write. Every format carries each entry's
+//! sequence, hash and previous hash, the fund's chain head, and closing balances
+//! equal to the API's to the minor unit: CSV and JSON Lines as records, beancount
+//! and hledger as balance assertions that their own checkers enforce.
 
 mod audit;
 mod beancount;
