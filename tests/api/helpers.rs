@@ -293,9 +293,10 @@ impl TestApp {
     }
 
     /// The fund's verification report through the API, after checking that
-    /// a run reading on one connection alone and a run with helper
-    /// connections beside it (`ledger::Helpers`: postings and summaries read
-    /// on connections of their own) report the same problems.
+    /// a run reading on one connection alone, a run with helper connections
+    /// beside it (`ledger::Helpers`: postings and summaries read on
+    /// connections of their own) and a run given a pool with none to spare
+    /// (it waits, then reads alone) report the same problems.
     pub fn verify_every_way(&self, fund: &str) -> Value {
         use mwf::ledger::{verify_fund, verify_fund_showing, Helpers};
         let report = self
@@ -314,7 +315,20 @@ impl TestApp {
             verify_fund_showing(c, Helpers(Some(&pool)), id, progress)
         })
         .unwrap();
-        for (how, run) in [("on one connection", alone), ("with helpers", helped)] {
+        let busy = db::pool(&self.database_url, 1).expect("a pool of one");
+        let held = busy.get().expect("the pool's one connection");
+        let starved = db::read_snapshot(&mut conn, |c| {
+            let progress = &mut mwf::progress::Progress::hidden();
+            verify_fund_showing(c, Helpers(Some(&busy)), id, progress)
+        })
+        .unwrap();
+        drop(held);
+        let runs = [
+            ("on one connection", alone),
+            ("with helpers", helped),
+            ("with a pool that has none to spare", starved),
+        ];
+        for (how, run) in runs {
             let run = serde_json::to_value(&run).unwrap();
             assert_eq!(run["problems"], report["problems"], "verified {how}");
             assert_eq!(run["ok"], report["ok"], "verified {how}");
